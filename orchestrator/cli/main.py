@@ -1,0 +1,129 @@
+"""The ``pystack`` command line.
+
+Commands are registered by name → ``module:attribute`` and imported only when invoked, so that
+``pystack --version`` and light commands never pay for pydantic, networkx or pyroute2.
+Every command turns a :class:`~orchestrator.errors.PystackError` into one line on stderr and
+its exit code; any other exception is our bug and shows a traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from orchestrator import __version__
+from orchestrator.cli.options import GlobalOptions
+
+# name -> "module:attribute" of a click.Command; each stage adds its own commands here.
+COMMANDS: dict[str, str] = {
+    "config": "orchestrator.cli.config_cmd:config",
+    "graph": "orchestrator.cli.graph_cmd:graph",
+    "runtime": "orchestrator.cli.runtime_cmd:runtime",
+    "image": "orchestrator.cli.image_cmd:image",
+    "images": "orchestrator.cli.image_cmd:images",
+    "pull": "orchestrator.cli.image_cmd:pull",
+    "push": "orchestrator.cli.image_cmd:push",
+    "login": "orchestrator.cli.image_cmd:login",
+    "build": "orchestrator.cli.build_cmd:build",
+    "network": "orchestrator.cli.network_cmd:network",
+    "version": "orchestrator.cli.version_cmd:version",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, _, attr = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None
+            raise
+        cmd = getattr(module, attr)
+        assert isinstance(cmd, click.Command)
+        return cmd
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-v", prog_name="pystack", message="%(prog)s version %(version)s")
+@click.option("-f", "--file", "files", multiple=True, metavar="FILE", help="Stack file (repeatable).")
+@click.option("-p", "--project-name", default=None, help="Project name.")
+@click.option("--project-directory", default=None, help="Working directory of the project.")
+@click.option("--profile", "profiles", multiple=True, help="Enable a profile (repeatable).")
+@click.option("--env-file", "env_files", multiple=True, help="An alternate environment file (repeatable).")
+@click.option("--root", default=None, envvar="PYSTACK_ROOT", help="State directory [default: /var/lib/pystack].")
+@click.option("--ansi", type=click.Choice(["never", "always", "auto"]), default="auto")
+@click.option("--progress", type=click.Choice(["auto", "tty", "plain", "quiet", "json"]), default="auto")
+@click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    project_name: str | None,
+    project_directory: str | None,
+    profiles: tuple[str, ...],
+    env_files: tuple[str, ...],
+    root: str | None,
+    ansi: str,
+    progress: str,
+    debug: bool,
+) -> None:
+    """pystack: Compose-compatible stacks on pystack's own container engine."""
+    opts = GlobalOptions(
+        files=list(files),
+        project_name=project_name,
+        project_directory=project_directory,
+        profiles=list(profiles),
+        env_files=list(env_files),
+        debug=debug,
+        ansi=ansi,
+        progress=progress,
+    )
+    if root:
+        from pathlib import Path
+
+        opts.root = Path(root)
+    ctx.obj = opts
+
+
+def main(argv: list[str] | None = None) -> Any:
+    from orchestrator.errors import PystackError
+
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        return cli.main(args=argv, prog_name="pystack", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code if exc.exit_code != 1 else 2)
+    except PystackError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception:
+        if debug or os.environ.get("PYSTACK_DEBUG"):
+            raise
+        import traceback
+
+        last = traceback.format_exc().strip().splitlines()[-1]
+        click.echo(f"internal error: {last} (run with --debug for the traceback)", err=True)
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Global options shared by every command, as Compose has them.
+
+Kept as plain data so commands can pass them to the spec loader without importing click.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class GlobalOptions:
+    files: list[str] = field(default_factory=list)
+    project_name: str | None = None
+    project_directory: str | None = None
+    profiles: list[str] = field(default_factory=list)
+    env_files: list[str] = field(default_factory=list)
+    root: Path = field(default_factory=lambda: Path(os.environ.get("PYSTACK_ROOT") or "/var/lib/pystack"))
+    debug: bool = False
+    ansi: str = "auto"
+    progress: str = "auto"
