@@ -1,0 +1,107 @@
+"""``(desired services, observed containers, options) → Plan``: the one place that decides.
+
+Compose's rules, made explicit: a container whose config hash differs is recreated, and so are
+dependants that asked for ``restart: true`` on it; a stopped container with an unchanged hash is
+started; replicas above the scale are removed from the highest number down; a container left half
+made by a crash (``creating``) is recreated; containers of services no longer in the file are
+orphans, removed only when asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from orchestrator.plan.diff import changed_paths, summarize
+from orchestrator.plan.model import Action, DesiredService, ObservedContainer, Plan
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    force_recreate: bool = False
+    no_recreate: bool = False
+    no_start: bool = False
+    remove_orphans: bool = False
+    scale: Mapping[str, int] | None = None
+
+
+def _recreate_reason(c: ObservedContainer, svc: DesiredService) -> str:
+    if c.spec and svc.spec:
+        return summarize(changed_paths(c.spec, svc.spec))
+    return "configuration changed"
+
+
+def make_plan(
+    project: str,
+    desired: Sequence[DesiredService],
+    observed: Iterable[ObservedContainer],
+    order: list[list[str]],
+    options: PlanOptions = PlanOptions(),
+) -> Plan:
+    plan = Plan(project=project, order=order)
+    by_service: dict[str, list[ObservedContainer]] = {}
+    for c in observed:
+        by_service.setdefault(c.service, []).append(c)
+    wanted = {s.name: s for s in desired}
+    recreated: set[str] = set()
+
+    for generation in order:
+        for name in generation:
+            svc = wanted.get(name)
+            if svc is None:
+                continue
+            scale = (options.scale or {}).get(name, svc.scale)
+            existing = sorted(by_service.get(name, []), key=lambda c: c.number)
+            followed = [
+                d.service for d in svc.depends_on if d.restart and d.service in recreated
+            ]
+            keep: list[ObservedContainer] = []
+            for c in existing:
+                if c.number > scale:
+                    plan.actions.append(
+                        Action("remove", name, c.number, f"scale is {scale}", c.id, c.name)
+                    )
+                    continue
+                keep.append(c)
+                if c.status in ("creating", "removing"):
+                    plan.actions.append(
+                        Action("recreate", name, c.number, f"left {c.status} by an interrupted run", c.id, c.name)
+                    )
+                    recreated.add(name)
+                elif options.no_recreate:
+                    if c.status != "running" and not options.no_start:
+                        plan.actions.append(Action("start", name, c.number, f"container {c.status}", c.id, c.name))
+                elif options.force_recreate:
+                    plan.actions.append(Action("recreate", name, c.number, "--force-recreate", c.id, c.name))
+                    recreated.add(name)
+                elif c.config_hash != svc.config_hash:
+                    plan.actions.append(
+                        Action("recreate", name, c.number, _recreate_reason(c, svc), c.id, c.name)
+                    )
+                    recreated.add(name)
+                elif followed:
+                    plan.actions.append(
+                        Action("recreate", name, c.number, f"dependency {', '.join(followed)} recreated", c.id, c.name)
+                    )
+                    recreated.add(name)
+                elif c.status != "running" and not options.no_start:
+                    plan.actions.append(Action("start", name, c.number, f"container {c.status}", c.id, c.name))
+            have = {c.number for c in keep}
+            for number in range(1, scale + 1):
+                if number not in have:
+                    why = "new service" if not existing else f"scale is {scale}"
+                    plan.actions.append(Action("create", name, number, why))
+                    recreated.add(name)
+
+    for service, containers in sorted(by_service.items()):
+        if service in wanted:
+            continue
+        for c in containers:
+            if options.remove_orphans:
+                plan.actions.append(Action("remove", service, c.number, "orphan: service not in the stack file", c.id, c.name))
+            else:
+                plan.warnings.append(
+                    f"found orphan container {c.name} of service {service!r}; "
+                    "use --remove-orphans to remove it"
+                )
+    return plan

@@ -1,0 +1,203 @@
+"""What the orchestrator knows about each container and stack, in the state database.
+
+A container row is written *before* the kernel work starts (``status='creating'``) and updated
+after each step, so a crash at any point leaves a row that says how far it got; the next ``up`` or
+``down`` observes the kernel and finishes or undoes it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.state.db import register_schema, transaction
+
+register_schema(
+    "containers",
+    """
+    CREATE TABLE IF NOT EXISTS stacks (
+        project TEXT PRIMARY KEY,
+        working_dir TEXT NOT NULL,
+        config_files TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'running',
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS containers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        project TEXT NOT NULL,
+        service TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        one_off INTEGER NOT NULL DEFAULT 0,
+        config_hash TEXT NOT NULL,
+        image TEXT NOT NULL DEFAULT '',
+        image_id TEXT NOT NULL DEFAULT '',
+        runtime TEXT NOT NULL DEFAULT 'pystack',
+        status TEXT NOT NULL,
+        desired TEXT NOT NULL DEFAULT 'running',
+        netns TEXT,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        exit_code INTEGER,
+        oom_killed INTEGER NOT NULL DEFAULT 0,
+        restart_count INTEGER NOT NULL DEFAULT 0,
+        health TEXT,
+        health_log TEXT NOT NULL DEFAULT '[]',
+        spec TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX IF NOT EXISTS containers_project ON containers(project, service);
+    CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        time REAL NOT NULL,
+        project TEXT NOT NULL,
+        service TEXT,
+        container TEXT,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    """,
+)
+
+STATUSES = ("creating", "created", "running", "paused", "exited", "removing")
+
+
+@dataclass
+class ContainerRecord:
+    id: str
+    name: str
+    project: str
+    service: str
+    number: int
+    config_hash: str
+    status: str
+    one_off: bool = False
+    image: str = ""
+    image_id: str = ""
+    runtime: str = "pystack"
+    desired: str = "running"
+    netns: str | None = None
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    exit_code: int | None = None
+    oom_killed: bool = False
+    restart_count: int = 0
+    health: str | None = None
+    health_log: list[dict[str, Any]] = field(default_factory=list)
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> ContainerRecord:
+        d = dict(row)
+        d["one_off"] = bool(d["one_off"])
+        d["oom_killed"] = bool(d["oom_killed"])
+        d["health_log"] = json.loads(d["health_log"] or "[]")
+        d["spec"] = json.loads(d["spec"] or "{}")
+        return cls(**d)
+
+
+_COLUMNS = tuple(ContainerRecord.__dataclass_fields__)
+
+
+def insert(conn: sqlite3.Connection, rec: ContainerRecord) -> None:
+    values = []
+    for c in _COLUMNS:
+        v = getattr(rec, c)
+        if c in ("health_log", "spec"):
+            v = json.dumps(v)
+        elif isinstance(v, bool):
+            v = int(v)
+        values.append(v)
+    with transaction(conn):
+        conn.execute(
+            f"INSERT INTO containers ({','.join(_COLUMNS)}) VALUES ({','.join('?' * len(_COLUMNS))})", values
+        )
+
+
+def update(conn: sqlite3.Connection, container_id: str, **changes: Any) -> None:
+    if not changes:
+        return
+    sets, values = [], []
+    for k, v in changes.items():
+        if k not in _COLUMNS:
+            raise KeyError(k)
+        if k in ("health_log", "spec"):
+            v = json.dumps(v)
+        elif isinstance(v, bool):
+            v = int(v)
+        sets.append(f"{k}=?")
+        values.append(v)
+    values.append(container_id)
+    with transaction(conn):
+        conn.execute(f"UPDATE containers SET {','.join(sets)} WHERE id=?", values)
+
+
+def delete(conn: sqlite3.Connection, container_id: str) -> None:
+    with transaction(conn):
+        conn.execute("DELETE FROM containers WHERE id=?", (container_id,))
+
+
+def get(conn: sqlite3.Connection, container_id: str) -> ContainerRecord | None:
+    row = conn.execute("SELECT * FROM containers WHERE id=?", (container_id,)).fetchone()
+    return ContainerRecord.from_row(row) if row else None
+
+
+def by_name(conn: sqlite3.Connection, name: str) -> ContainerRecord | None:
+    row = conn.execute("SELECT * FROM containers WHERE name=?", (name,)).fetchone()
+    return ContainerRecord.from_row(row) if row else None
+
+
+def for_project(conn: sqlite3.Connection, project: str, *, include_one_off: bool = True) -> list[ContainerRecord]:
+    q = "SELECT * FROM containers WHERE project=?"
+    if not include_one_off:
+        q += " AND one_off=0"
+    rows = conn.execute(q + " ORDER BY service, number", (project,)).fetchall()
+    return [ContainerRecord.from_row(r) for r in rows]
+
+
+def all_containers(conn: sqlite3.Connection) -> list[ContainerRecord]:
+    return [ContainerRecord.from_row(r) for r in conn.execute("SELECT * FROM containers ORDER BY project, name")]
+
+
+def record_stack(conn: sqlite3.Connection, project: str, working_dir: str, config_files: list[str]) -> None:
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO stacks(project, working_dir, config_files, status, updated_at) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(project) DO UPDATE SET working_dir=excluded.working_dir, "
+            "config_files=excluded.config_files, updated_at=excluded.updated_at",
+            (project, working_dir, json.dumps(config_files), "running", time.time()),
+        )
+
+
+def forget_stack(conn: sqlite3.Connection, project: str) -> None:
+    with transaction(conn):
+        conn.execute("DELETE FROM stacks WHERE project=?", (project,))
+
+
+def stacks(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    out = []
+    for r in conn.execute("SELECT * FROM stacks ORDER BY project"):
+        d = dict(r)
+        d["config_files"] = json.loads(d["config_files"])
+        out.append(d)
+    return out
+
+
+def add_event(
+    conn: sqlite3.Connection, project: str, action: str, *, service: str | None = None,
+    container: str | None = None, detail: str = "",
+) -> None:
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO events(time, project, service, container, action, detail) VALUES (?,?,?,?,?,?)",
+            (time.time(), project, service, container, action, detail),
+        )
+
+
+def events_since(conn: sqlite3.Connection, project: str, seq: int) -> list[dict[str, Any]]:
+    rows = conn.execute("SELECT * FROM events WHERE project=? AND seq>? ORDER BY seq", (project, seq))
+    return [dict(r) for r in rows]
