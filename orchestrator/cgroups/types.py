@@ -1,0 +1,43 @@
+"""The driver-independent face of a cgroup: what the runtime calls, whatever the host's hierarchy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+Mode = Literal["v1", "hybrid", "unified"]
+
+
+@dataclass(frozen=True)
+class CgroupStats:
+    """One reading of a cgroup's counters; ``None`` where there is no limit or the host has no counter."""
+
+    cpu_usage_ns: int
+    memory_usage: int
+    memory_peak: int | None
+    memory_limit: int | None
+    pids_current: int
+    pids_limit: int | None
+    io_read_bytes: int
+    io_write_bytes: int
+    oom_kills: int
+
+
+class Cgroup(Protocol):
+    """One container's cgroup across every controller the driver manages."""
+
+    path: str
+
+    def create(self) -> None: ...
+    def apply(self, resources: Mapping[str, Any]) -> None: ...
+    def add_process(self, pid: int) -> None: ...
+    def procs(self) -> list[int]: ...
+    def freeze(self) -> None: ...
+    def thaw(self) -> None: ...
+    def frozen(self) -> bool: ...
+    def stats(self) -> CgroupStats: ...
+    def oom_kill_count(self) -> int: ...
+    def kill_all(self, sig: int = 9) -> None: ...
+    def destroy(self) -> None: ...
+    def exists(self) -> bool: ...
