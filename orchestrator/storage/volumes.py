@@ -1,0 +1,143 @@
+"""Named volumes, bind sources and tmpfs options, prepared on the host for the runtime to mount.
+
+A named volume is ``Paths.volumes/<name>/_data`` (Docker's layout) with its labels beside it in
+``meta.json``. On first use an empty volume receives the image's content at the mount target,
+as Docker does; the target is resolved inside the image root the way the container will see it
+(``openat2(RESOLVE_IN_ROOT)``: absolute symlinks stay inside the image), and copied fd-to-fd.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+
+from orchestrator.errors import PystackError, RuntimeFailure
+from orchestrator.paths import Paths
+from orchestrator.storage.fscopy import CopyOptions, copy_contents, copy_xattrs
+from orchestrator.storage.safepath import open_in_root
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]+$")
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+class VolumeError(PystackError):
+    """A volume name, bind source or tmpfs option is not usable."""
+
+
+def _volume_root(paths: Paths, name: str) -> Path:
+    if not _NAME.match(name):
+        raise VolumeError(f"invalid volume name {name!r}: use letters, digits, '_', '.', '-' "
+                          "(at least 2 characters, starting with a letter or digit)")
+    return paths.volumes / name
+
+
+def ensure_volume(paths: Paths, name: str, *, labels: Mapping[str, str] | None = None) -> Path:
+    """Create the volume if missing and return its ``_data`` dir; labels are set on creation only."""
+    root = _volume_root(paths, name)
+    data = root / "_data"
+    if data.is_dir():
+        return data
+    root.mkdir(parents=True, exist_ok=True, mode=0o701)
+    meta = root / "meta.json"
+    tmp = root / "meta.json.tmp"
+    tmp.write_text(json.dumps({"name": name, "labels": dict(labels or {})}, sort_keys=True))
+    os.replace(tmp, meta)
+    data.mkdir(mode=0o755, exist_ok=True)
+    return data
+
+
+def volume_labels(paths: Paths, name: str) -> dict[str, str]:
+    try:
+        meta = json.loads((_volume_root(paths, name) / "meta.json").read_text())
+    except FileNotFoundError:
+        return {}
+    labels = meta.get("labels", {})
+    return {str(k): str(v) for k, v in labels.items()}
+
+
+def list_volumes(paths: Paths) -> list[str]:
+    if not paths.volumes.is_dir():
+        return []
+    return sorted(p.name for p in paths.volumes.iterdir() if (p / "_data").is_dir())
+
+
+def remove_volume(paths: Paths, name: str) -> None:
+    """Delete the volume and its data; a volume that does not exist is already removed."""
+    root = _volume_root(paths, name)
+    if root.is_symlink() or not root.exists():
+        with contextlib.suppress(FileNotFoundError):
+            root.unlink()
+        return
+    shutil.rmtree(root)
+
+
+def populate_from_image(volume_dir: Path, image_root: Path, target: str) -> None:
+    """Copy the image's content at ``target`` into ``volume_dir`` if the volume is still empty.
+
+    Nothing happens when the volume already holds anything, or when the image has nothing (or
+    no directory) at ``target``. Ownership and mode of the target directory carry over too.
+    """
+    vfd = os.open(volume_dir, _DIR | os.O_NOFOLLOW)
+    try:
+        with os.scandir(vfd) as it:
+            if any(True for _ in it):
+                return
+        rfd = os.open(image_root, _DIR)
+        try:
+            try:
+                sfd = open_in_root(rfd, target)
+            except (FileNotFoundError, NotADirectoryError):
+                return
+            except OSError as exc:
+                msg = f"cannot read {target} in the image to fill the volume: {exc.strerror}"
+                raise RuntimeFailure(msg) from None
+        finally:
+            os.close(rfd)
+        try:
+            copy_contents(sfd, vfd, CopyOptions())
+            st = os.fstat(sfd)
+            if os.geteuid() == 0:
+                os.fchown(vfd, st.st_uid, st.st_gid)
+            os.fchmod(vfd, stat.S_IMODE(st.st_mode))
+            copy_xattrs(sfd, vfd)
+        finally:
+            os.close(sfd)
+    finally:
+        os.close(vfd)
+
+
+def prepare_bind(source: Path, *, create_host_path: bool) -> Path:
+    """Return the real host path of a bind source, creating it as a directory when asked."""
+    if not source.is_absolute():
+        raise VolumeError(f"bind source {source} must be an absolute path")
+    if not os.path.lexists(source):
+        if not create_host_path:
+            raise VolumeError(f"bind source path does not exist: {source}")
+        try:
+            source.mkdir(parents=True, mode=0o755)
+        except OSError as exc:
+            raise VolumeError(f"cannot create bind source {source}: {exc.strerror}") from None
+    real = Path(os.path.realpath(source))
+    if not real.exists():
+        raise VolumeError(f"bind source {source} is a dangling symlink")
+    return real
+
+
+def tmpfs_options(size: int | None = None, mode: int | None = None) -> list[str]:
+    """Mount options for a tmpfs in the OCI ``mounts`` list (Docker's defaults: nosuid, nodev)."""
+    opts = ["nosuid", "nodev"]
+    if size is not None:
+        if size <= 0:
+            raise VolumeError(f"tmpfs size must be positive, got {size}")
+        opts.append(f"size={size}")
+    if mode is not None:
+        if not 0 <= mode <= 0o7777:
+            raise VolumeError(f"tmpfs mode {mode:o} is not a permission mode")
+        opts.append(f"mode={mode:o}")
+    return opts
