@@ -31,6 +31,23 @@ COMMANDS: dict[str, str] = {
     "build": "orchestrator.cli.build_cmd:build",
     "network": "orchestrator.cli.network_cmd:network",
     "version": "orchestrator.cli.version_cmd:version",
+    "up": "orchestrator.cli.up_cmd:up",
+    "down": "orchestrator.cli.down_cmd:down",
+    "ps": "orchestrator.cli.ps_cmd:ps",
+    "ls": "orchestrator.cli.ps_cmd:ls",
+    "logs": "orchestrator.cli.logs_cmd:logs",
+    "start": "orchestrator.cli.lifecycle_cmd:start",
+    "stop": "orchestrator.cli.lifecycle_cmd:stop",
+    "restart": "orchestrator.cli.lifecycle_cmd:restart",
+    "kill": "orchestrator.cli.lifecycle_cmd:kill",
+    "pause": "orchestrator.cli.lifecycle_cmd:pause",
+    "unpause": "orchestrator.cli.lifecycle_cmd:unpause",
+    "rm": "orchestrator.cli.lifecycle_cmd:rm",
+    "exec": "orchestrator.cli.exec_cmd:exec_",
+    "run": "orchestrator.cli.exec_cmd:run",
+    "port": "orchestrator.cli.exec_cmd:port",
+    "top": "orchestrator.cli.exec_cmd:top",
+    "events": "orchestrator.cli.exec_cmd:events",
 }
 
 

@@ -1,0 +1,229 @@
+"""``pystack exec`` and ``pystack run``: a command in a running container, or a one-off container."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import click
+
+from orchestrator.cli import project as proj
+from orchestrator.cli.options import GlobalOptions
+
+
+def _env_pairs(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for v in values:
+        k, sep, val = v.partition("=")
+        out[k] = val if sep else os.environ.get(k, "")
+    return out
+
+
+@click.command(name="exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("service")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("-T", "--no-tty", is_flag=True, help="Do not allocate a TTY.")
+@click.option("-u", "--user", default=None)
+@click.option("-e", "--env", "envs", multiple=True)
+@click.option("-w", "--workdir", default=None)
+@click.option("--index", type=int, default=1)
+@click.option("-d", "--detach", is_flag=True)
+@click.option("--privileged", is_flag=True)
+@click.pass_obj
+def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], no_tty: bool, user: str | None,
+          envs: tuple[str, ...], workdir: str | None, index: int, detach: bool, privileged: bool) -> None:
+    """Run a command in a running container of SERVICE."""
+    from orchestrator.errors import PystackError
+    from orchestrator.state import containers as cstate
+
+    name, _ = proj.project_name(opts)
+    ctx = proj.context(opts)
+    recs = [r for r in cstate.for_project(ctx.db(), name, include_one_off=False)
+            if r.service == service and r.number == index]
+    if not recs or recs[0].status != "running":
+        raise PystackError(f"service {service!r} is not running (index {index})")
+    rec = recs[0]
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+    env.update(((rec.spec.get("service") or {}).get("environment")) or {})
+    env.update(_env_pairs(envs))
+    process: dict[str, object] = {"args": list(command), "env": [f"{k}={v}" for k, v in env.items() if v is not None],
+                                  "cwd": workdir or (rec.spec.get("service") or {}).get("working_dir") or "/"}
+    if user:
+        process["user_name"] = user
+    tty = not no_tty and sys.stdin.isatty() and sys.stdout.isatty()
+    rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
+    code = rt.exec(rec.id, process, tty=tty, detach=detach, stdin=sys.stdin.fileno(), stdout=sys.stdout.fileno(),
+                   stderr=sys.stderr.fileno())
+    sys.exit(0 if detach else code)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("service")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits.")
+@click.option("-d", "--detach", is_flag=True)
+@click.option("-e", "--env", "envs", multiple=True)
+@click.option("--entrypoint", default=None)
+@click.option("--no-deps", is_flag=True)
+@click.option("-T", "--no-tty", is_flag=True)
+@click.option("-u", "--user", default=None)
+@click.option("-w", "--workdir", default=None)
+@click.option("--name", default=None)
+@click.option("-v", "--volume", "volumes", multiple=True)
+@click.option("-p", "--publish", "publish", multiple=True)
+@click.option("--service-ports", is_flag=True)
+@click.pass_obj
+def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: bool, detach: bool,
+        envs: tuple[str, ...], entrypoint: str | None, no_deps: bool, no_tty: bool, user: str | None,
+        workdir: str | None, name: str | None, volumes: tuple[str, ...], publish: tuple[str, ...],
+        service_ports: bool) -> None:
+    """Run a one-off command in a new container of SERVICE."""
+    import secrets
+    import shlex
+
+    import anyio
+
+    from orchestrator.errors import PystackError
+    from orchestrator.plan.planner import PlanOptions
+    from orchestrator.reconcile import lifecycle, stack_ops, translate
+    from orchestrator.reconcile.logs import Follower
+    from orchestrator.state import containers as cstate
+
+    stack = proj.load(opts, targets=(service,))
+    if service not in stack.services:
+        raise PystackError(f"no such service: {service}")
+    ctx = proj.context(opts)
+    report = proj.reporter(opts)
+    if not no_deps:
+        deps = [d for d in stack.services[service].dependencies() if d in stack.services]
+        if deps:
+            up_opts = stack_ops.UpOptions(services=tuple(deps), plan=PlanOptions())
+            with proj.stack_lock(ctx.paths, stack.name):
+                sp_, plan = stack_ops.prepare(ctx, stack, up_opts, report)
+                anyio.run(stack_ops.up, ctx, stack, sp_, plan, up_opts, report)
+    ids = stack_ops.ensure_images(ctx, stack, stack_ops.UpOptions(services=(service,)), report)
+    for spec in stack_ops.network_specs(stack):
+        ctx.network.ensure_network(spec)
+    sp = translate.service_plan(stack, stack.services[service], ids.get(service, ""))
+    if not service_ports:
+        sp.ports = []
+    sp.container_name = None
+    sp.restart = type(sp.restart)()  # one-off containers never restart
+    overrides: dict[str, object] = {"environment": _env_pairs(envs)}
+    if command:
+        overrides["command"] = list(command)
+    if entrypoint is not None:
+        overrides["entrypoint"] = shlex.split(entrypoint)
+    if user:
+        overrides["user"] = user
+    if workdir:
+        overrides["working_dir"] = workdir
+    cname = name or f"{stack.name}-{service}-run-{secrets.token_hex(6)}"
+    rec = lifecycle.create(ctx, sp, 1, one_off=True, name=cname, overrides=overrides)
+    lifecycle.start(ctx, rec)
+    if detach:
+        click.echo(rec.name)
+        return
+    rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
+    follower = Follower(ctx.paths.container(rec.id) / "log.json")
+    code = 0
+    try:
+        while True:
+            for r in follower.poll():
+                stream = sys.stderr if r.stream == "stderr" else sys.stdout
+                stream.write(r.text)
+                stream.flush()
+            status = rt.wait(rec.id, timeout=0.05)
+            if status is not None:
+                time.sleep(0.02)
+                for r in follower.poll():
+                    (sys.stderr if r.stream == "stderr" else sys.stdout).write(r.text)
+                sys.stdout.flush()
+                code = status.code
+                cstate.update(ctx.db(), rec.id, status="exited", exit_code=code)
+                break
+    except KeyboardInterrupt:
+        lifecycle.stop(ctx, rec, timeout=0)
+        code = 130
+    if remove:
+        lifecycle.remove(ctx, rec, timeout=0)
+    sys.exit(code)
+
+
+@click.command()
+@click.argument("service")
+@click.argument("private_port")
+@click.option("--protocol", type=click.Choice(["tcp", "udp"]), default="tcp")
+@click.option("--index", type=int, default=1)
+@click.pass_obj
+def port(opts: GlobalOptions, service: str, private_port: str, protocol: str, index: int) -> None:
+    """Print the public address of a port binding."""
+    from orchestrator.errors import PystackError
+    from orchestrator.state import containers as cstate
+
+    name, _ = proj.project_name(opts)
+    ctx = proj.context(opts)
+    target = int(private_port.split("/")[0])
+    for r in cstate.for_project(ctx.db(), name, include_one_off=False):
+        if r.service != service or r.number != index:
+            continue
+        for p in (r.spec.get("service") or {}).get("ports") or []:
+            if p["target"] == target and p.get("protocol", "tcp") == protocol and p.get("published"):
+                click.echo(f"{p.get('host_ip') or '0.0.0.0'}:{p['published']}")
+                return
+    raise PystackError(f"no port {target}/{protocol} published for service {service!r}")
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.pass_obj
+def top(opts: GlobalOptions, services: tuple[str, ...]) -> None:
+    """Show the processes running in each container."""
+    from orchestrator.state import containers as cstate
+
+    name, _ = proj.project_name(opts)
+    ctx = proj.context(opts)
+    for r in cstate.for_project(ctx.db(), name):
+        if r.status != "running" or (services and r.service not in services):
+            continue
+        click.echo(r.name)
+        click.echo(f"{'PID':>8}  CMD")
+        for pid in ctx.runtime(None if r.runtime == "pystack" else r.runtime).ps(r.id):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                    cmd = fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                continue
+            click.echo(f"{pid:>8}  {cmd}")
+        click.echo("")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--since", type=int, default=0, help="Only events after this sequence number.")
+@click.option("-f", "--follow", is_flag=True)
+@click.pass_obj
+def events(opts: GlobalOptions, as_json: bool, since: int, follow: bool) -> None:
+    """Show the stack's events (create, start, die, restart, health status, stop, remove)."""
+    import json
+
+    from orchestrator.state import containers as cstate
+
+    name, _ = proj.project_name(opts)
+    ctx = proj.context(opts)
+    seq = since
+    try:
+        while True:
+            for ev in cstate.events_since(ctx.db(), name, seq):
+                seq = ev["seq"]
+                if as_json:
+                    click.echo(json.dumps(ev))
+                else:
+                    ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(ev["time"]))
+                    click.echo(f"{ts} container {ev['action']} {ev['container'] or ''} {ev['detail']}".rstrip())
+            if not follow:
+                return
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        return

@@ -1,0 +1,153 @@
+"""``start``, ``stop``, ``restart``, ``kill``, ``pause``, ``unpause``, ``rm``: one verb over selected containers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import click
+
+from orchestrator.cli import project as proj
+from orchestrator.cli.options import GlobalOptions
+
+if TYPE_CHECKING:
+    from orchestrator.state.containers import ContainerRecord
+
+
+def _targets(opts: GlobalOptions, services: tuple[str, ...]) -> tuple[Context, list[ContainerRecord]]:
+    from orchestrator.reconcile.engine import observe
+
+    name, _ = proj.project_name(opts)
+    ctx = proj.context(opts)
+    recs = observe(ctx, name)
+    if services:
+        unknown = set(services) - {r.service for r in recs}
+        if unknown:
+            raise click.ClickException(f"no such service: {', '.join(sorted(unknown))}")
+        recs = [r for r in recs if r.service in services]
+    return ctx, list(recs)
+
+
+def _rt_name(r: ContainerRecord) -> str | None:
+    return None if r.runtime == "pystack" else r.runtime
+
+
+def _each(recs: list[ContainerRecord], fn: Callable[[ContainerRecord], None]) -> None:
+    import anyio
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            for r in recs:
+                tg.start_soon(anyio.to_thread.run_sync, fn, r)
+
+    anyio.run(main)
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.pass_obj
+def start(opts: GlobalOptions, services: tuple[str, ...]) -> None:
+    """Start existing containers."""
+    from orchestrator.reconcile import lifecycle, supervisor_client
+
+    ctx, recs = _targets(opts, services)
+    _each(recs, lambda r: lifecycle.start(ctx, r))
+    for r in recs:
+        click.echo(f"Container {r.name}  Started", err=True)
+    if recs:
+        supervisor_client.ensure(ctx.paths, recs[0].project, host_netns=ctx.host_netns)
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("-t", "--timeout", type=float, default=None)
+@click.pass_obj
+def stop(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) -> None:
+    """Stop running containers without removing them."""
+    import anyio
+
+    from orchestrator.reconcile import engine
+
+    ctx, recs = _targets(opts, services)
+    running = [r for r in recs if r.status in ("running", "paused", "created")]
+    anyio.run(lambda: engine.stop_containers(ctx, [running], timeout=timeout,
+                                             report=lambda m: click.echo(m, err=True)))
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("-t", "--timeout", type=float, default=None)
+@click.pass_obj
+def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) -> None:
+    """Restart containers."""
+    from orchestrator.reconcile import lifecycle, supervisor_client
+
+    ctx, recs = _targets(opts, services)
+
+    def one(r: ContainerRecord) -> None:
+        lifecycle.stop(ctx, r, timeout=timeout)
+        lifecycle.start(ctx, r)
+        click.echo(f"Container {r.name}  Restarted", err=True)
+
+    _each(recs, one)
+    if recs:
+        supervisor_client.ensure(ctx.paths, recs[0].project, host_netns=ctx.host_netns)
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("-s", "--signal", "sig", default="SIGKILL")
+@click.pass_obj
+def kill(opts: GlobalOptions, services: tuple[str, ...], sig: str) -> None:
+    """Send a signal to running containers (the restart policy still applies, as in Compose)."""
+    from orchestrator.reconcile import lifecycle
+
+    ctx, recs = _targets(opts, services)
+    num = lifecycle.signal_number(sig)
+    for r in recs:
+        if r.status == "running":
+            ctx.runtime(_rt_name(r)).kill(r.id, num)
+            click.echo(f"Container {r.name}  Killed", err=True)
+
+
+def _freezer(verb: str) -> click.Command:
+    @click.command(name=verb)
+    @click.argument("services", nargs=-1)
+    @click.pass_obj
+    def cmd(opts: GlobalOptions, services: tuple[str, ...]) -> None:
+            from orchestrator.state import containers as cstate
+
+        ctx, recs = _targets(opts, services)
+            for r in recs:
+            rt = ctx.runtime(_rt_name(r))
+            if verb == "pause":
+                rt.pause(r.id)
+                cstate.update(ctx.db(), r.id, status="paused")
+            else:
+                rt.resume(r.id)
+                cstate.update(ctx.db(), r.id, status="running")
+            click.echo(f"Container {r.name}  {'Paused' if verb == 'pause' else 'Unpaused'}", err=True)
+
+    cmd.__doc__ = "Pause the stack's containers (freezer)." if verb == "pause" else "Resume paused containers."
+    return cmd
+
+
+pause = _freezer("pause")
+unpause = _freezer("unpause")
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("-f", "--force", is_flag=True)
+@click.option("-s", "--stop", "stop_first", is_flag=True)
+@click.option("-v", "--volumes", is_flag=True)
+@click.pass_obj
+def rm(opts: GlobalOptions, services: tuple[str, ...], force: bool, stop_first: bool, volumes: bool) -> None:
+    """Remove stopped containers."""
+    from orchestrator.reconcile import lifecycle
+
+    ctx, recs = _targets(opts, services)
+    victims = [r for r in recs if r.status not in ("running", "paused") or stop_first or force]
+    _each(victims, lambda r: lifecycle.remove(ctx, r, timeout=None))
+    for r in victims:
+        click.echo(f"Container {r.name}  Removed", err=True)

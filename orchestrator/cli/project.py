@@ -1,0 +1,78 @@
+"""From global options to a loaded stack and an engine context: shared by every stack command."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import click
+
+from orchestrator.cli.options import GlobalOptions
+from orchestrator.paths import Paths
+
+if TYPE_CHECKING:
+    from orchestrator.reconcile.context import Context
+    from orchestrator.spec.models import Stack
+
+
+def load(opts: GlobalOptions, targets: Sequence[str] = ()) -> Stack:
+    from orchestrator.spec.project import LoadOptions
+    from orchestrator.spec.stack import load_stack
+
+    stack = load_stack(
+        LoadOptions(files=list(opts.files), project_name=opts.project_name,
+                    project_directory=opts.project_directory, profiles=list(opts.profiles),
+                    env_files=list(opts.env_files)),
+        targets=targets,
+    )
+    for w in stack.warnings:
+        click.echo(f"WARN {w}", err=True)
+    return stack
+
+
+def project_name(opts: GlobalOptions) -> tuple[str, Stack | None]:
+    """The project a command acts on; the stack when a file is there (``down -p x`` works without one)."""
+    from orchestrator.errors import PystackError
+
+    try:
+        stack = load(opts)
+    except PystackError:
+        if opts.project_name and not opts.files:
+            return opts.project_name, None
+        raise
+    return stack.name, stack
+
+
+def context(opts: GlobalOptions) -> Context:
+    from orchestrator.reconcile.context import Context
+
+    return Context(Paths(opts.root), host_netns=os.environ.get("PYSTACK_HOST_NETNS") or None)
+
+
+@contextmanager
+def stack_lock(paths: Paths, project: str) -> Iterator[None]:
+    """Concurrent commands on one stack take turns; different stacks never wait for each other."""
+    run_dir = paths.stack_run(project)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / "lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def reporter(opts: GlobalOptions) -> Callable[[str], None]:
+    quiet = opts.progress == "quiet"
+
+    def report(msg: str) -> None:
+        if not quiet:
+            click.echo(f" ✔ {msg}" if opts.progress == "tty" else msg, err=True)
+
+    return report
+
+
+

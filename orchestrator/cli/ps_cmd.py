@@ -1,0 +1,134 @@
+"""``pystack ps`` and ``pystack ls``: what runs, read from the state (no heavy imports)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+
+import click
+
+from orchestrator.cli import project as proj
+from orchestrator.cli.options import GlobalOptions
+
+
+def _status_text(r: object) -> str:
+    from orchestrator.state.containers import ContainerRecord
+
+    assert isinstance(r, ContainerRecord)
+    if r.status == "running":
+        up_for = _ago(r.started_at)
+        health = f" ({r.health})" if r.health else ""
+        return f"Up {up_for}{health}"
+    if r.status == "exited":
+        return f"Exited ({r.exit_code if r.exit_code is not None else '?'}){' OOMKilled' if r.oom_killed else ''}"
+    return r.status.capitalize()
+
+
+def _ago(t: float | None) -> str:
+    if not t:
+        return ""
+    s = int(time.time() - t)
+    if s < 60:
+        return f"{s} seconds"
+    if s < 3600:
+        return f"{s // 60} minutes"
+    return f"{s // 3600} hours"
+
+
+def _ports(r: object) -> str:
+    from orchestrator.state.containers import ContainerRecord
+
+    assert isinstance(r, ContainerRecord)
+    svc = r.spec.get("service") or {}
+    out = []
+    for p in svc.get("ports") or []:
+        proto = p.get("protocol", "tcp")
+        if p.get("published"):
+            out.append(f"{p.get('host_ip') or '0.0.0.0'}:{p['published']}->{p['target']}/{proto}")
+        else:
+            out.append(f"{p['target']}/{proto}")
+    return ", ".join(out)
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("-a", "--all", "show_all", is_flag=True, help="Show stopped containers too.")
+@click.option("-q", "--quiet", is_flag=True, help="Only IDs.")
+@click.option("--services", "only_services", is_flag=True, help="Only service names.")
+@click.option("--status", "statuses", multiple=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_obj
+def ps(opts: GlobalOptions, services: tuple[str, ...], show_all: bool, quiet: bool, only_services: bool,
+       statuses: tuple[str, ...], fmt: str) -> None:
+    """List the stack's containers."""
+    from orchestrator.reconcile.engine import observe
+    from orchestrator.state import containers as cstate
+
+    name, _ = proj.project_name(opts)
+    ctx = proj.context(opts)
+    recs = observe(ctx, name)
+    recs += [r for r in cstate.for_project(ctx.db(), name)
+             if r.one_off]
+    if services:
+        recs = [r for r in recs if r.service in services]
+    if statuses:
+        recs = [r for r in recs if r.status in statuses]
+    elif not show_all:
+        recs = [r for r in recs if r.status in ("running", "paused", "created", "creating")]
+    if quiet:
+        for r in recs:
+            click.echo(r.id)
+        return
+    if only_services:
+        for s in sorted({r.service for r in recs}):
+            click.echo(s)
+        return
+    rows = []
+    for r in recs:
+        cmd = (r.spec.get("service") or {}).get("command") or []
+        rows.append({
+            "ID": r.id, "Name": r.name, "Image": r.image, "Command": shlex.join(cmd)[:30], "Service": r.service,
+            "Created": _ago(r.created_at) + " ago", "Status": _status_text(r), "State": r.status,
+            "Health": r.health or "", "ExitCode": r.exit_code, "Ports": _ports(r),
+        })
+    if fmt == "json":
+        click.echo(json.dumps(rows))
+        return
+    cols = ["Name", "Image", "Command", "Service", "Created", "Status", "Ports"]
+    widths = {c: max([len(c)] + [len(str(row[c])) for row in rows]) for c in cols}
+    click.echo("   ".join(c.upper().ljust(widths[c]) for c in cols).rstrip())
+    for row in rows:
+        click.echo("   ".join(str(row[c]).ljust(widths[c]) for c in cols).rstrip())
+
+
+@click.command(name="ls")
+@click.option("-a", "--all", "show_all", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_obj
+def ls(opts: GlobalOptions, show_all: bool, quiet: bool, fmt: str) -> None:
+    """List the stacks on this host."""
+    from orchestrator.state import containers as cstate
+
+    ctx = proj.context(opts)
+    conn = ctx.db()
+    rows = []
+    for st in cstate.stacks(conn):
+        recs = cstate.for_project(conn, st["project"])
+        counts: dict[str, int] = {}
+        for r in recs:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        if not show_all and not counts.get("running"):
+            continue
+        status = ", ".join(f"{k}({v})" for k, v in sorted(counts.items())) or "empty"
+        rows.append({"Name": st["project"], "Status": status, "ConfigFiles": ",".join(st["config_files"])})
+    if quiet:
+        for row in rows:
+            click.echo(row["Name"])
+    elif fmt == "json":
+        click.echo(json.dumps(rows))
+    else:
+        click.echo(f"{'NAME':<20} {'STATUS':<24} CONFIG FILES")
+        for row in rows:
+            click.echo(f"{row['Name']:<20} {row['Status']:<24} {row['ConfigFiles']}")

@@ -1,0 +1,156 @@
+"""``pystack up``: converge the stack to the file, then follow it (foreground) or leave it to its supervisor."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from orchestrator.cli import project as proj
+from orchestrator.cli.options import GlobalOptions
+
+
+def _parse_scale(values: tuple[str, ...]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        name, sep, n = v.partition("=")
+        if not sep or not n.isdigit():
+            raise click.BadParameter(f"--scale expects SERVICE=NUM, got {v!r}")
+        out[name] = int(n)
+    return out
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("-d", "--detach", is_flag=True, help="Run in the background.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.option("--wait", is_flag=True, help="Wait for services to be running and healthy.")
+@click.option("--wait-timeout", type=float, default=None)
+@click.option("--force-recreate", is_flag=True)
+@click.option("--no-recreate", is_flag=True)
+@click.option("--no-deps", is_flag=True)
+@click.option("--no-start", is_flag=True)
+@click.option("--remove-orphans", is_flag=True)
+@click.option("--scale", multiple=True, metavar="SERVICE=NUM")
+@click.option("--build", "build", flag_value=True, default=None)
+@click.option("--no-build", "build", flag_value=False)
+@click.option("--pull", type=click.Choice(["always", "missing", "never"]), default="missing")
+@click.option("--abort-on-container-exit", is_flag=True)
+@click.option("--exit-code-from", default=None)
+@click.option("-t", "--timeout", type=float, default=None, help="Shutdown timeout in seconds.")
+@click.option("--no-color", is_flag=True)
+@click.option("--no-log-prefix", is_flag=True)
+@click.pass_obj
+def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bool, wait: bool,
+       wait_timeout: float | None, force_recreate: bool, no_recreate: bool, no_deps: bool, no_start: bool,
+       remove_orphans: bool, scale: tuple[str, ...], build: bool | None, pull: str,
+       abort_on_container_exit: bool, exit_code_from: str | None, timeout: float | None, no_color: bool,
+       no_log_prefix: bool) -> None:
+    """Create and start the stack's containers."""
+    import anyio
+
+    from orchestrator.errors import PystackError
+    from orchestrator.plan.planner import PlanOptions
+    from orchestrator.reconcile import stack_ops, supervisor_client
+
+    if force_recreate and no_recreate:
+        raise click.UsageError("--force-recreate and --no-recreate cannot be combined")
+    stack = proj.load(opts, targets=services)
+    targets = tuple(services)
+    if targets and no_deps:
+        keep = set(targets)
+    elif targets:
+        import networkx as nx
+
+        from orchestrator.plan.graph import dependency_graph
+
+        g = dependency_graph(stack)
+        keep = set(targets)
+        for t in targets:
+            keep |= set(nx.descendants(g, t))
+    else:
+        keep = set(stack.services)
+    ctx = proj.context(opts)
+    report = proj.reporter(opts)
+    up_opts = stack_ops.UpOptions(
+        pull=pull, build=build, dry_run=dry_run, no_start=no_start, services=tuple(sorted(keep)),
+        plan=PlanOptions(force_recreate=force_recreate, no_recreate=no_recreate, no_start=no_start,
+                         remove_orphans=remove_orphans, scale=_parse_scale(scale)),
+    )
+    with proj.stack_lock(ctx.paths, stack.name):
+        sp, plan = stack_ops.prepare(ctx, stack, up_opts, report)
+        for w in plan.warnings:
+            click.echo(f"WARN {w}", err=True)
+        if dry_run:
+            if plan.empty:
+                click.echo("nothing to do: the stack matches the file")
+            for line in plan.describe():
+                click.echo(line)
+            return
+        outcome = anyio.run(stack_ops.up, ctx, stack, sp, plan, up_opts, report,
+                            [str(f) for f in getattr(stack, "config_files", [])])
+        if not no_start:
+            supervisor_client.ensure(ctx.paths, stack.name, host_netns=ctx.host_netns)
+    for name, why in {**outcome.failed, **outcome.skipped}.items():
+        click.echo(f"service {name}: {why}", err=True)
+    if not outcome.ok:
+        sys.exit(1)
+    if wait:
+        code = _wait(ctx, stack.name, sorted(keep), wait_timeout)
+        if code:
+            sys.exit(code)
+    if detach or wait or no_start:
+        return
+    from orchestrator.cli.attach import attach
+
+    try:
+        code = attach(ctx, stack.name, sorted(keep), colour=not no_color, prefix=not no_log_prefix,
+                      abort_on_exit=abort_on_container_exit or exit_code_from is not None,
+                      exit_code_from=exit_code_from)
+    except PystackError:
+        raise
+    _graceful_stop(ctx, stack, sp.order, timeout, report)
+    sys.exit(code)
+
+
+def _wait(ctx: object, project: str, services: list[str], timeout: float | None) -> int:
+    from orchestrator.reconcile.context import Context
+    from orchestrator.state import containers as cstate
+
+    assert isinstance(ctx, Context)
+    deadline = time.monotonic() + timeout if timeout else None
+    while True:
+        recs = [r for r in cstate.for_project(ctx.db(), project, include_one_off=False) if r.service in services]
+        bad = [r for r in recs if r.health == "unhealthy" or (r.status == "exited" and r.exit_code not in (0, None))]
+        if bad:
+            for r in bad:
+                click.echo(f"container {r.name} is {r.health or 'exited'}", err=True)
+            return 1
+        pending = [r for r in recs if (r.status == "running" and r.health == "starting") or r.status == "created"]
+        if not pending:
+            return 0
+        if deadline is not None and time.monotonic() > deadline:
+            click.echo("timed out waiting for: " + ", ".join(r.name for r in pending), err=True)
+            return 1
+        time.sleep(0.05)
+
+
+def _graceful_stop(ctx: object, stack: object, order: list[list[str]], timeout: float | None,
+                   report: object) -> None:
+    import anyio
+
+    from orchestrator.reconcile import engine
+    from orchestrator.reconcile.context import Context
+    from orchestrator.reconcile.stack_ops import stop_tiers
+    from orchestrator.state import containers as cstate
+
+    assert isinstance(ctx, Context)
+    name = stack.name
+    recs = [r for r in cstate.for_project(ctx.db(), name, include_one_off=False) if r.status == "running"]
+    click.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
+    try:
+        anyio.run(lambda: engine.stop_containers(ctx, stop_tiers(ctx, name, order, recs), timeout=timeout,
+                                                 report=lambda m: click.echo(m, err=True)))
+    except KeyboardInterrupt:
+        anyio.run(lambda: engine.stop_containers(ctx, [recs], timeout=0, report=lambda m: click.echo(m, err=True)))

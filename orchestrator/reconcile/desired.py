@@ -1,0 +1,162 @@
+"""What one service asks of each of its containers, as plain values the lifecycle code consumes.
+
+The pydantic ``Service`` model is translated here, once, into :class:`ServicePlan`; nothing below
+this module knows the stack-file models. That keeps the kernel-facing code independent of how
+the file was written, and lets tests build a ``ServicePlan`` by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.reconcile.health_state import HealthConfig
+from orchestrator.reconcile.policy import RestartPolicy
+
+
+@dataclass(frozen=True)
+class PortPlan:
+    target: int
+    published: int | None
+    host_ip: str
+    protocol: str
+
+
+@dataclass(frozen=True)
+class MountPlan:
+    type: str  # bind | volume | tmpfs
+    source: str | None
+    target: str
+    read_only: bool = False
+    tmpfs_size: int | None = None
+    tmpfs_mode: int | None = None
+    propagation: str | None = None
+    create_host_path: bool = True
+    nocopy: bool = False
+
+
+@dataclass(frozen=True)
+class NetPlan:
+    network: str  # full name, e.g. shop_default
+    key: str  # the name used in the stack file
+    aliases: tuple[str, ...] = ()
+    ipv4_address: str | None = None
+    mac_address: str | None = None
+    priority: int = 0
+    gw_priority: int = 0
+
+
+@dataclass
+class ServicePlan:
+    project: str
+    service: str
+    image: str
+    config_hash: str
+    scale: int = 1
+    container_name: str | None = None
+    command: list[str] | None = None
+    entrypoint: list[str] | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    working_dir: str | None = None
+    user: str | None = None
+    hostname: str | None = None
+    domainname: str | None = None
+    ports: list[PortPlan] = field(default_factory=list)
+    mounts: list[MountPlan] = field(default_factory=list)
+    networks: list[NetPlan] = field(default_factory=list)
+    network_mode: str | None = None  # None = bridge networks; host, none, service:x, container:x
+    links: dict[str, str] = field(default_factory=dict)
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    dns_opt: list[str] = field(default_factory=list)
+    extra_hosts: list[tuple[str, str]] = field(default_factory=list)
+    healthcheck: HealthConfig | None = None
+    restart: RestartPolicy = field(default_factory=RestartPolicy)
+    resources: dict[str, Any] = field(default_factory=dict)  # OCI linux.resources
+    rlimits: list[dict[str, Any]] = field(default_factory=list)
+    stop_signal: str | None = None
+    stop_grace_period: float = 10.0
+    init: bool = False
+    privileged: bool = False
+    cap_add: list[str] = field(default_factory=list)
+    cap_drop: list[str] = field(default_factory=list)
+    read_only: bool = False
+    sysctls: dict[str, str] = field(default_factory=dict)
+    shm_size: int | None = None
+    oom_score_adj: int | None = None
+    no_new_privileges: bool = False
+    seccomp: str = "default"
+    runtime: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    tty: bool = False
+    pull_policy: str | None = None
+    build: dict[str, Any] | None = None
+    depends_on: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> condition, required, restart
+    after: list[str] = field(default_factory=list)  # every service this one starts after (graph edges)
+    spec: dict[str, Any] = field(default_factory=dict)  # the normalized service, for change reasons
+
+    def container_name_for(self, number: int) -> str:
+        if self.container_name:
+            return self.container_name
+        return f"{self.project}-{self.service}-{number}"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the supervisor and later commands need of a container, stored with its record.
+
+    Kept apart from the service's normalized JSON so that the supervisor never imports the
+    stack-file models (it stays small) and so values keep their units (seconds, not "10s").
+    """
+
+    stop_signal: str | None = None
+    stop_grace_period: float = 10.0
+    restart: RestartPolicy = field(default_factory=RestartPolicy)
+    healthcheck: HealthConfig | None = None
+    network_mode: str | None = None
+    log_max_size: int | None = None
+    log_max_files: int = 1
+    runtime: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        hc = self.healthcheck
+        return {
+            "stop_signal": self.stop_signal,
+            "stop_grace_period": self.stop_grace_period,
+            "restart": {"condition": self.restart.condition, "max_attempts": self.restart.max_attempts,
+                        "delay": self.restart.delay, "window": self.restart.window},
+            "healthcheck": None if hc is None else {
+                "test": list(hc.test), "interval": hc.interval, "timeout": hc.timeout, "retries": hc.retries,
+                "start_period": hc.start_period, "start_interval": hc.start_interval},
+            "network_mode": self.network_mode,
+            "log_max_size": self.log_max_size,
+            "log_max_files": self.log_max_files,
+            "runtime": self.runtime,
+        }
+
+    @classmethod
+    def from_record_spec(cls, spec: dict[str, Any]) -> RunInfo:
+        d = spec.get("run") or {}
+        r = d.get("restart") or {}
+        hc = d.get("healthcheck")
+        return cls(
+            stop_signal=d.get("stop_signal"),
+            stop_grace_period=float(d.get("stop_grace_period", 10.0)),
+            restart=RestartPolicy(r.get("condition", "no"), r.get("max_attempts"), r.get("delay"), r.get("window")),
+            healthcheck=None if not hc else HealthConfig(
+                tuple(hc["test"]), hc["interval"], hc["timeout"], hc["retries"], hc["start_period"],
+                hc["start_interval"]),
+            network_mode=d.get("network_mode"),
+            log_max_size=d.get("log_max_size"),
+            log_max_files=int(d.get("log_max_files") or 1),
+            runtime=d.get("runtime"),
+        )
+
+
+def run_info(sp: ServicePlan, log_max_size: int | None, log_max_files: int) -> RunInfo:
+    return RunInfo(sp.stop_signal, sp.stop_grace_period, sp.restart, sp.healthcheck, sp.network_mode,
+                   log_max_size, log_max_files, sp.runtime)
+
+
+def record_spec(sp: ServicePlan, info: RunInfo) -> dict[str, Any]:
+    return {"service": sp.spec, "run": info.to_json()}

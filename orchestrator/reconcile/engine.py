@@ -1,0 +1,181 @@
+"""The reconciler: networks, volumes and images first, then the plan in dependency order.
+
+Each service's task waits for its dependencies' conditions (started, healthy, completed
+successfully), then runs that service's actions with its containers in parallel. Stopping goes
+the other way, dependants first, with one shared deadline so that PID 1s that ignore SIGTERM cost
+one grace period in total rather than one per tier.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from orchestrator.errors import PystackError
+from orchestrator.plan.model import Action, Dependency, DesiredService, ObservedContainer, Plan
+from orchestrator.plan.planner import PlanOptions, make_plan
+from orchestrator.reconcile import health, lifecycle
+from orchestrator.reconcile.context import Context
+from orchestrator.reconcile.desired import RunInfo, ServicePlan
+from orchestrator.reconcile.parallel import Outcome, run_in_order
+from orchestrator.state import containers as cstate
+from orchestrator.state.containers import ContainerRecord
+
+ORDER_WINDOW = 2.0  # how long a tier may take to exit before the next tier is asked to stop
+
+
+@dataclass
+class StackPlan:
+    """A stack as the engine needs it: services, their order, networks and volumes."""
+
+    project: str
+    services: dict[str, ServicePlan]
+    order: list[list[str]]
+    networks: list[object] = field(default_factory=list)  # network driver NetworkSpec objects
+    volumes: list[str] = field(default_factory=list)  # full volume names
+    working_dir: str = ""
+    config_files: list[str] = field(default_factory=list)
+
+    def deps(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for name, sp in self.services.items():
+            out[name] = [d for d in sp.after if d in self.services]
+        return out
+
+
+Report = Callable[[str], None]
+
+
+def observe(ctx: Context, project: str) -> list[ContainerRecord]:
+    """Records checked against the runtime: a 'running' record whose process is gone is 'exited'."""
+    recs = cstate.for_project(ctx.db(), project, include_one_off=False)
+    for rec in recs:
+        if rec.status in ("running", "paused", "created"):
+            try:
+                st = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime).state(rec.id)
+            except PystackError:
+                rec.status = "creating"  # the runtime lost it: treat as half made
+                continue
+            if st.status == "stopped" and rec.status != "exited":
+                rec.status = "exited"
+                cstate.update(ctx.db(), rec.id, status="exited")
+    return recs
+
+
+def plan_for(ctx: Context, sp: StackPlan, options: PlanOptions, targets: Sequence[str] = ()) -> Plan:
+    desired = [
+        DesiredService(
+            name, s.config_hash, s.scale,
+            tuple(_dependency(d, v) for d, v in s.depends_on.items()),
+            spec=s.spec,
+        )
+        for name, s in sp.services.items()
+    ]
+    observed = [
+        ObservedContainer(r.id, r.name, r.service, r.number, r.config_hash, r.status, r.spec.get("service") or {})
+        for r in observe(ctx, sp.project)
+    ]
+    return make_plan(sp.project, desired, observed, sp.order, options)
+
+
+def _dependency(name: str, v: dict[str, Any]) -> Dependency:
+    return Dependency(name, str(v.get("condition", "service_started")), bool(v.get("required", True)),
+                      bool(v.get("restart", False)))
+
+
+async def _wait_condition(ctx: Context, sp: StackPlan, dep: str, condition: str) -> None:
+    recs = [r for r in cstate.for_project(ctx.db(), sp.project, include_one_off=False) if r.service == dep]
+    dep_plan = sp.services[dep]
+    if condition == "service_healthy":
+        if dep_plan.healthcheck is None or dep_plan.healthcheck.disabled:
+            raise PystackError(f"dependency {dep} has no health check, but service_healthy was asked for")
+        for rec in recs:
+            if rec.health != "healthy":
+                await health.wait_healthy(ctx, rec, dep_plan.healthcheck, service=dep)
+    elif condition == "service_completed_successfully":
+        for rec in recs:
+            rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
+            status = await anyio.to_thread.run_sync(rt.wait, rec.id, None)
+            if status is None or status.code != 0:
+                code = status.code if status else "?"
+                raise PystackError(f"dependency {dep} did not complete successfully: exit {code}")
+
+
+async def execute(ctx: Context, sp: StackPlan, plan: Plan, report: Report, *, start: bool = True) -> Outcome:
+    involved = [n for gen in sp.order for n in gen if n in sp.services]
+
+    async def converge(name: str) -> None:
+        svc = sp.services[name]
+        for dep, cond in svc.depends_on.items():
+            if dep in sp.services and start:
+                await _wait_condition(ctx, sp, dep, str(cond.get("condition", "service_started")))
+        actions = plan.for_service(name)
+        if not actions:
+            return
+        async with anyio.create_task_group() as tg:
+            for action in actions:
+                tg.start_soon(_run_action, ctx, svc, action, report, start)
+
+    return await run_in_order(involved, sp.deps(), converge)
+
+
+async def _run_action(ctx: Context, svc: ServicePlan, action: Action, report: Report, start: bool) -> None:
+    label = action.container_name or svc.container_name_for(action.number)
+    if action.kind in ("remove", "recreate") and action.container_id:
+        old = cstate.get(ctx.db(), action.container_id)
+        if old is not None:
+            report(f"Container {old.name}  Removing ({action.reason})")
+            await anyio.to_thread.run_sync(lambda: lifecycle.remove(ctx, old, timeout=None))
+            report(f"Container {old.name}  Removed")
+        if action.kind == "remove":
+            return
+    if action.kind in ("create", "recreate"):
+        report(f"Container {label}  Creating ({action.reason})")
+        rec = await anyio.to_thread.run_sync(lifecycle.create, ctx, svc, action.number)
+        report(f"Container {label}  Created")
+        if start:
+            await anyio.to_thread.run_sync(lifecycle.start, ctx, rec)
+            report(f"Container {label}  Started")
+    elif action.kind == "start" and action.container_id:
+        existing = cstate.get(ctx.db(), action.container_id)
+        if existing is not None:
+            await anyio.to_thread.run_sync(lifecycle.start, ctx, existing)
+            report(f"Container {label}  Started")
+
+
+async def stop_containers(ctx: Context, tiers: Sequence[Sequence[ContainerRecord]], *,
+                          timeout: float | None, report: Report) -> None:
+    """Dependants first; every container gets its grace period from one shared start time."""
+    t0 = time.monotonic()
+    pending: list[tuple[ContainerRecord, float]] = []
+    async with anyio.create_task_group() as tg:
+        for tier in tiers:
+            signalled = []
+            for rec in tier:
+                info = RunInfo.from_record_spec(rec.spec)
+                grace = timeout if timeout is not None else info.stop_grace_period
+                sent = await anyio.to_thread.run_sync(lifecycle.send_stop, ctx, rec, info.stop_signal)
+                if sent:
+                    report(f"Container {rec.name}  Stopping")
+                    signalled.append(rec)
+                    pending.append((rec, t0 + grace))
+            if signalled:
+                window = min(ORDER_WINDOW, max(0.0, min(d for _, d in pending) - time.monotonic()))
+                with anyio.move_on_after(window):
+                    for rec in signalled:
+                        rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
+                        await anyio.to_thread.run_sync(rt.wait, rec.id, window, abandon_on_cancel=True)
+        for rec, deadline in pending:
+            async def finish(r: ContainerRecord = rec, d: float = deadline) -> None:
+                await anyio.to_thread.run_sync(lifecycle.finish_stop, ctx, r, d)
+                report(f"Container {r.name}  Stopped")
+
+            tg.start_soon(finish)
+
+
+def up_plan(ctx: Context, sp: StackPlan, options: PlanOptions) -> Plan:
+    return plan_for(ctx, sp, options)

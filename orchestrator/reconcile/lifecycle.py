@@ -1,0 +1,201 @@
+"""One container's life: create, start, stop, restart in place, remove.
+
+Each step records its intent in the state database before touching the kernel and its outcome
+after, so an interrupted step is visible to the next run (``creating`` rows are recreated,
+``removing`` rows are finished). These functions block; the engine runs them in worker threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import signal as _signal
+import time
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import PystackError
+from orchestrator.reconcile import imageconfig
+from orchestrator.reconcile.context import Context
+from orchestrator.reconcile.desired import RunInfo, ServicePlan, record_spec, run_info
+from orchestrator.state import containers as cstate
+from orchestrator.state.containers import ContainerRecord
+
+LOG_NAME = "log.json"
+
+
+def new_id() -> str:
+    return secrets.token_hex(6)
+
+
+def container_dir(ctx: Context, rec: ContainerRecord) -> Path:
+    return ctx.paths.container(rec.id)
+
+
+def create(ctx: Context, sp: ServicePlan, number: int, *, one_off: bool = False,
+           name: str | None = None, overrides: dict[str, Any] | None = None) -> ContainerRecord:
+    """Make the container (root, network, bundle, runtime ``create``) without starting it."""
+    cid = new_id()
+    max_size, max_files = imageconfig.log_limits(sp)
+    rec = ContainerRecord(
+        id=cid, name=name or sp.container_name_for(number), project=sp.project, service=sp.service,
+        number=number, config_hash=sp.config_hash, status="creating", one_off=one_off, image=sp.image,
+        runtime=sp.runtime or "pystack", spec=record_spec(sp, run_info(sp, max_size, max_files)),
+    )
+    conn = ctx.db()
+    existing = cstate.by_name(conn, rec.name)
+    if existing is not None:
+        raise PystackError(f'container name "{rec.name}" is already in use by container {existing.id}')
+    cstate.insert(conn, rec)
+    try:
+        _build(ctx, sp, rec, overrides or {})
+    except BaseException:
+        with contextlib.suppress(Exception):
+            remove(ctx, rec, timeout=0)
+        raise
+    return rec
+
+
+def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[str, Any]) -> None:
+    from orchestrator.reconcile import wiring
+    from orchestrator.runtime.config_builder import build_config, write_bundle
+    from orchestrator.storage.rootfs import mount_rootfs
+
+    conn = ctx.db()
+    image = ctx.images.resolve(sp.image)
+    cstate.update(conn, rec.id, image_id=image.id)
+    rec.image_id = image.id
+    cdir = ctx.paths.container(rec.id)
+    cdir.mkdir(parents=True, exist_ok=True)
+    lowers = ctx.images.layer_dirs(image)
+    rootfs = mount_rootfs(lowers, cdir)
+    netns, hostfiles = wiring.wire_network(ctx, sp, rec, cdir)
+    cstate.update(conn, rec.id, netns=netns)
+    rec.netns = netns
+    mounts = wiring.mounts_for(ctx, sp, rec, rootfs, hostfiles)
+    opts = imageconfig.container_options(sp, image.config, rec, rootfs=rootfs, netns=netns, mounts=mounts,
+                                         overrides=overrides)
+    write_bundle(cdir, build_config(opts))
+    rt = ctx.runtime(sp.runtime)
+    info = RunInfo.from_record_spec(rec.spec)
+    rt.create(rec.id, cdir, log_path=cdir / LOG_NAME, log_max_size=info.log_max_size,
+              log_max_files=info.log_max_files)
+    cstate.update(conn, rec.id, status="created")
+    rec.status = "created"
+    cstate.add_event(conn, rec.project, "create", service=rec.service, container=rec.name)
+
+
+def start(ctx: Context, rec: ContainerRecord) -> None:
+    rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
+    st = rt.state(rec.id)
+    if st.status == "stopped":
+        _recreate_process(ctx, rec)
+    elif st.status == "running":
+        return
+    rt.start(rec.id)
+    now = time.time()
+    cstate.update(ctx.db(), rec.id, status="running", started_at=now, desired="running", exit_code=None,
+                  oom_killed=False, health="starting" if RunInfo.from_record_spec(rec.spec).healthcheck else None)
+    rec.status, rec.started_at = "running", now
+    cstate.add_event(ctx.db(), rec.project, "start", service=rec.service, container=rec.name)
+
+
+def _recreate_process(ctx: Context, rec: ContainerRecord) -> None:
+    """A stopped OCI container cannot start again: delete it and create it anew from the same bundle.
+
+    The root filesystem, the network namespace and the log file stay; only the process is new.
+    """
+    cdir = ctx.paths.container(rec.id)
+    rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
+    with contextlib.suppress(PystackError):
+        rt.delete(rec.id, force=True)
+    info = RunInfo.from_record_spec(rec.spec)
+    rt.create(rec.id, cdir, log_path=cdir / LOG_NAME, log_max_size=info.log_max_size,
+              log_max_files=info.log_max_files)
+
+
+def signal_number(name: str | int | None) -> int:
+    if name is None:
+        return int(_signal.SIGTERM)
+    if isinstance(name, int):
+        return name
+    s = name.upper()
+    if s.isdigit():
+        return int(s)
+    if not s.startswith("SIG"):
+        s = "SIG" + s
+    try:
+        return int(_signal.Signals[s])
+    except KeyError:
+        raise PystackError(f"unknown signal {name!r}") from None
+
+
+def send_stop(ctx: Context, rec: ContainerRecord, stop_signal: str | None) -> bool:
+    """Ask a running container to stop; False when it was not running."""
+    rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
+    try:
+        st = rt.state(rec.id)
+    except PystackError:
+        return False
+    if st.status not in ("running", "paused", "created"):
+        return False
+    cstate.update(ctx.db(), rec.id, desired="stopped")
+    if st.status == "paused":
+        with contextlib.suppress(PystackError):
+            rt.resume(rec.id)
+    if st.status == "created":
+        rt.kill(rec.id, int(_signal.SIGKILL))
+        return True
+    with contextlib.suppress(PystackError):
+        rt.kill(rec.id, signal_number(stop_signal))
+    return True
+
+
+def finish_stop(ctx: Context, rec: ContainerRecord, deadline: float) -> None:
+    """Wait for the exit until the deadline, then SIGKILL; record the exit status."""
+    rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
+    status = rt.wait(rec.id, timeout=max(0.0, deadline - time.monotonic()))
+    if status is None:
+        with contextlib.suppress(PystackError):
+            rt.kill(rec.id, int(_signal.SIGKILL), all=True)
+        status = rt.wait(rec.id, timeout=10.0)
+    changes: dict[str, Any] = {"status": "exited", "finished_at": time.time()}
+    if status is not None:
+        changes.update(exit_code=status.code, oom_killed=status.oom_killed)
+    cstate.update(ctx.db(), rec.id, **changes)
+    rec.status = "exited"
+    cstate.add_event(ctx.db(), rec.project, "stop", service=rec.service, container=rec.name)
+
+
+def stop(ctx: Context, rec: ContainerRecord, *, timeout: float | None = None) -> None:
+    info = RunInfo.from_record_spec(rec.spec)
+    grace = timeout if timeout is not None else info.stop_grace_period
+    if send_stop(ctx, rec, info.stop_signal):
+        finish_stop(ctx, rec, time.monotonic() + grace)
+    elif rec.status != "exited":
+        cstate.update(ctx.db(), rec.id, status="exited", desired="stopped")
+
+
+def remove(ctx: Context, rec: ContainerRecord, *, timeout: float | None = 0) -> None:
+    """Undo everything a container has: process, cgroup, network, DNS names, root, directory, row."""
+    from orchestrator.reconcile import wiring
+    from orchestrator.storage.rootfs import unmount_rootfs
+
+    conn = ctx.db()
+    cstate.update(conn, rec.id, status="removing", desired="removed")
+    rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
+    with contextlib.suppress(PystackError):
+        if rt.state(rec.id).status in ("running", "paused", "created"):
+            stop(ctx, rec, timeout=timeout)
+    with contextlib.suppress(PystackError, FileNotFoundError):
+        rt.delete(rec.id, force=True)
+    wiring.unwire_network(ctx, rec)
+    cdir = ctx.paths.container(rec.id)
+    unmount_rootfs(cdir)
+    if rec.image_id:
+        with contextlib.suppress(Exception):
+            ctx.images.release(rec.id)
+    shutil.rmtree(cdir, ignore_errors=True)
+    cstate.delete(conn, rec.id)
+    cstate.add_event(conn, rec.project, "remove", service=rec.service, container=rec.name)

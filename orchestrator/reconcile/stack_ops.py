@@ -1,0 +1,159 @@
+"""Stack-wide operations: make sure images, networks and volumes exist, then converge or tear down.
+
+This is what ``up`` and ``down`` are, independent of the command line: the CLI and the tests call
+these functions with a loaded :class:`~orchestrator.spec.models.Stack`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import anyio
+
+from orchestrator.errors import PystackError
+from orchestrator.plan.model import Plan
+from orchestrator.plan.planner import PlanOptions
+from orchestrator.reconcile import engine, lifecycle, translate
+from orchestrator.reconcile.context import Context
+from orchestrator.reconcile.engine import StackPlan
+from orchestrator.reconcile.parallel import Outcome
+from orchestrator.state import containers as cstate
+from orchestrator.state.containers import ContainerRecord
+
+if TYPE_CHECKING:
+    from orchestrator.network.driver import NetworkSpec
+    from orchestrator.spec.models import Stack
+
+Report = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    pull: str = "missing"  # always | missing | never
+    build: bool | None = None  # True --build, False --no-build, None: build when missing
+    plan: PlanOptions = field(default_factory=PlanOptions)
+    dry_run: bool = False
+    no_start: bool = False
+    services: tuple[str, ...] = ()
+
+
+def ensure_images(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -> dict[str, str]:
+    """Pull or build what each service needs; returns service → image id."""
+    ids: dict[str, str] = {}
+    for name, svc in stack.services.items():
+        ref = translate.image_ref(stack.name, svc)
+        have = ctx.images.exists(ref)
+        policy = svc.pull_policy or opts.pull
+        if svc.build is not None and (opts.build or (not have and opts.build is not False) or policy == "build"):
+            report(f"Image {ref}  Building")
+            from orchestrator.reconcile.building import build_service_image
+
+            build_service_image(ctx, stack, svc, ref, report)
+            report(f"Image {ref}  Built")
+        elif not have or policy == "always":
+            if policy == "never" or (svc.build is not None and opts.build is False and not have):
+                raise PystackError(f"service {name!r}: image {ref!r} is not present and pulling is disabled")
+            if opts.dry_run:
+                report(f"Image {ref}  would be pulled")
+                continue
+            report(f"Image {ref}  Pulling")
+            ctx.images.pull(ref, platform=svc.platform)
+            report(f"Image {ref}  Pulled")
+        ids[name] = ctx.images.resolve(ref).id
+    return ids
+
+
+def network_specs(stack: Stack) -> list[NetworkSpec]:
+    from orchestrator.network.driver import NetworkSpec
+
+    specs: list[NetworkSpec] = []
+    for key in translate.used_networks(stack):
+        cfg = stack.networks.get(key)
+        pool = cfg.ipam.config[0] if cfg and cfg.ipam.config else None
+        mtu = cfg.driver_opts.get("com.docker.network.driver.mtu") if cfg else None
+        specs.append(NetworkSpec(
+            name=translate.network_name(stack, key), project=stack.name,
+            subnet=pool.subnet if pool else None, gateway=pool.gateway if pool else None,
+            ip_range=pool.ip_range if pool else None, internal=bool(cfg and cfg.internal),
+            mtu=int(mtu) if mtu else None, labels=dict(cfg.labels) if cfg else {},
+            external=bool(cfg and cfg.external),
+        ))
+    return specs
+
+
+def stack_plan(ctx: Context, stack: Stack, image_ids: dict[str, str]) -> StackPlan:
+    from orchestrator.plan.graph import start_generations
+
+    services = {n: translate.service_plan(stack, s, image_ids.get(n, "")) for n, s in stack.services.items()}
+    return StackPlan(
+        project=stack.name, services=services, order=start_generations(stack),
+        volumes=[v.name for v in stack.volumes.values() if not v.external],
+        working_dir=str(stack.working_dir),
+    )
+
+
+def prepare(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -> tuple[StackPlan, Plan]:
+    ids = ensure_images(ctx, stack, opts, report)
+    sp = stack_plan(ctx, stack, ids)
+    if opts.services:
+        keep = set(opts.services)
+        for n in list(sp.services):
+            if n not in keep:
+                del sp.services[n]
+    return sp, engine.plan_for(ctx, sp, opts.plan)
+
+
+async def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOptions, report: Report,
+             config_files: Sequence[str] = ()) -> Outcome:
+    from orchestrator.storage.volumes import ensure_volume
+
+    cstate.record_stack(ctx.db(), stack.name, str(stack.working_dir), list(config_files))
+    needs_net = any(a.kind in ("create", "recreate") for a in plan.actions)
+    if needs_net:
+        for spec in network_specs(stack):
+            await anyio.to_thread.run_sync(ctx.network.ensure_network, spec)
+        for vol in sp.volumes:
+            ensure_volume(ctx.paths, vol)
+    return await engine.execute(ctx, sp, plan, report, start=not opts.no_start)
+
+
+def stop_tiers(ctx: Context, project: str, order: Sequence[Sequence[str]] | None,
+               records: Sequence[ContainerRecord]) -> list[list[ContainerRecord]]:
+    """Dependants first. Without a stack file, the order recorded at start time is unknown: one tier."""
+    if not order:
+        return [list(records)]
+    rank = {svc: i for i, gen in enumerate(order) for svc in gen}
+    tiers: dict[int, list[ContainerRecord]] = {}
+    for rec in records:
+        tiers.setdefault(rank.get(rec.service, len(rank)), []).append(rec)
+    return [tiers[k] for k in sorted(tiers, reverse=True)]
+
+
+async def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, timeout: float | None,
+               volumes: Sequence[str] = (), remove_volumes: bool = False, report: Report) -> None:
+    from orchestrator.reconcile import supervisor_client
+
+    supervisor_client.shutdown(ctx.paths, project)
+    records = cstate.for_project(ctx.db(), project)
+    await engine.stop_containers(ctx, stop_tiers(ctx, project, order, records), timeout=timeout, report=report)
+
+    async def rm(rec: ContainerRecord) -> None:
+        await anyio.to_thread.run_sync(lambda: lifecycle.remove(ctx, rec, timeout=0))
+        report(f"Container {rec.name}  Removed")
+
+    async with anyio.create_task_group() as tg:
+        for rec in records:
+            tg.start_soon(rm, rec)
+    with contextlib.suppress(ImportError):
+        await anyio.to_thread.run_sync(ctx.network.cleanup_stack, project)
+        report(f"Network {project}  Removed")
+    if remove_volumes:
+        from orchestrator.storage.volumes import remove_volume
+
+        for vol in volumes:
+            remove_volume(ctx.paths, vol)
+            report(f"Volume {vol}  Removed")
+    cstate.forget_stack(ctx.db(), project)

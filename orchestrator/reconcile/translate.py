@@ -1,0 +1,174 @@
+"""Stack model → engine plans: the only module below ``spec`` that reads the pydantic models.
+
+It also decides the names Compose gives things: ``<project>-<service>-<n>`` containers,
+``<project>-<service>`` images for build-only services, ``<project>_default`` networks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.reconcile.desired import MountPlan, NetPlan, PortPlan, ServicePlan
+from orchestrator.reconcile.health_state import HealthConfig
+from orchestrator.reconcile.policy import RestartPolicy
+
+if TYPE_CHECKING:
+    from orchestrator.spec.models import Service, Stack
+    from orchestrator.spec.models.networks import ServiceNetwork
+    from orchestrator.spec.models.resources import Resources
+
+RLIMIT_NAMES = {
+    "nofile": "RLIMIT_NOFILE", "nproc": "RLIMIT_NPROC", "core": "RLIMIT_CORE", "cpu": "RLIMIT_CPU",
+    "data": "RLIMIT_DATA", "fsize": "RLIMIT_FSIZE", "locks": "RLIMIT_LOCKS", "memlock": "RLIMIT_MEMLOCK",
+    "msgqueue": "RLIMIT_MSGQUEUE", "nice": "RLIMIT_NICE", "rss": "RLIMIT_RSS", "rtprio": "RLIMIT_RTPRIO",
+    "rttime": "RLIMIT_RTTIME", "sigpending": "RLIMIT_SIGPENDING", "stack": "RLIMIT_STACK", "as": "RLIMIT_AS",
+}
+
+
+def image_ref(project: str, svc: Service) -> str:
+    if svc.image:
+        return svc.image
+    return f"{project}-{svc.name}"
+
+
+def oci_resources(r: Resources) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    mem: dict[str, Any] = {}
+    if r.memory_limit:
+        mem["limit"] = r.memory_limit
+    if r.memory_reservation:
+        mem["reservation"] = r.memory_reservation
+    if r.memswap_limit:
+        mem["swap"] = r.memswap_limit
+    if r.mem_swappiness is not None:
+        mem["swappiness"] = r.mem_swappiness
+    if r.oom_kill_disable:
+        mem["disableOOMKiller"] = True
+    if mem:
+        out["memory"] = mem
+    cpu: dict[str, Any] = {}
+    if r.cpus:
+        cpu["period"] = r.cpu_period or 100_000
+        cpu["quota"] = int(r.cpus * cpu["period"])
+    elif r.cpu_quota:
+        cpu["quota"] = r.cpu_quota
+        cpu["period"] = r.cpu_period or 100_000
+    if r.cpu_shares:
+        cpu["shares"] = r.cpu_shares
+    if r.cpuset:
+        cpu["cpus"] = r.cpuset
+    if cpu:
+        out["cpu"] = cpu
+    if r.pids_limit is not None and r.pids_limit > 0:
+        out["pids"] = {"limit": r.pids_limit}
+    if r.blkio and r.blkio.weight:
+        out["blockIO"] = {"weight": r.blkio.weight}
+    return out
+
+
+def _security(svc: Service) -> tuple[bool, str]:
+    nnp, seccomp = False, "default"
+    for opt in svc.security_opt:
+        key, _, value = opt.replace("=", ":", 1).partition(":")
+        if key == "no-new-privileges":
+            nnp = value in ("", "true", "1")
+        elif key == "seccomp" and value == "unconfined":
+            seccomp = "unconfined"
+    return nnp, seccomp
+
+
+def _mounts(svc: Service, stack: Stack) -> list[MountPlan]:
+    out: list[MountPlan] = []
+    for v in svc.volumes:
+        source = v.source
+        if v.type == "volume" and source is not None and source in stack.volumes:
+            source = stack.volumes[source].name
+        out.append(MountPlan(
+            type=v.type, source=source, target=v.target, read_only=v.read_only,
+            tmpfs_size=v.tmpfs.size if v.tmpfs else None, tmpfs_mode=v.tmpfs.mode if v.tmpfs else None,
+            propagation=v.bind.propagation if v.bind else None,
+            create_host_path=v.bind.create_host_path if v.bind else True,
+            nocopy=bool(v.volume and v.volume.nocopy),
+        ))
+    for t in svc.tmpfs:
+        target, _, opts = t.partition(":")
+        size = None
+        for o in opts.split(","):
+            if o.startswith("size="):
+                from orchestrator.spec.models.units import parse_size
+
+                size = parse_size(o[5:])
+        out.append(MountPlan(type="tmpfs", source=None, target=target, tmpfs_size=size))
+    return out
+
+
+def network_name(stack: Stack, key: str) -> str:
+    cfg = stack.networks.get(key)
+    return cfg.name if cfg is not None else f"{stack.name}_{key}"
+
+
+def _networks(svc: Service, stack: Stack) -> list[NetPlan]:
+    if svc.network_mode:
+        return []
+    nets: dict[str, ServiceNetwork | None] = dict(svc.networks) if svc.networks else {"default": None}
+    plans = []
+    for key, sn in nets.items():
+        plans.append(NetPlan(
+            network=network_name(stack, key), key=key,
+            aliases=tuple(sn.aliases) if sn else (),
+            ipv4_address=getattr(sn, "ipv4_address", None) if sn else None,
+            mac_address=(sn.mac_address if sn and sn.mac_address else svc.mac_address),
+            priority=sn.priority if sn else 0, gw_priority=sn.gw_priority if sn else 0,
+        ))
+    plans.sort(key=lambda n: (-n.priority, n.key))
+    return plans
+
+
+def used_networks(stack: Stack) -> list[str]:
+    keys: list[str] = []
+    for svc in stack.services.values():
+        if svc.network_mode:
+            continue
+        for key in svc.networks or ["default"]:
+            if key not in keys:
+                keys.append(key)
+    return keys
+
+
+def service_plan(stack: Stack, svc: Service, image_id: str = "") -> ServicePlan:
+    hc = None
+    if svc.healthcheck is not None and not svc.healthcheck.disable and svc.healthcheck.test:
+        h = svc.healthcheck
+        hc = HealthConfig(tuple(h.test), h.interval, h.timeout, h.retries, h.start_period, h.start_interval)
+    r = svc.resources
+    nnp, seccomp = _security(svc)
+    spec = svc.model_dump(mode="json", exclude={"extensions"})
+    config_hash = hashlib.sha256(f"{svc.config_hash()}:{image_id}".encode()).hexdigest()
+    return ServicePlan(
+        project=stack.name, service=svc.name, image=image_ref(stack.name, svc), config_hash=config_hash,
+        scale=svc.scale, container_name=svc.container_name, command=svc.command, entrypoint=svc.entrypoint,
+        environment={k: v for k, v in svc.environment.items() if v is not None},
+        working_dir=svc.working_dir, user=svc.user, hostname=svc.hostname, domainname=svc.domainname,
+        ports=[
+            PortPlan(p.target, int(p.published) if p.published else None, p.host_ip or "0.0.0.0", p.protocol)
+            for p in svc.ports
+        ],
+        mounts=_mounts(svc, stack), networks=_networks(svc, stack), network_mode=svc.network_mode,
+        links=dict(svc.links), dns=list(svc.dns), dns_search=list(svc.dns_search), dns_opt=list(svc.dns_opt),
+        extra_hosts=[(h, ip) for h, ip in svc.extra_hosts], healthcheck=hc,
+        restart=RestartPolicy(svc.restart.condition, svc.restart.max_attempts, svc.restart.delay,
+                              svc.restart.window),
+        resources=oci_resources(r),
+        rlimits=[{"type": RLIMIT_NAMES.get(k, "RLIMIT_" + k.upper()), "soft": s, "hard": h}
+                 for k, (s, h) in r.ulimits.items()],
+        stop_signal=svc.stop_signal, stop_grace_period=svc.stop_grace_period, init=bool(svc.init),
+        privileged=svc.privileged, cap_add=list(svc.cap_add), cap_drop=list(svc.cap_drop),
+        read_only=svc.read_only, sysctls=dict(svc.sysctls), shm_size=r.shm_size,
+        oom_score_adj=r.oom_score_adj, no_new_privileges=nnp, seccomp=seccomp, runtime=svc.runtime,
+        labels=dict(svc.labels), tty=svc.tty, pull_policy=svc.pull_policy,
+        build=svc.build.model_dump(mode="json") if svc.build else None,
+        depends_on={k: v.model_dump(mode="json") for k, v in svc.depends_on.items()},
+        after=list(svc.dependencies()),
+        spec=spec,
+    )

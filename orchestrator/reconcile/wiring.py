@@ -1,0 +1,144 @@
+"""A container's attachments to the world outside it: network namespace, DNS names, host files, mounts.
+
+Network modes as Compose has them: bridge networks (a named netns wired by the network driver,
+kept for the container's whole life so restarts keep their address), ``host``, ``none`` (an
+empty namespace of its own), ``service:x`` and ``container:x`` (join that container's named
+namespace by path). The named namespace outlives the process in it, which is what keeps
+``service:x`` dependants connected while x restarts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import PystackError
+from orchestrator.reconcile.context import Context
+from orchestrator.reconcile.desired import ServicePlan
+from orchestrator.state import containers as cstate
+from orchestrator.state.containers import ContainerRecord
+
+HOSTFILES = ("hosts", "resolv.conf", "hostname")
+
+
+def _joined_netns(ctx: Context, sp: ServicePlan, mode: str) -> str:
+    kind, _, target = mode.partition(":")
+    conn = ctx.db()
+    rec: ContainerRecord | None
+    if kind == "service":
+        candidates = [c for c in cstate.for_project(conn, sp.project, include_one_off=False) if c.service == target]
+        rec = min(candidates, key=lambda c: c.number) if candidates else None
+    else:
+        rec = cstate.by_name(conn, target) or cstate.get(conn, target)
+    if rec is None or not rec.netns:
+        raise PystackError(f"service {sp.service!r}: network_mode {mode!r}: no container with a network to join")
+    return rec.netns
+
+
+def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path) -> tuple[str | None, dict[str, Path]]:
+    """Returns the netns to join ("host", a path, or None for a new empty one) and host files to mount."""
+    from orchestrator.network import hostfiles
+
+    mode = sp.network_mode or ""
+    files = {name: cdir / name for name in HOSTFILES}
+    hostname = sp.hostname or rec.id
+    if mode == "host":
+        for name, src in (("hosts", "/etc/hosts"), ("resolv.conf", "/etc/resolv.conf")):
+            with contextlib.suppress(OSError):
+                files[name].write_bytes(Path(src).read_bytes())
+        files.pop("hostname")
+        return "host", files
+    if mode.startswith(("service:", "container:")):
+        netns = _joined_netns(ctx, sp, mode)
+        hostfiles.write_hosts(files["hosts"], hostname, None, sp.extra_hosts)
+        hostfiles.write_resolv_conf(files["resolv.conf"], sp.dns or [], sp.dns_search, sp.dns_opt)
+        hostfiles.write_hostname(files["hostname"], hostname)
+        return netns, files
+    if mode == "none" or not sp.networks:
+        hostfiles.write_hosts(files["hosts"], hostname, None, sp.extra_hosts)
+        hostfiles.write_resolv_conf(files["resolv.conf"], sp.dns or [], sp.dns_search, sp.dns_opt)
+        hostfiles.write_hostname(files["hostname"], hostname)
+        return None, files
+
+    from orchestrator.network.dns import register_dns
+    from orchestrator.network.driver import Attachment
+
+    driver = ctx.network
+    ns = driver.create_netns(rec.id)
+    attachments = [
+        Attachment(network=n.network, aliases=list(n.aliases), ipv4_address=n.ipv4_address,
+                   mac_address=n.mac_address, priority=n.priority, gw_priority=n.gw_priority)
+        for n in sp.networks
+    ]
+    endpoints = driver.attach(rec.id, ns, attachments)
+    conn = ctx.db()
+    for n, ep in zip(sp.networks, endpoints, strict=False):
+        names = [sp.service, rec.name, *n.aliases]
+        if sp.hostname:
+            names.append(sp.hostname)
+        names.extend(alias for alias in sp.links.values())
+        register_dns(conn, sp.project, n.network, sorted(set(names)), ep.address, rec.id)
+    first = endpoints[0]
+    extra = [(h, first.gateway if ip == "host-gateway" else ip) for h, ip in sp.extra_hosts]
+    hostfiles.write_hosts(files["hosts"], hostname, first.address, extra)
+    nameservers = sp.dns or [first.gateway]
+    hostfiles.write_resolv_conf(files["resolv.conf"], nameservers, sp.dns_search, sp.dns_opt)
+    hostfiles.write_hostname(files["hostname"], hostname)
+    return str(ns), files
+
+
+def owns_netns(rec: ContainerRecord) -> bool:
+    """Bridge-mode containers own a named namespace; host, none and joined modes do not."""
+    mode = str(((rec.spec.get("run") or {}).get("network_mode")) or "")
+    return not (mode in ("host", "none") or mode.startswith(("service:", "container:")))
+
+
+def unwire_network(ctx: Context, rec: ContainerRecord) -> None:
+    """Idempotent: also cleans up after a create that died between making the netns and recording it."""
+    if not owns_netns(rec):
+        return
+    from orchestrator.network.dns import unregister_dns
+
+    driver = ctx.network
+    unregister_dns(ctx.db(), rec.id)
+    driver.detach(rec.id)
+    driver.delete_netns(rec.id)
+
+
+def mounts_for(ctx: Context, sp: ServicePlan, rec: ContainerRecord, rootfs: Path,
+               hostfiles: dict[str, Path]) -> list[dict[str, Any]]:
+    from orchestrator.storage import volumes
+
+    out: list[dict[str, Any]] = []
+    for m in sp.mounts:
+        if m.type == "tmpfs":
+            opts = ["nosuid", "nodev"]
+            if m.tmpfs_size:
+                opts.append(f"size={m.tmpfs_size}")
+            if m.tmpfs_mode is not None:
+                opts.append(f"mode={m.tmpfs_mode:o}")
+            out.append({"destination": m.target, "type": "tmpfs", "source": "tmpfs", "options": opts})
+            continue
+        if m.type == "volume":
+            # an anonymous volume is one per container
+            anon = f"{rec.id}-{hashlib.sha256(m.target.encode()).hexdigest()[:12]}"
+            name = anon if m.source is None else m.source
+            vdir = volumes.ensure_volume(ctx.paths, name)
+            if not m.nocopy:
+                volumes.populate_from_image(vdir, rootfs, m.target)
+            src = vdir
+        else:
+            assert m.source is not None
+            src = volumes.prepare_bind(Path(m.source), create_host_path=m.create_host_path)
+        opts = ["rbind", "ro" if m.read_only else "rw"]
+        if m.propagation:
+            opts.append(m.propagation)
+        out.append({"destination": m.target, "type": "bind", "source": str(src), "options": opts})
+    targets = {m["destination"] for m in out}
+    for name, path in hostfiles.items():
+        dest = f"/etc/{name}"
+        if dest not in targets and path.exists():
+            out.append({"destination": dest, "type": "bind", "source": str(path), "options": ["rbind", "rw"]})
+    return out
