@@ -93,11 +93,11 @@ def ingest_layer_blob(content: ContentStore, item: Path | tuple[str, Path]) -> L
     compression = mf.sniff_compression(head)
     digest, size = content.ingest_file(path)
     if diff_id is None:
-        diff_id = digest if compression == "none" else _diff_id_of(content, digest, compression)
+        diff_id = digest if compression == "none" else diff_id_of(content, digest, compression)
     return LayerRef(diff_id=diff_id, digest=digest, size=size, media_type=mf.media_type_for(compression))
 
 
-def _diff_id_of(content: ContentStore, digest: str, compression: str) -> str:
+def diff_id_of(content: ContentStore, digest: str, compression: str) -> str:
     from orchestrator.storage.decompress import open_decompressed
 
     h = hashlib.sha256()

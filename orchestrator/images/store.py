@@ -214,10 +214,13 @@ class ImageStore:
                           (r, manifest_digest))
         return self._image(manifest_digest, canon[0] if canon else None)
 
-    def write_image(self, config: dict[str, Any], layers: builtins.list[LayerRef], refs: builtins.list[str],
-                    annotations: dict[str, str] | None = None) -> Image:
-        """Write config + OCI manifest for layers already in the content store, and record them."""
-        cfg = mf.canonical_json(config)
+    def write_image(self, config: dict[str, Any] | bytes, layers: builtins.list[LayerRef],
+                    refs: builtins.list[str], annotations: dict[str, str] | None = None) -> Image:
+        """Write config + OCI manifest for layers already in the content store, and record them.
+
+        Config bytes given as bytes are kept exactly, so a loaded image keeps its image id.
+        """
+        cfg = config if isinstance(config, bytes) else mf.canonical_json(config)
         cfg_digest = self.content.write_bytes(cfg)
         manifest = mf.build_manifest(
             mf.descriptor(mf.OCI_CONFIG, cfg_digest, len(cfg)),
@@ -370,16 +373,16 @@ class ImageStore:
 
     # -- transfer (implemented in their own modules) ----------------------------------------
     def load(self, path: Path) -> builtins.list[Image]:
-        from orchestrator.images import archive_load
+        from orchestrator.images import archive
 
         with self.writing():
-            return archive_load.load(self, path)
+            return archive.load(self, path)
 
     def save(self, refs: builtins.list[str], out: Path, *,
              format: Literal["docker", "oci"] = "docker") -> None:
-        from orchestrator.images import archive_save
+        from orchestrator.images import archive
 
-        archive_save.save(self, [self.resolve(r) for r in refs], out, format=format)
+        archive.save(self, [self.resolve(r) for r in refs], out, format=format)
 
     def pull(self, ref: str, *, platform: str | None = None, insecure: bool = False,
              progress: ProgressFn | None = None) -> Image:
