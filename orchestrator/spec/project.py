@@ -1,0 +1,227 @@
+"""The entry point of loading: which files, which directory, which variables, which name.
+
+Follows Compose: the project directory is ``--project-directory``, else the first file's
+directory, else the current one. Variables for interpolation are the shell environment over the
+``--env-file`` files (which replace the default ``<project dir>/.env``; later files win). Files are
+``-f``, else ``COMPOSE_FILE`` (split on ``COMPOSE_PATH_SEPARATOR`` or ``os.pathsep``), else the first
+of ``compose.yaml``, ``compose.yml``, ``docker-compose.yaml``, ``docker-compose.yml`` found in the
+directory or its parents, plus its matching ``*.override.*`` file. The name is ``-p``, else
+``COMPOSE_PROJECT_NAME``, else the top-level ``name:``, else the directory's base name normalized.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import SpecError
+from orchestrator.spec.context import LoadContext, display_name
+from orchestrator.spec.dotenv import lookup_in, read_env_file
+from orchestrator.spec.extends import apply_extends
+from orchestrator.spec.include import apply_includes
+from orchestrator.spec.merge import merge_files, strip_tags
+from orchestrator.spec.source import MDict, Position, PositionMap, flatten
+
+DEFAULT_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+_VALID_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
+_DROP_NAME_CHARS = re.compile(r"[^a-z0-9_-]+")
+
+
+@dataclass
+class LoadOptions:
+    files: list[str] = field(default_factory=list)
+    project_name: str | None = None
+    project_directory: str | None = None
+    profiles: list[str] = field(default_factory=list)
+    env_files: list[str] = field(default_factory=list)
+    environ: Mapping[str, str] | None = None
+    interpolate: bool = True
+
+
+@dataclass
+class LoadedProject:
+    name: str
+    data: dict[str, Any]
+    positions: PositionMap
+    environment: dict[str, str]
+    working_dir: Path
+    config_files: list[Path]
+    profiles: list[str]
+    warnings: list[str]
+
+
+def normalize_project_name(name: str) -> str:
+    """Compose's rule for names derived from a directory: lowercase, keep [a-z0-9_-], no leading _/-."""
+    return _DROP_NAME_CHARS.sub("", name.lower()).lstrip("_-")
+
+
+def check_project_name(name: str, source: str) -> str:
+    if not _VALID_NAME.match(name):
+        raise SpecError(
+            f'invalid project name "{name}" ({source}): it must contain only lowercase letters, digits, '
+            "dashes and underscores, and start with a letter or digit"
+        )
+    return name
+
+
+def _abs(path: str | Path, base: Path) -> Path:
+    return Path(os.path.normpath(os.path.join(base, os.path.expanduser(str(path)))))
+
+
+def load_environment(environ: Mapping[str, str], env_files: list[Path], default_dotenv: Path | None) -> dict[str, str]:
+    """The variables for interpolation: the shell over the env files (later files over earlier)."""
+    shell = dict(environ)
+    loaded: dict[str, str] = {}
+    files = [(p, True) for p in env_files]
+    if not files and default_dotenv is not None and not _truthy(shell.get("COMPOSE_DISABLE_ENV_FILE")):
+        files = [(default_dotenv, False)]
+    for path, required in files:
+        if not required and not path.is_file():
+            continue
+        loaded.update(
+            read_env_file(path, required=required, lookup=lookup_in(shell, loaded), display=display_name(path))
+        )
+    return {**loaded, **shell}
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes", "y", "on")
+
+
+def discover_files(start: Path) -> list[Path]:
+    """The default stack file (and its override) in ``start`` or the nearest parent that has one."""
+    directory = start
+    while True:
+        found = [directory / n for n in DEFAULT_FILE_NAMES if (directory / n).is_file()]
+        if found:
+            main = found[0]
+            files = [main]
+            override = main.with_name(f"{main.stem}.override{main.suffix}")
+            if override.is_file():
+                files.append(override)
+            return files
+        if directory.parent == directory:
+            break
+        directory = directory.parent
+    names = ", ".join(DEFAULT_FILE_NAMES)
+    raise SpecError(f"no stack file found in {start} or its parents (looked for {names}); use -f")
+
+
+def _multiple_default_warning(files: list[Path]) -> str | None:
+    directory = files[0].parent
+    present = [n for n in DEFAULT_FILE_NAMES if (directory / n).is_file()]
+    if len(present) > 1:
+        return f"found several stack files ({', '.join(present)}) in {directory}: using {present[0]}"
+    return None
+
+
+def load_project(opts: LoadOptions) -> LoadedProject:
+    """Load, merge, interpolate and resolve extends/include for a project; raise SpecError on bad input."""
+    environ = dict(os.environ if opts.environ is None else opts.environ)
+    cwd = Path.cwd()
+    explicit_dir = _abs(opts.project_directory, cwd) if opts.project_directory else None
+    files_given = [f for f in opts.files if f]
+    stdin = "-" in files_given
+    first_dir = None if not files_given or files_given[0] == "-" else _abs(files_given[0], cwd).parent
+    start_dir = explicit_dir or first_dir or cwd
+    env_files = [_abs(p, cwd) for p in opts.env_files]
+    if not env_files and environ.get("COMPOSE_ENV_FILES"):
+        env_files = [_abs(p, start_dir) for p in environ["COMPOSE_ENV_FILES"].split(",") if p.strip()]
+    environment = load_environment(environ, env_files, start_dir / ".env")
+
+    warnings: list[str] = []
+    config_files: list[Path]
+    if files_given:
+        config_files = [Path("-") if f == "-" else _abs(f, cwd) for f in files_given]
+    elif environment.get("COMPOSE_FILE"):
+        sep = environment.get("COMPOSE_PATH_SEPARATOR") or os.pathsep
+        config_files = [_abs(f, start_dir) for f in environment["COMPOSE_FILE"].split(sep) if f]
+    else:
+        config_files = discover_files(start_dir)
+        warning = _multiple_default_warning(config_files)
+        if warning:
+            warnings.append(warning)
+    working_dir = explicit_dir or (cwd if config_files[0] == Path("-") else config_files[0].parent)
+    if working_dir != start_dir and not env_files:
+        environment = load_environment(environ, env_files, working_dir / ".env")
+
+    ctx = LoadContext(environment=environment, interpolate=opts.interpolate, warnings=warnings)
+    merged = MDict(None)
+    for path in config_files:
+        if stdin and path == Path("-"):
+            tree = ctx.read_text(sys.stdin.buffer.read(), "-")
+            key = str(working_dir / "-")
+        else:
+            tree = ctx.read_file(path)
+            key = str(path)
+        tree = apply_includes(tree, ctx, working_dir, key)
+        apply_extends(tree, ctx, key, working_dir)
+        merged = merge_files(merged, tree)
+    strip_tags(merged)
+    _empty_definitions(merged)
+
+    name = _project_name(opts, environment, merged, working_dir)
+    merged.put("name", name, merged.vpos.get("name"), merged.kpos.get("name"))
+    profiles = _profiles(opts.profiles, environment)
+    positions = PositionMap()
+    data = flatten(merged, positions)
+    if merged.pos is None and config_files:
+        positions.set((), Position(display_name(config_files[0]), 1, 1))
+    return LoadedProject(
+        name=name,
+        data=data,
+        positions=positions,
+        environment=environment,
+        working_dir=working_dir,
+        config_files=config_files,
+        profiles=profiles,
+        warnings=ctx.warnings,
+    )
+
+
+def _empty_definitions(merged: MDict) -> None:
+    """``services: {web: }`` means an empty definition, not a null one."""
+    services = merged.get("services")
+    if isinstance(services, MDict):
+        for name, value in services.items():
+            if value is None:
+                services[name] = MDict(services.where(name))
+
+
+def _project_name(opts: LoadOptions, environment: dict[str, str], merged: MDict, working_dir: Path) -> str:
+    if opts.project_name:
+        return check_project_name(opts.project_name, "-p")
+    if environment.get("COMPOSE_PROJECT_NAME"):
+        return check_project_name(environment["COMPOSE_PROJECT_NAME"], "COMPOSE_PROJECT_NAME")
+    declared = merged.get("name")
+    if declared not in (None, ""):
+        text = str(declared)
+        if not _VALID_NAME.match(text):
+            pos = merged.where("name")
+            raise SpecError(
+                f'invalid project name "{text}": it must contain only lowercase letters, digits, dashes and '
+                "underscores, and start with a letter or digit",
+                file=pos.file if pos else None,
+                line=pos.line if pos else None,
+                column=pos.column if pos else None,
+                key="name",
+            )
+        return text
+    name = normalize_project_name(working_dir.name)
+    if not name:
+        raise SpecError(f'cannot derive a project name from the directory "{working_dir.name}": use -p or name:')
+    return name
+
+
+def _profiles(given: list[str], environment: dict[str, str]) -> list[str]:
+    out: list[str] = []
+    for p in [*given, *environment.get("COMPOSE_PROFILES", "").split(",")]:
+        p = p.strip()
+        if p and p not in out:
+            out.append(p)
+    return out
