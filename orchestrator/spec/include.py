@@ -62,21 +62,21 @@ def apply_includes(doc: MDict, ctx: LoadContext, project_dir: Path, file_key: st
             env_files = entry.get("env_file")
         else:
             raise error_at(epos, "include entry must be a path or a mapping", epath)
-        for f in files:
-            check_local_reference(f, epos, epath)
+        for name in files:
+            check_local_reference(name, epos, epath)
         abs_files = [Path(os.path.normpath(os.path.join(project_dir, f))) for f in files]
         inc_dir = Path(os.path.normpath(os.path.join(project_dir, proj))) if proj else abs_files[0].parent
-        for f in abs_files:
-            if str(f) in ctx.include_stack or str(f) == file_key:
+        for inc in abs_files:
+            if str(inc) in ctx.include_stack or str(inc) == file_key:
                 chain = [display_name(Path(p)) for p in (*ctx.include_stack, file_key)]
-                raise error_at(epos, "include cycle: " + " -> ".join([*chain, display_name(f)]), epath)
+                raise error_at(epos, "include cycle: " + " -> ".join([*chain, display_name(inc)]), epath)
         env = _included_env(ctx, env_files, entry, epos, epath, project_dir, inc_dir)
         sub = ctx.child(env, file_key)
         merged: MDict | None = None
-        for f in abs_files:
-            tree = sub.read_file(f, at=epos)
-            tree = apply_includes(tree, sub, inc_dir, str(f))
-            apply_extends(tree, sub, str(f), inc_dir)
+        for inc in abs_files:
+            tree = sub.read_file(inc, at=epos)
+            tree = apply_includes(tree, sub, inc_dir, str(inc))
+            apply_extends(tree, sub, str(inc), inc_dir)
             rebase_project(tree, inc_dir)
             merged = tree if merged is None else merge_files(merged, tree)
         assert merged is not None
