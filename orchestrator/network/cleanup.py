@@ -1,0 +1,62 @@
+"""Remove everything the state database says a stack has on the network side.
+
+Works from the rows alone, whatever state they are in (``creating`` rows of a crashed ``up``
+included), and every kernel removal tolerates an object that never got made. Order: stop the
+stack's DNS/port service, then veths, namespaces, records and leases, and bridges last.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from orchestrator.network import links, nsutil
+from orchestrator.network.service_pid import stop_service
+from orchestrator.state.db import transaction
+
+if TYPE_CHECKING:
+    from orchestrator.network.driver import NetworkDriver
+
+
+def cleanup_stack(driver: NetworkDriver, project: str) -> None:
+    conn = driver.conn
+    stop_service(driver.paths, project)
+    own_nets = [r["name"] for r in conn.execute("SELECT name FROM net_networks WHERE project=?", (project,))]
+    marks = ",".join("?" * len(own_nets)) or "NULL"
+    cids = {
+        r["container_id"]
+        for r in conn.execute(
+            f"SELECT container_id FROM net_endpoints WHERE project=? OR network IN ({marks})",
+            (project, *own_nets),
+        )
+    }
+    cids |= {
+        r["container_id"]
+        for r in conn.execute("SELECT container_id FROM net_netns WHERE project=?", (project,))
+    }
+    cid_marks = ",".join("?" * len(cids)) or "NULL"
+    veths = [
+        r["host_veth"]
+        for r in conn.execute(
+            f"SELECT host_veth FROM net_endpoints WHERE container_id IN ({cid_marks})", tuple(cids)
+        )
+    ]
+    bridges = [
+        r["bridge"] for r in conn.execute("SELECT bridge FROM net_networks WHERE project=?", (project,))
+    ]
+    with driver._host() as ipr:
+        for v in veths:
+            links.delete_link(ipr, v)
+        for cid in sorted(cids):
+            ns = conn.execute("SELECT name FROM net_netns WHERE container_id=?", (cid,)).fetchone()
+            if ns is not None:
+                nsutil.remove(ns["name"], driver.paths.netns)
+        for b in bridges:
+            links.delete_link(ipr, b)
+    with transaction(conn) as c:
+        for cid in cids:
+            c.execute("DELETE FROM net_endpoints WHERE container_id=?", (cid,))
+            c.execute("DELETE FROM net_netns WHERE container_id=?", (cid,))
+            c.execute("DELETE FROM net_dns_records WHERE container_id=?", (cid,))
+        c.execute("DELETE FROM net_dns_records WHERE project=?", (project,))
+        c.execute("DELETE FROM net_ports WHERE project=?", (project,))
+        c.execute("DELETE FROM net_networks WHERE project=?", (project,))

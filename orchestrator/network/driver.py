@@ -1,0 +1,319 @@
+"""The bridge network driver: networks, container namespaces, veth wiring, address leases.
+
+Every step is "record, then act": the state database learns a bridge, namespace or veth name
+(and an address lease) in a ``BEGIN IMMEDIATE`` transaction before the kernel object exists, so
+a ``kill -9`` at any point leaves a row that :meth:`NetworkDriver.cleanup_stack` or the next
+call can act on. Kernel calls are idempotent, so finishing half-done work is just doing it again.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import sqlite3
+import time
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from typing import cast as typing_cast
+
+from orchestrator.errors import NetworkFailure
+from orchestrator.network import ipam, links, names, nsutil
+from orchestrator.network import schema as _schema  # registers the net_* tables
+from orchestrator.paths import Paths
+from orchestrator.state.db import connect, transaction
+
+_ = _schema
+
+
+@dataclass
+class NetworkSpec:
+    name: str
+    project: str
+    subnet: str | None = None
+    gateway: str | None = None
+    ip_range: str | None = None
+    internal: bool = False
+    mtu: int | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    external: bool = False
+
+
+@dataclass
+class NetworkInfo:
+    name: str
+    bridge: str
+    subnet: str
+    gateway: str
+    internal: bool
+    project: str = ""
+    mtu: int | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Attachment:
+    network: str
+    aliases: list[str] = field(default_factory=list)
+    ipv4_address: str | None = None
+    mac_address: str | None = None
+    priority: int = 0
+    gw_priority: int = 0
+
+
+@dataclass
+class Endpoint:
+    network: str
+    interface: str
+    address: str
+    prefixlen: int
+    gateway: str
+    mac: str
+    host_veth: str
+
+
+MTU_OPTION = "com.docker.network.driver.mtu"
+
+
+def mtu_from_driver_opts(opts: dict[str, str]) -> int | None:
+    """``driver_opts`` → MTU, as Docker's bridge driver reads it."""
+    raw = opts.get(MTU_OPTION)
+    if raw is None:
+        return None
+    try:
+        mtu = int(str(raw))
+    except ValueError:
+        raise NetworkFailure(f"driver_opts {MTU_OPTION}: {raw!r} is not a number") from None
+    if not 68 <= mtu <= 65535:
+        raise NetworkFailure(f"driver_opts {MTU_OPTION}: {mtu} is outside 68..65535")
+    return mtu
+
+
+def _info(row: sqlite3.Row) -> NetworkInfo:
+    return NetworkInfo(
+        name=row["name"],
+        bridge=row["bridge"],
+        subnet=row["subnet"],
+        gateway=row["gateway"],
+        internal=bool(row["internal"]),
+        project=row["project"],
+        mtu=row["mtu"],
+        labels=json.loads(row["labels"]),
+    )
+
+
+def order_attachments(attachments: list[Attachment]) -> list[Attachment]:
+    """Interface order: higher ``priority`` first, ties in the order given (Compose's rule)."""
+    return sorted(attachments, key=lambda a: -a.priority)
+
+
+def default_gateway_index(ordered: list[Attachment], internal: list[bool]) -> int | None:
+    """The highest ``gw_priority`` among non-internal networks; ties go to the first interface."""
+    best: int | None = None
+    for i, a in enumerate(ordered):
+        if internal[i]:
+            continue
+        if best is None or a.gw_priority > ordered[best].gw_priority:
+            best = i
+    return best
+
+
+class NetworkDriver:
+    def __init__(self, paths: Paths, *, host_netns: str | None = None, pool: str | None = None) -> None:
+        self.paths = paths
+        self.host_netns = host_netns
+        self.pool = ipam.parse_net(pool or os.environ.get("PYSTACK_NET_POOL") or ipam.DEFAULT_POOL, "pool")
+        self.prefix = int(os.environ.get("PYSTACK_NET_PREFIX") or ipam.DEFAULT_PREFIX)
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = connect(self.paths.state_db)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _host(self) -> AbstractContextManager[Any]:
+        return links.netlink(self.host_netns)
+
+    # ---- networks -------------------------------------------------------------------------------
+
+    def get_network(self, name: str) -> NetworkInfo | None:
+        row = self.conn.execute("SELECT * FROM net_networks WHERE name=?", (name,)).fetchone()
+        return _info(row) if row else None
+
+    def list_networks(self, project: str | None = None) -> list[NetworkInfo]:
+        if project is None:
+            rows = self.conn.execute("SELECT * FROM net_networks ORDER BY name").fetchall()
+        else:
+            rows = self.conn.execute(
+                "SELECT * FROM net_networks WHERE project=? ORDER BY name", (project,)
+            ).fetchall()
+        return [_info(r) for r in rows]
+
+    def ensure_network(self, spec: NetworkSpec) -> NetworkInfo:
+        if spec.external:
+            found = self.get_network(spec.name)
+            if found is None:
+                raise NetworkFailure(
+                    f"network {spec.name} declared as external, but could not be found; "
+                    f"create it with another stack first"
+                )
+            return found
+        with self._host() as ipr:
+            used_routes = links.used_networks(ipr)
+            row = self._record_network(spec, used_routes)
+            prefixlen = ipaddress.IPv4Network(row["subnet"]).prefixlen
+            links.ensure_bridge(ipr, row["bridge"], row["gateway"], prefixlen, row["mtu"])
+        self.conn.execute("UPDATE net_networks SET status='ready' WHERE name=?", (spec.name,))
+        return _info(row)
+
+    def _record_network(self, spec: NetworkSpec, routes: list[ipaddress.IPv4Network]) -> sqlite3.Row:
+        root = str(self.paths.root)
+        with transaction(self.conn) as c:
+            row = c.execute("SELECT * FROM net_networks WHERE name=?", (spec.name,)).fetchone()
+            if row is not None:
+                if spec.subnet and ipam.parse_net(spec.subnet, "subnet") != ipaddress.IPv4Network(
+                    row["subnet"]
+                ):
+                    raise NetworkFailure(
+                        f"network {spec.name} exists with subnet {row['subnet']}, not {spec.subnet}; "
+                        f"run `pystack down` to recreate it"
+                    )
+                return typing_cast(sqlite3.Row, row)
+            ours = c.execute("SELECT name, subnet, bridge FROM net_networks").fetchall()
+            bridges = {r["bridge"] for r in ours}
+            mine = [ipaddress.IPv4Network(r["subnet"]) for r in ours]
+            if spec.subnet:
+                subnet = ipam.parse_net(spec.subnet, "subnet")
+                ipam.check_free(
+                    subnet, [(f"network {r['name']}", ipaddress.IPv4Network(r["subnet"])) for r in ours]
+                )
+                ipam.check_free(subnet, [("a route on the host", n) for n in routes])
+            else:
+                subnet = ipam.pick_subnet(self.pool, self.prefix, [*routes, *mine])
+            plan = ipam.plan_ipam(subnet, spec.gateway, spec.ip_range)
+            salt = 0
+            bridge = names.bridge_name(root, spec.name)
+            while bridge in bridges:
+                salt += 1
+                bridge = names.bridge_name(root, spec.name, salt)
+            c.execute(
+                "INSERT INTO net_networks (name, project, bridge, subnet, gateway, ip_range, internal, mtu,"
+                " labels, status, created) VALUES (?,?,?,?,?,?,?,?,?,'creating',?)",
+                (
+                    spec.name,
+                    spec.project,
+                    bridge,
+                    str(plan.subnet),
+                    str(plan.gateway),
+                    str(plan.ip_range) if plan.ip_range else None,
+                    int(spec.internal),
+                    spec.mtu,
+                    json.dumps(spec.labels, sort_keys=True),
+                    time.time(),
+                ),
+            )
+            new = c.execute("SELECT * FROM net_networks WHERE name=?", (spec.name,)).fetchone()
+            assert new is not None
+            return typing_cast(sqlite3.Row, new)
+
+    def remove_network(self, name: str, *, force: bool = False) -> None:
+        row = self.conn.execute("SELECT * FROM net_networks WHERE name=?", (name,)).fetchone()
+        if row is None:
+            return
+        users = self.conn.execute(
+            "SELECT container_id FROM net_endpoints WHERE network=?", (name,)
+        ).fetchall()
+        if users and not force:
+            raise NetworkFailure(
+                f"network {name} is still used by {len(users)} container(s): {users[0]['container_id']}"
+            )
+        for u in users:
+            self.detach(u["container_id"])
+        with self._host() as ipr:
+            links.delete_link(ipr, row["bridge"])
+        with transaction(self.conn) as c:
+            c.execute("DELETE FROM net_dns_records WHERE network=?", (name,))
+            c.execute("DELETE FROM net_networks WHERE name=?", (name,))
+
+    # ---- namespaces -----------------------------------------------------------------------------
+
+    def netns_path(self, container_id: str) -> Path:
+        row = self.conn.execute("SELECT name FROM net_netns WHERE container_id=?", (container_id,)).fetchone()
+        return self.paths.netns / (row["name"] if row else names.netns_name(container_id))
+
+    def create_netns(self, container_id: str, *, project: str | None = None) -> Path:
+        name = names.netns_name(container_id)
+        with transaction(self.conn) as c:
+            c.execute(
+                "INSERT INTO net_netns (container_id, name, project) VALUES (?,?,?)"
+                " ON CONFLICT(container_id) DO UPDATE SET project=coalesce(excluded.project, project)",
+                (container_id, name, project),
+            )
+        try:
+            path = nsutil.create(name, self.paths.netns)
+        except OSError as exc:
+            raise NetworkFailure(f"cannot create network namespace {name}: {exc}") from None
+        self.conn.execute("UPDATE net_netns SET status='ready' WHERE container_id=?", (container_id,))
+        return path
+
+    def delete_netns(self, container_id: str) -> None:
+        path = self.netns_path(container_id)
+        try:
+            nsutil.remove(path.name, path.parent)
+        except OSError as exc:
+            raise NetworkFailure(f"cannot remove network namespace {path}: {exc}") from None
+        self.conn.execute("DELETE FROM net_netns WHERE container_id=?", (container_id,))
+
+    # ---- endpoints ------------------------------------------------------------------------------
+
+    def attach(
+        self, container_id: str, netns: Path, attachments: list[Attachment], *, project: str | None = None
+    ) -> list[Endpoint]:
+        from orchestrator.network.wiring import attach as _attach
+
+        return _attach(self, container_id, netns, attachments, project)
+
+    def endpoints(self, container_id: str) -> list[Endpoint]:
+        rows = self.conn.execute(
+            "SELECT * FROM net_endpoints WHERE container_id=? ORDER BY interface", (container_id,)
+        ).fetchall()
+        return [
+            Endpoint(
+                r["network"],
+                r["interface"],
+                r["address"],
+                r["prefixlen"],
+                r["gateway"],
+                r["mac"] or "",
+                r["host_veth"],
+            )
+            for r in rows
+        ]
+
+    def detach(self, container_id: str) -> None:
+        rows = self.conn.execute(
+            "SELECT host_veth FROM net_endpoints WHERE container_id=?", (container_id,)
+        ).fetchall()
+        if rows:
+            with self._host() as ipr:
+                for r in rows:
+                    links.delete_link(ipr, r["host_veth"])
+        with transaction(self.conn) as c:
+            c.execute("DELETE FROM net_endpoints WHERE container_id=?", (container_id,))
+            c.execute("DELETE FROM net_dns_records WHERE container_id=?", (container_id,))
+            c.execute("DELETE FROM net_ports WHERE container_id=?", (container_id,))
+
+    # ---- whole stacks ---------------------------------------------------------------------------
+
+    def cleanup_stack(self, project: str) -> None:
+        from orchestrator.network.cleanup import cleanup_stack
+
+        cleanup_stack(self, project)

@@ -1,0 +1,41 @@
+"""Kernel names for pystack's bridges, veths and namespaces.
+
+Interface names are limited to 15 bytes (IFNAMSIZ - 1) and live in one namespace shared with
+every other tool on the host, so they are derived from a hash of the state root and the object
+(two pystack roots on one host never collide) and re-salted when taken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+IFNAMSIZ_MAX = 15
+_NETNS_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def _digest(*parts: str, salt: int = 0) -> str:
+    data = "\0".join((*parts, str(salt))).encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+def bridge_name(root: str, network: str, salt: int = 0) -> str:
+    """``ps-`` + 10 hex digits: 13 bytes, recognisable as pystack's in ``ip link``."""
+    return "ps-" + _digest("bridge", root, network, salt=salt)[:10]
+
+
+def veth_name(root: str, container_id: str, network: str, salt: int = 0) -> str:
+    """``pv`` + 11 hex digits for the host side of a container's veth pair."""
+    return "pv" + _digest("veth", root, container_id, network, salt=salt)[:11]
+
+
+def netns_name(container_id: str) -> str:
+    """The ``/run/netns`` file name: the container id itself, made file-name safe and short."""
+    name = _NETNS_SAFE.sub("_", container_id)[:64].lstrip(".")
+    if not name:
+        raise ValueError(f"cannot derive a namespace name from container id {container_id!r}")
+    return name
+
+
+def container_ifname(index: int) -> str:
+    return f"eth{index}"

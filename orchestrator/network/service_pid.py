@@ -1,0 +1,77 @@
+"""Finding, adopting and stopping a stack's network service process by its pid file.
+
+The pid alone is not trusted (pids are reused): the process must also carry the service's
+module name and the project in its command line before it is adopted or signalled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+
+from orchestrator.paths import Paths
+
+MODULE = "orchestrator.network.service"
+
+
+def pid_file(paths: Paths, project: str) -> Path:
+    return paths.stack_run(project) / "network.pid"
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [p.decode(errors="replace") for p in raw.split(b"\0") if p]
+
+
+def running_service(paths: Paths, project: str) -> int | None:
+    """The pid of the live network service of ``project`` under this root, or None."""
+    try:
+        pid = int(pid_file(paths, project).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    cmd = _cmdline(pid)
+    if MODULE not in cmd or project not in cmd or str(paths.root) not in cmd:
+        return None
+    return pid
+
+
+def write_pid(paths: Paths, project: str) -> None:
+    path = pid_file(paths, project)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(f"{os.getpid()}\n")
+    tmp.replace(path)
+
+
+def stop_service(paths: Paths, project: str, timeout: float = 3.0) -> None:
+    """SIGTERM the stack's service, SIGKILL it after ``timeout``; gone already is fine."""
+    pid = running_service(paths, project)
+    if pid is not None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and running_service(paths, project) == pid:
+                if _zombie_or_gone(pid):
+                    break
+                time.sleep(0.02)
+            else:
+                if running_service(paths, project) == pid:
+                    os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    with contextlib.suppress(FileNotFoundError):
+        pid_file(paths, project).unlink()
+
+
+def _zombie_or_gone(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
