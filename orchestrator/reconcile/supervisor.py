@@ -98,55 +98,73 @@ class Supervisor:
         await serve_project(self.ctx.paths, self.project, host_netns=self.ctx.host_netns)
 
     async def _watch(self, cid: str, scope: anyio.CancelScope) -> None:
-        with scope:
-            restart = RestartState()
-            while True:
-                rec = cstate.get(self.ctx.db(), cid)
-                if rec is None:
-                    return
-                info = RunInfo.from_record_spec(rec.spec)
-                rt = self.ctx.runtime(info.runtime)
-                try:
-                    st = await anyio.to_thread.run_sync(rt.state, cid)
-                except PystackError:
-                    return
-                if st.status in ("running", "paused") and st.pid:
-                    async with anyio.create_task_group() as tg:
-                        if info.healthcheck and not info.healthcheck.disabled:
-                            tg.start_soon(self._health_loop, cid, info)
-                        await self._wait_exit(st.pid)
-                        tg.cancel_scope.cancel()
-                    status = await anyio.to_thread.run_sync(rt.wait, cid, 5.0)
-                    changes: dict[str, Any] = {"status": "exited", "finished_at": time.time()}
-                    if status is not None:
-                        changes.update(exit_code=status.code, oom_killed=status.oom_killed)
-                    cstate.update(self.ctx.db(), cid, **changes)
-                    code = status.code if status else -1
-                    self.log(f"{rec.name} exited with {code}")
-                    cstate.add_event(self.ctx.db(), self.project, "die", service=rec.service, container=rec.name,
-                                     detail=f"exit {code}")
-                else:
-                    status = rt.exit_status(cid)
-                    code = status.code if status else -1
-                rec = cstate.get(self.ctx.db(), cid)
-                if rec is None or rec.desired != "running":
-                    return
-                ran_for = time.time() - (rec.started_at or time.time())
-                if not should_restart(info.restart, code, restart.attempts, stopped_by_user=False):
-                    return
-                delay = next_delay(info.restart, restart, ran_for)
-                await anyio.sleep(delay)
-                rec = cstate.get(self.ctx.db(), cid)
-                if rec is None or rec.desired != "running":
-                    return
-                try:
-                    await anyio.to_thread.run_sync(lifecycle.start, self.ctx, rec)
-                except PystackError as exc:
-                    self.log(f"{rec.name}: restart failed: {exc}")
-                    continue
-                cstate.update(self.ctx.db(), cid, restart_count=rec.restart_count + 1)
-                cstate.add_event(self.ctx.db(), self.project, "restart", service=rec.service, container=rec.name)
-                self.log(f"{rec.name} restarted (attempt {restart.attempts}, after {delay:.1f}s)")
+        try:
+            with scope:
+                await self._watch_loop(cid)
+        finally:
+            if self.watched.get(cid) is scope:
+                del self.watched[cid]
+
+    async def _watch_loop(self, cid: str) -> None:
+        restart = RestartState()
+        while True:
+            rec = cstate.get(self.ctx.db(), cid)
+            if rec is None:
+                return
+            info = RunInfo.from_record_spec(rec.spec)
+            rt = self.ctx.runtime(info.runtime)
+            try:
+                st = await anyio.to_thread.run_sync(rt.state, cid)
+            except PystackError:
+                return
+            run_started = rec.started_at
+            if st.status in ("running", "paused") and st.pid:
+                async with anyio.create_task_group() as tg:
+                    if info.healthcheck and not info.healthcheck.disabled:
+                        tg.start_soon(self._health_loop, cid, info)
+                    await self._wait_exit(st.pid)
+                    tg.cancel_scope.cancel()
+                status = await anyio.to_thread.run_sync(rt.wait, cid, 5.0)
+                code = status.code if status else -1
+                changes: dict[str, Any] = {"status": "exited", "finished_at": time.time(), "exit_code": code,
+                                           "oom_killed": bool(status and status.oom_killed)}
+                if not cstate.update_if_started_at(self.ctx.db(), cid, run_started, **changes):
+                    continue  # a command restarted it meanwhile: watch the new run
+                self.log(f"{rec.name} exited with {code}")
+                cstate.add_event(self.ctx.db(), self.project, "die", service=rec.service, container=rec.name,
+                                 detail=f"exit {code}")
+            elif st.status == "created":
+                return  # created but never started (up --no-start): nothing to supervise yet
+            else:
+                status = rt.exit_status(cid)
+                code = status.code if status else -1
+            rec = cstate.get(self.ctx.db(), cid)
+            if rec is None:
+                return
+            if rec.started_at != run_started:
+                continue
+            if rec.desired != "running":
+                return
+            ran_for = time.time() - (run_started or time.time())
+            if not should_restart(info.restart, code, restart.attempts, stopped_by_user=False):
+                return
+            delay = next_delay(info.restart, restart, ran_for)
+            await anyio.sleep(delay)
+            rec = cstate.get(self.ctx.db(), cid)
+            if rec is None:
+                return
+            if rec.started_at != run_started:
+                continue
+            if rec.desired != "running":
+                return
+            try:
+                await anyio.to_thread.run_sync(lifecycle.start, self.ctx, rec)
+            except PystackError as exc:
+                self.log(f"{rec.name}: restart failed: {exc}")
+                continue
+            cstate.update(self.ctx.db(), cid, restart_count=rec.restart_count + 1)
+            cstate.add_event(self.ctx.db(), self.project, "restart", service=rec.service, container=rec.name)
+            self.log(f"{rec.name} restarted (attempt {restart.attempts}, after {delay:.1f}s)")
 
     async def _wait_exit(self, pid: int) -> None:
         try:

@@ -201,3 +201,24 @@ def add_event(
 def events_since(conn: sqlite3.Connection, project: str, seq: int) -> list[dict[str, Any]]:
     rows = conn.execute("SELECT * FROM events WHERE project=? AND seq>? ORDER BY seq", (project, seq))
     return [dict(r) for r in rows]
+
+
+def update_if_started_at(conn: sqlite3.Connection, container_id: str, started_at: float | None,
+                         **changes: Any) -> bool:
+    """Update only if the container is still in the run that began at ``started_at``.
+
+    The supervisor records an exit with this, so it never overwrites the state of a run that a
+    command started in the meantime (``pystack restart`` racing the supervisor).
+    """
+    sets, values = [], []
+    for k, v in changes.items():
+        if k not in _COLUMNS:
+            raise KeyError(k)
+        sets.append(f"{k}=?")
+        values.append(int(v) if isinstance(v, bool) else v)
+    with transaction(conn):
+        cur = conn.execute(
+            f"UPDATE containers SET {','.join(sets)} WHERE id=? AND started_at IS ?",
+            [*values, container_id, started_at],
+        )
+    return cur.rowcount > 0

@@ -1,0 +1,75 @@
+"""``exec``, ``run --rm``, ``logs -f`` and service discovery by name between containers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from tests.e2e.conftest import Host
+
+STACK = """
+name: e2eexec
+services:
+  api:
+    image: busybox:latest
+    command: ["httpd", "-f", "-p", "8000", "-h", "/srv"]
+    volumes: ["./srv:/srv:ro"]
+    networks:
+      default:
+        aliases: [backend]
+  client:
+    image: busybox:latest
+    command: ["sh", "-c", "while true; do echo tick; sleep 0.3; done"]
+    depends_on: [api]
+"""
+
+
+def test_exec_run_and_dns(host: Host) -> None:
+    host.write("srv/index.html", "api says hi\n")
+    f = str(host.write("compose.yaml", STACK))
+    host.pystack("-f", f, "up", "-d")
+    res = host.pystack("-f", f, "exec", "-T", "client", "cat", "/etc/hostname")
+    assert res.stdout.strip()
+    # by service name and by alias, through the stack's DNS
+    for name in ("api", "backend", "e2eexec-api-1"):
+        out = ""
+        for _ in range(50):
+            r = host.pystack("-f", f, "exec", "-T", "client", "wget", "-q", "-T", "2", "-O-", f"http://{name}:8000/",
+                             check=False)
+            out = r.stdout
+            if r.returncode == 0:
+                break
+            time.sleep(0.1)
+        assert out == "api says hi\n", name
+    bad = host.pystack("-f", f, "exec", "-T", "client", "nslookup", "nosuchservice", check=False)
+    assert bad.returncode != 0
+
+    code = host.pystack("-f", f, "exec", "-T", "client", "sh", "-c", "exit 7", check=False).returncode
+    assert code == 7
+
+    run = host.pystack("-f", f, "run", "--rm", "-T", "--no-deps", "client", "sh", "-c", "echo one-off; exit 4",
+                       check=False)
+    assert run.returncode == 4 and "one-off" in run.stdout
+    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    assert not any("run" in r["Name"] for r in rows)
+
+
+def test_logs_follow_across_restart(host: Host) -> None:
+    f = str(host.write("compose.yaml", STACK))
+    host.write("srv/index.html", "x\n")
+    host.pystack("-f", f, "up", "-d")
+    cmd = ["nsenter", f"--net=/run/netns/{host.netns}", sys.executable, "-m", "orchestrator", "-f", f, "logs", "-f",
+           "--no-color", "client"]
+    with subprocess.Popen(cmd, cwd=host.workdir, env=host.env(), stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            time.sleep(1.0)
+            host.pystack("-f", f, "restart", "-t", "0", "client")
+            time.sleep(1.5)
+        finally:
+            proc.terminate()
+        out = proc.communicate(timeout=10)[0]
+    lines = [x for x in out.splitlines() if "tick" in x]
+    assert len(lines) >= 4
+    assert all(x.startswith("client-1") for x in lines)

@@ -1,0 +1,87 @@
+"""Restart policies after ``kill -9`` of a container's process, and recreating only what changed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+from tests.e2e.conftest import Host
+
+
+def _ps(host: Host, f: str) -> dict[str, dict[str, object]]:
+    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    return {str(r["Name"]): r for r in rows}
+
+
+def _pid1(host: Host, cid: str) -> int:
+    state = json.loads(host.pystack("runtime", "state", cid).stdout)
+    return int(state["pid"])
+
+
+def _wait(pred: object, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def test_restart_always_brings_a_killed_process_back(host: Host) -> None:
+    f = str(host.write("compose.yaml", """
+name: e2erestart
+services:
+  worker:
+    image: busybox:latest
+    command: ["sh", "-c", "echo started; exec sleep 1000"]
+    restart: always
+  flaky:
+    image: busybox:latest
+    command: ["sh", "-c", "echo try; exit 3"]
+    restart: on-failure:2
+"""))
+    host.pystack("-f", f, "up", "-d")
+    cid = str(_ps(host, f)["e2erestart-worker-1"]["ID"])
+    first = _pid1(host, cid)
+    os.kill(first, signal.SIGKILL)
+    _wait(lambda: _ps(host, f)["e2erestart-worker-1"]["State"] == "running" and _pid1(host, cid) != first)
+    # on-failure:2 gives up after two restarts: three runs in all, then it stays exited
+    _wait(lambda: _ps(host, f)["e2erestart-flaky-1"]["State"] == "exited"
+          and host.pystack("-f", f, "logs", "flaky").stdout.count("try") == 3, timeout=30)
+    time.sleep(1.5)  # past the next back-off step: still given up
+    assert host.pystack("-f", f, "logs", "flaky").stdout.count("try") == 3
+    assert _ps(host, f)["e2erestart-flaky-1"]["ExitCode"] == 3
+    # logs of the restarted worker keep both runs
+    assert host.pystack("-f", f, "logs", "--no-log-prefix", "worker").stdout.count("started") == 2
+
+
+def test_recreate_only_what_changed_and_scale(host: Host) -> None:
+    text = """
+name: e2erecreate
+services:
+  a:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    environment: {DEBUG: "0"}
+  b:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+"""
+    f = str(host.write("compose.yaml", text))
+    host.pystack("-f", f, "up", "-d")
+    before = {n: r["ID"] for n, r in _ps(host, f).items()}
+    host.write("compose.yaml", text.replace('DEBUG: "0"', 'DEBUG: "1"'))
+    plan = host.pystack("-f", f, "up", "--dry-run").stdout
+    assert "recreate e2erecreate-a-1: environment.DEBUG changed" in plan
+    assert "e2erecreate-b-1" not in plan
+    host.pystack("-f", f, "up", "-d")
+    after = {n: r["ID"] for n, r in _ps(host, f).items()}
+    assert after["e2erecreate-b-1"] == before["e2erecreate-b-1"]
+    assert after["e2erecreate-a-1"] != before["e2erecreate-a-1"]
+
+    host.pystack("-f", f, "up", "-d", "--scale", "b=3")
+    assert sorted(n for n in _ps(host, f) if "-b-" in n) == [f"e2erecreate-b-{i}" for i in (1, 2, 3)]
+    host.pystack("-f", f, "up", "-d", "--scale", "b=1")
+    assert sorted(n for n in _ps(host, f) if "-b-" in n) == ["e2erecreate-b-1"]
