@@ -27,6 +27,7 @@ from orchestrator.images import manifest as mf
 from orchestrator.images import reference
 from orchestrator.images.content import ContentStore
 from orchestrator.images.model import Image, LayerRef
+from orchestrator.images.progress import Progress
 from orchestrator.paths import Paths
 from orchestrator.state import db
 
@@ -65,7 +66,7 @@ db.register_schema(
 )
 
 _HEXID = re.compile(r"(?:sha256:)?([0-9a-f]{6,64})\Z")
-ProgressFn = Callable[[str], None]
+ProgressFn = Callable[[str], None] | Progress
 
 
 def not_found(ref: str) -> ImageError:
