@@ -1,0 +1,1 @@
+"""The side-by-side benchmark harness (``make bench``): pystack measured beside crun, runc, podman and Docker."""

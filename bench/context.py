@@ -1,0 +1,43 @@
+"""What every figure group gets: the work directory, the run counts, the image and the prepared tools."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.peers import Engine, RuntimePeer
+    from bench.pystack_tool import Pystack
+
+
+@dataclass
+class Context:
+    workdir: Path
+    quick: bool
+    only: set[str] | None
+    rootfs: Path
+    image_tar: Path
+    bundle: Path
+    pystack: Pystack
+    runtimes: dict[str, RuntimePeer] = field(default_factory=dict)
+    engines: dict[str, Engine] = field(default_factory=dict)
+    composes: dict[str, Engine] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def warmups(self) -> int:
+        return 1
+
+    def runs(self, fast: bool = False) -> int:
+        """Counted runs: 3 in --quick, else 5, or 10 for a figure under 100 ms."""
+        if self.quick:
+            return 3
+        return 10 if fast else 5
+
+    def wants(self, tool: str) -> bool:
+        return self.only is None or tool in self.only
+
+    def fixture(self, name: str) -> Path:
+        return Path(__file__).resolve().parent / "fixtures" / name

@@ -1,0 +1,1 @@
+"""One module per figure group; each exposes ``measure(ctx) -> list[Figure]``."""

@@ -1,0 +1,76 @@
+"""Before/after snapshots around every figure group: what a run must not leave behind.
+
+Marked items (paths under the bench's work directory, names with ``psbench``/``bench-``) are leaks of the
+benchmark or of a tool it drove; other new links or namespaces are reported as foreign, since on a
+shared machine other people's tests come and go at the same time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import netns, procs
+
+MARKS = ("psbench", "bench-")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    mounts: frozenset[str]
+    links: frozenset[str]
+    netns: frozenset[str]
+    cgroups: frozenset[str]
+    processes: frozenset[tuple[int, int, str]]
+
+
+def _mounts() -> frozenset[str]:
+    with open("/proc/self/mountinfo") as f:
+        return frozenset(line.split()[4] for line in f)
+
+
+def _cgroups() -> frozenset[str]:
+    found = set()
+    base = Path("/sys/fs/cgroup")
+    for dirpath, dirnames, _ in os.walk(base):
+        if len(Path(dirpath).relative_to(base).parts) >= 5:
+            dirnames[:] = []
+            continue
+        for d in dirnames:
+            if any(m in d for m in MARKS):
+                found.add(os.path.join(dirpath, d))
+    return frozenset(found)
+
+
+def take(workdir: Path, peer_netns: list[str]) -> Snapshot:
+    links = {f"host:{x}" for x in netns.links(None)}
+    for ns in peer_netns:
+        if (netns.NETNS_DIR / ns).exists():
+            links |= {f"{ns}:{x}" for x in netns.links(ns)}
+    ns_names = frozenset(p.name for p in netns.NETNS_DIR.iterdir()) if netns.NETNS_DIR.is_dir() else frozenset()
+    wd = str(workdir)
+    wd_env = wd.encode()
+    ours = procs.select(lambda p: wd in p.cmdline or procs.environ_has(p.pid, wd_env), host_only=False)
+    return Snapshot(_mounts(), frozenset(links), ns_names, _cgroups(),
+                    frozenset((p.pid, p.starttime, p.cmdline[:100]) for p in ours))
+
+
+def diff(before: Snapshot, after: Snapshot, workdir: Path) -> tuple[list[str], list[str]]:
+    """(leaks, foreign): leaks are ours for sure; foreign are new things that may be someone else's."""
+    wd = str(workdir)
+    leaks: list[str] = []
+    foreign: list[str] = []
+
+    def marked(x: str) -> bool:
+        return wd in x or any(m in x for m in MARKS)
+
+    for m in sorted(after.mounts - before.mounts):
+        (leaks if marked(m) else foreign).append(f"mount {m}")
+    for link in sorted(after.links - before.links):
+        (leaks if marked(link) or not link.startswith("host:") else foreign).append(f"link {link}")
+    for ns in sorted(after.netns - before.netns):
+        (leaks if marked(ns) else foreign).append(f"netns {ns}")
+    leaks += [f"cgroup {c}" for c in sorted(after.cgroups - before.cgroups)]
+    leaks += [f"process {pid} {cmd}" for pid, _, cmd in sorted(after.processes - before.processes)]
+    return leaks, foreign
