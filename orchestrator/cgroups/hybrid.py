@@ -80,9 +80,11 @@ class HybridCgroup:
         return self.v1.oom_kill_count()
 
     def kill_all(self, sig: int = signal.SIGKILL) -> None:
-        if sig == signal.SIGKILL and self.v2.exists() and self.v2.can_kill():
-            self.v2.kill_all(sig)  # everything we added (and its children) is in the v2 leaf too
-        self.v1.kill_all(sig)  # whatever joined the v1 hierarchies only
+        # v1 first: its freeze/signal/thaw loop ends thawed, and a task the v1 freezer holds
+        # would not die of the v2 cgroup.kill either. Then v2 for anything that joined only there.
+        self.v1.kill_all(sig)
+        if sig == signal.SIGKILL and self.v2.exists():
+            self.v2.kill_all(sig)
 
     def destroy(self) -> None:
         if self.procs():

@@ -21,13 +21,15 @@ def signal_all(
     freeze: Callable[[], None] | None,
     thaw: Callable[[], None] | None,
     what: str,
+    was_frozen: bool = False,
     timeout: float = EMPTY_TIMEOUT,
 ) -> None:
     """Freeze, signal every member, thaw; for SIGKILL repeat until the cgroup is empty.
 
     Frozen tasks cannot fork, so the list read while frozen is complete; the signal is delivered
     on thaw. Zombies leave cgroup.procs when they exit, so waiting for an empty list does not
-    depend on who reaps them.
+    depend on who reaps them. A paused cgroup stays paused for other signals (they are delivered
+    on resume, as Docker does); SIGKILL always thaws, since a v1-frozen task cannot even die.
     """
     deadline = time.monotonic() + timeout
     while pids := procs():
@@ -38,7 +40,7 @@ def signal_all(
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
         finally:
-            if thaw is not None:
+            if thaw is not None and (sig == signal.SIGKILL or not was_frozen):
                 thaw()
         if sig != signal.SIGKILL:
             return

@@ -168,7 +168,7 @@ class V1Cgroup:
         """Freeze so nothing forks between reading the list and signalling it, then thaw to let it die."""
         can = self._freezer() is not None
         signal_all(self.procs, sig=sig, freeze=self.freeze if can else None, thaw=self.thaw if can else None,
-                   what=f"cgroup {self.path}")
+                   what=f"cgroup {self.path}", was_frozen=can and self.frozen())
 
     def destroy(self) -> None:
         if self.procs():

@@ -163,7 +163,7 @@ class V2Cgroup:
             return
         can = self.can_freeze()
         signal_all(self.procs, sig=sig, freeze=self.freeze if can else None, thaw=self.thaw if can else None,
-                   what=f"cgroup {self.path}")
+                   what=f"cgroup {self.path}", was_frozen=can and self.frozen())
 
     def destroy(self) -> None:
         if not self.exists():
