@@ -35,7 +35,8 @@ def test_plain_sequences_append(tmp_path: Path) -> None:
 def test_commands_are_replaced(tmp_path: Path) -> None:
     s = merged(
         tmp_path,
-        "services:\n  s:\n    command: [echo, foo]\n    entrypoint: [sh]\n    healthcheck: {test: [CMD, a], retries: 3}\n",
+        "services:\n  s:\n    command: [echo, foo]\n    entrypoint: [sh]\n"
+        "    healthcheck: {test: [CMD, a], retries: 3}\n",
         "services:\n  s:\n    command: [echo, bar]\n    entrypoint: [bash]\n    healthcheck: {test: [CMD, b]}\n",
     )
     assert s["command"] == ["echo", "bar"]
@@ -47,7 +48,8 @@ def test_ports_unique_by_ip_published_target_protocol(tmp_path: Path) -> None:
     s = merged(
         tmp_path,
         "services:\n  s:\n    ports: ['80:80', '127.0.0.1:53:53/udp', {target: 90, published: '9090'}]\n",
-        "services:\n  s:\n    ports: ['80:80', '53:53/udp', {target: 90, published: '9090', protocol: tcp}, '443:443']\n",
+        "services:\n  s:\n    ports: ['80:80', '53:53/udp', {target: 90, published: '9090', protocol: tcp},"
+        " '443:443']\n",
     )
     assert s["ports"] == [
         "80:80",
@@ -71,7 +73,8 @@ def test_secrets_and_configs_unique_by_target(tmp_path: Path) -> None:
     s = merged(
         tmp_path,
         "services:\n  s:\n    secrets: [a, {source: b, target: /x}]\n    configs: [c]\n",
-        "services:\n  s:\n    secrets: [{source: a, mode: 0400}, {source: z, target: /x}]\n    configs: [{source: c}]\n",
+        "services:\n  s:\n    secrets: [{source: a, mode: 0400}, {source: z, target: /x}]\n"
+        "    configs: [{source: c}]\n",
     )
     assert s["secrets"] == [{"source": "a", "mode": 0o400}, {"source": "z", "target": "/x"}]
     assert s["configs"] == [{"source": "c"}]

@@ -161,7 +161,7 @@ def test_recursive_alias_is_an_error() -> None:
 
 
 def test_unknown_alias_is_an_error() -> None:
-    with pytest.raises(SpecError, match="invalid YAML|unknown alias"):
+    with pytest.raises(SpecError, match=r"unknown alias"):
         load_yaml_documents("a: *nope\n", "f.yaml")
 
 
