@@ -1,0 +1,86 @@
+"""Image builds: ``build: ./dir`` becomes ``{context: /abs/dir, dockerfile: Dockerfile}``."""
+
+# ruff: noqa: RUF012  (pydantic copies mutable defaults per instance)
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.spec.models.base import Model
+from orchestrator.spec.models.paths import is_remote, resolve_path
+from orchestrator.spec.models.units import Invalid, kind, list_or_dict, parse_bool, parse_size, string_list
+
+
+class BuildConfig(Model):
+    context: str
+    dockerfile: str = "Dockerfile"
+    dockerfile_inline: str | None = None
+    args: dict[str, str | None] = {}
+    ssh: list[str] = []
+    labels: dict[str, str] = {}
+    cache_from: list[str] = []
+    cache_to: list[str] = []
+    no_cache: bool = False
+    additional_contexts: dict[str, str] = {}
+    network: str | None = None
+    pull: bool = False
+    target: str | None = None
+    shm_size: int | None = None
+    extra_hosts: list[tuple[str, str]] = []
+    isolation: str | None = None
+    privileged: bool = False
+    secrets: list[dict[str, Any]] = []
+    tags: list[str] = []
+    ulimits: dict[str, tuple[int, int]] = {}
+    platforms: list[str] = []
+    entitlements: list[str] = []
+    provenance: str | bool | None = None
+    sbom: str | bool | None = None
+
+
+def normalize_build(value: Any, base: str, home: str | None) -> dict[str, Any]:
+    from orchestrator.spec.models.extra_hosts import parse_extra_hosts
+    from orchestrator.spec.models.resources import parse_ulimits
+
+    if isinstance(value, str):
+        value = {"context": value}
+    if not isinstance(value, dict):
+        raise Invalid(f"must be a string or a mapping, not {kind(value)}")
+    out = dict(value)
+    context = value.get("context", ".")
+    if not isinstance(context, str):
+        raise Invalid("context must be a string", ("context",))
+    out["context"] = context if is_remote(context) else resolve_path(context, base, home)
+    if "args" in value:
+        out["args"] = list_or_dict(value["args"], "build arg")
+    if "labels" in value:
+        out["labels"] = {k: v or "" for k, v in list_or_dict(value["labels"], "label").items()}
+    for key in ("cache_from", "cache_to", "tags", "platforms", "entitlements"):
+        if key in value:
+            out[key] = string_list(value[key], key)
+    if "ssh" in value:
+        ssh = value["ssh"]
+        if isinstance(ssh, dict):
+            out["ssh"] = [f"{k}={v}" if v else k for k, v in ssh.items()]
+        else:
+            out["ssh"] = string_list(ssh, "ssh", allow_single=True)
+    if "additional_contexts" in value:
+        contexts = {k: v or "" for k, v in list_or_dict(value["additional_contexts"], "context").items()}
+        out["additional_contexts"] = {
+            k: (v if is_remote(v) or ":" in v.split("/")[0] else resolve_path(v, base, home))
+            for k, v in contexts.items()
+        }
+    for flag in ("no_cache", "pull", "privileged"):
+        if flag in value:
+            out[flag] = parse_bool(value[flag])
+    if value.get("shm_size") is not None:
+        out["shm_size"] = parse_size(value["shm_size"])
+    if "extra_hosts" in value:
+        out["extra_hosts"] = parse_extra_hosts(value["extra_hosts"])
+    if "ulimits" in value:
+        out["ulimits"] = parse_ulimits(value["ulimits"])
+    if "secrets" in value:
+        secrets = value["secrets"]
+        if not isinstance(secrets, list):
+            raise Invalid("must be a list", ("secrets",))
+        out["secrets"] = [{"source": s} if isinstance(s, str) else s for s in secrets]
+    return out

@@ -1,0 +1,129 @@
+"""Which Compose service keys pystack honours, warns about, or refuses — the one list.
+
+The loader warns (one line naming the key) when a "warned" key is used, the reference document
+``docs/stack-file-reference.md`` is generated from this table, and a test checks it covers every
+service key of the official Compose schema.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+Status = Literal["supported", "warned", "refused"]
+
+
+class KeySupport(NamedTuple):
+    status: Status
+    note: str = ""
+
+
+S = KeySupport
+SERVICE_KEYS: dict[str, KeySupport] = {
+    "annotations": S("supported", "OCI annotations of the container"),
+    "attach": S("supported", "whether `up` follows the service's logs"),
+    "blkio_config": S("supported", "into the resource model; needs the blkio/io controller"),
+    "build": S("supported", "a string becomes `{context}`; context made absolute"),
+    "cap_add": S("supported"),
+    "cap_drop": S("supported"),
+    "cgroup": S("supported", "`host` or `private` cgroup namespace"),
+    "cgroup_parent": S("supported"),
+    "command": S("supported", "a string is split like a POSIX shell"),
+    "configs": S("supported", "short form becomes `{source}`"),
+    "container_name": S("supported", "an error with scale > 1"),
+    "cpu_count": S("warned", "Windows only"),
+    "cpu_percent": S("warned", "Windows only"),
+    "cpu_period": S("supported"),
+    "cpu_quota": S("supported"),
+    "cpu_rt_period": S("warned", "real-time scheduling is not set up"),
+    "cpu_rt_runtime": S("warned", "real-time scheduling is not set up"),
+    "cpu_shares": S("supported"),
+    "cpus": S("supported", "reconciled with deploy.resources.limits.cpus"),
+    "cpuset": S("supported"),
+    "credential_spec": S("warned", "Windows only"),
+    "depends_on": S("supported", "a list becomes `{condition: service_started, required: true}`"),
+    "deploy": S("supported", "replicas, resources and restart_policy; Swarm placement/update keys warn"),
+    "develop": S("warned", "`watch` is not implemented"),
+    "device_cgroup_rules": S("supported"),
+    "devices": S("supported", "`HOST[:CONTAINER[:PERMS]]` becomes the long form"),
+    "dns": S("supported"),
+    "dns_opt": S("supported"),
+    "dns_search": S("supported"),
+    "domainname": S("supported"),
+    "entrypoint": S("supported", "a string is split like a POSIX shell"),
+    "env_file": S("supported", "contents merged into environment; the service's own environment wins"),
+    "environment": S("supported", "a list becomes a mapping; `KEY` alone takes the shell's value"),
+    "expose": S("supported"),
+    "extends": S("supported", "resolved by the loader"),
+    "external_links": S("warned", "containers outside the stack are not linked"),
+    "extra_hosts": S("supported", "normalized to (host, ip) pairs"),
+    "gpus": S("warned", "GPU devices are not passed through"),
+    "group_add": S("supported"),
+    "healthcheck": S("supported", "Docker's defaults filled in (30s, 30s, 3, 0s, 5s)"),
+    "hostname": S("supported"),
+    "image": S("supported"),
+    "init": S("supported"),
+    "ipc": S("supported", "`service:x` adds a dependency"),
+    "isolation": S("warned", "Windows only"),
+    "label_file": S("supported", "contents merged into labels; `labels` wins"),
+    "labels": S("supported", "a list becomes a mapping"),
+    "links": S("supported", "becomes {service: alias}; adds a dependency"),
+    "logging": S("supported", "json-file and local drivers; others warn at run time"),
+    "mac_address": S("supported"),
+    "mem_limit": S("supported", "reconciled with deploy.resources.limits.memory"),
+    "mem_reservation": S("supported", "reconciled with deploy.resources.reservations.memory"),
+    "mem_swappiness": S("supported"),
+    "memswap_limit": S("supported"),
+    "models": S("warned", "AI models are not provided"),
+    "network_mode": S("supported", "`service:x` adds a dependency"),
+    "networks": S("supported", "a list becomes a mapping; `default` implied"),
+    "oom_kill_disable": S("supported"),
+    "oom_score_adj": S("supported"),
+    "pid": S("supported", "`service:x` adds a dependency"),
+    "pids_limit": S("supported", "reconciled with deploy.resources.limits.pids"),
+    "platform": S("supported"),
+    "ports": S("supported", "short syntax and ranges become one long entry per port"),
+    "post_start": S("warned", "lifecycle hooks are not run"),
+    "pre_start": S("warned", "lifecycle hooks are not run"),
+    "pre_stop": S("warned", "lifecycle hooks are not run"),
+    "privileged": S("supported"),
+    "profiles": S("supported"),
+    "provider": S("warned", "provider services are not managed"),
+    "pull_policy": S("supported"),
+    "pull_refresh_after": S("warned", "images are not refreshed on a schedule"),
+    "read_only": S("supported"),
+    "restart": S("supported", "reconciled with deploy.restart_policy"),
+    "runtime": S("supported", "pystack, crun or runc"),
+    "scale": S("supported", "reconciled with deploy.replicas"),
+    "secrets": S("supported", "short form becomes `{source}`"),
+    "security_opt": S("supported"),
+    "shm_size": S("supported"),
+    "stdin_open": S("supported"),
+    "stop_grace_period": S("supported", "a duration, in seconds"),
+    "stop_signal": S("supported"),
+    "storage_opt": S("warned", "overlay size quotas are not applied"),
+    "sysctls": S("supported", "a list becomes a mapping"),
+    "tmpfs": S("supported"),
+    "tty": S("supported"),
+    "ulimits": S("supported", "a number becomes (soft, hard)"),
+    "use_api_socket": S("warned", "there is no engine API socket"),
+    "user": S("supported"),
+    "userns_mode": S("supported"),
+    "uts": S("supported"),
+    "volumes": S("supported", "short syntax to long; bind sources absolute; npipe refused"),
+    "volumes_from": S("supported", "adds a dependency"),
+    "working_dir": S("supported"),
+}
+
+WARNED_SERVICE_KEYS = frozenset(k for k, v in SERVICE_KEYS.items() if v.status == "warned")
+
+TOP_LEVEL_KEYS: dict[str, KeySupport] = {
+    "version": S("warned", "obsolete; ignored"),
+    "name": S("supported"),
+    "include": S("supported", "resolved by the loader"),
+    "services": S("supported"),
+    "networks": S("supported"),
+    "volumes": S("supported"),
+    "configs": S("supported"),
+    "secrets": S("supported"),
+    "models": S("warned", "AI models are not provided"),
+}

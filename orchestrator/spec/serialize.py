@@ -1,0 +1,147 @@
+"""A normalized Stack back to a Compose document (what ``pystack config`` prints).
+
+The output uses only Compose keys, in their long form, so it loads back — in pystack or in
+Docker Compose — to the same model: the round trip is tested.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.spec.models.resources import SERVICE_RESOURCE_KEYS
+from orchestrator.spec.models.service import Service
+from orchestrator.spec.models.stack import Stack
+
+_RESOURCE_TO_KEY = {field: key for key, (field, _) in SERVICE_RESOURCE_KEYS.items()}
+_DEPLOY_CONDITION = {"no": "none", "always": "any", "on-failure": "on-failure", "unless-stopped": "any"}
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def service_to_compose(svc: Service) -> dict[str, Any]:
+    data = svc.model_dump(mode="json", exclude_defaults=True,
+                          exclude={"name", "resources", "restart", "deploy", "extensions", "ports",
+                                   "depends_on", "links", "extra_hosts", "volumes"})
+    if svc.ports:
+        data["ports"] = [_drop_none(p.model_dump(mode="json")) for p in svc.ports]
+    if svc.volumes:
+        data["volumes"] = [_drop_none(v.model_dump(mode="json", exclude_defaults=False)) for v in svc.volumes]
+    if svc.depends_on:
+        data["depends_on"] = {k: v.model_dump(mode="json") for k, v in svc.depends_on.items()}
+    if svc.links:
+        data["links"] = [name if alias == name else f"{name}:{alias}" for name, alias in svc.links.items()]
+    if svc.extra_hosts:
+        data["extra_hosts"] = [f"{host}={ip}" for host, ip in svc.extra_hosts]
+    if svc.build is not None:
+        build = svc.build.model_dump(mode="json", exclude_defaults=True)
+        build["context"] = svc.build.context
+        build["dockerfile"] = svc.build.dockerfile
+        if svc.build.extra_hosts:
+            build["extra_hosts"] = [f"{h}={ip}" for h, ip in svc.build.extra_hosts]
+        if svc.build.ulimits:
+            build["ulimits"] = _ulimits(svc.build.ulimits)
+        data["build"] = build
+
+    deploy: dict[str, Any] = {}
+    if svc.deploy is not None:
+        deploy = svc.deploy.model_dump(mode="json", exclude_defaults=True, exclude={"devices", "generic_resources"})
+        reservations: dict[str, Any] = {}
+        if svc.deploy.devices:
+            reservations["devices"] = [_drop_none(d.model_dump(mode="json", exclude_defaults=True))
+                                       for d in svc.deploy.devices]
+        if svc.deploy.generic_resources:
+            reservations["generic_resources"] = svc.deploy.generic_resources
+        if reservations:
+            deploy["resources"] = {"reservations": reservations}
+
+    res = svc.resources
+    for field, value in res.model_dump(mode="json", exclude_defaults=True).items():
+        if field == "ulimits":
+            data["ulimits"] = _ulimits(res.ulimits)
+        elif field == "blkio":
+            data["blkio_config"] = value
+        elif field == "cpus_reservation":
+            deploy.setdefault("resources", {}).setdefault("reservations", {})["cpus"] = value
+        else:
+            data[_RESOURCE_TO_KEY[field]] = value
+
+    restart = svc.restart
+    if restart.condition != "no" or restart.max_attempts is not None:
+        data["restart"] = restart.to_compose()
+    if restart.delay is not None or restart.window is not None:
+        policy: dict[str, Any] = {"condition": _DEPLOY_CONDITION[restart.condition]}
+        dumped = restart.model_dump(mode="json")
+        for key in ("delay", "window", "max_attempts"):
+            if dumped.get(key) is not None:
+                policy[key] = dumped[key]
+        deploy["restart_policy"] = policy
+    if deploy:
+        data["deploy"] = deploy
+    if svc.scale != 1:
+        data["scale"] = svc.scale
+    data.update(svc.extensions)
+    return data
+
+
+def _ulimits(ulimits: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    return {name: soft if soft == hard else {"soft": soft, "hard": hard} for name, (soft, hard) in ulimits.items()}
+
+
+def stack_to_compose(stack: Stack, *, include_disabled: bool = False) -> dict[str, Any]:
+    services = dict(stack.services)
+    if include_disabled:
+        services.update(stack.disabled_services)
+    out: dict[str, Any] = {"name": stack.name, "services": {}}
+    for name in sorted(services):
+        out["services"][name] = service_to_compose(services[name])
+    for section in ("networks", "volumes", "configs", "secrets"):
+        items = getattr(stack, section)
+        if not items:
+            continue
+        block: dict[str, Any] = {}
+        for key in sorted(items):
+            obj = items[key]
+            entry = obj.model_dump(mode="json", exclude_defaults=True, exclude={"extensions"})
+            entry["name"] = obj.name
+            entry.update(obj.extensions)
+            block[key] = entry
+        out[section] = block
+    out.update(stack.extensions)
+    return out
+
+
+def dump_yaml(data: Any) -> str:
+    import yaml
+
+    class _Dumper(yaml.SafeDumper):
+        pass
+
+    def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    _Dumper.add_representer(str, _str)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
+
+
+def dump_json(data: Any) -> str:
+    import json
+
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def escape_interpolation(value: Any) -> Any:
+    """``$`` → ``$$`` in every string, so printed values survive being interpolated again."""
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, dict):
+        return {k: escape_interpolation(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [escape_interpolation(v) for v in value]
+    return value

@@ -1,0 +1,73 @@
+"""Checks that need the whole stack: references between services and to declared resources,
+names and host ports that must be unique. Every problem is recorded; none stops the others."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from orchestrator.spec.models.ports import published_ports
+from orchestrator.spec.models.stack import Stack
+from orchestrator.spec.report import Report
+
+_REF_KEYS = {"depends_on": "depends_on", "links": "links", "volumes_from": "volumes_from",
+             "network_mode": "network_mode", "ipc": "ipc", "pid": "pid"}
+
+
+def check_references(stack: Stack, all_services: Iterable[str], report: Report) -> None:
+    """Service references (all services, enabled or not) and declared networks/volumes/configs/secrets."""
+    known = set(all_services)
+    for name, svc in stack.services.items():
+        base = ("services", name)
+        for dep, why in svc.dependencies().items():
+            if dep in known:
+                if dep == name and why != "depends_on":
+                    report.error((*base, why), f"service {name} refers to itself")
+                continue
+            if why == "depends_on" and not svc.depends_on[dep].required:
+                report.warn((*base, "depends_on", dep), f"optional dependency on undefined service {dep!r}")
+                continue
+            path = (*base, why, dep) if why in ("depends_on",) else (*base, why)
+            report.error(path, f"refers to undefined service {dep!r}")
+        if svc.network_mode is None:
+            for net in svc.networks:
+                if net not in stack.networks:
+                    report.error((*base, "networks", net), f"network {net!r} is used but not declared")
+        for i, vol in enumerate(svc.volumes):
+            if vol.type == "volume" and vol.source and vol.source not in stack.volumes:
+                report.error((*base, "volumes", i), f"named volume {vol.source!r} is used but not declared")
+        for section, declared in (("configs", stack.configs), ("secrets", stack.secrets)):
+            for i, ref in enumerate(getattr(svc, section)):
+                if ref.source not in declared:
+                    report.error((*base, section, i), f"{section[:-1]} {ref.source!r} is used but not declared")
+
+
+def check_unique(stack: Stack, report: Report) -> None:
+    """Container names and host ports among the services that will run together."""
+    names: dict[str, str] = {}
+    ports: dict[tuple[str, int], list[tuple[str, str]]] = {}
+    for name, svc in stack.services.items():
+        base = ("services", name)
+        if svc.container_name:
+            if svc.scale > 1:
+                report.error((*base, "container_name"),
+                             f"container_name {svc.container_name!r} cannot be used with scale {svc.scale}")
+            other = names.setdefault(svc.container_name, name)
+            if other != name:
+                report.error((*base, "container_name"),
+                             f"container name {svc.container_name!r} is already used by service {other}")
+        for i, port in enumerate(svc.ports):
+            host_ports = published_ports(port)
+            if len(host_ports) != 1:
+                continue  # no fixed port, or Docker picks one from a range
+            number = host_ports[0]
+            ip = _ANY if port.host_ip in (None, "", "0.0.0.0", "::") else str(port.host_ip)
+            taken = ports.setdefault((port.protocol, number), [])
+            owner = next((o for o_ip, o in taken if _ANY in (o_ip, ip) or o_ip == ip), None)
+            if owner is not None:
+                where = "" if ip == _ANY else f" on {ip}"
+                report.error((*base, "ports", i),
+                             f"host port {number}/{port.protocol}{where} is already published by service {owner}")
+            taken.append((ip, name))
+
+
+_ANY = "*"
