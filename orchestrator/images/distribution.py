@@ -165,3 +165,12 @@ def push(store: ImageStore, ref: str, *, insecure: bool,
     resp.close()
     p.message(f"{r.familiar}: pushed {image.manifest_digest}")
     p.finish()
+
+
+def login(domain: str, username: str, password: str, *, insecure: bool = False) -> str:
+    """Check the credentials against the registry, then store them where docker keeps them."""
+    from orchestrator.images.auth import Credentials, store_credentials
+
+    creds = Credentials(username, password)
+    RegistryClient(domain, insecure=insecure, credentials=creds).check_login()
+    return str(store_credentials(domain, creds))

@@ -157,6 +157,8 @@ class RegistryClient:
         if not realm:
             raise ImageError(f"registry {self.domain} asked for a bearer token without a realm")
         query = {k: v for k, v in (("service", params.get("service")), ("scope", scope)) if v}
+        if self.credentials:
+            query["account"] = self.credentials.username
         url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
         headers = {"Authorization": self.credentials.basic_header()} if self.credentials else {}
         parsed = urllib.parse.urlsplit(url)
@@ -194,7 +196,19 @@ class RegistryClient:
             return {"Authorization": self.credentials.basic_header()}
         if kind == "bearer":
             return {"Authorization": "Bearer " + self._token(scope)}
+        if not kind:
+            raise ImageError(f"{self.domain}: answered 401 without an authentication challenge")
         raise ImageError(f"{self.domain}: unsupported authentication scheme {kind!r}")
+
+    def check_login(self) -> None:
+        """Prove the credentials work: the /v2/ check with them (or a token for no scope)."""
+        self.ping()
+        if self._challenge is None:
+            return
+        if self._challenge[0] == "bearer":
+            self._token("")
+            return
+        self.request("GET", "/v2/", scope="")
 
     # -- requests ---------------------------------------------------------------------------
     def request(self, method: str, url: str, *, scope: str, headers: dict[str, str] | None = None,
