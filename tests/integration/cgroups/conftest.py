@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -33,10 +34,9 @@ def leftovers(name: str) -> list[Path]:
 
 def prune_parent() -> None:
     for r in hierarchy_roots():
-        try:
+        # gone already, or another test's cgroup is still in it
+        with contextlib.suppress(OSError):
             os.rmdir(r / PARENT)
-        except OSError:
-            pass  # gone already, or another test's cgroup is still in it
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def spawn(cg: Cgroup) -> Iterator[Callable[..., subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
 
     def start(code: str, **kw: object) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(  # noqa: PLW1509 - preexec_fn is the fork→exec gap we need
+        proc = subprocess.Popen(  # preexec_fn is the fork→exec gap we need
             [sys.executable, "-c", code],
             preexec_fn=lambda: cg.add_process(os.getpid()),
             stdout=subprocess.PIPE,
