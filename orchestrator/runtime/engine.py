@@ -1,0 +1,302 @@
+"""pystack's own OCI runtime: the lifecycle verbs over a per-container state directory and monitor.
+
+``create`` forks a monitor that builds the container and leaves its PID 1 blocked on
+``exec.fifo``; ``start`` releases it; every other verb works from any process by reading the
+state directory (pids are checked against their start times). Exit codes come from the
+monitor's ``exit.json``, so ``wait`` works even if the creator is long gone.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import os
+import select
+import shutil
+import signal
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from orchestrator.errors import RuntimeFailure
+from orchestrator.paths import Paths
+from orchestrator.runtime import kernel as k
+from orchestrator.runtime import monitor, spec
+from orchestrator.runtime.api import OCI_VERSION, ContainerState, ExitStatus
+from orchestrator.runtime.store import ContainerDir, alive, read_json
+
+_JOIN_ORDER = ("ipc", "uts", "network", "cgroup", "mount")  # mount last: paths resolve on the host first
+_UNSHARE = ("mount", "uts", "ipc", "network", "cgroup")
+
+
+def parse_signal(sig: int | str) -> int:
+    if isinstance(sig, int):
+        return sig
+    s = sig.strip().upper()
+    if s.isdigit():
+        return int(s)
+    name = s if s.startswith("SIG") else "SIG" + s
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        raise RuntimeFailure(f"unknown signal {sig!r}") from None
+
+
+class PystackRuntime:
+    def __init__(self, paths: Paths) -> None:
+        self.paths = paths
+        self.base = paths.runtime_state
+
+    def _dir(self, container_id: str) -> ContainerDir:
+        return ContainerDir(self.base, container_id)
+
+    # -- create / start ---------------------------------------------------------------------------
+    def create(
+        self,
+        container_id: str,
+        bundle: Path,
+        *,
+        pid_file: Path | None = None,
+        console_socket: Path | None = None,
+        log_path: Path | None = None,
+        log_max_size: int | None = None,
+        log_max_files: int = 1,
+    ) -> None:
+        cdir = self._dir(container_id)
+        bundle = Path(bundle).absolute()
+        cfg = spec.load_config(bundle)
+        if "process" not in cfg:
+            raise RuntimeFailure(f"{bundle}/config.json: process is required to create a container")
+        plan = self._plan(cdir, cfg, bundle, log_path, log_max_size, log_max_files, console_socket)
+        self.base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            cdir.dir.mkdir(mode=0o700)
+        except FileExistsError:
+            raise RuntimeFailure(f"container {container_id} already exists") from None
+        report = monitor.spawn(plan)
+        if "error" in report:
+            shutil.rmtree(cdir.dir, ignore_errors=True)
+            raise RuntimeFailure(f"create {container_id}: {report['error']}")
+        if pid_file is not None:
+            Path(pid_file).write_text(str(report["pid"]))
+
+    def _plan(
+        self,
+        cdir: ContainerDir,
+        cfg: dict[str, Any],
+        bundle: Path,
+        log_path: Path | None,
+        log_max_size: int | None,
+        log_max_files: int,
+        console_socket: Path | None,
+    ) -> monitor.MonitorPlan:
+        ns = spec.namespaces(cfg)
+        if "user" in ns or (cfg.get("linux") or {}).get("uidMappings"):
+            raise RuntimeFailure("user namespaces are not supported by pystack's runtime yet (use runtime: crun)")
+        if "mount" not in ns:
+            raise RuntimeFailure("a mount namespace is required (pivot_root needs one)")
+        if (cfg.get("process") or {}).get("terminal") and console_socket is None and log_path is None:
+            raise RuntimeFailure("process.terminal needs --console-socket")
+        new = 0
+        for t in _UNSHARE:
+            if t in ns and ns[t] is None:
+                new |= k.NS_FLAGS[t]
+        join = [(p, k.NS_FLAGS[t]) for t in _JOIN_ORDER if (p := ns.get(t))]
+        for p, _ in join:
+            if not os.path.exists(p):
+                raise RuntimeFailure(f"namespace path {p} does not exist")
+        linux = cfg.get("linux") or {}
+        cg_path = (linux.get("cgroupsPath") or f"pystack/{cdir.id}").strip("/")
+        bpf = None
+        if linux.get("seccomp"):
+            from orchestrator.runtime import seccomp
+
+            bpf = seccomp.compile_cached(linux["seccomp"], self.paths.run / "seccomp")
+        return monitor.MonitorPlan(
+            cdir=cdir, cfg=cfg, bundle=bundle, ns_new=new, ns_join=join,
+            pid_ns=(ns.get("pid"), "pid" in ns and ns["pid"] is None), time_ns="time" in ns and ns["time"] is None,
+            cgroups_path=cg_path, seccomp_bpf=bpf,
+            log_path=str(log_path) if log_path else None, log_max_size=log_max_size, log_max_files=log_max_files,
+            console_socket=str(console_socket) if console_socket else None,
+        )
+
+    def start(self, container_id: str) -> None:
+        cdir = self._dir(container_id)
+        cdir.load()
+        try:
+            fd = os.open(cdir.fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except (FileNotFoundError, OSError):
+            raise RuntimeFailure(f"container {container_id} is not in the created state") from None
+        try:
+            os.write(fd, b"S")
+        finally:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(cdir.fifo)
+
+    # -- state ------------------------------------------------------------------------------------
+    def _status(self, cdir: ContainerDir, data: Mapping[str, Any]) -> str:
+        if cdir.exit_file.exists():
+            return "stopped"
+        if not alive(data.get("pid"), data.get("pid_start")):
+            return "stopped"
+        if cdir.fifo.exists():
+            return "created"
+        if (cdir.dir / "paused").exists():
+            return "paused"
+        return "running"
+
+    def state(self, container_id: str) -> ContainerState:
+        cdir = self._dir(container_id)
+        data = cdir.load()
+        status = self._status(cdir, data)
+        return ContainerState(
+            oci_version=data.get("oci_version") or OCI_VERSION, id=container_id, status=status,
+            pid=data.get("pid") if status != "stopped" else None, bundle=data["bundle"],
+            annotations=dict(data.get("annotations") or {}),
+        )
+
+    def list(self) -> list[ContainerState]:
+        out: builtins.list[ContainerState] = []
+        if not self.base.is_dir():
+            return out
+        for entry in sorted(os.listdir(self.base)):
+            try:
+                out.append(self.state(entry))
+            except RuntimeFailure:
+                continue
+        return out
+
+    # -- signals, delete --------------------------------------------------------------------------
+    def kill(self, container_id: str, sig: int | str = "SIGTERM", *, all: bool = False) -> None:
+        signum = parse_signal(sig)
+        cdir = self._dir(container_id)
+        data = cdir.load()
+        status = self._status(cdir, data)
+        if status == "stopped":
+            raise RuntimeFailure(f"container {container_id} is not running")
+        if all:
+            self._cgroup(data).kill_all(signum)
+            return
+        try:
+            pidfd = os.pidfd_open(data["pid"])
+        except ProcessLookupError:
+            raise RuntimeFailure(f"container {container_id} is not running") from None
+        try:
+            signal.pidfd_send_signal(pidfd, signum)
+        except ProcessLookupError:
+            raise RuntimeFailure(f"container {container_id} is not running") from None
+        finally:
+            os.close(pidfd)
+
+    def delete(self, container_id: str, *, force: bool = False) -> None:
+        cdir = self._dir(container_id)
+        data = cdir.load()
+        status = self._status(cdir, data)
+        if status in ("running", "paused") and not force:
+            raise RuntimeFailure(f"container {container_id} is {status}: stop it first or delete --force")
+        cg = self._cgroup(data) if data.get("cgroups_path") else None
+        if status != "stopped":
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(data["pid"], signal.SIGKILL)
+        if cg is not None and cg.exists():
+            cg.kill_all(signal.SIGKILL)
+            if status == "paused":
+                cg.thaw()
+        self._wait_monitor(data, 10.0)
+        if cg is not None and cg.exists():
+            for _ in range(100):
+                try:
+                    cg.destroy()
+                    break
+                except Exception:
+                    cg.kill_all(signal.SIGKILL)
+                    time.sleep(0.02)
+        shutil.rmtree(cdir.dir, ignore_errors=True)
+
+    # -- exit -------------------------------------------------------------------------------------
+    def exit_status(self, container_id: str) -> ExitStatus | None:
+        data = read_json(self._dir(container_id).exit_file)
+        return ExitStatus.from_json(data) if data else None
+
+    def wait(self, container_id: str, timeout: float | None = None) -> ExitStatus | None:
+        cdir = self._dir(container_id)
+        data = cdir.load()
+        if not self._wait_monitor(data, timeout):
+            return None
+        st = self.exit_status(container_id)
+        if st is None:
+            raise RuntimeFailure(f"the monitor of {container_id} is gone without recording an exit status")
+        return st
+
+    def _wait_monitor(self, data: Mapping[str, Any], timeout: float | None) -> bool:
+        mpid = data.get("monitor_pid")
+        if not alive(mpid, data.get("monitor_start")):
+            return True
+        try:
+            pidfd = os.pidfd_open(int(mpid))  # type: ignore[arg-type]
+        except ProcessLookupError:
+            return True
+        try:
+            if not alive(mpid, data.get("monitor_start")):
+                return True
+            return bool(select.select([pidfd], [], [], timeout)[0])
+        finally:
+            os.close(pidfd)
+
+    # -- cgroup-backed verbs ----------------------------------------------------------------------
+    def _cgroup(self, data: Mapping[str, Any]) -> Any:
+        from orchestrator.cgroups import open_cgroup
+
+        return open_cgroup(data["cgroups_path"])
+
+    def ps(self, container_id: str) -> builtins.list[int]:
+        data = self._dir(container_id).load()
+        cg = self._cgroup(data)
+        return sorted(cg.procs()) if cg.exists() else []
+
+    def pause(self, container_id: str) -> None:
+        cdir = self._dir(container_id)
+        data = cdir.load()
+        if self._status(cdir, data) != "running":
+            raise RuntimeFailure(f"container {container_id} is not running")
+        self._cgroup(data).freeze()
+        (cdir.dir / "paused").touch()
+
+    def resume(self, container_id: str) -> None:
+        cdir = self._dir(container_id)
+        data = cdir.load()
+        if self._status(cdir, data) != "paused":
+            raise RuntimeFailure(f"container {container_id} is not paused")
+        self._cgroup(data).thaw()
+        (cdir.dir / "paused").unlink(missing_ok=True)
+
+    def update(self, container_id: str, resources: Mapping[str, Any]) -> None:
+        data = self._dir(container_id).load()
+        self._cgroup(data).apply(resources)
+
+    def stats(self, container_id: str) -> dict[str, Any]:
+        import dataclasses
+
+        data = self._dir(container_id).load()
+        return dataclasses.asdict(self._cgroup(data).stats())
+
+    def exec(
+        self,
+        container_id: str,
+        process: Mapping[str, Any],
+        *,
+        tty: bool = False,
+        detach: bool = False,
+        stdin: IO[Any] | int | None = None,
+        stdout: IO[Any] | int | None = None,
+        stderr: IO[Any] | int | None = None,
+    ) -> int:
+        from orchestrator.runtime import exec_
+
+        cdir = self._dir(container_id)
+        data = cdir.load()
+        if self._status(cdir, data) != "running":
+            raise RuntimeFailure(f"container {container_id} is not running")
+        return exec_.run_exec(self, data, process, tty=tty, detach=detach, stdin=stdin, stdout=stdout, stderr=stderr)

@@ -1,0 +1,213 @@
+"""Another OCI runtime (crun or runc) driving the same bundles, behind pystack's Runtime protocol.
+
+pystack's own monitor stays the parent of PID 1: it becomes a child subreaper, runs
+``<runtime> create``, and inherits the container's init when the runtime exits, so logs,
+exit codes and OOM flags are recorded exactly as for pystack's engine. crun 1.8 refuses this
+host's hybrid cgroup layout, so every crun call runs in a private mount namespace where the
+cgroup2 mount at /sys/fs/cgroup/unified is unmounted (the host's own mounts are untouched).
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from orchestrator.errors import RuntimeFailure
+from orchestrator.paths import Paths
+from orchestrator.runtime import kernel as k
+from orchestrator.runtime import monitor, spec
+from orchestrator.runtime.api import ContainerState, ExitStatus
+from orchestrator.runtime.engine import PystackRuntime, parse_signal
+from orchestrator.runtime.store import ContainerDir, start_time, write_json
+
+
+class ExternalRuntime(PystackRuntime):
+    def __init__(self, name: str, paths: Paths) -> None:
+        super().__init__(paths)
+        self.name = name
+        self.binary = shutil.which(name)
+        if self.binary is None:
+            raise RuntimeFailure(f"runtime {name} is not installed")
+        self.base = paths.run / f"runtime-{name}"
+        self.oci_root = paths.run / f"{name}-root"
+
+    def argv(self, *args: str) -> list[str]:
+        assert self.binary is not None
+        cmd = [self.binary, "--root", str(self.oci_root), *args]
+        if self.name != "crun" or not os.path.ismount("/sys/fs/cgroup/unified"):
+            return cmd
+        script = 'umount /sys/fs/cgroup/unified && exec "$@"'
+        return ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", *cmd]
+
+    def _call(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        res = subprocess.run(self.argv(*args), capture_output=True, text=True, check=False)
+        if check and res.returncode != 0:
+            msg = (res.stderr or res.stdout).strip().splitlines()
+            raise RuntimeFailure(f"{self.name} {args[0]}: {msg[-1] if msg else 'failed'}")
+        return res
+
+    def create(
+        self,
+        container_id: str,
+        bundle: Path,
+        *,
+        pid_file: Path | None = None,
+        console_socket: Path | None = None,
+        log_path: Path | None = None,
+        log_max_size: int | None = None,
+        log_max_files: int = 1,
+    ) -> None:
+        cdir = ContainerDir(self.base, container_id)
+        bundle = Path(bundle).absolute()
+        cfg = spec.load_config(bundle)
+        linux = cfg.get("linux") or {}
+        plan = monitor.MonitorPlan(
+            cdir=cdir, cfg=cfg, bundle=bundle, ns_new=0, ns_join=[], pid_ns=(None, False), time_ns=False,
+            cgroups_path=(linux.get("cgroupsPath") or "").strip("/") or None, seccomp_bpf=None,
+            log_path=str(log_path) if log_path else None, log_max_size=log_max_size, log_max_files=log_max_files,
+            console_socket=str(console_socket) if console_socket else None,
+        )
+        self.base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.oci_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            cdir.dir.mkdir(mode=0o700)
+        except FileExistsError:
+            raise RuntimeFailure(f"container {container_id} already exists") from None
+        report = monitor.spawn(plan, body=self._monitor_body)
+        if "error" in report:
+            shutil.rmtree(cdir.dir, ignore_errors=True)
+            raise RuntimeFailure(f"create {container_id}: {report['error']}")
+        if pid_file is not None:
+            Path(pid_file).write_text(str(report["pid"]))
+
+    def _monitor_body(self, plan: monitor.MonitorPlan, report_fd: int) -> None:
+        """Runs in the monitor: become subreaper, let the runtime create, adopt its init."""
+        k.prctl(k.PR_SET_CHILD_SUBREAPER, 1)
+        devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+        pipes: dict[int, str] = {}
+        stdio: list[int] = [devnull, devnull, devnull]
+        if plan.log_path:
+            out_r, out_w = os.pipe2(os.O_CLOEXEC)
+            err_r, err_w = os.pipe2(os.O_CLOEXEC)
+            pipes = {out_r: "stdout", err_r: "stderr"}
+            stdio = [devnull, out_w, err_w]
+        pid_file = plan.cdir.dir / "init.pid"
+        log = plan.cdir.dir / "runtime.log"
+        args = ["--log", str(log), "create", "--bundle", str(plan.bundle), "--pid-file", str(pid_file)]
+        if plan.console_socket:
+            args += ["--console-socket", plan.console_socket]
+        res = subprocess.run(self.argv(*args[:2], *args[2:], plan.cdir.id), stdin=stdio[0], stdout=stdio[1],
+                             stderr=stdio[2], check=False)
+        for fd in set(stdio):
+            os.close(fd)
+        if res.returncode != 0:
+            text = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+            last = text[-1] if text else f"exit status {res.returncode}"
+            with contextlib.suppress(ValueError):
+                last = json.loads(last).get("msg", last)
+            os.write(report_fd, json.dumps({"error": f"{self.name}: {last}"}).encode())
+            return
+        pid = int(pid_file.read_text().strip())
+        pidfd = os.pidfd_open(pid)
+        mypid = os.getpid()
+        write_json(plan.cdir.state_file, {
+            "id": plan.cdir.id, "pid": pid, "pid_start": start_time(pid), "monitor_pid": mypid,
+            "monitor_start": start_time(mypid), "bundle": str(plan.bundle), "annotations": {},
+            "cgroups_path": plan.cgroups_path, "log_path": plan.log_path,
+        })
+        os.write(report_fd, json.dumps({"pid": pid}).encode())
+        os.close(report_fd)
+        for i in (0, 1, 2):
+            os.dup2(os.open("/dev/null", os.O_RDWR), i)
+        cg = None
+        if plan.cgroups_path:
+            from orchestrator.cgroups import open_cgroup
+
+            cg = open_cgroup(plan.cgroups_path)
+        monitor.record_exit(plan, pid, pidfd, pipes, cg)
+
+    def start(self, container_id: str) -> None:
+        self._dir(container_id).load()
+        self._call("start", container_id)
+
+    def state(self, container_id: str) -> ContainerState:
+        cdir = self._dir(container_id)
+        data = cdir.load()
+        res = self._call("state", container_id, check=False)
+        if res.returncode != 0 or cdir.exit_file.exists():
+            return ContainerState("1.0.2", container_id, "stopped", None, data["bundle"], {})
+        st = json.loads(res.stdout)
+        return ContainerState(st.get("ociVersion", "1.0.2"), container_id, st["status"], st.get("pid"),
+                              st.get("bundle", data["bundle"]), st.get("annotations") or {})
+
+    def kill(self, container_id: str, sig: int | str = "SIGTERM", *, all: bool = False) -> None:
+        self._dir(container_id).load()
+        self._call("kill", *(["--all"] if all else []), container_id, str(parse_signal(sig)))
+
+    def delete(self, container_id: str, *, force: bool = False) -> None:
+        cdir = self._dir(container_id)
+        data = cdir.load()
+        if self.state(container_id).status in ("running", "paused") and not force:
+            raise RuntimeFailure(f"container {container_id} is running: stop it first or delete --force")
+        self._call("delete", "--force", container_id, check=False)
+        self._wait_monitor(data, 10.0)
+        shutil.rmtree(cdir.dir, ignore_errors=True)
+
+    def wait(self, container_id: str, timeout: float | None = None) -> ExitStatus | None:
+        return super().wait(container_id, timeout)
+
+    def ps(self, container_id: str) -> builtins.list[int]:
+        res = self._call("ps", "--format", "json", container_id)
+        return sorted(int(p) for p in json.loads(res.stdout or "[]"))
+
+    def pause(self, container_id: str) -> None:
+        self._call("pause", container_id)
+
+    def resume(self, container_id: str) -> None:
+        self._call("resume", container_id)
+
+    def update(self, container_id: str, resources: Mapping[str, Any]) -> None:
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            json.dump(dict(resources), f)
+            f.flush()
+            self._call("update", "--resources", f.name, container_id)
+
+    def stats(self, container_id: str) -> dict[str, Any]:
+        data = self._dir(container_id).load()
+        if not data.get("cgroups_path"):
+            return {}
+        return super().stats(container_id)
+
+    def exec(
+        self,
+        container_id: str,
+        process: Mapping[str, Any],
+        *,
+        tty: bool = False,
+        detach: bool = False,
+        stdin: IO[Any] | int | None = None,
+        stdout: IO[Any] | int | None = None,
+        stderr: IO[Any] | int | None = None,
+    ) -> int:
+        from orchestrator.runtime.exec_ import full_process
+
+        data = self._dir(container_id).load()
+        proc = full_process(spec.load_config(Path(data["bundle"])), process)
+        proc["terminal"] = tty
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            json.dump(proc, f)
+            f.flush()
+            args = ["exec", "--process", f.name, *(["--detach"] if detach else []),
+                    *(["--tty"] if tty and self.name == "crun" else []), container_id]
+            res = subprocess.run(self.argv(*args), stdin=stdin, stdout=stdout, stderr=stderr, check=False)
+        if res.returncode < 0:
+            return 128 - res.returncode
+        return res.returncode

@@ -1,0 +1,136 @@
+"""The container's first process, from fork to execve of the user's program.
+
+Forked by the monitor, already inside the container's PID (and time) namespace. Every module it
+needs is imported before it starts; once the root is pivoted, imports are blocked outright, so
+the engine can never load code from the container's filesystem (CVE-2019-14271 class).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+import termios
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.runtime import kernel as k
+from orchestrator.runtime import procsetup, rootfs
+from orchestrator.runtime.procsetup import SetupError
+from orchestrator.runtime.rootfs import MountError
+
+
+class _NoImports:
+    """A meta-path finder that refuses every import: the engine is inside the container now."""
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> None:
+        raise ImportError(f"pystack engine refuses to import {name!r} inside a container")
+
+
+def block_imports() -> None:
+    sys.meta_path.insert(0, _NoImports)
+    sys.path_importer_cache.clear()
+    sys.path[:] = []
+
+
+@dataclass
+class InitPlan:
+    cfg: dict[str, Any]
+    bundle: Path
+    ns_new: int  # CLONE_* flags to unshare (pid/time are done by the monitor)
+    ns_join: list[tuple[int, int]]  # (fd, CLONE_*) to setns, mount last
+    go_fd: int
+    ready_fd: int
+    fifo_fd: int
+    seccomp_bpf: bytes | None
+    console: str | None = None
+
+
+def close_fds_except(keep: set[int]) -> None:
+    """Close every fd above 2 not in ``keep`` (CVE-2024-21626: nothing of the engine's survives)."""
+    lo = 3
+    for fd in sorted(f for f in keep if f >= 3):
+        if fd > lo:
+            k.close_range(lo, fd - 1)
+        lo = fd + 1
+    k.close_range(lo)
+
+
+def run(plan: InitPlan) -> None:
+    """Never returns: execs the user's program, or reports an error and exits."""
+    try:
+        _setup_and_exec(plan)
+    except (SetupError, MountError) as exc:
+        _report(plan.ready_fd, str(exc))
+    except OSError as exc:
+        _report(plan.ready_fd, f"container init: {exc.strerror or exc}")
+    except BaseException as exc:  # our own bug: still one line, never a hang
+        _report(plan.ready_fd, f"container init: internal error: {type(exc).__name__}: {exc}")
+    os._exit(127)
+
+
+def _report(fd: int, msg: str) -> None:
+    try:
+        os.write(fd, b"E" + msg.encode("utf-8", "replace"))
+    except OSError:
+        os.write(2, f"pystack: {msg}\n".encode())
+
+
+def _setup_and_exec(plan: InitPlan) -> None:
+    cfg = plan.cfg
+    proc = cfg["process"]
+    linux = cfg.get("linux") or {}
+    k.prctl(k.PR_SET_DUMPABLE, 0)  # nobody in the container may open /proc/<this>/exe or mem
+    k.prctl(k.PR_SET_PDEATHSIG, 9)
+    if os.read(plan.go_fd, 1) != b"G":
+        os._exit(1)  # the monitor gave up (cgroup failure): it reports, we just leave
+    os.close(plan.go_fd)
+    for fd, flag in plan.ns_join:
+        k.setns(fd, flag)
+        os.close(fd)
+    if plan.ns_new:
+        k.unshare(plan.ns_new)
+    if cfg.get("hostname") and plan.ns_new & k.CLONE_NEWUTS:
+        k.sethostname(cfg["hostname"])
+    if cfg.get("domainname") and plan.ns_new & k.CLONE_NEWUTS:
+        k.setdomainname(cfg["domainname"])
+    procsetup.apply_rlimits(proc.get("rlimits") or [])
+    procsetup.set_oom_score_adj(proc.get("oomScoreAdj"))
+    if proc.get("terminal") and plan.console:
+        _attach_console(plan.console)
+    rootfs.prepare(cfg, plan.bundle, plan.console if proc.get("terminal") else None)
+    block_imports()
+    rootfs.finish(cfg)
+    close_fds_except({plan.ready_fd, plan.fifo_fd})
+    nnp = bool(proc.get("noNewPrivileges"))
+    if plan.seccomp_bpf is not None and not nnp:
+        procsetup.load_seccomp(plan.seccomp_bpf)
+    procsetup.set_personality(linux.get("personality"))
+    procsetup.apply_identity_and_caps(proc)
+    if "umask" in (proc.get("user") or {}):
+        os.umask(int(proc["user"]["umask"]))
+    procsetup.chdir_inside(proc.get("cwd") or "/")
+    os.write(plan.ready_fd, b"R")
+    os.close(plan.ready_fd)
+    procsetup.finalize_and_exec(proc, plan.seccomp_bpf if nnp else None, _gate(plan.fifo_fd))
+
+
+def _gate(fifo_fd: int) -> Callable[[], None]:
+    def wait_for_start() -> None:
+        if os.read(fifo_fd, 1) != b"S":
+            os._exit(1)
+        os.close(fifo_fd)
+
+    return wait_for_start
+
+
+def _attach_console(pty_slave: str) -> None:
+    os.setsid()
+    fd = os.open(pty_slave, os.O_RDWR | os.O_CLOEXEC)
+    fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
+    for i in (0, 1, 2):
+        os.dup2(fd, i)
+    os.close(fd)

@@ -1,0 +1,224 @@
+"""Building the container's mount namespace: the root, the config's mounts in order, /dev, pivot_root.
+
+Runs in the container's init process after it unshared its mount namespace. Order (as runc and
+crun): propagation of / made private, the root bind-mounted on itself, every ``mounts`` entry in
+order with its target resolved inside the root, device nodes in /dev, pivot_root; then, inside
+the new root, sysctls, read-only and masked paths, and a read-only root last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from orchestrator.runtime import kernel as k
+from orchestrator.runtime import mountopts
+from orchestrator.runtime.inroot import O_PATH, ensure_in_root, fd_path, open_in_root
+
+DEFAULT_DEVICES = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0))
+DEV_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+             ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"))
+_PROPAGATION = {"private": k.MS_PRIVATE, "rprivate": k.MS_PRIVATE | k.MS_REC, "slave": k.MS_SLAVE,
+                "rslave": k.MS_SLAVE | k.MS_REC, "shared": k.MS_SHARED, "rshared": k.MS_SHARED | k.MS_REC,
+                "unbindable": k.MS_UNBINDABLE, "runbindable": k.MS_UNBINDABLE | k.MS_REC}
+
+
+class MountError(Exception):
+    """A mount entry failed; the message names the entry."""
+
+
+def rootfs_path(cfg: dict[str, Any], bundle: Path) -> Path:
+    p = Path(cfg["root"]["path"])
+    return p if p.is_absolute() else bundle / p
+
+
+def prepare(cfg: dict[str, Any], bundle: Path, console: str | None) -> None:
+    """Everything before pivot_root. ``console`` is a host pty path to bind at /dev/console."""
+    linux = cfg.get("linux") or {}
+    prop = _PROPAGATION.get(linux.get("rootfsPropagation") or "rprivate", k.MS_PRIVATE | k.MS_REC)
+    k.mount(None, "/", None, k.MS_REC | k.MS_PRIVATE)
+    root = str(rootfs_path(cfg, bundle))
+    k.mount(root, root, None, k.MS_BIND | k.MS_REC)
+    root_fd = os.open(root, O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        dev_is_tmpfs = False
+        for m in cfg.get("mounts") or []:
+            try:
+                _mount_one(root_fd, m, bundle)
+            except OSError as exc:
+                raise MountError(f"mount {m.get('destination')} ({m.get('type', 'bind')}): {exc.strerror}") from None
+            if m["destination"].rstrip("/") == "/dev" and m.get("type") == "tmpfs":
+                dev_is_tmpfs = True
+        _devices(root_fd, linux.get("devices") or [], dev_is_tmpfs)
+        if console:
+            target = ensure_in_root(root_fd, "/dev/console", directory=False)
+            try:
+                k.mount(console, fd_path(target), None, k.MS_BIND)
+            finally:
+                os.close(target)
+    finally:
+        os.close(root_fd)
+    if prop != (k.MS_PRIVATE | k.MS_REC):
+        k.mount(None, root, None, prop)
+    _pivot(root)
+
+
+def _mount_one(root_fd: int, m: dict[str, Any], bundle: Path) -> None:
+    dest = m["destination"]
+    mtype = m.get("type")
+    opts = mountopts.parse(m.get("options"), mtype)
+    if opts.bind:
+        src = m.get("source") or ""
+        src_path = src if src.startswith("/") else str(bundle / src)
+        src_fd = os.open(src_path, O_PATH | os.O_CLOEXEC)
+        try:
+            is_dir = stat.S_ISDIR(os.fstat(src_fd).st_mode)
+            dest_fd = ensure_in_root(root_fd, dest, directory=is_dir)
+            try:
+                k.mount(fd_path(src_fd), fd_path(dest_fd), None, k.MS_BIND | (k.MS_REC if opts.recursive else 0))
+            finally:
+                os.close(dest_fd)
+        finally:
+            os.close(src_fd)
+        if opts.flags:
+            _on_top(root_fd, dest, lambda p: k.mount(None, p, None, k.MS_BIND | k.MS_REMOUNT | opts.flags))
+    else:
+        dest_fd = ensure_in_root(root_fd, dest)
+        try:
+            fstype = mtype or "none"
+            if fstype == "cgroup":
+                _mount_cgroup(dest_fd, opts.flags)
+            else:
+                k.mount(m.get("source") or fstype, fd_path(dest_fd), fstype, opts.flags, opts.data_str)
+        finally:
+            os.close(dest_fd)
+    for p in opts.propagation:
+        _on_top(root_fd, dest, lambda path, p=p: k.mount(None, path, None, p))
+
+
+def _on_top(root_fd: int, dest: str, action: Any) -> None:
+    """Re-resolve ``dest`` (now the root of the new mount) and act on it."""
+    fd = open_in_root(root_fd, dest)
+    try:
+        action(fd_path(fd))
+    finally:
+        os.close(fd)
+
+
+def _mount_cgroup(dest_fd: int, flags: int) -> None:
+    """cgroup2 when the host is unified; on v1/hybrid a tmpfs with one read-only hierarchy per controller."""
+    from orchestrator import cgroups
+
+    target = fd_path(dest_fd)
+    if cgroups.detect_mode() == "unified":
+        k.mount("cgroup2", target, "cgroup2", flags)
+        return
+    k.mount("tmpfs", target, "tmpfs", k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC, "mode=755")
+    dirfd = os.open(target, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for entry in sorted(os.listdir("/sys/fs/cgroup")):
+            host = Path("/sys/fs/cgroup") / entry
+            if entry == "unified" or host.is_symlink() or not host.is_dir():
+                continue
+            os.mkdir(entry, 0o755, dir_fd=dirfd)
+            sub = os.open(entry, O_PATH | os.O_CLOEXEC, dir_fd=dirfd)
+            try:
+                k.mount("cgroup", fd_path(sub), "cgroup", flags | k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC, entry)
+            except OSError:
+                os.rmdir(entry, dir_fd=dirfd)
+            finally:
+                os.close(sub)
+    finally:
+        os.close(dirfd)
+    if flags & k.MS_RDONLY:
+        k.mount(None, target, None, k.MS_REMOUNT | k.MS_RDONLY | k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC, "mode=755")
+
+
+def _devices(root_fd: int, extra: list[dict[str, Any]], defaults: bool) -> None:
+    old = os.umask(0)
+    try:
+        if defaults:
+            dev = open_in_root(root_fd, "/dev", os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                for name, major, minor in DEFAULT_DEVICES:
+                    _mknod(dev, name, stat.S_IFCHR | 0o666, major, minor, 0, 0)
+                for name, target in DEV_LINKS:
+                    with contextlib.suppress(FileExistsError):
+                        os.symlink(target, name, dir_fd=dev)
+            finally:
+                os.close(dev)
+        for d in extra:
+            path = d["path"]
+            parent_path, _, name = path.rpartition("/")
+            parent = ensure_in_root(root_fd, parent_path or "/")
+            os.close(parent)
+            parent = open_in_root(root_fd, parent_path or "/", os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                kind = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}[d["type"]]
+                mode = kind | (d.get("fileMode", 0o666) & 0o7777)
+                _mknod(parent, name, mode, d.get("major", 0), d.get("minor", 0), d.get("uid", 0), d.get("gid", 0))
+            finally:
+                os.close(parent)
+    finally:
+        os.umask(old)
+
+
+def _mknod(dirfd: int, name: str, mode: int, major: int, minor: int, uid: int, gid: int) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(name, dir_fd=dirfd)
+    os.mknod(name, mode, os.makedev(major, minor), dir_fd=dirfd)
+    os.chown(name, uid, gid, dir_fd=dirfd, follow_symlinks=False)
+
+
+def _pivot(root: str) -> None:
+    old_root = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.chdir(root)
+        k.pivot_root(".", ".")
+        os.fchdir(old_root)
+        # The old root is stacked on top of the new one: detach it without propagating to the host.
+        k.mount(None, ".", None, k.MS_SLAVE | k.MS_REC)
+        k.umount2(".", k.MNT_DETACH)
+    finally:
+        os.close(old_root)
+    os.chdir("/")
+
+
+def finish(cfg: dict[str, Any]) -> None:
+    """Inside the new root: sysctls, read-only and masked paths, then a read-only root."""
+    linux = cfg.get("linux") or {}
+    for key, value in (linux.get("sysctl") or {}).items():
+        path = "/proc/sys/" + key.replace(".", "/")
+        try:
+            with open(path, "w") as f:
+                f.write(value)
+        except OSError as exc:
+            raise MountError(f"sysctl {key}={value}: {exc.strerror}") from None
+    for p in linux.get("readonlyPaths") or []:
+        try:
+            k.mount(p, p, None, k.MS_BIND | k.MS_REC)
+            k.mount(None, p, None, k.MS_BIND | k.MS_REMOUNT | k.MS_RDONLY | k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise MountError(f"read-only path {p}: {exc.strerror}") from None
+    for p in linux.get("maskedPaths") or []:
+        try:
+            if os.path.isdir(p) and not os.path.islink(p):
+                k.mount("tmpfs", p, "tmpfs", k.MS_RDONLY, "size=0")
+            else:
+                k.mount("/dev/null", p, None, k.MS_BIND)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise MountError(f"masked path {p}: {exc.strerror}") from None
+    if cfg["root"].get("readonly"):
+        flags = k.MS_BIND | k.MS_REMOUNT | k.MS_RDONLY
+        st = os.statvfs("/")
+        for bit, flag in ((os.ST_NOSUID, k.MS_NOSUID), (os.ST_NODEV, k.MS_NODEV), (os.ST_NOEXEC, k.MS_NOEXEC)):
+            if st.f_flag & bit:
+                flags |= flag
+        k.mount(None, "/", None, flags)

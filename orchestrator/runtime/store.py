@@ -1,0 +1,93 @@
+"""The per-container state directory: what any process (not only the creator) needs to find a container.
+
+``<runtime_state>/<id>/``: ``state.json`` (pids with their start times, bundle, cgroup path),
+``exec.fifo`` (present while created but not started), ``exit.json`` (written by the monitor
+when PID 1 is gone). Pids are always checked against their start time, so a recycled pid is
+never mistaken for the container.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import RuntimeFailure
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+def check_id(container_id: str) -> None:
+    if not _ID.match(container_id):
+        raise RuntimeFailure(f"invalid container id {container_id!r} (letters, digits, _ . -; at most 128)")
+
+
+def start_time(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat (clock ticks since boot); None when the pid does not exist."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    return int(raw[raw.rindex(b")") + 2 :].split()[19])
+
+
+def alive(pid: int | None, started: int | None) -> bool:
+    if not pid:
+        return False
+    st = start_time(pid)
+    if st is None or (started is not None and st != started):
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+        return raw[raw.rindex(b")") + 2 :][:1] not in (b"Z", b"X")
+    except OSError:
+        return False
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, json.dumps(data).encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        with open(path, "rb") as f:
+            return json.loads(f.read())  # type: ignore[no-any-return]
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return None
+
+
+class ContainerDir:
+    def __init__(self, base: Path, container_id: str) -> None:
+        check_id(container_id)
+        self.id = container_id
+        self.dir = base / container_id
+
+    @property
+    def state_file(self) -> Path:
+        return self.dir / "state.json"
+
+    @property
+    def exit_file(self) -> Path:
+        return self.dir / "exit.json"
+
+    @property
+    def fifo(self) -> Path:
+        return self.dir / "exec.fifo"
+
+    def load(self) -> dict[str, Any]:
+        data = read_json(self.state_file)
+        if data is None:
+            raise RuntimeFailure(f"container {self.id} does not exist", exit_code=1)
+        return data
