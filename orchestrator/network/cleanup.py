@@ -29,20 +29,13 @@ def cleanup_stack(driver: NetworkDriver, project: str) -> None:
             (project, *own_nets),
         )
     }
-    cids |= {
-        r["container_id"]
-        for r in conn.execute("SELECT container_id FROM net_netns WHERE project=?", (project,))
-    }
+    cids |= {r["container_id"] for r in conn.execute("SELECT container_id FROM net_netns WHERE project=?", (project,))}
     cid_marks = ",".join("?" * len(cids)) or "NULL"
     veths = [
         r["host_veth"]
-        for r in conn.execute(
-            f"SELECT host_veth FROM net_endpoints WHERE container_id IN ({cid_marks})", tuple(cids)
-        )
+        for r in conn.execute(f"SELECT host_veth FROM net_endpoints WHERE container_id IN ({cid_marks})", tuple(cids))
     ]
-    bridges = [
-        r["bridge"] for r in conn.execute("SELECT bridge FROM net_networks WHERE project=?", (project,))
-    ]
+    bridges = [r["bridge"] for r in conn.execute("SELECT bridge FROM net_networks WHERE project=?", (project,))]
     with driver._host() as ipr:
         for v in veths:
             links.delete_link(ipr, v)

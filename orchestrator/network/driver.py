@@ -152,9 +152,7 @@ class NetworkDriver:
         if project is None:
             rows = self.conn.execute("SELECT * FROM net_networks ORDER BY name").fetchall()
         else:
-            rows = self.conn.execute(
-                "SELECT * FROM net_networks WHERE project=? ORDER BY name", (project,)
-            ).fetchall()
+            rows = self.conn.execute("SELECT * FROM net_networks WHERE project=? ORDER BY name", (project,)).fetchall()
         return [_info(r) for r in rows]
 
     def ensure_network(self, spec: NetworkSpec) -> NetworkInfo:
@@ -179,9 +177,7 @@ class NetworkDriver:
         with transaction(self.conn) as c:
             row = c.execute("SELECT * FROM net_networks WHERE name=?", (spec.name,)).fetchone()
             if row is not None:
-                if spec.subnet and ipam.parse_net(spec.subnet, "subnet") != ipaddress.IPv4Network(
-                    row["subnet"]
-                ):
+                if spec.subnet and ipam.parse_net(spec.subnet, "subnet") != ipaddress.IPv4Network(row["subnet"]):
                     raise NetworkFailure(
                         f"network {spec.name} exists with subnet {row['subnet']}, not {spec.subnet}; "
                         f"run `pystack down` to recreate it"
@@ -192,9 +188,7 @@ class NetworkDriver:
             mine = [ipaddress.IPv4Network(r["subnet"]) for r in ours]
             if spec.subnet:
                 subnet = ipam.parse_net(spec.subnet, "subnet")
-                ipam.check_free(
-                    subnet, [(f"network {r['name']}", ipaddress.IPv4Network(r["subnet"])) for r in ours]
-                )
+                ipam.check_free(subnet, [(f"network {r['name']}", ipaddress.IPv4Network(r["subnet"])) for r in ours])
                 ipam.check_free(subnet, [("a route on the host", n) for n in routes])
             else:
                 subnet = ipam.pick_subnet(self.pool, self.prefix, [*routes, *mine])
@@ -228,9 +222,7 @@ class NetworkDriver:
         row = self.conn.execute("SELECT * FROM net_networks WHERE name=?", (name,)).fetchone()
         if row is None:
             return
-        users = self.conn.execute(
-            "SELECT container_id FROM net_endpoints WHERE network=?", (name,)
-        ).fetchall()
+        users = self.conn.execute("SELECT container_id FROM net_endpoints WHERE network=?", (name,)).fetchall()
         if users and not force:
             raise NetworkFailure(
                 f"network {name} is still used by {len(users)} container(s): {users[0]['container_id']}"
@@ -299,9 +291,7 @@ class NetworkDriver:
         ]
 
     def detach(self, container_id: str) -> None:
-        rows = self.conn.execute(
-            "SELECT host_veth FROM net_endpoints WHERE container_id=?", (container_id,)
-        ).fetchall()
+        rows = self.conn.execute("SELECT host_veth FROM net_endpoints WHERE container_id=?", (container_id,)).fetchall()
         if rows:
             with self._host() as ipr:
                 for r in rows:

@@ -24,9 +24,7 @@ def _write(path: str | os.PathLike[str], text: str) -> None:
     tmp.replace(p)
 
 
-def render_resolv_conf(
-    nameservers: Iterable[str], search: Iterable[str] = (), options: Iterable[str] = ()
-) -> str:
+def render_resolv_conf(nameservers: Iterable[str], search: Iterable[str] = (), options: Iterable[str] = ()) -> str:
     lines = [f"nameserver {ns}" for ns in nameservers]
     search = [s for s in search if s]
     if search:

@@ -85,9 +85,7 @@ def attach(
         for a in ordered:
             net = c.execute("SELECT * FROM net_networks WHERE name=?", (a.network,)).fetchone()
             if net is None:
-                raise NetworkFailure(
-                    f"network {a.network} does not exist; it must be created before {container_id}"
-                )
+                raise NetworkFailure(f"network {a.network} does not exist; it must be created before {container_id}")
             nets.append(net)
         if project is None and nets:
             project = nets[0]["project"]
@@ -96,14 +94,10 @@ def attach(
     macs: list[str] = []
     with driver._host() as ipr:
         for row, net in zip(rows, nets, strict=True):
-            links.add_veth(
-                ipr, row["host_veth"], net["bridge"], str(netns), row["interface"], row["mac"], net["mtu"]
-            )
+            links.add_veth(ipr, row["host_veth"], net["bridge"], str(netns), row["interface"], row["mac"], net["mtu"])
     with links.netlink(str(netns)) as cipr:
         for row in rows:
-            macs.append(
-                links.configure_container_side(cipr, row["interface"], row["address"], row["prefixlen"])
-            )
+            macs.append(links.configure_container_side(cipr, row["interface"], row["address"], row["prefixlen"]))
         if gw_index is not None:
             links.set_default_route(cipr, rows[gw_index]["gateway"])
     with transaction(conn) as c:
@@ -113,8 +107,6 @@ def attach(
                 (mac, container_id, row["network"]),
             )
     return [
-        Endpoint(
-            r["network"], r["interface"], r["address"], r["prefixlen"], r["gateway"], mac, r["host_veth"]
-        )
+        Endpoint(r["network"], r["interface"], r["address"], r["prefixlen"], r["gateway"], mac, r["host_veth"])
         for r, mac in zip(rows, macs, strict=True)
     ]

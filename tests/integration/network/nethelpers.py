@@ -27,9 +27,7 @@ def tcp_listener(ns: Path | str, addr: str, port: int) -> socket.socket:
     return s
 
 
-def tcp_roundtrip(
-    client_ns: Path | str, server: socket.socket, addr: str, port: int, payload: bytes
-) -> bytes:
+def tcp_roundtrip(client_ns: Path | str, server: socket.socket, addr: str, port: int, payload: bytes) -> bytes:
     c = sock_in(client_ns)
     try:
         c.connect((addr, port))
@@ -55,9 +53,7 @@ def can_connect(client_ns: Path | str, addr: str, port: int, timeout: float = 0.
         c.close()
 
 
-def send_when_listening(
-    client_ns: Path | str, addr: str, port: int, payload: bytes, tries: int = 100
-) -> bool:
+def send_when_listening(client_ns: Path | str, addr: str, port: int, payload: bytes, tries: int = 100) -> bool:
     """Connect (retrying while the listener starts), send ``payload`` and close."""
     import time
 
@@ -74,9 +70,7 @@ def send_when_listening(
     return False
 
 
-def udp_roundtrip(
-    client_ns: Path | str, server: socket.socket, addr: str, port: int, payload: bytes
-) -> bytes:
+def udp_roundtrip(client_ns: Path | str, server: socket.socket, addr: str, port: int, payload: bytes) -> bytes:
     c = sock_in(client_ns, socket.SOCK_DGRAM)
     try:
         c.sendto(payload, (addr, port))
@@ -85,3 +79,37 @@ def udp_roundtrip(
         return c.recv(1024)
     finally:
         c.close()
+
+
+def dns_query(
+    client_ns: Path | str, server: str, name: str, qtype: str = "A", tcp: bool = False, timeout: float = 2.0
+) -> tuple[str, list[str]]:
+    """(rcode name, answers) of one query sent from inside ``client_ns``."""
+    from dnslib import QTYPE, RCODE, DNSRecord
+
+    q = DNSRecord.question(name, qtype).pack()
+    s = sock_in(client_ns, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        if tcp:
+            s.connect((server, 53))
+            s.sendall(len(q).to_bytes(2, "big") + q)
+            size = int.from_bytes(_recv_exact(s, 2), "big")
+            data = _recv_exact(s, size)
+        else:
+            s.sendto(q, (server, 53))
+            data = s.recv(4096)
+    finally:
+        s.close()
+    r = DNSRecord.parse(data)
+    return RCODE.get(r.header.rcode), [str(rr.rdata) for rr in r.rr if rr.rtype in (QTYPE.A, QTYPE.PTR)]
+
+
+def _recv_exact(s: socket.socket, n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("short read")
+        buf += chunk
+    return buf

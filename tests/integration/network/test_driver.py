@@ -160,10 +160,7 @@ def test_subnets_avoid_host_routes_and_names_stay_apart(driver: NetworkDriver, h
     assert again.bridge == a.bridge and again.subnet == a.subnet
     with pytest.raises(NetworkFailure, match="external"):
         driver.ensure_network(NetworkSpec(name="nope", project="shop", external=True))
-    assert (
-        driver.ensure_network(NetworkSpec(name="blog_default", project="shop", external=True)).bridge
-        == b.bridge
-    )
+    assert driver.ensure_network(NetworkSpec(name="blog_default", project="shop", external=True)).bridge == b.bridge
 
 
 def test_shared_netns_survives_restart_of_owner(driver: NetworkDriver) -> None:
@@ -218,9 +215,7 @@ CRASHER = textwrap.dedent("""
 
 
 def _snapshot(host_ns: str) -> tuple[set[str], set[str]]:
-    host_links = {
-        line.split()[0].split("@")[0] for line in nsexec(host_ns, "ip", "-br", "link").stdout.splitlines()
-    }
+    host_links = {line.split()[0].split("@")[0] for line in nsexec(host_ns, "ip", "-br", "link").stdout.splitlines()}
     return host_links, {p.name for p in Path("/run/netns").iterdir()}
 
 

@@ -1,0 +1,168 @@
+"""``python -m orchestrator.network.service --root R --project P``: a stack's DNS and port proxy.
+
+One small long-lived process per stack, started by the supervisor (or anything else) and
+independent of it: it reads networks, names and bindings from the state database and follows
+their changes (polling SQLite's ``data_version``; SIGHUP re-reads at once), so a restart of the
+supervisor or the CLI drops no DNS answer and no forwarded connection. A second copy for the
+same project exits at once, which makes "start it if it is not running" safe to call anywhere.
+It does not import pyroute2: it never changes a link.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from orchestrator.network.service_pid import MODULE, pid_file, running_service, write_pid
+from orchestrator.paths import Paths
+
+
+def _ready_file(paths: Paths, project: str) -> Path:
+    return paths.stack_run(project) / "network.ready"
+
+
+def ensure_service(
+    paths: Paths,
+    project: str,
+    *,
+    host_netns: str | None = None,
+    resolv_conf: str | None = None,
+    dns_port: int = 53,
+    timeout: float = 5.0,
+) -> int:
+    """The pid of the project's running service, starting one (detached) if there is none."""
+    pid = running_service(paths, project)
+    if pid is not None:
+        return pid
+    run = paths.stack_run(project)
+    run.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", MODULE, "--root", str(paths.root), "--project", project, "--dns-port", str(dns_port)]
+    if host_netns:
+        cmd += ["--netns", host_netns]
+    if resolv_conf:
+        cmd += ["--resolv-conf", resolv_conf]
+    ready = _ready_file(paths, project)
+    with contextlib.suppress(FileNotFoundError):
+        ready.unlink()
+    with open(run / "network.log", "ab") as log:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready.exists() and running_service(paths, project) is not None:
+            return int(pid_file(paths, project).read_text())
+        if proc.poll() is not None:
+            break
+        time.sleep(0.01)
+    from orchestrator.errors import NetworkFailure
+
+    raise NetworkFailure(f"the network service of {project} did not start; see {run / 'network.log'}")
+
+
+def notify_service(paths: Paths, project: str, timeout: float = 2.0) -> bool:
+    """Ask the running service to re-read the database now and wait until it has (new networks, ports)."""
+    pid = running_service(paths, project)
+    if pid is None:
+        return False
+    ready = _ready_file(paths, project)
+    before = ready.stat().st_mtime_ns if ready.exists() else 0
+    os.kill(pid, signal.SIGHUP)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready.exists() and ready.stat().st_mtime_ns != before:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns: bool, ports: bool) -> None:
+    import anyio
+
+    from orchestrator.network.dns import DnsServer
+    from orchestrator.network.proxy import PortForwarder
+    from orchestrator.state.db import connect
+
+    conn = connect(paths.state_db)
+    server = DnsServer(conn, port=dns_port, resolv_conf=resolv_conf)
+    forwarder = PortForwarder(conn, project)
+    from orchestrator.network.records import RecordView
+
+    server.view = RecordView(conn, project)
+    ready = _ready_file(paths, project)
+    async with anyio.create_task_group() as tg:
+
+        def sync() -> None:
+            if dns:
+                server.sync(tg)
+            if ports:
+                forwarder.sync(tg)
+
+        async def signals() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as sigs:
+                async for sig in sigs:
+                    if sig == signal.SIGHUP:
+                        sync()
+                        await anyio.sleep(0.05)  # let new listeners bind before saying so
+                        ready.touch()
+                    else:
+                        tg.cancel_scope.cancel()
+                        return
+
+        tg.start_soon(signals)
+        sync()
+        await anyio.sleep(0.05)
+        write_pid(paths, project)
+        ready.touch()
+        version = server.view.version()
+        while True:
+            await anyio.sleep(0.25)
+            v = server.view.version()
+            if v != version:
+                version = v
+                sync()
+    conn.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog=MODULE, description="DNS and published ports of one stack")
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--project", required=True)
+    ap.add_argument("--netns", default=None, help="run in this named netns (the stand-in host in tests)")
+    ap.add_argument("--resolv-conf", default="/etc/resolv.conf", help="where the upstream resolvers are listed")
+    ap.add_argument("--dns-port", type=int, default=53)
+    ap.add_argument("--no-dns", action="store_true")
+    ap.add_argument("--no-ports", action="store_true")
+    args = ap.parse_args(argv)
+    paths = Paths(Path(args.root))
+    if args.netns:
+        from orchestrator.network import nsutil
+
+        nsutil.enter(paths.netns / args.netns)  # before any thread exists, so every thread inherits it
+    run = paths.stack_run(args.project)
+    run.mkdir(parents=True, exist_ok=True)
+    lock = open(run / "network.lock", "wb")  # noqa: SIM115 - held for the life of the process: one service per stack
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return 0
+    import anyio
+
+    try:
+        anyio.run(_main, paths, args.project, args.resolv_conf, args.dns_port, not args.no_dns, not args.no_ports)
+    finally:
+        for f in (pid_file(paths, args.project), _ready_file(paths, args.project)):
+            with contextlib.suppress(FileNotFoundError):
+                if f.name != "network.pid" or f.read_text().strip() == str(os.getpid()):
+                    f.unlink()
+        lock.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""Service discovery and published ports through the stack's network service process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator.network.dns import register_dns, unregister_dns
+from orchestrator.network.driver import Attachment, NetworkDriver, NetworkSpec
+from orchestrator.network.ports import PortBinding, PortInUse, check_ports_free, lookup_binding, register_ports
+from orchestrator.network.service import ensure_service, notify_service
+from orchestrator.network.service_pid import running_service
+from tests.integration.network.conftest import cid, nsexec
+from tests.integration.network.fakedns import FakeUpstream
+from tests.integration.network.nethelpers import dns_query, sock_in, tcp_listener, tcp_roundtrip, udp_roundtrip
+
+pytestmark = pytest.mark.root
+
+
+class Stack:
+    """A project's networks and "containers" (bare namespaces), wired as the reconciler would."""
+
+    def __init__(self, driver: NetworkDriver, project: str, resolv: Path, host_ns: str) -> None:
+        self.d, self.project, self.resolv, self.host_ns = driver, project, resolv, host_ns
+        self.gateways: dict[str, str] = {}
+
+    def network(self, short: str, **kw: object) -> str:
+        name = f"{self.project}_{short}"
+        self.gateways[name] = self.d.ensure_network(NetworkSpec(name=name, project=self.project, **kw)).gateway  # type: ignore[arg-type]
+        return name
+
+    def container(
+        self, service: str, nets: list[str], index: int = 1, aliases: list[str] | None = None
+    ) -> tuple[str, str]:
+        c = cid()
+        ns = self.d.create_netns(c, project=self.project)
+        eps = self.d.attach(c, ns, [Attachment(n) for n in nets])
+        for ep in eps:
+            names = [service, f"{self.project}-{service}-{index}", *(aliases or [])]
+            register_dns(self.d.conn, self.project, ep.network, names, ep.address, c)
+        return c, eps[0].address
+
+    def start(self) -> int:
+        return ensure_service(self.d.paths, self.project, host_netns=self.host_ns, resolv_conf=str(self.resolv))
+
+
+@pytest.fixture
+def upstream(host_ns: str) -> Iterator[FakeUpstream]:
+    up = FakeUpstream(host_ns)
+    try:
+        yield up
+    finally:
+        up.close()
+
+
+def _stack(driver: NetworkDriver, project: str, upstream: FakeUpstream, tmp_path: Path, host_ns: str) -> Stack:
+    return Stack(driver, project, upstream.resolv_conf(tmp_path), host_ns)
+
+
+def test_services_talk_by_name_over_tcp_and_udp(
+    driver: NetworkDriver, upstream: FakeUpstream, tmp_path: Path, host_ns: str
+) -> None:
+    s = _stack(driver, "shop", upstream, tmp_path, host_ns)
+    net = s.network("default")
+    web, _ = s.container("web", [net])
+    db, db_ip = s.container("db", [net])
+    s.start()
+    gw = s.gateways[net]
+    web_ns = driver.netns_path(web)
+    rcode, addrs = dns_query(web_ns, gw, "db")
+    assert (rcode, addrs) == ("NOERROR", [db_ip])
+    assert dns_query(web_ns, gw, "shop-db-1", tcp=True) == ("NOERROR", [db_ip])
+    assert dns_query(web_ns, gw, "db", "AAAA") == ("NOERROR", [])
+    srv = tcp_listener(driver.netns_path(db), "0.0.0.0", 5432)
+    try:
+        assert tcp_roundtrip(web_ns, srv, addrs[0], 5432, b"select") == b"tceles"
+    finally:
+        srv.close()
+    u = sock_in(driver.netns_path(db), socket.SOCK_DGRAM)
+    try:
+        u.bind(("0.0.0.0", 5353))
+        assert udp_roundtrip(web_ns, u, addrs[0], 5353, b"dgram") == b"margd"
+    finally:
+        u.close()
+    # a real resolver inside the container namespace: busybox nslookup against the gateway
+    out = nsexec(web_ns.name, "/bin/busybox", "nslookup", "db", gw).stdout
+    assert db_ip in out
+    rev = ".".join(reversed(db_ip.split("."))) + ".in-addr.arpa"
+    assert dns_query(web_ns, gw, rev, "PTR") == ("NOERROR", ["db."])
+
+
+def test_other_network_cannot_resolve_and_names_follow_changes(
+    driver: NetworkDriver, upstream: FakeUpstream, tmp_path: Path, host_ns: str
+) -> None:
+    s = _stack(driver, "shop", upstream, tmp_path, host_ns)
+    front, back = s.network("front"), s.network("back")
+    api, api_ip = s.container("api", [back])
+    proxy, _ = s.container("proxy", [front, back])
+    web, _ = s.container("web", [front])
+    s.start()
+    assert dns_query(driver.netns_path(proxy), s.gateways[front], "api") == ("NOERROR", [api_ip])
+    assert dns_query(driver.netns_path(web), s.gateways[front], "api")[0] == "NXDOMAIN"
+    unregister_dns(driver.conn, api)
+    assert dns_query(driver.netns_path(proxy), s.gateways[back], "api")[0] == "NXDOMAIN"
+    register_dns(driver.conn, "shop", back, ["api"], "10.231.99.99", api)
+    assert dns_query(driver.netns_path(proxy), s.gateways[back], "api") == ("NOERROR", ["10.231.99.99"])
+
+
+def test_replicas_aliases_links_and_two_stacks(
+    driver: NetworkDriver, upstream: FakeUpstream, tmp_path: Path, host_ns: str
+) -> None:
+    shop = _stack(driver, "shop", upstream, tmp_path, host_ns)
+    blog = _stack(driver, "blog", upstream, tmp_path, host_ns)
+    sn, bn = shop.network("default"), blog.network("default")
+    ips = [shop.container("api", [sn], index=i, aliases=["backend"])[1] for i in (1, 2, 3)]
+    client, _ = shop.container("client", [sn])
+    register_dns(driver.conn, "shop", sn, ["database"], ips[0], "link-of-client", only_for=client)
+    other, _ = shop.container("other", [sn])
+    _, bapi_ip = blog.container("api", [bn])
+    bclient, _ = blog.container("client", [bn])
+    shop.start()
+    blog.start()
+    cns = driver.netns_path(client)
+    first = dns_query(cns, shop.gateways[sn], "api")
+    second = dns_query(cns, shop.gateways[sn], "api")
+    assert sorted(first[1]) == sorted(ips) and first[1] != second[1]  # all replicas, rotated
+    assert sorted(dns_query(cns, shop.gateways[sn], "backend")[1]) == sorted(ips)
+    assert dns_query(cns, shop.gateways[sn], "shop-api-2") == ("NOERROR", [ips[1]])
+    assert dns_query(cns, shop.gateways[sn], "database") == ("NOERROR", [ips[0]])
+    assert dns_query(driver.netns_path(other), shop.gateways[sn], "database")[0] == "NXDOMAIN"
+    assert dns_query(driver.netns_path(bclient), blog.gateways[bn], "api") == ("NOERROR", [bapi_ip])
+    assert bapi_ip not in ips
+
+
+def test_forwarding_and_quick_nxdomain(
+    driver: NetworkDriver, upstream: FakeUpstream, tmp_path: Path, host_ns: str
+) -> None:
+    s = _stack(driver, "shop", upstream, tmp_path, host_ns)
+    net, sealed = s.network("default"), s.network("sealed", internal=True)
+    a, _ = s.container("a", [net])
+    b, _ = s.container("b", [sealed])
+    s.start()
+    ans = driver.netns_path(a)
+    # the client's socket time-out (0.5 s) is far below a resolver's 5 s retry: answers come at once
+    assert dns_query(ans, s.gateways[net], "example.test", timeout=0.5) == ("NOERROR", ["10.231.250.250"])
+    assert dns_query(ans, s.gateways[net], "example.test", tcp=True, timeout=1.5)[0] in ("NOERROR", "SERVFAIL")
+    assert dns_query(ans, s.gateways[net], "nosuch", timeout=0.5)[0] == "NXDOMAIN"
+    assert dns_query(ans, s.gateways[net], "nosuch.test", timeout=0.5)[0] == "NXDOMAIN"
+    assert dns_query(ans, s.gateways[net], "a.corp.test", timeout=0.5)[0] == "NOERROR"  # search suffix stripped
+    assert "nosuch." not in upstream.queries
+    seen = len(upstream.queries)
+    assert dns_query(driver.netns_path(b), s.gateways[sealed], "example.test", timeout=0.5)[0] == "NXDOMAIN"
+    assert len(upstream.queries) == seen  # an internal network never asks outside
+
+
+def test_published_tcp_and_udp_ports(
+    driver: NetworkDriver, upstream: FakeUpstream, tmp_path: Path, host_ns: str
+) -> None:
+    s = _stack(driver, "shop", upstream, tmp_path, host_ns)
+    net = s.network("default")
+    web, web_ip = s.container("web", [net])
+    peer, _ = s.container("peer", [net])
+    bindings = check_ports_free(
+        [
+            PortBinding("127.0.0.1", 18080, web_ip, 80, "tcp"),
+            PortBinding("127.0.0.1", 18081, web_ip, 53, "udp"),
+            PortBinding("0.0.0.0", 18082, web_ip, 80, "tcp"),
+        ],
+        host_netns=host_ns,
+    )
+    register_ports(driver.conn, "shop", "web", web, "shop-web-1", bindings)
+    pid = s.start()
+    wns = driver.netns_path(web)
+    srv = tcp_listener(wns, "0.0.0.0", 80)
+    u = sock_in(wns, socket.SOCK_DGRAM)
+    try:
+        u.bind(("0.0.0.0", 53))
+        assert tcp_roundtrip(host_ns, srv, "127.0.0.1", 18080, b"GET /") == b"/ TEG"
+        assert udp_roundtrip(host_ns, u, "127.0.0.1", 18081, b"udp!") == b"!pdu"
+        assert tcp_roundtrip(host_ns, srv, s.gateways[net], 18082, b"host-ip") == b"pi-tsoh"  # host's own address
+        assert tcp_roundtrip(driver.netns_path(peer), srv, s.gateways[net], 18082, b"hairpin") == b"nipriah"
+        # already taken, named, before anything is created
+        with pytest.raises(PortInUse, match="18080") as err:
+            check_ports_free([PortBinding("127.0.0.1", 18080, "", 80, "tcp")], host_netns=host_ns)
+        assert "service api" in str(err.value.for_service("api"))
+        assert check_ports_free(bindings, host_netns=host_ns, conn=driver.conn, project="shop") == bindings
+        assert lookup_binding(driver.conn, "shop", "web", 80) == bindings[0]
+        assert lookup_binding(driver.conn, "shop", "web", 53, "udp") == bindings[1]
+        assert lookup_binding(driver.conn, "shop", "nope", 80) is None
+        # a second start adopts the running service; a killed one is replaced and forwards again
+        assert s.start() == pid
+        os.kill(pid, signal.SIGKILL)
+        for _ in range(100):
+            if running_service(driver.paths, "shop") is None:
+                break
+            subprocess.run(["sleep", "0.02"], check=False)
+        new = s.start()
+        assert new != pid
+        assert tcp_roundtrip(host_ns, srv, "127.0.0.1", 18080, b"again") == b"niaga"
+        # a binding added later is picked up without a restart
+        register_ports(driver.conn, "shop", "web", web, "shop-web-1", [PortBinding("127.0.0.1", 18083, web_ip, 80)])
+        assert notify_service(driver.paths, "shop")
+        assert tcp_roundtrip(host_ns, srv, "127.0.0.1", 18083, b"late") == b"etal"
+    finally:
+        srv.close()
+        u.close()
+    driver.cleanup_stack("shop")
+    assert running_service(driver.paths, "shop") is None
+    assert driver.conn.execute("SELECT count(*) FROM net_ports").fetchone()[0] == 0
