@@ -25,6 +25,7 @@ class Context:
     composes: dict[str, Engine] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    runs_override: int | None = None
 
     @property
     def warmups(self) -> int:
@@ -32,6 +33,8 @@ class Context:
 
     def runs(self, fast: bool = False) -> int:
         """Counted runs: 3 in --quick, else 5, or 10 for a figure under 100 ms."""
+        if self.runs_override is not None:
+            return self.runs_override
         if self.quick:
             return 3
         return 10 if fast else 5

@@ -14,6 +14,17 @@ from pathlib import Path
 from bench import netns, procs
 
 MARKS = ("psbench", "bench-")
+# the pystack projects the bench brings up; their bridges are named from a hash of root and network
+PROJECTS = ("psbench-cli", "psbench-s5", "psbench-kill", "psbench-50", "psbench-mem")
+
+
+def pystack_bridges(root: Path) -> set[str]:
+    """Bridge names pystack would give the bench projects' default networks (so a leftover is ours)."""
+    try:
+        from orchestrator.network.names import bridge_name
+    except ImportError:
+        return set()
+    return {bridge_name(str(root), f"{p}_default", salt) for p in PROJECTS for salt in range(4)}
 
 
 @dataclass(frozen=True)
@@ -56,14 +67,16 @@ def take(workdir: Path, peer_netns: list[str]) -> Snapshot:
                     frozenset((p.pid, p.starttime, p.cmdline[:100]) for p in ours))
 
 
-def diff(before: Snapshot, after: Snapshot, workdir: Path) -> tuple[list[str], list[str]]:
+def diff(before: Snapshot, after: Snapshot, workdir: Path, ours: set[str] | None = None
+         ) -> tuple[list[str], list[str]]:
     """(leaks, foreign): leaks are ours for sure; foreign are new things that may be someone else's."""
     wd = str(workdir)
+    own = {f"host:{x}" for x in (ours or set())}
     leaks: list[str] = []
     foreign: list[str] = []
 
     def marked(x: str) -> bool:
-        return wd in x or any(m in x for m in MARKS)
+        return wd in x or x in own or any(m in x for m in MARKS)
 
     for m in sorted(after.mounts - before.mounts):
         (leaks if marked(m) else foreign).append(f"mount {m}")
@@ -74,3 +87,25 @@ def diff(before: Snapshot, after: Snapshot, workdir: Path) -> tuple[list[str], l
     leaks += [f"cgroup {c}" for c in sorted(after.cgroups - before.cgroups)]
     leaks += [f"process {pid} {cmd}" for pid, _, cmd in sorted(after.processes - before.processes)]
     return leaks, foreign
+
+
+def clean(before: Snapshot, after: Snapshot, ours: set[str]) -> list[str]:
+    """Removes what a group left behind, after it was reported: its new processes (those that name the
+    work directory) and the pystack bridges of the bench projects."""
+    import signal
+    import subprocess
+
+    done = []
+    for pid, start, cmd in sorted(after.processes - before.processes):
+        p = procs.proc(pid)
+        if p is None or p.starttime != start:
+            continue
+        try:
+            os.kill(pid, signal.SIGKILL)
+            done.append(f"killed {pid} {cmd[:80]}")
+        except OSError:
+            pass
+    for link in netns.links(None) & ours:
+        subprocess.run(["ip", "link", "del", link], capture_output=True, check=False)
+        done.append(f"deleted link {link}")
+    return done

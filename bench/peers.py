@@ -26,8 +26,12 @@ from pathlib import Path
 from bench import cmd, netns, procs
 from bench.sysinfo import version_of
 
-PODMAN_NETNS = "psbench-podman"
-DOCKER_NETNS = "psbench-docker"
+
+def ns_name(kind: str, workdir: Path) -> str:
+    """A network namespace name private to one bench run (two runs on one machine never share one)."""
+    return f"psbench-{kind}-{workdir.name.rsplit('-', 1)[-1][:8]}"
+
+
 DOCKER_CLI = "/usr/bin/docker"  # /usr/local/bin/docker is a newer client without the Debian plumbing
 APT_PACKAGES = {"crun": "crun", "runc": "runc", "podman": "podman", "docker": "docker.io",
                 "docker-compose": "docker-compose", "podman-compose": "podman-compose"}
@@ -209,7 +213,7 @@ def prepare_podman(workdir: Path, image_tar: Path) -> Engine:
         'events_logger = "file"\n'
         f'events_logfile_path = "{home}/events.log"\n'
     )
-    ns = netns.create(PODMAN_NETNS)
+    ns = netns.create(ns_name("podman", workdir))
     wrapper = home / "bin" / "podman"
     wrapper.write_text(
         "#!/bin/sh\n"
@@ -232,7 +236,7 @@ def prepare_docker(workdir: Path, image_tar: Path) -> Engine:
         raise RuntimeError(why)
     home = workdir / "docker"
     home.mkdir(parents=True, exist_ok=True)
-    ns = netns.create(DOCKER_NETNS)
+    ns = netns.create(ns_name("docker", workdir))
     sock = home / "docker.sock"
     log = open(home / "dockerd.log", "wb")  # noqa: SIM115 - handed to the daemon for its lifetime
     daemon = subprocess.Popen(

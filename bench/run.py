@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -37,6 +38,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--only", default=None, help=f"comma-separated tools among {', '.join(TOOLS)}")
     ap.add_argument("--out", default=None, help="write benchmarks.md and results.json into this directory")
     ap.add_argument("--groups", default=None, help=f"comma-separated figure groups among {', '.join(GROUPS)}")
+    ap.add_argument("--runs", type=int, default=None, help="counted runs per figure (development only)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (for debugging)")
     args = ap.parse_args(argv)
     for opt, allowed in (("only", TOOLS), ("groups", GROUPS)):
@@ -103,7 +105,7 @@ def run_group(ctx: Context, group: str, figures: list[dict[str, object]], leak_n
         figures.extend(figs)
         ctx.notes.extend(notes)
         return
-    peer_ns = [peers.PODMAN_NETNS, peers.DOCKER_NETNS]
+    peer_ns = [peers.ns_name("podman", ctx.workdir), peers.ns_name("docker", ctx.workdir)]
     before = leaks.take(ctx.workdir, peer_ns)
     t0 = time.monotonic()
     try:
@@ -117,9 +119,12 @@ def run_group(ctx: Context, group: str, figures: list[dict[str, object]], leak_n
     print(f"bench: {group} done in {time.monotonic() - t0:.1f} s", file=sys.stderr)
     found: list[str] = []
     foreign: list[str] = []
+    ours = leaks.pystack_bridges(ctx.pystack.root)
+    after = before
     for _ in range(30):
         procs.reap_orphans()
-        found, foreign = leaks.diff(before, leaks.take(ctx.workdir, peer_ns), ctx.workdir)
+        after = leaks.take(ctx.workdir, peer_ns)
+        found, foreign = leaks.diff(before, after, ctx.workdir, ours)
         if not found:
             break
         time.sleep(0.2)
@@ -129,13 +134,22 @@ def run_group(ctx: Context, group: str, figures: list[dict[str, object]], leak_n
         leak_notes.append(f"{group}: appeared meanwhile (not ours, maybe another user of this machine): {item}")
     if found:
         failures.append(f"group {group} left things behind")
+        for item in leaks.clean(before, after, ours):
+            leak_notes.append(f"{group}: bench cleaned up after it: {item}")
+        time.sleep(0.5)
+        procs.reap_orphans()
     figures.extend(f.to_dict() for f in produced)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(f"bench: stopped by signal {signum}")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     started = time.monotonic()
     procs.become_subreaper()
+    signal.signal(signal.SIGTERM, _terminate)  # so that the clean-up in `finally` runs
     workdir = Path(tempfile.mkdtemp(prefix="psbench-", dir="/tmp"))
     rootfs = image.make_rootfs(workdir / "rootfs")
     tar = image.make_rootfs_tar(rootfs, workdir / "busybox-rootfs.tar")
@@ -143,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
 
     bundle = make_bundle(workdir / "bundle", rootfs)
     ctx = Context(workdir=workdir, quick=args.quick, only=args.only, rootfs=rootfs, image_tar=tar,
-                  bundle=bundle, pystack=Pystack(workdir))
+                  bundle=bundle, pystack=Pystack(workdir), runs_override=args.runs)
     figures: list[dict[str, object]] = []
     leak_notes: list[str] = []
     failures: list[str] = []
@@ -162,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
             run_group(ctx, group, figures, leak_notes, failures)
     finally:
         close_peers(ctx)
-        for ns in (peers.PODMAN_NETNS, peers.DOCKER_NETNS):
-            netns.delete(ns)
+        for kind in ("podman", "docker"):
+            netns.delete(peers.ns_name(kind, workdir))
         procs.reap_orphans()
         peers.unmount_under(workdir)
         if not args.keep:
@@ -176,11 +190,13 @@ def main(argv: list[str] | None = None) -> int:
     mode = "quick" if args.quick else "full"
     meta = {
         "mode": mode,
-        "runs_text": "1 warm-up + 3 counted runs per figure" if args.quick
+        "runs_text": f"1 warm-up + {args.runs} counted runs per figure (development override)" if args.runs
+        else "1 warm-up + 3 counted runs per figure" if args.quick
         else "1 warm-up + 5 counted runs per figure (10 under 100 ms)",
         "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "duration_s": round(time.monotonic() - started, 1),
         "only": sorted(args.only) if args.only else None,
+        "runs_override": args.runs,
         "missing_peers": ctx.missing,
         "notes": ctx.notes + [f"FAILED: {f}" for f in failures],
         "leaks": leak_notes,
