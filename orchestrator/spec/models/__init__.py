@@ -1,5 +1,6 @@
 """pystack's stack model (pydantic v2): Compose names, normalized long forms, immutable values."""
 
+from orchestrator.spec.models.base import restore_environment
 from orchestrator.spec.models.build import BuildConfig
 from orchestrator.spec.models.deploy import DeployConfig
 from orchestrator.spec.models.healthcheck import Healthcheck
@@ -11,6 +12,8 @@ from orchestrator.spec.models.service import DependsOn, DeviceMapping, EnvFile, 
 from orchestrator.spec.models.stack import Stack
 from orchestrator.spec.models.toplevel import FileObject, VolumeConfig
 from orchestrator.spec.models.volumes import BindOptions, ServiceVolume, TmpfsOptions, VolumeOptions
+
+restore_environment()
 
 ConfigObject = FileObject
 SecretObject = FileObject

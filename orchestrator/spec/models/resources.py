@@ -174,7 +174,9 @@ _DEPLOY_NAMES = {
 }
 
 
-def reconcile_resources(service_level: dict[str, Any], deploy_level: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def reconcile_resources(
+    service_level: dict[str, Any], deploy_level: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
     """Merge; returns (values, conflicts) where each conflict names both keys."""
     merged = dict(service_level)
     conflicts = []

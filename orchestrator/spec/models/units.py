@@ -114,7 +114,8 @@ def parse_size(value: Any) -> int:
         return int(text)
     match = _SIZE.match(text)
     if not match:
-        raise Invalid(f'invalid size "{value}": expected a number with an optional unit (b, k, m, g, t, p), e.g. "512m"')
+        raise Invalid(f'invalid size "{value}": expected a number with an optional unit '
+                      '(b, k, m, g, t, p), e.g. "512m"')
     unit = (match.group(2) or "").lower()
     if not unit and match.group(3):
         raise Invalid(f'invalid size "{value}"')

@@ -1,0 +1,95 @@
+"""``pystack config``: validate the stack file and print its normalized form (or parts of it)."""
+
+from __future__ import annotations
+
+import click
+
+from orchestrator.cli.options import GlobalOptions
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="Only validate; print nothing.")
+@click.option("--services", "list_services", is_flag=True, help="Print the service names.")
+@click.option("--volumes", "list_volumes", is_flag=True, help="Print the volume names.")
+@click.option("--networks", "list_networks", is_flag=True, help="Print the network names.")
+@click.option("--profiles", "list_profiles", is_flag=True, help="Print the profile names.")
+@click.option("--images", "list_images", is_flag=True, help="Print the image names.")
+@click.option("--hash", "hash_of", default=None, metavar='"SVC,..."', help='Print config hashes ("*" for all).')
+@click.option("--no-interpolate", is_flag=True, help="Do not replace ${VARIABLES}.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to a file.")
+@click.pass_obj
+def config(
+    opts: GlobalOptions,
+    services: tuple[str, ...],
+    fmt: str,
+    quiet: bool,
+    list_services: bool,
+    list_volumes: bool,
+    list_networks: bool,
+    list_profiles: bool,
+    list_images: bool,
+    hash_of: str | None,
+    no_interpolate: bool,
+    output: str | None,
+) -> None:
+    """Validate the stack file(s) and print the normalized stack."""
+    from orchestrator.cli.stack_loading import load_stack_for
+
+    stack = load_stack_for(opts, services, interpolate=not no_interpolate)
+    if quiet:
+        return
+    if services:
+        from orchestrator.plan.graph import start_generations
+
+        wanted = {name for gen in start_generations(stack, services) for name in gen}
+        stack = stack.model_copy(update={"services": {n: s for n, s in stack.services.items() if n in wanted}})
+    text = render(stack, fmt=fmt, list_services=list_services, list_volumes=list_volumes,
+                  list_networks=list_networks, list_profiles=list_profiles, list_images=list_images,
+                  hash_of=hash_of, escape=not no_interpolate)
+    if output:
+        from orchestrator.errors import PystackError
+
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise PystackError(f"cannot write {output}: {exc.strerror}") from None
+    else:
+        click.echo(text, nl=False)
+
+
+def render(stack: object, *, fmt: str = "yaml", list_services: bool = False, list_volumes: bool = False,
+           list_networks: bool = False, list_profiles: bool = False, list_images: bool = False,
+           hash_of: str | None = None, escape: bool = True) -> str:
+    """The text ``config`` prints: pure, so tests call it without a terminal."""
+    from orchestrator.errors import PystackError
+    from orchestrator.spec.models import Stack
+    from orchestrator.spec.serialize import dump_json, dump_yaml, escape_interpolation, stack_to_compose
+
+    assert isinstance(stack, Stack)
+    lines: list[str] | None = None
+    if list_services:
+        lines = list(stack.services)
+    elif list_volumes:
+        lines = list(stack.volumes)
+    elif list_networks:
+        lines = list(stack.networks)
+    elif list_profiles:
+        every = {**stack.disabled_services, **stack.services}
+        lines = sorted({p for svc in every.values() for p in svc.profiles})
+    elif list_images:
+        lines = [svc.image or f"{stack.name}-{name}" for name, svc in stack.services.items()]
+    elif hash_of is not None:
+        names = list(stack.services) if hash_of.strip() == "*" else [n.strip() for n in hash_of.split(",") if n.strip()]
+        unknown = [n for n in names if n not in stack.services]
+        if unknown:
+            raise PystackError(f"no such service: {', '.join(unknown)}")
+        lines = [f"{n} {stack.services[n].config_hash()}" for n in names]
+    if lines is not None:
+        return "".join(f"{line}\n" for line in lines)
+    data = stack_to_compose(stack)
+    if escape:
+        data = escape_interpolation(data)
+    return dump_json(data) if fmt == "json" else dump_yaml(data)
