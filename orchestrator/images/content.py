@@ -133,6 +133,8 @@ class ContentStore:
                     h.update(chunk)
                     f.write(chunk)
                     size += len(chunk)
+                    if expected_size is not None and size > expected_size:
+                        raise ImageError(f"blob {expected or ''} is larger than the {expected_size} bytes announced")
                     if on_bytes is not None:
                         on_bytes(len(chunk))
                 f.flush()
