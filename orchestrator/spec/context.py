@@ -24,7 +24,8 @@ def display_name(path: Path) -> str:
         rel = os.path.relpath(path)
     except ValueError:
         return str(path)
-    return rel if not rel.startswith("..") else str(path)
+    shown = rel if not rel.startswith("..") else str(path)
+    return shown.replace("\x00", "\\0")
 
 
 @dataclass
@@ -82,6 +83,8 @@ class LoadContext:
             raise SpecError(f"{display_name(path)} is a directory, not a stack file", **where) from None
         except OSError as err:
             raise SpecError(f"cannot read {display_name(path)}: {err.strerror}", **where) from None
+        except ValueError:  # a NUL byte in the path
+            raise SpecError(f"invalid file name {str(path)!r}", **where) from None
         return self._tree(data, name)
 
     def _tree(self, data: bytes, name: str) -> MDict:

@@ -218,6 +218,8 @@ def read_env_file(
         raise SpecError(f"env file {path} not found", file=name) from None
     except OSError as err:
         raise SpecError(f"cannot read env file {path}: {err.strerror}", file=name) from None
+    except ValueError:  # a NUL byte in the path
+        raise SpecError(f"invalid env file name {str(path)!r}", file=name) from None
     if len(data) > MAX_ENV_FILE_BYTES:
         raise SpecError(f"env file is larger than {MAX_ENV_FILE_BYTES // (1024 * 1024)} MiB", file=name)
     try:

@@ -15,8 +15,9 @@ def write(root: Path, files: dict[str, str]) -> None:
         path.write_text(textwrap.dedent(text))
 
 
-def load(root: Path, files: dict[str, str], *names: str, env: dict[str, str] | None = None,
-         **kw: object) -> LoadedProject:  # fmt: skip
+def load(
+    root: Path, files: dict[str, str], *names: str, env: dict[str, str] | None = None, **kw: object
+) -> LoadedProject:
     write(root, files)
     opts = LoadOptions(files=[str(root / n) for n in names], environ=env or {}, **kw)  # type: ignore[arg-type]
     return load_project(opts)

@@ -152,8 +152,7 @@ def test_ulimits(tmp_path: Path) -> None:
 def test_reset_removes_and_override_replaces(tmp_path: Path) -> None:
     s = merged(
         tmp_path,
-        "services:\n  s:\n    image: a\n    ports: ['80:80']\n    environment: {A: '1', B: '2'}\n"
-        "    command: [x]\n",
+        "services:\n  s:\n    image: a\n    ports: ['80:80']\n    environment: {A: '1', B: '2'}\n    command: [x]\n",
         "services:\n  s:\n    ports: !reset []\n    environment: !override {C: '3'}\n    command: !reset null\n",
     )
     assert s == {"image": "a", "environment": {"C": "3"}}
