@@ -147,3 +147,49 @@ def test_bad_archives_fail_in_one_line(store: ImageStore, tmp_path: Path) -> Non
     assert store.list() == []
     with pytest.raises(ImageError, match="no such file"):
         store.load(tmp_path / "nothing-here")
+
+
+def test_layout_symlink_out_of_the_directory_is_refused(store: ImageStore, tmp_path: Path) -> None:
+    """A layout whose blob is a symlink to a host file must not pull that file into the store."""
+    from orchestrator.images.content import sha256_file
+
+    base_images.build_busybox(store)
+    lay = tmp_path / "lay"
+    store.save(["busybox"], lay, format="oci")
+    store.remove("busybox")
+    index = json.loads((lay / "index.json").read_text())
+    host_file = tmp_path / "outside-secret"
+    host_file.write_text("secret\n")
+    digest, size = sha256_file(host_file)
+    man_path = lay / "blobs/sha256" / index["manifests"][0]["digest"][7:]
+    man = json.loads(man_path.read_text())
+    man["layers"][0] = {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest, "size": size}
+    data = json.dumps(man).encode()
+    from orchestrator.images.content import sha256_bytes
+
+    new = sha256_bytes(data)
+    (lay / "blobs/sha256" / new[7:]).write_bytes(data)
+    (lay / "blobs/sha256" / digest[7:]).symlink_to(host_file)
+    index["manifests"][0].update(digest=new, size=len(data))
+    (lay / "index.json").write_text(json.dumps(index))
+    with pytest.raises(ImageError, match="points outside the image directory"):
+        store.load(lay)
+    assert not store.content.has(digest)
+
+
+def test_docker_archive_with_symlinked_layers(store: ImageStore, other_store: ImageStore, tmp_path: Path) -> None:
+    """docker >= 25 writes layer.tar as a symlink to an OCI blob inside the archive."""
+    img = base_images.build_busybox(store)
+    store.save(["busybox"], tmp_path / "a.tar", format="docker")
+    src = tmp_path / "x"
+    with tarfile.open(tmp_path / "a.tar") as tf:
+        tf.extractall(src, filter="data")
+    hexid = img.layers[0].diff_id[7:]
+    blob = src / "blobs" / "sha256" / hexid
+    blob.parent.mkdir(parents=True)
+    (src / hexid / "layer.tar").rename(blob)
+    (src / hexid / "layer.tar").symlink_to(f"../blobs/sha256/{hexid}")
+    out = tmp_path / "b.tar"
+    subprocess.run(["tar", "-C", str(src), "-cf", str(out), "."], check=True)
+    (loaded,) = other_store.load(out)
+    assert loaded.id == img.id and other_store.resolve("busybox").id == img.id
