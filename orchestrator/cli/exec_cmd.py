@@ -50,7 +50,10 @@ def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], no_tty: b
     process: dict[str, object] = {"args": list(command), "env": [f"{k}={v}" for k, v in env.items() if v is not None],
                                   "cwd": workdir or (rec.spec.get("service") or {}).get("working_dir") or "/"}
     if user:
-        process["user_name"] = user
+        from orchestrator.runtime.config_builder import resolve_user
+
+        uid, gid, extra, _ = resolve_user(ctx.paths.container(rec.id) / "merged", user)
+        process["user"] = {"uid": uid, "gid": gid, "additionalGids": extra}
     tty = not no_tty and sys.stdin.isatty() and sys.stdout.isatty()
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
     code = rt.exec(rec.id, process, tty=tty, detach=detach, stdin=sys.stdin.fileno(), stdout=sys.stdout.fileno(),

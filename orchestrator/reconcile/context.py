@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.paths import Paths
+from orchestrator.network import schema as _network_schema  # noqa: F401  (registers its tables)
 from orchestrator.state import containers as _containers_schema  # noqa: F401  (registers tables)
 from orchestrator.state.db import connect
 
@@ -38,17 +38,27 @@ class Context:
             self._local.conn = conn
         return conn
 
-    @cached_property
+    @property
     def images(self) -> ImageStore:
-        from orchestrator.images.store import ImageStore
+        """Per thread: the store keeps a database connection of its own."""
+        store: ImageStore | None = getattr(self._local, "images", None)
+        if store is None:
+            from orchestrator.images.store import ImageStore
 
-        return ImageStore(self.paths)
+            store = ImageStore(self.paths)
+            self._local.images = store
+        return store
 
-    @cached_property
+    @property
     def network(self) -> NetworkDriver:
-        from orchestrator.network.driver import NetworkDriver
+        """Per thread, for the same reason as :attr:`images`."""
+        driver: NetworkDriver | None = getattr(self._local, "network", None)
+        if driver is None:
+            from orchestrator.network.driver import NetworkDriver
 
-        return NetworkDriver(self.paths, host_netns=self.host_netns)
+            driver = NetworkDriver(self.paths, host_netns=self.host_netns)
+            self._local.network = driver
+        return driver
 
     def runtime(self, name: str | None = None) -> Runtime:
         key = name or "pystack"

@@ -73,7 +73,7 @@ class ServicePlan:
     healthcheck: HealthConfig | None = None
     restart: RestartPolicy = field(default_factory=RestartPolicy)
     resources: dict[str, Any] = field(default_factory=dict)  # OCI linux.resources
-    rlimits: list[dict[str, Any]] = field(default_factory=list)
+    rlimits: dict[str, tuple[int, int]] = field(default_factory=dict)  # nofile -> (soft, hard)
     stop_signal: str | None = None
     stop_grace_period: float = 10.0
     init: bool = False

@@ -87,7 +87,7 @@ def container_options(
         privileged=sp.privileged,
         no_new_privileges=sp.no_new_privileges,
         sysctls=dict(sp.sysctls),
-        rlimits=list(sp.rlimits),
+        rlimits=dict(sp.rlimits),
         resources=dict(sp.resources),
         cgroups_path=f"pystack/{rec.id}",
         shm_size=sp.shm_size,

@@ -103,7 +103,9 @@ def prepare(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -> tupl
         for n in list(sp.services):
             if n not in keep:
                 del sp.services[n]
-    return sp, engine.plan_for(ctx, sp, opts.plan)
+    plan = engine.plan_for(ctx, sp, opts.plan)
+    check_ports(ctx, sp, plan)
+    return sp, plan
 
 
 async def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOptions, report: Report,
@@ -117,7 +119,34 @@ async def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOpti
             await anyio.to_thread.run_sync(ctx.network.ensure_network, spec)
         for vol in sp.volumes:
             ensure_volume(ctx.paths, vol)
-    return await engine.execute(ctx, sp, plan, report, start=not opts.no_start)
+    outcome = await engine.execute(ctx, sp, plan, report, start=not opts.no_start)
+    if needs_net or any(s.ports for s in sp.services.values()):
+        await anyio.to_thread.run_sync(start_network_service, ctx, stack.name)
+    return outcome
+
+
+def start_network_service(ctx: Context, project: str) -> None:
+    """DNS and published ports live in their own small process per stack, independent of the supervisor."""
+    from orchestrator.network.service import ensure_service, notify_service
+
+    ensure_service(ctx.paths, project, host_netns=ctx.host_netns)
+    notify_service(ctx.paths, project)
+
+
+def check_ports(ctx: Context, sp: StackPlan, plan: Plan) -> None:
+    """A host port in use is an error before anything is created, naming the service and the port."""
+    from orchestrator.network.ports import PortBinding, PortInUse, check_ports_free
+
+    for action in plan.actions:
+        if action.kind not in ("create", "recreate"):
+            continue
+        svc = sp.services[action.service]
+        bindings = [PortBinding(p.host_ip, p.published, "0.0.0.0", p.target, p.protocol)
+                    for p in svc.ports if p.published is not None]
+        try:
+            check_ports_free(bindings, host_netns=ctx.host_netns, conn=ctx.db(), project=sp.project)
+        except PortInUse as exc:
+            raise PystackError(f"service {action.service!r}: {exc}") from None
 
 
 def stop_tiers(ctx: Context, project: str, order: Sequence[Sequence[str]] | None,

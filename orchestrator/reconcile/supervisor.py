@@ -52,7 +52,6 @@ class Supervisor:
         async with anyio.create_task_group() as tg:
             self.tg = tg
             tg.start_soon(self._serve, listener)
-            tg.start_soon(self._network_services)
             self.reload()
             await self.stop.wait()
             tg.cancel_scope.cancel()
@@ -88,14 +87,6 @@ class Supervisor:
                     await stream.send(json.dumps(reply).encode() + b"\n")
 
         await listener.serve(handle)
-
-    async def _network_services(self) -> None:
-        """DNS and published ports for the stack, when the network layer provides them."""
-        try:
-            from orchestrator.network.service import serve_project
-        except ImportError:
-            return
-        await serve_project(self.ctx.paths, self.project, host_netns=self.ctx.host_netns)
 
     async def _watch(self, cid: str, scope: anyio.CancelScope) -> None:
         try:

@@ -18,14 +18,6 @@ if TYPE_CHECKING:
     from orchestrator.spec.models.networks import ServiceNetwork
     from orchestrator.spec.models.resources import Resources
 
-RLIMIT_NAMES = {
-    "nofile": "RLIMIT_NOFILE", "nproc": "RLIMIT_NPROC", "core": "RLIMIT_CORE", "cpu": "RLIMIT_CPU",
-    "data": "RLIMIT_DATA", "fsize": "RLIMIT_FSIZE", "locks": "RLIMIT_LOCKS", "memlock": "RLIMIT_MEMLOCK",
-    "msgqueue": "RLIMIT_MSGQUEUE", "nice": "RLIMIT_NICE", "rss": "RLIMIT_RSS", "rtprio": "RLIMIT_RTPRIO",
-    "rttime": "RLIMIT_RTTIME", "sigpending": "RLIMIT_SIGPENDING", "stack": "RLIMIT_STACK", "as": "RLIMIT_AS",
-}
-
-
 def image_ref(project: str, svc: Service) -> str:
     if svc.image:
         return svc.image
@@ -160,8 +152,7 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "") -> ServicePlan:
         restart=RestartPolicy(svc.restart.condition, svc.restart.max_attempts, svc.restart.delay,
                               svc.restart.window),
         resources=oci_resources(r),
-        rlimits=[{"type": RLIMIT_NAMES.get(k, "RLIMIT_" + k.upper()), "soft": s, "hard": h}
-                 for k, (s, h) in r.ulimits.items()],
+        rlimits={k: (s, h) for k, (s, h) in r.ulimits.items()},
         stop_signal=svc.stop_signal, stop_grace_period=svc.stop_grace_period, init=bool(svc.init),
         privileged=svc.privileged, cap_add=list(svc.cap_add), cap_drop=list(svc.cap_drop),
         read_only=svc.read_only, sysctls=dict(svc.sysctls), shm_size=r.shm_size,

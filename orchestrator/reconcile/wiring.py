@@ -52,27 +52,28 @@ def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path
         return "host", files
     if mode.startswith(("service:", "container:")):
         netns = _joined_netns(ctx, sp, mode)
-        hostfiles.write_hosts(files["hosts"], hostname, None, sp.extra_hosts)
+        hostfiles.write_hosts(files["hosts"], hostname, None, _no_gateway(sp.extra_hosts))
         hostfiles.write_resolv_conf(files["resolv.conf"], sp.dns or [], sp.dns_search, sp.dns_opt)
         hostfiles.write_hostname(files["hostname"], hostname)
         return netns, files
     if mode == "none" or not sp.networks:
-        hostfiles.write_hosts(files["hosts"], hostname, None, sp.extra_hosts)
+        hostfiles.write_hosts(files["hosts"], hostname, None, _no_gateway(sp.extra_hosts))
         hostfiles.write_resolv_conf(files["resolv.conf"], sp.dns or [], sp.dns_search, sp.dns_opt)
         hostfiles.write_hostname(files["hostname"], hostname)
         return None, files
 
-    from orchestrator.network.dns import register_dns
+    from orchestrator.network.ports import PortBinding, register_ports
+    from orchestrator.network.records import register_dns
     from orchestrator.network.driver import Attachment
 
     driver = ctx.network
-    ns = driver.create_netns(rec.id)
+    ns = driver.create_netns(rec.id, project=sp.project)
     attachments = [
         Attachment(network=n.network, aliases=list(n.aliases), ipv4_address=n.ipv4_address,
                    mac_address=n.mac_address, priority=n.priority, gw_priority=n.gw_priority)
         for n in sp.networks
     ]
-    endpoints = driver.attach(rec.id, ns, attachments)
+    endpoints = driver.attach(rec.id, ns, attachments, project=sp.project)
     conn = ctx.db()
     for n, ep in zip(sp.networks, endpoints, strict=False):
         names = [sp.service, rec.name, *n.aliases]
@@ -81,12 +82,20 @@ def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path
         names.extend(alias for alias in sp.links.values())
         register_dns(conn, sp.project, n.network, sorted(set(names)), ep.address, rec.id)
     first = endpoints[0]
-    extra = [(h, first.gateway if ip == "host-gateway" else ip) for h, ip in sp.extra_hosts]
-    hostfiles.write_hosts(files["hosts"], hostname, first.address, extra)
+    bindings = [PortBinding(p.host_ip, p.published, first.address, p.target, p.protocol)
+                for p in sp.ports if p.published is not None]
+    if bindings:
+        register_ports(conn, sp.project, sp.service, rec.id, rec.name, bindings)
+    hostfiles.write_hosts(files["hosts"], hostname, first.address, sp.extra_hosts, gateway=first.gateway)
     nameservers = sp.dns or [first.gateway]
     hostfiles.write_resolv_conf(files["resolv.conf"], nameservers, sp.dns_search, sp.dns_opt)
     hostfiles.write_hostname(files["hostname"], hostname)
     return str(ns), files
+
+
+def _no_gateway(extra: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Without a bridge network there is no gateway: host-gateway entries cannot be honoured."""
+    return [(h, ip) for h, ip in extra if ip != "host-gateway"]
 
 
 def owns_netns(rec: ContainerRecord) -> bool:
@@ -99,10 +108,12 @@ def unwire_network(ctx: Context, rec: ContainerRecord) -> None:
     """Idempotent: also cleans up after a create that died between making the netns and recording it."""
     if not owns_netns(rec):
         return
-    from orchestrator.network.dns import unregister_dns
+    from orchestrator.network.ports import unregister_ports
+    from orchestrator.network.records import unregister_dns
 
     driver = ctx.network
     unregister_dns(ctx.db(), rec.id)
+    unregister_ports(ctx.db(), rec.id)
     driver.detach(rec.id)
     driver.delete_netns(rec.id)
 
