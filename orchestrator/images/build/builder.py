@@ -1,0 +1,402 @@
+"""Build an image from a Dockerfile: stages in order, one layer per filesystem step, cached.
+
+Each filesystem step (RUN, COPY, ADD, WORKDIR) mounts the stage's layers under a fresh upper
+directory, changes the merged root, unmounts, and turns the upper directory into one OCI layer
+(deletions become whiteouts). Config-only steps change the image config. Every step has a cache
+key chained from its parent's (see :mod:`.cache`); on a hit the recorded layer and creation time
+are reused, so an unchanged rebuild mounts nothing and yields the same image id.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from orchestrator.errors import ImageError, PystackError
+from orchestrator.images import layers as layerdirs
+from orchestrator.images import manifest as mf
+from orchestrator.images.build import instructions as ins_mod
+from orchestrator.images.build.cache import BuildCache, CacheEntry, step_key
+from orchestrator.images.build.context import Context
+from orchestrator.images.build.copy_step import (
+    CopyRequest,
+    absolute_dest,
+    context_for,
+    is_url,
+    mkdirs_in_root,
+    parse_chmod,
+    parse_chown,
+    run_copy,
+)
+from orchestrator.images.build.instructions import StageVars, apply_config, arg_decls, env_from_config
+from orchestrator.images.build.parser import Dockerfile, Instruction, Stage, parse
+from orchestrator.images.build.words import expand_word, split_words
+from orchestrator.images.model import Image, LayerRef
+from orchestrator.images.store import ImageStore
+from orchestrator.storage.diff import make_layer
+from orchestrator.storage.rootfs import mount_rootfs, unmount_rootfs
+
+Network = Literal["host", "none"]
+
+
+class BuildRunner(Protocol):
+    """Runs one RUN step in a container over ``lower_dirs`` (lowest first) writing into ``upper``."""
+
+    def run(self, lower_dirs: list[Path], upper: Path, work_root: Path, args: list[str], env: dict[str, str],
+            cwd: str, user: str | None, network: Network) -> int: ...
+
+
+@dataclass
+class BuildReport:
+    """What a build did, step by step: (stage, instruction, cache hit)."""
+
+    steps: list[tuple[str, str, bool]] = field(default_factory=list)
+
+    @property
+    def hits(self) -> int:
+        return sum(1 for s in self.steps if s[2])
+
+    @property
+    def misses(self) -> int:
+        return sum(1 for s in self.steps if not s[2])
+
+
+@dataclass
+class _StageResult:
+    layers: list[LayerRef]
+    config: dict[str, Any]
+    key: str
+    created: str
+
+
+def _now() -> str:
+    return mf.now_rfc3339()
+
+
+def _platform_args() -> dict[str, str]:
+    p = mf.host_platform()
+    plat = f"{p.os}/{p.architecture}" + (f"/{p.variant}" if p.variant else "")
+    out = {}
+    for prefix in ("TARGET", "BUILD"):
+        out.update({f"{prefix}PLATFORM": plat, f"{prefix}OS": p.os, f"{prefix}ARCH": p.architecture,
+                    f"{prefix}VARIANT": p.variant or ""})
+    return out
+
+
+def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | None,
+                build_args: dict[str, str], target: str | None, store: ImageStore, runner: BuildRunner,
+                no_cache: bool = False, progress: Callable[[str], None] | None = None,
+                report: BuildReport | None = None) -> Image:
+    """Build ``dockerfile`` (relative to ``context`` unless absolute) and tag the result ``tag``."""
+    ctx = Context(context)
+    df_path = Path(dockerfile) if os.path.isabs(dockerfile) else ctx.root / dockerfile
+    try:
+        text = df_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ImageError(f"cannot read {df_path}: {exc.strerror}") from None
+    df = parse(text, where=df_path.name)
+    b = _Builder(df, ctx, dict(build_args), store, runner, no_cache, progress or (lambda _m: None),
+                 report if report is not None else BuildReport())
+    try:
+        with store.writing():
+            result = b.build(target)
+            return b.commit(result, tag)
+    finally:
+        b.cleanup()
+
+
+class _Builder:
+    def __init__(self, df: Dockerfile, ctx: Context, build_args: dict[str, str], store: ImageStore,
+                 runner: BuildRunner, no_cache: bool, progress: Callable[[str], None], report: BuildReport) -> None:
+        self.df, self.ctx, self.build_args, self.store, self.runner = df, ctx, build_args, store, runner
+        self.no_cache, self.say, self.report = no_cache, progress, report
+        self.cache = BuildCache(store.paths.build_cache)
+        self.work = store.paths.build_cache / "work" / f"{os.getpid()}-{time.monotonic_ns()}"
+        self.counter = itertools.count(1)
+        self.dirs = itertools.count(1)
+        self.results: dict[int, _StageResult] = {}
+        self.used_args: set[str] = set()
+        self.meta: dict[str, str] = dict(_platform_args())
+        for ins in df.global_args:
+            for name, default in arg_decls(ins, self.meta, df.escape):
+                self.used_args.add(name)
+                value = build_args.get(name, default)
+                if value is not None:
+                    self.meta[name] = value
+        self.global_names = {n for ins in df.global_args for n, _ in arg_decls(ins, self.meta, df.escape)}
+
+    # -- orchestration ------------------------------------------------------------------------
+    def build(self, target: str | None) -> _StageResult:
+        stage = self.df.stages[-1] if not target else self.df.stage(target)
+        if stage is None:
+            names = ", ".join(s.name or str(s.index) for s in self.df.stages)
+            raise ImageError(f"target stage {target!r} not found in {self.df.where} (stages: {names})")
+        result = self._stage(stage)
+        unused = sorted(set(self.build_args) - self.used_args - ins_mod.PREDEFINED_ARGS)
+        if unused:
+            self.say(f"warning: build args not consumed by any ARG: {', '.join(unused)}")
+        return result
+
+    def _stage(self, stage: Stage) -> _StageResult:
+        if stage.index in self.results:
+            return self.results[stage.index]
+        where = f"{self.df.where}:{stage.line}"
+        base = expand_word(stage.base, self.meta, self.df.escape)
+        label = f"[{stage.name or stage.index}]"
+        src = self.df.stage(base) if not base.isdigit() else None
+        if base.lower() == "scratch":
+            state = _StageResult([], {"config": {}}, step_key("", "FROM scratch"), "")
+        elif src is not None and src.index < stage.index:
+            state = copy.deepcopy(self._stage(src))
+        else:
+            image = self._image(base, where)
+            state = _StageResult(list(image.layers), copy.deepcopy(image.config),
+                                 step_key("", "FROM", image.manifest_digest), image.created or "")
+        self.say(f"#{next(self.counter)} {label} FROM {base}")
+        inner: dict[str, Any] = dict(state.config.get("config") or {})
+        state.config["config"] = inner
+        state.config["history"] = list(state.config.get("history") or [])
+        v = StageVars(env=env_from_config(inner), shell=list(inner.get("Shell") or ins_mod.DEFAULT_SHELL))
+        for ins in stage.instructions:
+            self._step(stage, label, ins, state, inner, v)
+        self.results[stage.index] = state
+        return state
+
+    def _image(self, ref: str, where: str) -> Image:
+        try:
+            return self.store.resolve(ref)
+        except ImageError as exc:
+            raise ImageError(f"{where}: {exc}") from None
+
+    def _step(self, stage: Stage, label: str, ins: Instruction, st: _StageResult, inner: dict[str, Any],
+              v: StageVars) -> None:
+        what = f"{self.df.where}:{ins.line}: {ins.cmd}"
+        n = next(self.counter)
+        try:
+            if ins.cmd == "ARG":
+                text = self._arg(ins, v)
+                layer_fn = None
+            elif ins.cmd in ("RUN", "COPY", "ADD", "WORKDIR"):
+                text, layer_fn = self._fs_step(ins, st, inner, v, what)
+            else:
+                text = apply_config(ins, inner, v, self.df.escape, st.config) or ins.original
+                layer_fn = None
+        except PystackError as exc:
+            msg = str(exc)
+            raise ImageError(msg if msg.startswith(self.df.where) else f"{what}: {msg}") from None
+        key = step_key(st.key, text)
+        hit = None if self.no_cache else self.cache.get(key)
+        if hit is not None and hit.layer is not None and not self.store.content.has(hit.layer.digest):
+            hit = None
+        if hit is not None:
+            entry = hit
+        else:
+            layer = layer_fn(st) if layer_fn is not None else None
+            entry = CacheEntry(created=_now(), layer=layer)
+            self.cache.put(key, entry)
+        self.report.steps.append((label, ins.original, hit is not None))
+        self.say(f"#{n} {label} {ins.original}" + (" CACHED" if hit is not None else ""))
+        st.key, st.created = key, entry.created
+        if entry.layer is not None:
+            st.layers.append(entry.layer)
+        hist: dict[str, Any] = {"created": entry.created, "created_by": ins.original}
+        if entry.layer is None:
+            hist["empty_layer"] = True
+        st.config["history"].append(hist)
+
+    def _arg(self, ins: Instruction, v: StageVars) -> str:
+        parts = []
+        for name, default in arg_decls(ins, v.scope(), self.df.escape):
+            self.used_args.add(name)
+            if name in self.build_args:
+                value: str | None = self.build_args[name]
+            elif default is not None:
+                value = default
+            elif name in self.global_names or name in self.meta:
+                value = self.meta.get(name)
+            else:
+                value = None
+            if value is not None:
+                v.args[name] = value
+            parts.append(f"{name}={value!r}")
+        return "ARG " + " ".join(parts)
+
+    # -- filesystem steps -----------------------------------------------------------------------
+    def _fs_step(self, ins: Instruction, st: _StageResult, inner: dict[str, Any], v: StageVars,
+                 what: str) -> tuple[str, Callable[[_StageResult], LayerRef | None]]:
+        scope = v.scope()
+        esc = self.df.escape
+        if ins.cmd == "WORKDIR":
+            path = expand_word(ins.rest, scope, esc)
+            if not path:
+                raise ImageError("WORKDIR needs a path")
+            workdir = os.path.normpath(absolute_dest(path, str(inner.get("WorkingDir") or "/")))
+            inner["WorkingDir"] = workdir
+
+            def do_workdir(state: _StageResult) -> LayerRef | None:
+                return self._in_root(state, lambda merged: self._mkdir(merged, workdir, what))
+            return f"WORKDIR {workdir}", do_workdir
+        if ins.cmd == "RUN":
+            return self._run_step(ins, inner, v, what)
+        return self._copy_step(ins, inner, v, what)
+
+    def _mkdir(self, merged: Path, path: str, what: str) -> None:
+        root_fd = os.open(merged, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.close(mkdirs_in_root(root_fd, path, what))
+        finally:
+            os.close(root_fd)
+
+    def _run_step(self, ins: Instruction, inner: dict[str, Any], v: StageVars,
+                  what: str) -> tuple[str, Callable[[_StageResult], LayerRef | None]]:
+        for flag in ins.flags:
+            if flag != "network":
+                raise ImageError(f"RUN --{flag} is not supported by pystack's builder")
+        net = ins.flags.get("network", "default")
+        if net not in ("default", "host", "none"):
+            raise ImageError(f"RUN --network={net}: use host, none or default")
+        network: Network = "none" if net == "none" else "host"
+        args = ins_mod.command_form(ins, v.shell)
+        env = v.run_env()
+        cwd = str(inner.get("WorkingDir") or "/")
+        user = inner.get("User") or None
+        text = f"RUN {args!r} env={sorted(env.items())!r} cwd={cwd} user={user} net={network}"
+
+        def do_run(state: _StageResult) -> LayerRef | None:
+            return self._run(state, args, env, cwd, user, network, what)
+        return text, do_run
+
+    def _run(self, state: _StageResult, args: list[str], env: dict[str, str], cwd: str, user: str | None,
+             network: Network, what: str) -> LayerRef | None:
+        lowers = self._layer_dirs(state.layers)
+        cdir = self._new_dir()
+        upper = cdir / "upper"
+        upper.mkdir(parents=True)
+        rc = self.runner.run(lowers, upper, cdir, args, env, cwd, user, network)
+        if rc != 0:
+            raise ImageError(f"{what} {args[-1] if len(args) > 2 else ' '.join(args)!s} "
+                             f"failed with exit code {rc}")
+        return self._commit_layer(upper)
+
+    def _copy_step(self, ins: Instruction, inner: dict[str, Any], v: StageVars,
+                   what: str) -> tuple[str, Callable[[_StageResult], LayerRef | None]]:
+        scope = v.scope()
+        esc = self.df.escape
+        for flag in ins.flags:
+            if flag not in ("from", "chown", "chmod", "link"):
+                raise ImageError(f"{ins.cmd} --{flag} is not supported")
+        words = ins.json if ins.json is not None else split_words(ins.rest, scope, esc)
+        if ins.json is not None:
+            words = [expand_word(w, scope, esc) if "$" in w else w for w in words]
+        if len(words) < 2:
+            raise ImageError(f"{ins.cmd} needs at least one source and a destination")
+        srcs, dest_raw = words[:-1], words[-1]
+        dest = absolute_dest(dest_raw, str(inner.get("WorkingDir") or "/"))
+        dest_is_dir = dest_raw.endswith("/") or len(srcs) > 1
+        chown = expand_word(ins.flags["chown"], scope, esc) if "chown" in ins.flags else None
+        chmod = parse_chmod(expand_word(ins.flags["chmod"], scope, esc), what) if "chmod" in ins.flags else None
+        if ins.cmd == "ADD" and any(is_url(s) for s in srcs):
+            raise ImageError("ADD from a URL needs the network, and pystack builds offline: download the file "
+                             "into the build context and COPY it")
+        from_ref = expand_word(ins.flags["from"], scope, esc) if "from" in ins.flags else None
+        base = f"{ins.cmd} src={srcs!r} dest={dest} dir={dest_is_dir} chown={chown} chmod={chmod}"
+        if from_ref is None:
+            sources = [s for src in srcs for s in self.ctx.resolve(src, what=what)]
+            text = f"{base} ctx={self.ctx.hash_sources(sources)}"
+
+            def do_ctx(state: _StageResult) -> LayerRef | None:
+                req = CopyRequest(sources, self.ctx.root, dest, dest_is_dir, None, chmod, False, self.ctx.skip,
+                                  ins.cmd == "ADD")
+                return self._in_root(state, lambda merged: self._copy(merged, req, chown, (0, 0), what))
+            return text, do_ctx
+        src_stage = self.df.stage(from_ref)
+        if src_stage is not None:
+            src_state = self._stage(src_stage)
+            src_layers, ident = src_state.layers, "stage:" + src_state.key
+        else:
+            image = self._image(from_ref, what)
+            src_layers, ident = list(image.layers), "image:" + image.manifest_digest
+
+        def do_from(state: _StageResult) -> LayerRef | None:
+            def copy_in(merged: Path) -> None:
+                with self._mounted(src_layers, readonly=True) as src_root:
+                    sctx = context_for(src_root)
+                    sources = [s for src in srcs for s in sctx.resolve(src, what=what)]
+                    req = CopyRequest(sources, src_root, dest, dest_is_dir, None, chmod, True, None, False)
+                    self._copy(merged, req, chown, None, what)
+            return self._in_root(state, copy_in)
+        return f"{base} from={ident}", do_from
+
+    def _copy(self, merged: Path, req: CopyRequest, chown: str | None, default: tuple[int, int] | None,
+              what: str) -> None:
+        req.owner = parse_chown(chown, merged, what) if chown else default
+        run_copy(merged, req, what)
+
+    # -- mounts and layers ----------------------------------------------------------------------
+    def _layer_dirs(self, layers: list[LayerRef]) -> list[Path]:
+        return [layerdirs.ensure_unpacked(self.store.paths, self.store.content, lr) for lr in layers]
+
+    def _new_dir(self) -> Path:
+        d = self.work / f"s{next(self.dirs)}"
+        d.mkdir(parents=True)
+        return d
+
+    @contextmanager
+    def _mounted(self, layers: list[LayerRef], *, readonly: bool = False) -> Iterator[Path]:
+        cdir = self._new_dir()
+        try:
+            merged = mount_rootfs(self._layer_dirs(layers), cdir, readonly=readonly)
+            yield merged
+        finally:
+            unmount_rootfs(cdir)
+
+    def _in_root(self, state: _StageResult, change: Callable[[Path], None]) -> LayerRef | None:
+        cdir = self._new_dir()
+        try:
+            merged = mount_rootfs(self._layer_dirs(state.layers), cdir)
+            change(merged)
+        finally:
+            unmount_rootfs(cdir)
+        return self._commit_layer(cdir / "upper")
+
+    def _commit_layer(self, upper: Path) -> LayerRef | None:
+        """The step's upper dir as a gzip layer blob in the content store; None when nothing changed."""
+        if not any(upper.iterdir()):
+            return None
+        f, tmp = self.store.content.temp_file()
+        try:
+            with f:
+                blob = make_layer(upper, f)
+                f.flush()
+                os.fsync(f.fileno())
+            self.store.content.commit_file(tmp, blob.digest)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return LayerRef(diff_id=blob.diff_id, digest=blob.digest, size=blob.size, media_type=mf.OCI_LAYER_GZIP)
+
+    def commit(self, result: _StageResult, tag: str | None) -> Image:
+        config = dict(result.config)
+        for stale in ("container", "container_config", "docker_version", "parent", "id"):
+            config.pop(stale, None)
+        created = result.created or _now()
+        config["created"] = created
+        config.setdefault("architecture", mf.host_platform().architecture)
+        full = mf.complete_config(config, [lr.diff_id for lr in result.layers], created=created)
+        return self.store.write_image(full, list(result.layers), [tag] if tag else [])
+
+    def cleanup(self) -> None:
+        if self.work.exists():
+            for d in self.work.iterdir():
+                unmount_rootfs(d)
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+__all__ = ["BuildReport", "BuildRunner", "build_image"]

@@ -1,0 +1,173 @@
+"""Dockerfile text → stages of instructions (pure; no variable is expanded here).
+
+Handles parser directives (``# escape=``), line continuations with the escape character,
+comment lines (also inside a continued instruction), ``--flag=value`` options, JSON (exec)
+form, global ``ARG`` before the first ``FROM``, and ``FROM … AS name``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from orchestrator.errors import ImageError
+
+KNOWN = {"FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
+         "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
+WITH_FLAGS = {"FROM", "RUN", "COPY", "ADD", "HEALTHCHECK"}
+JSON_FORMS = {"RUN", "CMD", "ENTRYPOINT", "SHELL", "VOLUME", "COPY", "ADD"}
+_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*=\s*(.*?)\s*$")
+
+
+@dataclass
+class Instruction:
+    cmd: str  # upper case
+    rest: str  # text after the instruction word and its flags
+    line: int  # first line, 1-based
+    flags: dict[str, str] = field(default_factory=dict)
+    json: list[str] | None = None  # exec form, when ``rest`` is a JSON array of strings
+
+    @property
+    def original(self) -> str:
+        flags = "".join(f"--{k}={v} " for k, v in sorted(self.flags.items()))
+        return f"{self.cmd} {flags}{self.rest}".strip()
+
+
+@dataclass
+class Stage:
+    index: int
+    base: str  # as written (may hold $ARGs)
+    name: str | None
+    line: int
+    platform: str | None = None
+    instructions: list[Instruction] = field(default_factory=list)
+
+
+@dataclass
+class Dockerfile:
+    escape: str
+    global_args: list[Instruction]
+    stages: list[Stage]
+    where: str = "Dockerfile"
+
+    def stage(self, ref: str) -> Stage | None:
+        """A stage by ``AS`` name (case-insensitive) or by index."""
+        for s in self.stages:
+            if s.name is not None and s.name == ref.lower():
+                return s
+        if ref.isdigit() and int(ref) < len(self.stages):
+            return self.stages[int(ref)]
+        return None
+
+
+def _directives(lines: list[str]) -> tuple[dict[str, str], int]:
+    found: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        m = _DIRECTIVE.match(line.strip())
+        if not m or m.group(1).lower() in found:
+            return found, i
+        found[m.group(1).lower()] = m.group(2)
+    return found, len(lines)
+
+
+def _logical_lines(lines: list[str], start: int, escape: str) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    buf: list[str] = []
+    first = 0
+    for n in range(start, len(lines)):
+        raw = lines[n]
+        stripped = raw.strip()
+        if stripped.startswith("#") or (not stripped and buf):
+            continue  # comments vanish, even between continued lines
+        if not stripped:
+            continue
+        if not buf:
+            first = n + 1
+        body = raw.rstrip()
+        if body.endswith(escape):
+            buf.append(body[:-1])
+            continue
+        buf.append(body)
+        out.append((first, "".join(buf).strip()))
+        buf = []
+    if buf:
+        out.append((first, "".join(buf).strip()))
+    return out
+
+
+def _flags(rest: str, where: str) -> tuple[dict[str, str], str]:
+    flags: dict[str, str] = {}
+    while rest.startswith("--"):
+        word, _, tail = rest.partition(" ")
+        if word == "--":
+            break
+        name, eq, value = word[2:].partition("=")
+        if not name:
+            raise ImageError(f"{where}: bad flag {word!r}")
+        flags[name.lower()] = value if eq else "true"
+        rest = tail.lstrip()
+    return flags, rest
+
+
+def _json_form(rest: str) -> list[str] | None:
+    if not rest.startswith("["):
+        return None
+    try:
+        value = json.loads(rest)
+    except ValueError:
+        return None
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+def parse(text: str, where: str = "Dockerfile") -> Dockerfile:
+    lines = text.splitlines()
+    directives, start = _directives(lines)
+    escape = directives.get("escape", "\\")
+    if escape not in ("\\", "`"):
+        raise ImageError(f"{where}: invalid escape directive {escape!r} (use \\ or `)")
+    global_args: list[Instruction] = []
+    stages: list[Stage] = []
+    for lineno, logical in _logical_lines(lines, start, escape):
+        loc = f"{where}:{lineno}"
+        word, _, rest = logical.partition(" ")
+        if "\t" in word:
+            word, _, more = word.partition("\t")
+            rest = more + " " + rest
+        cmd = word.upper()
+        rest = rest.strip()
+        if cmd not in KNOWN:
+            raise ImageError(f"{loc}: unknown instruction {word!r}")
+        flags: dict[str, str] = {}
+        if cmd in WITH_FLAGS:
+            flags, rest = _flags(rest, loc)
+        ins = Instruction(cmd, rest, lineno, flags, _json_form(rest) if cmd in JSON_FORMS else None)
+        if cmd == "FROM":
+            stages.append(_stage(ins, len(stages), loc))
+        elif not stages:
+            if cmd != "ARG":
+                raise ImageError(f"{loc}: {cmd} before the first FROM (only ARG may come first)")
+            global_args.append(ins)
+        else:
+            stages[-1].instructions.append(ins)
+    if not stages:
+        raise ImageError(f"{where}: no FROM instruction")
+    return Dockerfile(escape, global_args, stages, where)
+
+
+def _stage(ins: Instruction, index: int, loc: str) -> Stage:
+    parts = ins.rest.split()
+    if len(parts) == 1:
+        name = None
+    elif len(parts) == 3 and parts[1].lower() == "as":
+        name = parts[2].lower()
+        if not re.fullmatch(r"[a-z][a-z0-9._-]*", name):
+            raise ImageError(f"{loc}: invalid stage name {parts[2]!r}")
+    else:
+        raise ImageError(f"{loc}: FROM takes an image and an optional 'AS name'")
+    for k in ins.flags:
+        if k != "platform":
+            raise ImageError(f"{loc}: unknown flag --{k} for FROM")
+    return Stage(index, parts[0], name, ins.line, ins.flags.get("platform"))
