@@ -22,7 +22,7 @@ MASKED_PATHS = (
     "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
 )
 READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
-TINI = "/usr/bin/tini"
+TINI = "/usr/bin/tini-static"  # static, as Docker's docker-init: the image may have no libc
 INIT_PATH = "/sbin/docker-init"
 
 

@@ -184,7 +184,9 @@ def _inside(proc: dict[str, Any], bpf: bytes | None, err_w: int, tty: bool) -> N
             procsetup.load_seccomp(bpf)
         procsetup.apply_identity_and_caps(proc)
         procsetup.chdir_inside(proc.get("cwd") or "/")
-        procsetup.finalize_and_exec(proc, bpf if nnp else None)
+        path = procsetup.lookup(proc)
+        procsetup.reset_signals()
+        procsetup.finalize_and_exec(proc, bpf if nnp else None, None, path)
     except BaseException as exc:
         msg = str(exc) if isinstance(exc, (procsetup.SetupError, OSError)) else f"{type(exc).__name__}: {exc}"
         with contextlib.suppress(OSError):

@@ -113,9 +113,11 @@ def _setup_and_exec(plan: InitPlan) -> None:
     if "umask" in (proc.get("user") or {}):
         os.umask(int(proc["user"]["umask"]))
     procsetup.chdir_inside(proc.get("cwd") or "/")
+    path = procsetup.lookup(proc)
+    procsetup.reset_signals()
     os.write(plan.ready_fd, b"R")
     os.close(plan.ready_fd)
-    procsetup.finalize_and_exec(proc, plan.seccomp_bpf if nnp else None, _gate(plan.fifo_fd))
+    procsetup.finalize_and_exec(proc, plan.seccomp_bpf if nnp else None, _gate(plan.fifo_fd), path)
 
 
 def _gate(fifo_fd: int) -> Callable[[], None]:

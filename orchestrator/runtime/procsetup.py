@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,6 +41,18 @@ def apply_rlimits(rlimits: list[Mapping[str, Any]]) -> None:
             resource.setrlimit(res, (soft, hard))
         except (ValueError, OSError) as exc:
             raise SetupError(f"rlimit {name} soft={soft} hard={hard}: {exc}") from None
+
+
+def reset_signals() -> None:
+    """Default dispositions and an empty mask: the engine ignores SIGTERM/SIGPIPE, the container must not."""
+    for sig in range(1, signal.NSIG):
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError, RuntimeError):
+            continue
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
 def set_oom_score_adj(value: int | None) -> None:
@@ -97,7 +110,8 @@ def chdir_inside(cwd: str) -> None:
         raise SetupError(f"cwd {cwd} is outside the container root")
 
 
-def finalize_and_exec(proc: Mapping[str, Any], seccomp_bpf: bytes | None, before_exec: Any = None) -> None:
+def finalize_and_exec(proc: Mapping[str, Any], seccomp_bpf: bytes | None, before_exec: Any = None,
+                      path: str | None = None) -> None:
     """no_new_privs, the start gate, seccomp (when no_new_privs allows it this late), execve."""
     if proc.get("noNewPrivileges"):
         k.prctl(k.PR_SET_NO_NEW_PRIVS, 1)
@@ -105,9 +119,10 @@ def finalize_and_exec(proc: Mapping[str, Any], seccomp_bpf: bytes | None, before
         before_exec()
     env = dict(e.split("=", 1) for e in proc.get("env") or [])
     args = list(proc["args"])
+    if path is None:
+        path = lookup(proc)
     if seccomp_bpf is not None:
         load_seccomp(seccomp_bpf)
-    path = _lookup(args[0], env.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
     try:
         os.execve(path, args, env)
     except OSError as exc:
@@ -120,6 +135,12 @@ def load_seccomp(bpf: bytes) -> None:
         k.seccomp_load_bpf(bpf)
     except OSError as exc:
         raise SetupError(f"seccomp: cannot load the filter: {exc.strerror}") from None
+
+
+def lookup(proc: Mapping[str, Any]) -> str:
+    """The program's path, searched in the process's PATH inside the container (after pivot_root)."""
+    env = dict(e.split("=", 1) for e in proc.get("env") or [])
+    return _lookup(proc["args"][0], env.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
 
 
 def _lookup(name: str, search: str) -> str:

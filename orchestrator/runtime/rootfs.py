@@ -20,7 +20,7 @@ from orchestrator.runtime.inroot import O_PATH, ensure_in_root, fd_path, open_in
 
 DEFAULT_DEVICES = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0))
 DEV_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-             ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"))
+             ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"), ("core", "/proc/kcore"))
 _PROPAGATION = {"private": k.MS_PRIVATE, "rprivate": k.MS_PRIVATE | k.MS_REC, "slave": k.MS_SLAVE,
                 "rslave": k.MS_SLAVE | k.MS_REC, "shared": k.MS_SHARED, "rshared": k.MS_SHARED | k.MS_REC,
                 "unbindable": k.MS_UNBINDABLE, "runbindable": k.MS_UNBINDABLE | k.MS_REC}
