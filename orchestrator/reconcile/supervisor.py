@@ -70,6 +70,15 @@ class Supervisor:
                 self.watched[cid] = scope
                 self.tg.start_soon(self._watch, cid, scope)
 
+    def exit_now(self) -> None:
+        """Leave at once: the supervisor owns no container and every change it made is committed,
+        so there is nothing to wind down, and waiting for probe threads would only slow ``down``."""
+        run_dir = self.ctx.paths.stack_run(self.project)
+        for name in ("supervisor.pid", "supervisor.sock"):
+            with contextlib.suppress(FileNotFoundError):
+                (run_dir / name).unlink()
+        os._exit(0)
+
     async def _serve(self, listener: anyio.abc.SocketListener) -> None:
         async def handle(stream: anyio.abc.SocketStream) -> None:
             async with stream:
@@ -81,10 +90,10 @@ class Supervisor:
                     op = msg.get("op")
                     if op == "reload":
                         self.reload()
-                    elif op == "shutdown":
-                        self.stop.set()
                     reply = {"ok": True, "op": op, "pid": os.getpid(), "watched": sorted(self.watched)}
                     await stream.send(json.dumps(reply).encode() + b"\n")
+                    if op == "shutdown":
+                        self.exit_now()
 
         await listener.serve(handle)
 

@@ -19,16 +19,21 @@ from typing import Any
 from orchestrator.paths import Paths
 
 
+def alive(pid: int) -> bool:
+    """True for a live process; a zombie (exited, not yet reaped by whoever adopted it) is dead."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def _pid(paths: Paths, project: str) -> int | None:
     try:
         pid = int((paths.stack_run(project) / "supervisor.pid").read_text())
     except (OSError, ValueError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    return pid
+    return pid if alive(pid) else None
 
 
 def request(paths: Paths, project: str, op: str, timeout: float = 2.0, **args: Any) -> dict[str, Any] | None:
@@ -83,10 +88,8 @@ def shutdown(paths: Paths, project: str, timeout: float = 3.0) -> None:
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not alive(pid):
             return
-        time.sleep(0.02)
+        time.sleep(0.005)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
