@@ -122,10 +122,9 @@ class RegistryClient:
     def _ping(self) -> None:
         # Loopback registries are nearly always plain HTTP: asking that first saves a TLS set-up
         # (~30 ms) per command, and a TLS registry answers it with 400, which sends us to HTTPS.
+        schemes = ["https", "http"] if self.allow_http else ["https"]
         if is_loopback(self.domain):
             schemes = ["http", "https"]
-        else:
-            schemes = ["https", "http"] if self.allow_http else ["https"]
         last: Exception | None = None
         for scheme in schemes:
             conn = self._new_conn(scheme, self.host)
