@@ -14,7 +14,7 @@ from typing import Any
 from orchestrator.errors import SpecError
 from orchestrator.spec.interpolate import interpolate_tree
 from orchestrator.spec.merge import merge_files
-from orchestrator.spec.source import MDict, Position, clone
+from orchestrator.spec.source import MDict, Pos, clone
 from orchestrator.spec.yaml_loader import MAX_DOCUMENT_BYTES, load_yaml_documents
 
 
@@ -59,8 +59,15 @@ class LoadContext:
             include_stack=(*self.include_stack, include),
         )
 
-    def read_file(self, path: Path, *, display: str | None = None, at: Position | None = None) -> MDict:
-        """Parse and interpolate one stack file (several documents merge in order)."""
+    def read_file(
+        self, path: Path, *, display: str | None = None, at: Pos | None = None, fresh: bool = False
+    ) -> MDict:
+        """Parse and interpolate one stack file (several documents merge in order).
+
+        ``fresh`` skips the cache and its copy, for a file read once (each ``-f`` file).
+        """
+        if fresh:
+            return self._parse(path, display or display_name(path), at)
         key = str(path)
         cached = self._cache.get(key)
         if cached is None:
@@ -72,8 +79,8 @@ class LoadContext:
     def read_text(self, data: bytes, display: str) -> MDict:
         return self._tree(data, display)
 
-    def _parse(self, path: Path, name: str, at: Position | None) -> MDict:
-        where: dict[str, Any] = {"file": at.file, "line": at.line, "column": at.column} if at else {"file": name}
+    def _parse(self, path: Path, name: str, at: Pos | None) -> MDict:
+        where: dict[str, Any] = {"file": at[0], "line": at[1], "column": at[2]} if at else {"file": name}
         try:
             with open(path, "rb") as fh:
                 data = fh.read(MAX_DOCUMENT_BYTES + 1)
@@ -89,7 +96,7 @@ class LoadContext:
 
     def _tree(self, data: bytes, name: str) -> MDict:
         docs = load_yaml_documents(data, name)
-        tree = MDict(Position(name, 1, 1))
+        tree = MDict((name, 1, 1))
         for doc in docs:
             if doc is None:
                 continue
@@ -98,8 +105,8 @@ class LoadContext:
                 raise SpecError(
                     "the top level of a stack file must be a mapping",
                     file=name,
-                    line=pos.line if pos else 1,
-                    column=pos.column if pos else 1,
+                    line=pos[1] if pos else 1,
+                    column=pos[2] if pos else 1,
                 )
             if self.interpolate:
                 interpolate_tree(doc, self.lookup, self.on_missing)

@@ -16,13 +16,13 @@ from typing import Any
 from orchestrator.errors import SpecError
 from orchestrator.spec.context import LoadContext, display_name
 from orchestrator.spec.merge import merge_service
-from orchestrator.spec.source import MDict, MList, Position, clone, error_at
+from orchestrator.spec.source import MDict, MList, Pos, clone, error_at
 
 _REMOTE_PREFIXES = ("git@", "github.com/", "service:", "docker-image:", "oci-layout:")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
 
 
-def check_local_reference(value: str, pos: Position | None, path: tuple[str | int, ...]) -> None:
+def check_local_reference(value: str, pos: Pos | None, path: tuple[str | int, ...]) -> None:
     """``extends.file`` / ``include`` naming a remote resource (``git@…``, ``oci://…``) is not supported."""
     if "://" in value or value.startswith("git@") or _SCHEME.match(value):
         raise error_at(pos, f'remote stack files are not supported: "{value}"', path)
@@ -125,7 +125,7 @@ class _Resolver:
         self.done: dict[tuple[str, str], Any] = {}
         self.files: dict[str, MDict] = {}
 
-    def services_of(self, path: Path, at: Position | None) -> MDict:
+    def services_of(self, path: Path, at: Pos | None) -> MDict:
         key = str(path)
         doc = self.files.get(key)
         if doc is None:

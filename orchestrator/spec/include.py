@@ -18,12 +18,12 @@ from orchestrator.spec.context import LoadContext, display_name
 from orchestrator.spec.dotenv import lookup_in, read_env_file
 from orchestrator.spec.extends import apply_extends, check_local_reference, rebase_project
 from orchestrator.spec.merge import merge_files, strip_tags
-from orchestrator.spec.source import MDict, MList, Path_, Position, PositionMap, error_at, flatten
+from orchestrator.spec.source import MDict, MList, Path_, Pos, PositionMap, error_at, flatten
 
 SECTIONS = ("services", "networks", "volumes", "configs", "secrets", "models")
 
 
-def _paths(value: Any, pos: Position | None, path: Path_) -> list[str]:
+def _paths(value: Any, pos: Pos | None, path: Path_) -> list[str]:
     if isinstance(value, str):
         return [value]
     if isinstance(value, MList) and value and all(isinstance(v, str) for v in value):
@@ -120,7 +120,7 @@ def _included_env(
     ctx: LoadContext,
     env_files: Any,
     entry: Any,
-    epos: Position | None,
+    epos: Pos | None,
     epath: Path_,
     project_dir: Path,
     inc_dir: Path,

@@ -30,10 +30,12 @@ def strip_tags(value: Any) -> Any:
                     value.pop(k, None)
             value.tags = {}
         for v in value.values():
-            strip_tags(v)
+            if isinstance(v, MDict | MList):
+                strip_tags(v)
     elif isinstance(value, MList):
         for v in value:
-            strip_tags(v)
+            if isinstance(v, MDict | MList):
+                strip_tags(v)
     return value
 
 

@@ -24,7 +24,7 @@ from orchestrator.spec.context import LoadContext, display_name
 from orchestrator.spec.dotenv import lookup_in, read_env_file
 from orchestrator.spec.extends import apply_extends
 from orchestrator.spec.include import apply_includes
-from orchestrator.spec.merge import merge_files, strip_tags
+from orchestrator.spec.merge import merge_files
 from orchestrator.spec.source import MDict, Position, PositionMap, flatten
 
 DEFAULT_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -157,12 +157,11 @@ def load_project(opts: LoadOptions) -> LoadedProject:
             tree = ctx.read_text(sys.stdin.buffer.read(), "-")
             key = str(working_dir / "-")
         else:
-            tree = ctx.read_file(path)
+            tree = ctx.read_file(path, fresh=True)
             key = str(path)
         tree = apply_includes(tree, ctx, working_dir, key)
         apply_extends(tree, ctx, key, working_dir)
-        merged = merge_files(merged, tree)
-    strip_tags(merged)
+        merged = merge_files(merged, tree)  # also drops the merge tags
     _empty_definitions(merged)
 
     name = _project_name(opts, environment, merged, working_dir)
@@ -206,9 +205,9 @@ def _project_name(opts: LoadOptions, environment: dict[str, str], merged: MDict,
             raise SpecError(
                 f'invalid project name "{text}": it must contain only lowercase letters, digits, dashes and '
                 "underscores, and start with a letter or digit",
-                file=pos.file if pos else None,
-                line=pos.line if pos else None,
-                column=pos.column if pos else None,
+                file=pos[0] if pos else None,
+                line=pos[1] if pos else None,
+                column=pos[2] if pos else None,
                 key="name",
             )
         return text

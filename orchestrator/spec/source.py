@@ -1,5 +1,9 @@
 """Where each value of a stack file came from, so any later error can point at file:line:column.
 
+Internally a position is a plain ``(file, line, column)`` tuple (:data:`Pos`): a 1,000-service file
+has tens of thousands of them and tuples cost a fraction of a dataclass; :class:`Position` is what
+callers get back from a :class:`PositionMap`.
+
 While loading, the tree is made of :class:`MDict` / :class:`MList` containers that carry the position
 of every child (scalars cannot carry attributes, so their positions live in the parent). Merging,
 ``extends`` and ``include`` move values around together with their positions; at the end the tree is
@@ -14,6 +18,7 @@ from typing import Any
 from orchestrator.errors import SpecError
 
 Path_ = tuple[str | int, ...]
+Pos = tuple[str, int, int]  # (file, line, column), 1-based
 
 RESET = "reset"
 OVERRIDE = "override"
@@ -27,6 +32,10 @@ class Position:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
+
+
+def _public(raw: Pos | None) -> Position | None:
+    return None if raw is None else Position(raw[0], raw[1], raw[2])
 
 
 def key_string(path: Path_) -> str:
@@ -48,29 +57,33 @@ class PositionMap:
     __slots__ = ("_keys", "_values")
 
     def __init__(self) -> None:
-        self._values: dict[Path_, Position] = {}
-        self._keys: dict[Path_, Position] = {}
+        self._values: dict[Path_, Pos] = {}
+        self._keys: dict[Path_, Pos] = {}
 
     def set(self, path: Path_, pos: Position) -> None:
-        self._values[path] = pos
+        self._values[path] = (pos.file, pos.line, pos.column)
 
     def set_key(self, path: Path_, pos: Position) -> None:
         """Record where the mapping key whose value lives at ``path`` was written."""
-        self._keys[path] = pos
+        self._keys[path] = (pos.file, pos.line, pos.column)
 
     def get(self, path: Path_) -> Position | None:
         """Position of the value at ``path``, else of its nearest ancestor that has one."""
         values = self._values
         for end in range(len(path), -1, -1):
-            pos = values.get(path[:end])
-            if pos is not None:
-                return pos
+            raw = values.get(path[:end])
+            if raw is not None:
+                return _public(raw)
         return None
 
     def get_key(self, path: Path_) -> Position | None:
         """Position of the key naming ``path`` (for "unknown key" errors), else as :meth:`get`."""
-        pos = self._keys.get(path)
-        return pos if pos is not None else self.get(path)
+        raw = self._keys.get(path)
+        return _public(raw) if raw is not None else self.get(path)
+
+    def paths(self) -> list[Path_]:
+        """Every path that has a recorded position (for tools and tests)."""
+        return list(self._values)
 
     def error(self, path: Path_, message: str, *, at_key: bool = False) -> SpecError:
         pos = self.get_key(path) if at_key else self.get(path)
@@ -86,13 +99,13 @@ class PositionMap:
         return len(self._values)
 
 
-def error_at(pos: Position | None, message: str, path: Path_ = ()) -> SpecError:
+def error_at(pos: Pos | None, message: str, path: Path_ = ()) -> SpecError:
     """A SpecError located at ``pos`` (when known) naming the dotted key of ``path``."""
     return SpecError(
         message,
-        file=pos.file if pos else None,
-        line=pos.line if pos else None,
-        column=pos.column if pos else None,
+        file=pos[0] if pos else None,
+        line=pos[1] if pos else None,
+        column=pos[2] if pos else None,
         key=key_string(path) or None,
     )
 
@@ -102,14 +115,14 @@ class MDict(dict[str, Any]):
 
     __slots__ = ("kpos", "pos", "tags", "vpos")
 
-    def __init__(self, pos: Position | None = None) -> None:
+    def __init__(self, pos: Pos | None = None) -> None:
         super().__init__()
         self.pos = pos
-        self.kpos: dict[str, Position] = {}
-        self.vpos: dict[str, Position] = {}
+        self.kpos: dict[str, Pos] = {}
+        self.vpos: dict[str, Pos] = {}
         self.tags: dict[str, str] = {}
 
-    def put(self, key: str, value: Any, vpos: Position | None, kpos: Position | None = None) -> None:
+    def put(self, key: str, value: Any, vpos: Pos | None, kpos: Pos | None = None) -> None:
         self[key] = value
         if vpos is not None:
             self.vpos[key] = vpos
@@ -126,7 +139,7 @@ class MDict(dict[str, Any]):
         if kp is not None:
             self.kpos[key] = kp
 
-    def where(self, key: str) -> Position | None:
+    def where(self, key: str) -> Pos | None:
         return self.vpos.get(key) or self.kpos.get(key) or self.pos
 
 
@@ -135,16 +148,16 @@ class MList(list[Any]):
 
     __slots__ = ("ipos", "pos")
 
-    def __init__(self, pos: Position | None = None) -> None:
+    def __init__(self, pos: Pos | None = None) -> None:
         super().__init__()
         self.pos = pos
-        self.ipos: list[Position | None] = []
+        self.ipos: list[Pos | None] = []
 
-    def add(self, value: Any, pos: Position | None) -> None:
+    def add(self, value: Any, pos: Pos | None) -> None:
         self.append(value)
         self.ipos.append(pos)
 
-    def where(self, index: int) -> Position | None:
+    def where(self, index: int) -> Pos | None:
         if 0 <= index < len(self.ipos):
             return self.ipos[index] or self.pos
         return self.pos
@@ -180,30 +193,41 @@ def count_nodes(value: Any) -> int:
     return 1
 
 
-def flatten(value: Any, positions: PositionMap, path: Path_ = (), pos: Position | None = None) -> Any:
+def flatten(value: Any, positions: PositionMap, path: Path_ = (), pos: Pos | None = None) -> Any:
     """Turn a marked tree into plain dict/list values, recording every position under its path."""
+    values, keys = positions._values, positions._keys
+    if pos is None:
+        pos = getattr(value, "pos", None)
     if pos is not None:
-        positions.set(path, pos)
-    if isinstance(value, MDict):
-        if value.pos is not None and pos is None:
-            positions.set(path, value.pos)
+        values[path] = pos
+    return _flatten(value, values, keys, path)
+
+
+def _flatten(value: Any, values: dict[Path_, Pos], keys: dict[Path_, Pos], path: Path_) -> Any:
+    # positions of ``value`` itself are recorded by the caller; scalars are handled inline (no call)
+    if isinstance(value, dict):
         out: dict[str, Any] = {}
-        vpos, kpos = value.vpos, value.kpos
+        vpos: dict[str, Pos] = value.vpos if isinstance(value, MDict) else {}
+        kpos: dict[str, Pos] = value.kpos if isinstance(value, MDict) else {}
         for k, v in value.items():
             sub = (*path, k)
             kp = kpos.get(k)
             if kp is not None:
-                positions.set_key(sub, kp)
-            out[k] = flatten(v, positions, sub, vpos.get(k) or kp)
+                keys[sub] = kp
+            p = vpos.get(k) or kp or getattr(v, "pos", None)
+            if p is not None:
+                values[sub] = p
+            out[k] = _flatten(v, values, keys, sub) if isinstance(v, dict | list) else v
         return out
-    if isinstance(value, MList):
-        if value.pos is not None and pos is None:
-            positions.set(path, value.pos)
-        ipos = value.ipos
-        n = len(ipos)
-        return [flatten(v, positions, (*path, i), ipos[i] if i < n else None) for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        return {k: flatten(v, positions, (*path, k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [flatten(v, positions, (*path, i)) for i, v in enumerate(value)]
+        ipos = value.ipos if isinstance(value, MList) else []
+        n = len(ipos)
+        lst: list[Any] = []
+        for i, v in enumerate(value):
+            sub = (*path, i)
+            p = (ipos[i] if i < n else None) or getattr(v, "pos", None)
+            if p is not None:
+                values[sub] = p
+            lst.append(_flatten(v, values, keys, sub) if isinstance(v, dict | list) else v)
+        return lst
     return value

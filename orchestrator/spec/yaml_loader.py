@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from orchestrator.errors import SpecError
-from orchestrator.spec.source import OVERRIDE, RESET, MDict, MList, Position, clone
+from orchestrator.spec.source import OVERRIDE, RESET, MDict, MList, Pos, clone
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MAX_ALIAS_NODES = 200_000  # nodes materialised by alias expansion, over a whole document
@@ -82,8 +82,8 @@ def _fail(name: str, mark: Any, message: str) -> SpecError:
     return SpecError(message, file=name, line=line, column=col)
 
 
-def _pos(name: str, mark: Any) -> Position:
-    return Position(name, mark.line + 1, mark.column + 1)
+def _pos(name: str, mark: Any) -> Pos:
+    return (name, mark.line + 1, mark.column + 1)
 
 
 def _explicit_scalar(name: str, ev: Any) -> Any:
@@ -119,9 +119,9 @@ class _Frame:
         self.is_map = is_map
         self.anchor = anchor
         self.key: str | None = None
-        self.kpos: Position | None = None
+        self.kpos: Pos | None = None
         self.ktag: str | None = None
-        self.merges: list[tuple[Any, Position]] | None = None
+        self.merges: list[tuple[Any, Pos]] | None = None
         self.own_tag: str | None = None  # !reset / !override on this collection, applied when attached
         self.start_nodes = start_nodes
 
@@ -266,13 +266,13 @@ class _Composer:
         container = frame.container
         if key in container:
             first = container.kpos.get(key)  # type: ignore[union-attr]
-            where = f" (first defined at line {first.line})" if first else ""
+            where = f" (first defined at line {first[1]})" if first else ""
             raise _fail(self.name, ev.start_mark, f'duplicate key "{key}"{where}')
         frame.key = key
         frame.kpos = _pos(self.name, ev.start_mark)
         frame.ktag = None
 
-    def _apply_merges(self, explicit: MDict, merges: list[tuple[Any, Position]]) -> MDict:
+    def _apply_merges(self, explicit: MDict, merges: list[tuple[Any, Pos]]) -> MDict:
         """YAML merge keys: merged entries first, explicit keys override, earlier merges win."""
         sources: list[MDict] = []
         for value, pos in merges:
@@ -283,9 +283,9 @@ class _Composer:
             else:
                 raise SpecError(
                     "merge key << needs a mapping or a list of mappings",
-                    file=pos.file,
-                    line=pos.line,
-                    column=pos.column,
+                    file=pos[0],
+                    line=pos[1],
+                    column=pos[2],
                 )
         out = MDict(explicit.pos)
         for src in sources:
@@ -321,6 +321,14 @@ def load_yaml_documents(data: bytes | str, name: str) -> list[Any]:
         mark = err.problem_mark or err.context_mark
         parts = [p for p in (err.context, err.problem) if p]
         raise _fail(name, mark, "invalid YAML: " + " ".join(" ".join(parts).split())) from None
+    except yaml.reader.ReaderError as err:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        at = max(0, min(int(err.position), len(raw)))
+        line = raw.count(b"\n", 0, at) + 1
+        column = at - (raw.rfind(b"\n", 0, at) + 1) + 1
+        char = err.character
+        what = f" ({char!r})" if isinstance(char, str) else f" (byte {char:#04x})" if char >= 0 else ""
+        raise SpecError(f"invalid YAML: {err.reason}{what}", file=name, line=line, column=column) from None
     except yaml.YAMLError as err:
         raise SpecError("invalid YAML: " + " ".join(str(err).split()), file=name) from None
     except RecursionError:

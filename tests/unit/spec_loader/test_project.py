@@ -198,3 +198,17 @@ def test_empty_file_loads(tmp_path: Path) -> None:
     p = load(tmp_path, {"compose.yaml": "# nothing\n"}, "compose.yaml")
     assert p.data == {"name": normalize_project_name(tmp_path.name)}
     assert p.positions.get(("services",)) is not None
+
+
+def test_stack_file_from_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    write(tmp_path, {".env": "T=stdin\n"})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"services:\n  a: {image: '${T}'}\n")))
+    p = load_project(LoadOptions(files=["-"], environ={}))
+    assert p.data["services"] == {"a": {"image": "stdin"}}
+    assert p.working_dir == tmp_path
+    pos = p.positions.get(("services", "a", "image"))
+    assert pos is not None and pos.file == "-" and pos.line == 2

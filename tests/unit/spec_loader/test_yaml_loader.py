@@ -183,10 +183,14 @@ def test_non_scalar_keys_are_errors() -> None:
         load_yaml_documents("? [a, b]\n: 1\n", "f.yaml")
 
 
-def test_bad_encoding_and_control_characters_are_clean_errors() -> None:
-    for data in (b"\xff\xfe\x00", b"a: \x00\n", b"a: \xc3\x28\n"):
-        with pytest.raises(SpecError):
-            load_yaml_documents(data, "f.yaml")
+@pytest.mark.parametrize(
+    ("data", "line", "column"), [(b"\xff\xfe\x00", 1, 3), (b"a: 1\nb: \x00\n", 2, 4), (b"a: \xc3\x28\n", 1, 5)]
+)
+def test_bad_encoding_and_control_characters_are_clean_errors(data: bytes, line: int, column: int) -> None:
+    with pytest.raises(SpecError) as info:
+        load_yaml_documents(data, "f.yaml")
+    assert (info.value.line, info.value.column) == (line, column)
+    assert "\n" not in str(info.value)
 
 
 def test_utf8_bom_is_accepted() -> None:
