@@ -300,7 +300,7 @@ class _Builder:
             raise ImageError(f"{ins.cmd} needs at least one source and a destination")
         srcs, dest_raw = words[:-1], words[-1]
         dest = absolute_dest(dest_raw, str(inner.get("WorkingDir") or "/"))
-        dest_is_dir = dest_raw.endswith("/") or len(srcs) > 1
+        dest_is_dir = dest_raw.endswith("/")
         chown = expand_word(ins.flags["chown"], scope, esc) if "chown" in ins.flags else None
         chmod = parse_chmod(expand_word(ins.flags["chmod"], scope, esc), what) if "chmod" in ins.flags else None
         if ins.cmd == "ADD" and any(is_url(s) for s in srcs):

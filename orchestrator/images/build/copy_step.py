@@ -83,6 +83,10 @@ def _is_dir_in_root(root_fd: int, path: str) -> bool:
         return False
 
 
+def _gunzip(f: BinaryIO) -> BinaryIO:
+    return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
+
+
 def _archive_stream(f: BinaryIO) -> BinaryIO | None:
     """The decompressed stream of a tar archive, or None when ``f`` is not one (then it is copied)."""
     head = f.read(_TAR_MAGIC_OFFSET + 8)
@@ -93,7 +97,7 @@ def _archive_stream(f: BinaryIO) -> BinaryIO | None:
         return f
     opener: Callable[[BinaryIO], BinaryIO]
     if head.startswith(b"\x1f\x8b"):
-        opener = gzip.GzipFile  # type: ignore[assignment]
+        opener = _gunzip
     elif head.startswith(b"BZh"):
         opener = bz2.BZ2File  # type: ignore[assignment]
     elif head.startswith(b"\xfd7zXZ\x00"):
