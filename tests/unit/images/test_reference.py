@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from orchestrator.errors import ImageError
 from orchestrator.images import reference
@@ -51,3 +53,16 @@ def test_invalid_references_give_one_line(bad: str) -> None:
         reference.parse(bad)
     assert "\n" not in str(ei.value)
     assert "invalid image reference" in str(ei.value)
+
+_comp = st.from_regex(r"[a-z0-9]+(?:[._-][a-z0-9]+)?", fullmatch=True)
+_host = st.sampled_from(["", "localhost/", "localhost:5301/", "reg.example.com/", "127.0.0.1:5302/"])
+_tag = st.one_of(st.none(), st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}", fullmatch=True))
+
+
+@given(_host, st.lists(_comp, min_size=1, max_size=3), _tag)
+def test_normalize_is_idempotent_and_familiar_round_trips(host: str, parts: list[str], tag: str | None) -> None:
+    ref = host + "/".join(parts) + (f":{tag}" if tag else "")
+    canon = reference.normalize(ref)
+    assert reference.normalize(canon) == canon
+    assert reference.normalize(reference.familiar(ref)) == canon
+    assert canon.endswith(f":{tag or 'latest'}")
