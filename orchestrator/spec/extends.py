@@ -119,6 +119,16 @@ def rebase_project(doc: MDict, base: Path) -> None:
                     item["file"] = rebase_path(item["file"], base)
 
 
+def empty_definition(section: MDict, name: str) -> MDict:
+    """``web:`` with nothing after it is an empty definition, located at its key (a null has no place)."""
+    where = section.kpos.get(name) or section.where(name)
+    svc = MDict(where)
+    section[name] = svc
+    if where is not None:
+        section.vpos[name] = where
+    return svc
+
+
 class _Resolver:
     def __init__(self, ctx: LoadContext) -> None:
         self.ctx = ctx
@@ -151,8 +161,7 @@ class _Resolver:
         svc = services.get(name)
         if not isinstance(svc, MDict) or "extends" not in svc:
             if svc is None:
-                svc = MDict(services.where(name))
-                services[name] = svc
+                svc = empty_definition(services, name)
             self.done[me] = svc
             return svc
         path = ("services", name, "extends")

@@ -22,7 +22,7 @@ from typing import Any
 from orchestrator.errors import SpecError
 from orchestrator.spec.context import LoadContext, display_name
 from orchestrator.spec.dotenv import lookup_in, read_env_file
-from orchestrator.spec.extends import apply_extends
+from orchestrator.spec.extends import apply_extends, empty_definition
 from orchestrator.spec.include import apply_includes
 from orchestrator.spec.merge import merge_files
 from orchestrator.spec.source import MDict, Position, PositionMap, flatten
@@ -187,9 +187,9 @@ def _empty_definitions(merged: MDict) -> None:
     """``services: {web: }`` means an empty definition, not a null one."""
     services = merged.get("services")
     if isinstance(services, MDict):
-        for name, value in services.items():
+        for name, value in list(services.items()):
             if value is None:
-                services[name] = MDict(services.where(name))
+                empty_definition(services, name)
 
 
 def _project_name(opts: LoadOptions, environment: dict[str, str], merged: MDict, working_dir: Path) -> str:

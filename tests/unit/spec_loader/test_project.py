@@ -212,3 +212,11 @@ def test_stack_file_from_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert p.working_dir == tmp_path
     pos = p.positions.get(("services", "a", "image"))
     assert pos is not None and pos.file == "-" and pos.line == 2
+
+
+def test_empty_service_is_located_at_its_key(tmp_path: Path) -> None:
+    p = load(tmp_path, {"compose.yaml": "services:\n  web: # nothing yet\n  db:\n"}, "compose.yaml")
+    assert p.data["services"] == {"web": {}, "db": {}}
+    for name, line in (("web", 2), ("db", 3)):
+        pos = p.positions.get(("services", name))
+        assert pos is not None and (pos.line, pos.column) == (line, 3)
