@@ -58,7 +58,12 @@ class V1Cgroup:
             self._make(root, is_cpuset=root == self.mounts.get("cpuset"))
 
     def _make(self, root: Path, *, is_cpuset: bool) -> None:
-        for _attempt in range(5):
+        """mkdir every level, top-down; cpusets are filled at every level, whoever made it.
+
+        Retried because another container's destroy may prune a shared parent ("pystack")
+        between our mkdirs, and a parent made concurrently may not have its cpuset filled yet.
+        """
+        for attempt in range(5):
             try:
                 current = root
                 for part in self.parts:
@@ -68,10 +73,8 @@ class V1Cgroup:
                         self._inherit_cpuset(parent, current)
                 return
             except CgroupError:
-                # A concurrent destroy may prune a shared parent between our mkdirs: retry.
-                if self.fs.exists(current.parent):
+                if attempt == 4:
                     raise
-        raise CgroupError(f"cannot create cgroup {root.joinpath(*self.parts)}: parent keeps disappearing")
 
     def _inherit_cpuset(self, parent: Path, child: Path) -> None:
         """A v1 cpuset with empty cpus/mems refuses tasks; start from the parent's sets."""

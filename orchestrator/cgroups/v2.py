@@ -57,15 +57,14 @@ class V2Cgroup:
         return self.fs.exists(self.dir)
 
     def create(self) -> None:
-        for _attempt in range(5):
+        for attempt in range(5):
             try:
                 self._make()
                 return
             except CgroupError:
                 # A concurrent destroy may prune a shared parent between our mkdirs: retry.
-                if self.fs.exists(self.dir.parent):
+                if attempt == 4:
                     raise
-        raise CgroupError(f"cannot create cgroup {self.dir}: parent keeps disappearing")
 
     def _make(self) -> None:
         wanted = self._controllers_of(self.root)
