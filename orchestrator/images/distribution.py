@@ -133,6 +133,8 @@ def push(store: ImageStore, ref: str, *, insecure: bool,
     raw = store.content.read_bytes(image.manifest_digest)
     doc = json.loads(raw)
     blobs = [*mf.manifest_layers(doc), doc["config"]]
+    others = [reference.parse(x) for x in image.refs]
+    source = next((o.path for o in others if o.domain == r.domain and o.path != name), None)
 
     def put(desc: dict[str, Any]) -> None:
         d, size = desc["digest"], int(desc["size"])
@@ -142,10 +144,20 @@ def push(store: ImageStore, ref: str, *, insecure: bool,
         if head.status == 200:
             p.event(item, "already exists")
             return
+        location = None
+        if source:  # another repository of this registry may have it: ask for a mount, no upload
+            start = client.request("POST", f"/v2/{name}/blobs/uploads/?mount={d}&from={source}",
+                                   scope=f"{scope} repository:{source}:pull", ok=(201, 202), body=b"")
+            start.close()
+            if start.status == 201:
+                p.event(item, "mounted")
+                return
+            location = start.headers.get("Location")  # declined: 202 opened a normal upload
         p.event(item, "pushing", 0, size)
-        start = client.request("POST", f"/v2/{name}/blobs/uploads/", scope=scope, ok=(202,), body=b"")
-        location = start.headers.get("Location")
-        start.close()
+        if location is None:
+            start = client.request("POST", f"/v2/{name}/blobs/uploads/", scope=scope, ok=(202,), body=b"")
+            location = start.headers.get("Location")
+            start.close()
         if not location:
             raise ImageError(f"{client.domain}: upload started without a Location")
         url = client.absolute(location)

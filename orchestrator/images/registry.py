@@ -163,9 +163,10 @@ class RegistryClient:
         realm = params.get("realm")
         if not realm:
             raise ImageError(f"registry {self.domain} asked for a bearer token without a realm")
-        query = {k: v for k, v in (("service", params.get("service")), ("scope", scope)) if v}
+        query = [("service", params["service"])] if params.get("service") else []
+        query += [("scope", one) for one in scope.split()]  # several scopes: one parameter each
         if self.credentials:
-            query["account"] = self.credentials.username
+            query.append(("account", self.credentials.username))
         url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
         headers = {"Authorization": self.credentials.basic_header()} if self.credentials else {}
         parsed = urllib.parse.urlsplit(url)

@@ -93,9 +93,9 @@ class TokenIssuer:
         self.x5c = base64.b64encode(der).decode()
         self.requests: list[str] = []
 
-    def token(self, service: str, scope: str | None) -> str:
+    def token(self, service: str, scopes: list[str]) -> str:
         access = []
-        if scope:
+        for scope in scopes:
             kind, name, actions = scope.split(":")
             access.append({"type": kind, "name": name, "actions": actions.split(",")})
         now = int(time.time())
@@ -119,7 +119,7 @@ class TokenIssuer:
                     self.send_response(401)
                     self.end_headers()
                     return
-                body = json.dumps({"token": issuer.token(q["service"][0], (q.get("scope") or [None])[0])})
+                body = json.dumps({"token": issuer.token(q["service"][0], q.get("scope") or [])})
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

@@ -182,3 +182,26 @@ def test_plain_http_only_where_allowed(store: ImageStore, monkeypatch: pytest.Mo
         RegistryClient("127.0.0.2:5319").ping()
     with pytest.raises(ImageError, match="image \"localhost:5319/none:1\" not found locally"):
         store.push("localhost:5319/none:1")
+
+
+@pytest.mark.parametrize("auth", ["none", "token"])
+def test_push_to_another_repository_mounts_blobs(store: ImageStore, other: ImageStore, tmp_path: Path,
+                                                 auth: str, docker_config: Path) -> None:
+    from tests.integration.images.conftest import _registry_fixture
+
+    gen = _registry_fixture(tmp_path, auth)
+    reg = next(gen)
+    try:
+        if auth == "token":
+            distribution.login(reg.host, USER, PASSWORD)
+        img = base_images.build_busybox(store)
+        store.tag("busybox", f"{reg.host}/pstest/src:1")
+        store.push(f"{reg.host}/pstest/src:1")
+        store.tag("busybox", f"{reg.host}/pstest/dst:1")
+        lines: list[str] = []
+        store.push(f"{reg.host}/pstest/dst:1", progress=lines.append)
+        assert f"{img.layers[0].digest[7:19]}: mounted" in lines
+        assert all("pushing" not in ln for ln in lines)
+        assert other.pull(f"{reg.host}/pstest/dst:1").manifest_digest == img.manifest_digest
+    finally:
+        gen.close()
