@@ -156,7 +156,12 @@ def _joiner(proc: dict[str, Any], ns_fds: list[tuple[int, int]], bpf: bytes | No
         for fd, flag in ns_fds:
             k.setns(fd, flag)
             os.close(fd)
-        child = os.fork()
+        try:
+            child = os.fork()
+        except OSError as exc:
+            if exc.errno == 12:  # ENOMEM from fork: the PID namespace's init is gone
+                raise OSError(3, "the container is not running") from None
+            raise
         if child == 0:
             _inside(proc, bpf, err_w, tty)
         if detach:

@@ -9,7 +9,9 @@ mounts on exactly the inode we resolved, not on whatever a racing rename put at 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import posixpath
 
 from orchestrator.runtime import kernel
 
@@ -21,16 +23,19 @@ def open_in_root(root_fd: int, path: str, flags: int = O_PATH) -> int:
     return kernel.openat2(root_fd, path.lstrip("/") or ".", flags | os.O_CLOEXEC, _RESOLVE)
 
 
-def ensure_in_root(root_fd: int, path: str, *, directory: bool = True, mode: int = 0o755) -> int:
+def ensure_in_root(root_fd: int, path: str, *, directory: bool = True, mode: int = 0o755, _depth: int = 0) -> int:
     """Open ``path`` under the root as O_PATH, creating missing parts (dirs, or a final empty file).
 
     Each prefix is resolved from the root again, so a symlink met on the way is followed as the
-    container would see it, and every creation is a single name relative to a resolved dir fd.
+    container would see it; a dangling one has its target created inside the root. Every
+    creation is a single name relative to a resolved dir fd.
     """
     try:
         return open_in_root(root_fd, path)
     except FileNotFoundError:
         pass
+    if _depth > 40:
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
     parts = [p for p in path.split("/") if p and p != "."]
     for i, name in enumerate(parts):
         prefix = "/".join(parts[: i + 1])
@@ -39,6 +44,15 @@ def ensure_in_root(root_fd: int, path: str, *, directory: bool = True, mode: int
         except FileNotFoundError:
             parent = open_in_root(root_fd, "/".join(parts[:i]), os.O_RDONLY | os.O_DIRECTORY)
             try:
+                try:
+                    target = os.readlink(name, dir_fd=parent)
+                except OSError:
+                    target = None
+                if target is not None:  # dangling symlink: make its target, inside the root
+                    base = target if target.startswith("/") else "/" + "/".join(parts[:i]) + "/" + target
+                    rest = "/".join(parts[i + 1 :])
+                    full = posixpath.normpath(base + ("/" + rest if rest else ""))
+                    return ensure_in_root(root_fd, full, directory=directory, mode=mode, _depth=_depth + 1)
                 if i == len(parts) - 1 and not directory:
                     flags = os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW
                     os.close(os.open(name, flags, 0o644, dir_fd=parent))

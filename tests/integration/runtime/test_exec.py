@@ -1,0 +1,94 @@
+"""exec into a running container: its namespaces, cgroup, capabilities, user, cwd and env."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator.errors import RuntimeFailure
+from orchestrator.runtime.engine import PystackRuntime
+from tests.integration.runtime.conftest import BundleFactory
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture
+def running(rt: PystackRuntime, make_bundle: BundleFactory) -> Iterator[str]:
+    cid, bundle = make_bundle(["sleep", "60"], hostname="exec-box", env={"FROMCFG": "1"})
+    (bundle / "rootfs").chmod(0o755)
+    rt.create(cid, bundle)
+    rt.start(cid)
+    try:
+        yield cid
+    finally:
+        rt.delete(cid, force=True)
+
+
+def capture(rt: PystackRuntime, cid: str, proc: dict[str, object]) -> tuple[int, str]:
+    with tempfile.TemporaryFile() as out:
+        rc = rt.exec(cid, proc, stdout=out, stderr=out)
+        out.seek(0)
+        return rc, out.read().decode()
+
+
+def test_exec_joins_the_container(rt: PystackRuntime, running: str) -> None:
+    script = ("hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $FROMCFG; "
+              "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status | tr -d '\\t'; ls /proc/self/fd | tr '\\n' ,")
+    rc, out = capture(rt, running, {"args": ["sh", "-c", script]})
+    assert rc == 0, out
+    lines = out.splitlines()
+    assert lines[0] == "exec-box"
+    assert lines[1].strip() == "sleep 60"
+    assert lines[2] == "1"
+    assert lines[3:6] == ["CapEff:00000000a80425fb", "NoNewPrivs:1", "Seccomp:2"]
+    assert lines[6] == "0,1,2,3,"
+    pid1 = rt.state(running).pid
+    assert Path(f"/proc/{pid1}/cgroup").read_text() != Path("/proc/self/cgroup").read_text()
+
+
+def test_exec_in_the_same_cgroup(rt: PystackRuntime, running: str) -> None:
+    pid1 = rt.state(running).pid
+    rc, out = capture(rt, running, {"args": ["cat", "/proc/self/cgroup"]})
+    assert rc == 0
+    want = {line.split(":", 2)[1]: line.split(":", 2)[2] for line in Path(f"/proc/{pid1}/cgroup").read_text().splitlines()}
+    # inside its cgroup namespace the container's own cgroup is the root
+    got = {line.split(":", 2)[1]: line.split(":", 2)[2] for line in out.splitlines()}
+    assert got.get("pids") == "/" and want.get("pids", "").endswith(running)
+
+
+def test_exec_user_cwd_env_and_exit_code(rt: PystackRuntime, running: str) -> None:
+    proc = {"args": ["sh", "-c", "id -u; id -g; pwd; echo $X; exit 9"], "user": {"uid": 1000, "gid": 1000},
+            "cwd": "/tmp", "env": ["X=y", "PATH=/bin"]}
+    rc, out = capture(rt, running, proc)
+    assert rc == 9
+    assert out.split() == ["1000", "1000", "/tmp", "y"]
+
+
+def test_exec_errors(rt: PystackRuntime, running: str) -> None:
+    with pytest.raises(RuntimeFailure, match="nope: not found"):
+        rt.exec(running, {"args": ["nope"]})
+    with pytest.raises(RuntimeFailure, match="cwd"):
+        rt.exec(running, {"args": ["true"], "cwd": "/missing"})
+    with pytest.raises(RuntimeFailure, match="does not exist"):
+        rt.exec("rt-notthere", {"args": ["true"]})
+
+
+def test_exec_detach_returns_a_pid(rt: PystackRuntime, running: str) -> None:
+    pid = rt.exec(running, {"args": ["sleep", "30"]}, detach=True)
+    assert pid > 0
+    assert Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0] == b"sleep"
+    assert pid in rt.ps(running)
+
+
+def test_cli_exec_with_user_name(rt: PystackRuntime, running: str, pystack_root: Path) -> None:
+    env = {**os.environ, "PYSTACK_ROOT": str(pystack_root)}
+    res = subprocess.run(["pystack", "runtime", "exec", "-u", "app", "-e", "K=v", "-w", "/tmp", running, "--",
+                          "sh", "-c", "id -u; echo $K; pwd; echo $FROMCFG"], capture_output=True, text=True,
+                         env=env, timeout=30)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["1000", "v", "/tmp", "1"]
