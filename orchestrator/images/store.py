@@ -338,7 +338,25 @@ class ImageStore:
                 with db.transaction(self.conn) as c:
                     c.executemany("DELETE FROM images_refs WHERE ref=?", gone)
                 out += [f"Untagged: {reference.familiar(r[0])}" for r in gone]
-            return out + self._delete_manifests(victims)
+            out += self._delete_manifests(victims)
+            self._sweep_leftovers()
+            return out
+
+    def _sweep_leftovers(self, max_age: float = 3600.0) -> None:
+        """Temporary blobs and half-unpacked layers a crash left behind (old enough to be nobody's)."""
+        import shutil
+
+        cutoff = time.time() - max_age
+        places = [(self.content.ingest_dir, ("in-",)), (self.paths.layers, (".tmp-", ".del-"))]
+        for where, prefixes in places:
+            with contextlib.suppress(FileNotFoundError):
+                for p in where.iterdir():
+                    if not p.name.startswith(prefixes) or p.lstat().st_mtime > cutoff:
+                        continue
+                    if p.is_dir() and not p.is_symlink():
+                        shutil.rmtree(p, ignore_errors=True)
+                    else:
+                        p.unlink(missing_ok=True)
 
     def _delete_manifests(self, digests: builtins.list[str]) -> builtins.list[str]:
         """Drop manifests, then exactly the blobs and layer dirs that only they used."""

@@ -112,3 +112,20 @@ def test_errors_are_one_line(store: ImageStore, tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="invalid image reference"):
         store.import_rootfs(_tar(tmp_path / "t.tar", {"a": b""}), "Bad:Name:x")
     assert not store.exists("Bad::")
+
+
+def test_prune_sweeps_what_a_crash_left(store: ImageStore, busybox_tar: Path) -> None:
+    img = store.import_rootfs(busybox_tar, "localhost/pstest/a:1")
+    store.layer_dirs(img)
+    f, stale_blob = store.content.temp_file()
+    f.close()
+    stale_layer = store.paths.layers / ".tmp-deadbeef-1"
+    (stale_layer / "etc").mkdir(parents=True)
+    f, fresh_blob = store.content.temp_file()  # could be a pull in progress: too young to touch
+    f.close()
+    for p in (stale_blob, stale_layer):
+        os.utime(p, (0, 0))
+    assert store.prune() == []
+    assert not stale_blob.exists() and not stale_layer.exists() and fresh_blob.exists()
+    assert store.layer_dirs(img)[0].is_dir()
+    fresh_blob.unlink()
