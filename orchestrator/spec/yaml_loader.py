@@ -22,7 +22,12 @@ from orchestrator.errors import SpecError
 from orchestrator.spec.source import OVERRIDE, RESET, MDict, MList, Pos, clone
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-MAX_ALIAS_NODES = 200_000  # nodes materialised by alias expansion, over a whole document
+# Nodes materialised by alias expansion over a whole document: at least MAX_ALIAS_NODES, or ten
+# times the nodes actually written (big stacks sharing ``<<: *defaults``), never above the hard cap,
+# so the work stays proportional to the input however the anchors are nested.
+MAX_ALIAS_NODES = 200_000
+MAX_ALIAS_NODES_HARD = 400_000
+ALIAS_RATIO = 10
 MAX_DEPTH = 200
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
@@ -133,6 +138,7 @@ class _Composer:
         self.open_anchors: set[str] = set()
         self.alias_nodes = 0
         self.nodes = 0
+        self.written = 0  # nodes present in the text itself
 
     def _check_tag(self, ev: Any, collection_tag: str | None) -> str | None:
         """Validate a node's tag; return the Compose merge marker it carries, if any."""
@@ -164,6 +170,7 @@ class _Composer:
             tag_marker: str | None = None
             if cls is ScalarEvent:
                 self.nodes += 1
+                self.written += 1
                 if ev.tag is None and not ev.style:
                     value: Any = resolve_plain(ev.value)
                 elif ev.tag is None or ev.tag == "!":
@@ -195,10 +202,9 @@ class _Composer:
                     self._take_key(stack[-1], ev, value, None, alias=True)
                     continue
                 self.alias_nodes += size
-                if self.alias_nodes > MAX_ALIAS_NODES:
-                    raise _fail(
-                        name, ev.start_mark, f"alias expansion exceeds {MAX_ALIAS_NODES} nodes (billion laughs?)"
-                    )
+                limit = min(MAX_ALIAS_NODES_HARD, max(MAX_ALIAS_NODES, ALIAS_RATIO * self.written))
+                if self.alias_nodes > limit:
+                    raise _fail(name, ev.start_mark, f"alias expansion exceeds {limit} nodes (billion laughs?)")
                 self.nodes += size
                 if isinstance(value, MDict | MList):
                     value = clone(value)
@@ -210,6 +216,7 @@ class _Composer:
                 if len(stack) >= MAX_DEPTH:
                     raise _fail(name, ev.start_mark, f"document nested deeper than {MAX_DEPTH} levels")
                 self.nodes += 1
+                self.written += 1
                 pos = _pos(name, ev.start_mark)
                 container: MDict | MList = MDict(pos) if is_map else MList(pos)
                 if ev.anchor is not None:

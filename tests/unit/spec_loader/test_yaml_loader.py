@@ -201,3 +201,24 @@ def test_utf8_bom_is_accepted() -> None:
 def test_several_documents() -> None:
     docs = load_yaml_documents("a: 1\n---\nb: 2\n", "f.yaml")
     assert [flatten(d, PositionMap()) for d in docs] == [{"a": 1}, {"b": 2}]
+
+
+def test_large_stacks_may_share_big_anchors() -> None:
+    # 4,000 services merging a 30-key anchor: about 250k expanded nodes, more than the fixed budget
+    anchor = "x-d: &d\n" + "".join(f"  k{i}: v{i}\n" for i in range(30))
+    services = "services:\n" + "".join(f"  s{i}:\n    <<: *d\n    image: i{i}\n    a: [1, 2, 3]\n" for i in range(4000))
+    docs = load_yaml_documents(anchor + services, "big.yaml")
+    tree = docs[0]
+    assert isinstance(tree, MDict) and len(tree["services"]["s3999"]) == 32
+
+
+def test_padding_does_not_buy_unbounded_expansion() -> None:
+    padding = "pad: [" + ",".join(["1"] * 100_000) + "]\n"
+    text = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    prev = "a"
+    for i in range(2, 12):
+        name = chr(96 + i)
+        text += f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]\n"
+        prev = name
+    with pytest.raises(SpecError, match="alias expansion exceeds 400000"):
+        load_yaml_documents(padding + text, "bomb.yaml")
