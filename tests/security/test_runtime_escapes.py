@@ -16,18 +16,29 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from orchestrator.errors import RuntimeFailure
 from orchestrator.runtime.engine import PystackRuntime
-from tests.integration.runtime.conftest import BundleFactory, make_bundle, rt, run_logged  # noqa: F401
+from tests.integration.runtime.conftest import BundleFactory, bundle_factory, run_logged, runtime_over
 
 pytestmark = pytest.mark.root
 
 
-def test_symlinked_mount_destination_stays_inside_root(rt: PystackRuntime, make_bundle: BundleFactory,  # noqa: F811
+@pytest.fixture
+def rt(pystack_root: Path) -> Iterator[PystackRuntime]:
+    yield from runtime_over(pystack_root)
+
+
+@pytest.fixture
+def make_bundle(tmp_path: Path, busybox_rootfs: Path) -> BundleFactory:
+    return bundle_factory(tmp_path, busybox_rootfs)
+
+
+def test_symlinked_mount_destination_stays_inside_root(rt: PystackRuntime, make_bundle: BundleFactory,
                                                         tmp_path: Path) -> None:
     host_dir = tmp_path / "host-side"
     host_dir.mkdir()
@@ -56,7 +67,7 @@ def test_symlinked_mount_destination_stays_inside_root(rt: PystackRuntime, make_
     assert (inside / "x").is_dir() and (inside / "y").is_dir() and (inside / "t").is_dir()
 
 
-def test_cwd_through_leaked_fd_never_reaches_the_host(rt: PystackRuntime,  # noqa: F811
+def test_cwd_through_leaked_fd_never_reaches_the_host(rt: PystackRuntime,
                                                         make_bundle: BundleFactory) -> None:
     leaked = os.open("/", os.O_RDONLY | os.O_DIRECTORY)  # inheritable, as a careless caller might hold
     os.set_inheritable(leaked, True)
@@ -87,7 +98,7 @@ def test_cwd_through_leaked_fd_never_reaches_the_host(rt: PystackRuntime,  # noq
         os.close(leaked)
 
 
-def test_engine_loads_nothing_from_the_container(rt: PystackRuntime,  # noqa: F811
+def test_engine_loads_nothing_from_the_container(rt: PystackRuntime,
                                                   make_bundle: BundleFactory) -> None:
     cid, bundle = make_bundle(["sleep", "30"])
     root = bundle / "rootfs"
@@ -127,7 +138,7 @@ def test_block_imports_refuses_new_modules() -> None:
 
 
 @pytest.mark.parametrize("ptrace", [False, True], ids=["default-caps", "with-CAP_SYS_PTRACE"])
-def test_container_cannot_rewrite_host_binary_via_proc_exe(rt: PystackRuntime,  # noqa: F811
+def test_container_cannot_rewrite_host_binary_via_proc_exe(rt: PystackRuntime,
                                                             make_bundle: BundleFactory, ptrace: bool) -> None:
     exe = Path(os.path.realpath(sys.executable))
     digest = hashlib.sha256(exe.read_bytes()).hexdigest()

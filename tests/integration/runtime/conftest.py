@@ -22,9 +22,9 @@ def new_id() -> str:
     return f"rt-{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture
-def rt(pystack_root: Path) -> Iterator[PystackRuntime]:
-    runtime = PystackRuntime(Paths(pystack_root))
+def runtime_over(root: Path) -> Iterator[PystackRuntime]:
+    """A runtime over ``root``; every container left at the end is force-deleted."""
+    runtime = PystackRuntime(Paths(root))
     yield runtime
     for st in runtime.list():
         with contextlib.suppress(Exception):
@@ -32,7 +32,16 @@ def rt(pystack_root: Path) -> Iterator[PystackRuntime]:
 
 
 @pytest.fixture
+def rt(pystack_root: Path) -> Iterator[PystackRuntime]:
+    yield from runtime_over(pystack_root)
+
+
+@pytest.fixture
 def make_bundle(tmp_path: Path, busybox_rootfs: Path) -> BundleFactory:
+    return bundle_factory(tmp_path, busybox_rootfs)
+
+
+def bundle_factory(tmp_path: Path, busybox_rootfs: Path) -> BundleFactory:
     """make_bundle(args, **ContainerOptions fields, edit=callable(cfg)) → (container id, bundle dir)."""
 
     def make(args: list[str], *, edit: Callable[[dict[str, Any]], None] | None = None,

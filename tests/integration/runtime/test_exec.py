@@ -55,7 +55,8 @@ def test_exec_in_the_same_cgroup(rt: PystackRuntime, running: str) -> None:
     pid1 = rt.state(running).pid
     rc, out = capture(rt, running, {"args": ["cat", "/proc/self/cgroup"]})
     assert rc == 0
-    want = {line.split(":", 2)[1]: line.split(":", 2)[2] for line in Path(f"/proc/{pid1}/cgroup").read_text().splitlines()}
+    host_view = Path(f"/proc/{pid1}/cgroup").read_text().splitlines()
+    want = {line.split(":", 2)[1]: line.split(":", 2)[2] for line in host_view}
     # inside its cgroup namespace the container's own cgroup is the root
     got = {line.split(":", 2)[1]: line.split(":", 2)[2] for line in out.splitlines()}
     assert got.get("pids") == "/" and want.get("pids", "").endswith(running)
