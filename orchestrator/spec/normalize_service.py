@@ -314,7 +314,8 @@ def normalize_service(name: str, raw: Any, ctx: Context) -> dict[str, Any] | Non
                 if value is None:
                     continue
                 deploy, replicas, deploy_resources, restart_deploy = _deploy(value, kpath, ctx)
-                out["deploy"] = deploy
+                if deploy:
+                    out["deploy"] = deploy
             elif key == "extends":
                 continue  # resolved by the loader; a reference to a missing service is its error
             else:

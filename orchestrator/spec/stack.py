@@ -125,6 +125,8 @@ def build_stack(
     if not report.errors:
         _check_cycles(stack, report)
     report.raise_if_errors()
+    if stack.warnings != report.warnings:
+        stack = stack.model_copy(update={"warnings": list(report.warnings)})
     return stack
 
 

@@ -70,7 +70,7 @@ def normalize_network(key: str, value: Any, project: str) -> dict[str, Any]:
     else:
         external = parse_bool(external)
         out["external"] = external
-    name = value.get("name")
+    name = out.get("name")
     out["name"] = str(name) if name else (key if external else f"{project}_{key}")
     for flag in ("internal", "enable_ipv4", "enable_ipv6", "attachable"):
         if flag in value:
