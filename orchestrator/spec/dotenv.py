@@ -100,6 +100,7 @@ class _Parser:
                 self.out[key] = value
             return
         self._advance_to(i + 1)
+        value_start = self.pos
         while self.pos < n and src[self.pos] in " \t":
             self.pos += 1
         if self.pos < n and src[self.pos] in "'\"":
@@ -107,7 +108,7 @@ class _Parser:
         else:
             end = src.find("\n", self.pos)
             end = n if end < 0 else end
-            line = src[self.pos : end]
+            line = src[value_start:end]  # from the separator, so "A= #x" is a comment
             for j, c in enumerate(line):
                 if c == "#" and j > 0 and line[j - 1] in " \t":
                     line = line[:j]

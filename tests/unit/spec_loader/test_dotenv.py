@@ -147,6 +147,9 @@ def test_missing_required_and_optional(tmp_path: Path) -> None:
     [
         ("A=VAL # comment", {"A": "VAL"}),
         ("A=VAL# not a comment", {"A": "VAL# not a comment"}),
+        ("A=#value", {"A": "#value"}),
+        ("A= # only a comment", {"A": ""}),
+        ("A=a\t# tab before the comment", {"A": "a"}),
         ('A="VAL # not a comment"', {"A": "VAL # not a comment"}),
         ('A="VAL" # comment', {"A": "VAL"}),
         ("A='$OTHER'", {"A": "$OTHER"}),
