@@ -153,3 +153,10 @@ def split_path(path: str) -> tuple[str, ...]:
         if p in (".", "..") or "\0" in p or ":" in p:
             raise CgroupError(f"cgroup path {path!r}: component {p!r} is not allowed")
     return parts
+
+
+def warn(fmt: str, *args: object) -> None:
+    """Log a limit the host cannot enforce; logging is imported only then (it costs ~5 ms at start)."""
+    import logging
+
+    logging.getLogger("orchestrator.cgroups").warning(fmt, *args)

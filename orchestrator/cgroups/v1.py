@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import time
 from collections.abc import Iterable, Mapping
@@ -10,13 +9,20 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.cgroups.convert import Write, parse_blkio_service_bytes, parse_limit
-from orchestrator.cgroups.fs import HOST_FS, CgroupFS, parse_pids, read_int, read_keyed, split_path, wait_for
+from orchestrator.cgroups.fs import (
+    HOST_FS,
+    CgroupFS,
+    parse_pids,
+    read_int,
+    read_keyed,
+    split_path,
+    wait_for,
+    warn,
+)
 from orchestrator.cgroups.killing import signal_all
 from orchestrator.cgroups.plan_v1 import plan_v1
 from orchestrator.cgroups.types import CgroupStats
 from orchestrator.errors import CgroupError
-
-log = logging.getLogger(__name__)
 
 FREEZE_TIMEOUT = 5.0
 
@@ -122,7 +128,7 @@ class V1Cgroup:
                 return
         if not w.optional:
             raise CgroupError(f"this kernel does not offer {w.choices[0][0]} in cgroup {d}")
-        log.warning("cgroup %s: no %s on this host; not applied", self.path, w.choices[0][0])
+        warn("cgroup %s: no %s on this host; not applied", self.path, w.choices[0][0])
         self.skipped.append(w.choices[0][0])
 
     # -- processes ---------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import time
 from collections.abc import Iterable, Mapping
@@ -10,13 +9,20 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.cgroups.convert import Write, parse_io_stat, parse_limit
-from orchestrator.cgroups.fs import HOST_FS, CgroupFS, parse_pids, read_int, read_keyed, split_path, wait_for
+from orchestrator.cgroups.fs import (
+    HOST_FS,
+    CgroupFS,
+    parse_pids,
+    read_int,
+    read_keyed,
+    split_path,
+    wait_for,
+    warn,
+)
 from orchestrator.cgroups.killing import EMPTY_TIMEOUT, signal_all
 from orchestrator.cgroups.plan_v2 import not_applicable_v2, plan_v2
 from orchestrator.cgroups.types import CgroupStats
 from orchestrator.errors import CgroupError
-
-log = logging.getLogger(__name__)
 
 FREEZE_TIMEOUT = 5.0
 
@@ -88,7 +94,7 @@ class V2Cgroup:
     # -- limits ------------------------------------------------------------------------------
     def apply(self, resources: Mapping[str, Any]) -> None:
         for name in not_applicable_v2(resources):
-            log.warning("cgroup %s: %s has no cgroup v2 equivalent; not applied", self.path, name)
+            warn("cgroup %s: %s has no cgroup v2 equivalent; not applied", self.path, name)
             self.skipped.append(name)
         self.apply_writes(plan_v2(resources))
 
@@ -101,7 +107,7 @@ class V2Cgroup:
                     break
             else:
                 if w.optional:
-                    log.warning("cgroup %s: no %s here; not applied", self.path, w.choices[0][0])
+                    warn("cgroup %s: no %s here; not applied", self.path, w.choices[0][0])
                     self.skipped.append(w.choices[0][0])
                 elif w.controller not in have:
                     raise CgroupError(
