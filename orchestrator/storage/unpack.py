@@ -73,13 +73,33 @@ class _Extractor:
         self.root_fd = root_fd
         self.is_root = os.geteuid() == 0
         self.dir_times: dict[tuple[str, ...], int] = {}
+        self._parent: tuple[tuple[str, ...], int] | None = None  # last parent dir: entries come grouped
+
+    def _parent_fd(self, parts: list[str], name: str) -> int:
+        """The fd of an entry's parent, reusing the previous one (closed by ``_forget_parent``)."""
+        key = tuple(parts)
+        if self._parent is not None and self._parent[0] == key:
+            return self._parent[1]
+        self._forget_parent()
+        fd = open_dir_beneath(self.root_fd, parts, what=f"layer entry {name!r}")
+        self._parent = (key, fd)
+        return fd
+
+    def _forget_parent(self) -> None:
+        """Called whenever a directory is removed: the cached fd could name a deleted directory."""
+        if self._parent is not None:
+            os.close(self._parent[1])
+            self._parent = None
 
     def run(self, reader: HashingReader) -> int:
         count = 0
-        with tarfile.open(fileobj=reader, mode="r|", errorlevel=2) as tf:
-            for member in tf:
-                self._entry(tf, member)
-                count += 1
+        try:
+            with tarfile.open(fileobj=reader, mode="r|", errorlevel=2) as tf:
+                for member in tf:
+                    self._entry(tf, member)
+                    count += 1
+        finally:
+            self._forget_parent()
         self._apply_dir_times()
         return count
 
@@ -91,29 +111,26 @@ class _Extractor:
                 self.dir_times[()] = int(m.mtime)
             return
         base = parts[-1]
-        pfd = open_dir_beneath(self.root_fd, parts[:-1], what=f"layer entry {m.name!r}")
-        try:
-            if base.startswith(WHITEOUT_PREFIX):
-                self._whiteout(pfd, base, m.name)
-                return
-            self._clear(pfd, base, keep_dir=m.isdir())
-            if m.isdir():
-                self._dir(pfd, base, m, tuple(parts))
-            elif m.isreg():
-                self._file(pfd, base, tf, m)
-            elif m.issym():
-                os.symlink(m.linkname, base, dir_fd=pfd)
-                self._meta_path(pfd, base, m, symlink=True)
-            elif m.islnk():
-                self._hardlink(pfd, base, m)
-            elif m.ischr() or m.isblk() or m.isfifo():
-                kind = stat.S_IFCHR if m.ischr() else stat.S_IFBLK if m.isblk() else stat.S_IFIFO
-                os.mknod(base, kind | 0o600, os.makedev(m.devmajor, m.devminor), dir_fd=pfd)
-                self._meta_path(pfd, base, m, symlink=False)
-            else:
-                raise ImageError(f"layer entry {m.name!r} has unsupported tar type {m.type!r}")
-        finally:
-            os.close(pfd)
+        pfd = self._parent_fd(parts[:-1], m.name)
+        if base.startswith(WHITEOUT_PREFIX):
+            self._whiteout(pfd, base, m.name)
+            return
+        self._clear(pfd, base, keep_dir=m.isdir())
+        if m.isdir():
+            self._dir(pfd, base, m, tuple(parts))
+        elif m.isreg():
+            self._file(pfd, base, tf, m)
+        elif m.issym():
+            os.symlink(m.linkname, base, dir_fd=pfd)
+            self._meta_path(pfd, base, m, symlink=True)
+        elif m.islnk():
+            self._hardlink(pfd, base, m)
+        elif m.ischr() or m.isblk() or m.isfifo():
+            kind = stat.S_IFCHR if m.ischr() else stat.S_IFBLK if m.isblk() else stat.S_IFIFO
+            os.mknod(base, kind | 0o600, os.makedev(m.devmajor, m.devminor), dir_fd=pfd)
+            self._meta_path(pfd, base, m, symlink=False)
+        else:
+            raise ImageError(f"layer entry {m.name!r} has unsupported tar type {m.type!r}")
 
     def _whiteout(self, pfd: int, base: str, name: str) -> None:
         if base == OPAQUE_MARKER:
@@ -136,8 +153,14 @@ class _Extractor:
         if stat.S_ISDIR(st.st_mode):
             if not keep_dir:
                 shutil.rmtree(base, dir_fd=pfd)
+                self._forget_parent_below(pfd)
         else:
             os.unlink(base, dir_fd=pfd)
+
+    def _forget_parent_below(self, pfd: int) -> None:
+        """A directory under ``pfd`` went away; keep ``pfd`` itself if it is the cached one."""
+        if self._parent is not None and self._parent[1] != pfd:
+            self._forget_parent()
 
     def _dir(self, pfd: int, base: str, m: tarfile.TarInfo, key: tuple[str, ...]) -> None:
         with contextlib.suppress(FileExistsError):
@@ -145,9 +168,12 @@ class _Extractor:
         fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
         try:
             self._meta_fd(fd, m)
-        finally:
+        except BaseException:
             os.close(fd)
+            raise
         self.dir_times[key] = int(m.mtime)
+        self._forget_parent()  # its children usually follow: keep the new directory as the parent
+        self._parent = (key, fd)
 
     def _file(self, pfd: int, base: str, tf: tarfile.TarFile, m: tarfile.TarInfo) -> None:
         fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
@@ -155,8 +181,10 @@ class _Extractor:
         try:
             src = tf.extractfile(m)
             if src is not None:
-                with os.fdopen(os.dup(fd), "wb", buffering=0) as out:
-                    shutil.copyfileobj(src, out, _CHUNK)
+                while chunk := src.read(_CHUNK):
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view):]
             self._meta_fd(fd, m)
             os.utime(fd, ns=(int(m.mtime) * 10**9, int(m.mtime) * 10**9))
         finally:
