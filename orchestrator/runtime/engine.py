@@ -28,6 +28,24 @@ from orchestrator.runtime.store import ContainerDir, alive, read_json
 
 _JOIN_ORDER = ("ipc", "uts", "network", "cgroup", "mount")  # mount last: paths resolve on the host first
 _UNSHARE = ("mount", "uts", "ipc", "network", "cgroup")
+# Devices every container may use whatever its device rules say (as runc's AllowedDevices): the
+# runtime creates them in /dev, and a "deny all" rule must not stop that.
+_DEFAULT_DEVICE_RULES = [
+    {"allow": True, "type": "c", "major": 1, "minor": m, "access": "rwm"} for m in (3, 5, 7, 8, 9)
+] + [
+    {"allow": True, "type": "c", "major": 5, "minor": m, "access": "rwm"} for m in (0, 1, 2)
+] + [{"allow": True, "type": "c", "major": 136, "access": "rwm"}]
+
+
+def with_default_devices(cfg: dict[str, Any]) -> None:
+    """Append the default device rules and the config's own devices after its device rules."""
+    linux = cfg.setdefault("linux", {})
+    res = linux.get("resources")
+    if not res or "devices" not in res:
+        return
+    extra = [{"allow": True, "type": d["type"], "major": d.get("major"), "minor": d.get("minor"), "access": "rwm"}
+             for d in linux.get("devices") or [] if d.get("type") in ("c", "b")]
+    res["devices"] = list(res["devices"]) + _DEFAULT_DEVICE_RULES + extra
 
 
 def parse_signal(sig: int | str) -> int:
@@ -68,6 +86,7 @@ class PystackRuntime:
         cfg = spec.load_config(bundle)
         if "process" not in cfg:
             raise RuntimeFailure(f"{bundle}/config.json: process is required to create a container")
+        with_default_devices(cfg)
         plan = self._plan(cdir, cfg, bundle, log_path, log_max_size, log_max_files, console_socket)
         self.base.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:

@@ -59,6 +59,9 @@ def close_fds_except(keep: set[int]) -> None:
     k.close_range(lo)
 
 
+_step = ["start"]
+
+
 def run(plan: InitPlan) -> None:
     """Never returns: execs the user's program, or reports an error and exits."""
     try:
@@ -66,7 +69,7 @@ def run(plan: InitPlan) -> None:
     except (SetupError, MountError) as exc:
         _report(plan.ready_fd, str(exc))
     except OSError as exc:
-        _report(plan.ready_fd, f"container init: {exc.strerror or exc}")
+        _report(plan.ready_fd, f"container init: {_step[0]}: {exc.strerror or exc}")
     except BaseException as exc:  # our own bug: still one line, never a hang
         _report(plan.ready_fd, f"container init: internal error: {type(exc).__name__}: {exc}")
     os._exit(127)
@@ -88,30 +91,41 @@ def _setup_and_exec(plan: InitPlan) -> None:
     if os.read(plan.go_fd, 1) != b"G":
         os._exit(1)  # the monitor gave up (cgroup failure): it reports, we just leave
     os.close(plan.go_fd)
+    _step[0] = "joining namespaces"
     for fd, flag in plan.ns_join:
         k.setns(fd, flag)
         os.close(fd)
+    _step[0] = "creating namespaces"
     if plan.ns_new:
         k.unshare(plan.ns_new)
+    _step[0] = "setting the hostname"
     if cfg.get("hostname") and plan.ns_new & k.CLONE_NEWUTS:
         k.sethostname(cfg["hostname"])
     if cfg.get("domainname") and plan.ns_new & k.CLONE_NEWUTS:
         k.setdomainname(cfg["domainname"])
+    _step[0] = "rlimits"
     procsetup.apply_rlimits(proc.get("rlimits") or [])
+    _step[0] = "oom_score_adj"
     procsetup.set_oom_score_adj(proc.get("oomScoreAdj"))
     if proc.get("terminal") and plan.console:
         _attach_console(plan.console)
+    _step[0] = "preparing the root filesystem"
     rootfs.prepare(cfg, plan.bundle, plan.console if proc.get("terminal") else None)
     block_imports()
+    _step[0] = "masked and read-only paths"
     rootfs.finish(cfg)
     close_fds_except({plan.ready_fd, plan.fifo_fd})
     nnp = bool(proc.get("noNewPrivileges"))
+    _step[0] = "seccomp"
     if plan.seccomp_bpf is not None and not nnp:
         procsetup.load_seccomp(plan.seccomp_bpf)
+    _step[0] = "personality"
     procsetup.set_personality(linux.get("personality"))
+    _step[0] = "user and capabilities"
     procsetup.apply_identity_and_caps(proc)
     if "umask" in (proc.get("user") or {}):
         os.umask(int(proc["user"]["umask"]))
+    _step[0] = "cwd"
     procsetup.chdir_inside(proc.get("cwd") or "/")
     path = procsetup.lookup(proc)
     procsetup.reset_signals()

@@ -95,7 +95,8 @@ def apply_identity_and_caps(proc: Mapping[str, Any]) -> None:
         k.capset(sets["effective"], sets["permitted"], sets["inheritable"])
         k.prctl(k.PR_CAP_AMBIENT, k.PR_CAP_AMBIENT_CLEAR_ALL)
         for cap in range(capnames.LAST_CAP + 1):
-            if sets["ambient"] & (1 << cap):
+            # The kernel refuses an ambient cap missing from the inheritable set; runc and crun skip it too.
+            if sets["ambient"] & sets["inheritable"] & sets["permitted"] & (1 << cap):
                 k.prctl(k.PR_CAP_AMBIENT, k.PR_CAP_AMBIENT_RAISE, cap)
 
 

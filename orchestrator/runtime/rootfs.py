@@ -86,15 +86,15 @@ def _mount_one(root_fd: int, m: dict[str, Any], bundle: Path) -> None:
         if opts.flags:
             _on_top(root_fd, dest, lambda p: k.mount(None, p, None, k.MS_BIND | k.MS_REMOUNT | opts.flags))
     else:
-        dest_fd = ensure_in_root(root_fd, dest)
-        try:
-            fstype = mtype or "none"
-            if fstype == "cgroup":
-                _mount_cgroup(dest_fd, opts.flags)
-            else:
+        fstype = mtype or "none"
+        if fstype == "cgroup":
+            _mount_cgroup(root_fd, dest, opts.flags)
+        else:
+            dest_fd = ensure_in_root(root_fd, dest)
+            try:
                 k.mount(m.get("source") or fstype, fd_path(dest_fd), fstype, opts.flags, opts.data_str)
-        finally:
-            os.close(dest_fd)
+            finally:
+                os.close(dest_fd)
     for p in opts.propagation:
         _on_top(root_fd, dest, lambda path, p=p: k.mount(None, path, None, p))
 
@@ -108,33 +108,50 @@ def _on_top(root_fd: int, dest: str, action: Any) -> None:
         os.close(fd)
 
 
-def _mount_cgroup(dest_fd: int, flags: int) -> None:
-    """cgroup2 when the host is unified; on v1/hybrid a tmpfs with one read-only hierarchy per controller."""
+def _host_v1_hierarchies() -> list[tuple[str, str]]:
+    """(directory name, mount data) of each cgroup v1 hierarchy under /sys/fs/cgroup, from mountinfo."""
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            pre, _, post = line.partition(" - ")
+            fields, sup = pre.split(), post.split()
+            if len(sup) < 3 or sup[0] != "cgroup" or not fields[4].startswith("/sys/fs/cgroup/"):
+                continue
+            name = fields[4][len("/sys/fs/cgroup/"):]
+            opts = [o for o in sup[2].split(",") if o not in ("rw", "ro")]
+            if "/" not in name:
+                out.append((name, ",".join(opts)))
+    return out
+
+
+def _mount_cgroup(root_fd: int, dest: str, flags: int) -> None:
+    """cgroup2 when the host is unified; on v1/hybrid a tmpfs with one hierarchy per v1 controller.
+
+    In the container's cgroup namespace each hierarchy shows the container's own cgroup as its root.
+    """
     from orchestrator import cgroups
 
-    target = fd_path(dest_fd)
+    base = k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC
     if cgroups.detect_mode() == "unified":
-        k.mount("cgroup2", target, "cgroup2", flags)
+        fd = ensure_in_root(root_fd, dest)
+        try:
+            k.mount("cgroup2", fd_path(fd), "cgroup2", flags | base)
+        finally:
+            os.close(fd)
         return
-    k.mount("tmpfs", target, "tmpfs", k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC, "mode=755")
-    dirfd = os.open(target, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    fd = ensure_in_root(root_fd, dest)
     try:
-        for entry in sorted(os.listdir("/sys/fs/cgroup")):
-            host = Path("/sys/fs/cgroup") / entry
-            if entry == "unified" or host.is_symlink() or not host.is_dir():
-                continue
-            os.mkdir(entry, 0o755, dir_fd=dirfd)
-            sub = os.open(entry, O_PATH | os.O_CLOEXEC, dir_fd=dirfd)
-            try:
-                k.mount("cgroup", fd_path(sub), "cgroup", flags | k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC, entry)
-            except OSError:
-                os.rmdir(entry, dir_fd=dirfd)
-            finally:
-                os.close(sub)
+        k.mount("tmpfs", fd_path(fd), "tmpfs", base, "mode=755")
     finally:
-        os.close(dirfd)
+        os.close(fd)
+    for name, data in _host_v1_hierarchies():
+        sub = ensure_in_root(root_fd, f"{dest}/{name}")
+        try:
+            k.mount("cgroup", fd_path(sub), "cgroup", flags | base, data)
+        finally:
+            os.close(sub)
     if flags & k.MS_RDONLY:
-        k.mount(None, target, None, k.MS_REMOUNT | k.MS_RDONLY | k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC, "mode=755")
+        _on_top(root_fd, dest, lambda p: k.mount(None, p, None, k.MS_REMOUNT | k.MS_RDONLY | base, "mode=755"))
 
 
 def _devices(root_fd: int, extra: list[dict[str, Any]], defaults: bool) -> None:
