@@ -191,14 +191,14 @@ _safe = st.text(
 ).map(str.strip)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
 @given(st.dictionaries(_keys, _safe, max_size=6))
 def test_unquoted_values_round_trip(values: dict[str, str]) -> None:
     text = "\n".join(f"{k}={v}" for k, v in values.items())
     assert parse_dotenv(text, filename=".env") == values
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
 @given(st.dictionaries(_keys, st.text(max_size=20).filter(lambda s: "'" not in s and "\\" not in s), max_size=6))
 def test_single_quoted_values_are_literal(values: dict[str, str]) -> None:
     values = {k: v.replace("\r", "") for k, v in values.items()}  # line endings are normalised to \n
@@ -210,7 +210,7 @@ def _dq_escape(v: str) -> str:
     return v.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("\n", "\\n").replace("\t", "\\t")
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
 @given(st.dictionaries(_keys, st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20), max_size=6))
 def test_double_quoted_escapes_round_trip(values: dict[str, str]) -> None:
     values = {k: v.replace("\r", "") for k, v in values.items()}
@@ -218,7 +218,7 @@ def test_double_quoted_escapes_round_trip(values: dict[str, str]) -> None:
     assert parse_dotenv(text, filename=".env") == values
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(st.text(max_size=60))
 def test_any_text_parses_or_fails_cleanly(text: str) -> None:
     try:

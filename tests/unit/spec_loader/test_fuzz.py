@@ -95,25 +95,33 @@ _trees = st.recursive(
 )
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=250, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(_mutated())
 def test_mutated_files(workdir: Path, text: str) -> None:
     _check(workdir, text)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=200, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.dictionaries(st.sampled_from(_VOCAB), _trees, max_size=5))
 def test_random_structures(workdir: Path, tree: dict[str, object]) -> None:
     _check(workdir, yaml.safe_dump(tree, allow_unicode=True))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=200, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.binary(max_size=200))
 def test_random_bytes(workdir: Path, data: bytes) -> None:
     _check(workdir, data)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.lists(st.sampled_from(_SIGNIFICANT + _VOCAB + ["a", "1", "\n  "]), max_size=40))
 def test_random_yaml_like_text(workdir: Path, tokens: list[str]) -> None:
     _check(workdir, "".join(tokens))

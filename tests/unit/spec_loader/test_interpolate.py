@@ -96,19 +96,19 @@ _names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
 _plain = st.text(alphabet=st.characters(blacklist_characters="$", blacklist_categories=("Cs",)), max_size=20)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
 @given(_plain)
 def test_text_without_dollar_is_unchanged(text: str) -> None:
     assert run(text, {})[0] == text
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
 @given(st.text(max_size=30))
 def test_escaping_every_dollar_round_trips(text: str) -> None:
     assert run(text.replace("$", "$$"), {})[0] == text
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
 @given(_names, _plain, _plain)
 def test_set_variable_substitutes_in_both_forms(name: str, value: str, around: str) -> None:
     env = {name: value}
@@ -116,7 +116,7 @@ def test_set_variable_substitutes_in_both_forms(name: str, value: str, around: s
     assert run(f"${name}", env)[0] == value
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
 @given(_names, st.one_of(st.none(), _plain), _plain.filter(lambda s: "}" not in s))
 def test_modifiers_match_their_definition(name: str, value: str | None, word: str) -> None:
     env = {} if value is None else {name: value}
@@ -128,7 +128,7 @@ def test_modifiers_match_their_definition(name: str, value: str | None, word: st
     assert run(f"${{{name}+{word}}}", env)[0] == (word if is_set else "")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(st.text(alphabet="${}:-?+AB_ x", max_size=25))
 def test_arbitrary_templates_give_a_string_or_a_clean_error(template: str) -> None:
     try:
