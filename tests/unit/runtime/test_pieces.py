@@ -1,0 +1,84 @@
+"""Pure pieces of the runtime: mount options, the json-file log writer, the seccomp policy."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from orchestrator.runtime import kernel as k
+from orchestrator.runtime import logfile, mountopts, seccomp
+
+
+def test_mount_options() -> None:
+    o = mountopts.parse(["rbind", "ro", "nosuid", "rprivate", "mode=755", "size=1m"], "bind")
+    assert o.bind and o.recursive
+    assert o.flags == k.MS_RDONLY | k.MS_NOSUID
+    assert o.propagation == [k.MS_PRIVATE | k.MS_REC]
+    assert o.data_str == "mode=755,size=1m"
+    assert mountopts.parse(["ro", "rw"]).flags == 0
+    assert not mountopts.parse(["nodev"], "tmpfs").bind
+
+
+def records(path: Path) -> list[dict[str, str]]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def test_log_lines_split_and_partial(tmp_path: Path) -> None:
+    w = logfile.LogWriter(str(tmp_path / "log"))
+    w.feed("stdout", b"one\ntw")
+    w.feed("stdout", b"o\nthr")
+    w.feed("stderr", b"x" * (logfile.MAX_LINE + 5))
+    assert [r["log"] for r in records(tmp_path / "log")] == ["one\n", "two\n", "x" * logfile.MAX_LINE]
+    assert w.next_deadline() is not None
+    w.flush_partial()  # not idle long enough yet
+    assert len(records(tmp_path / "log")) == 3
+    time.sleep(logfile.IDLE_FLUSH + 0.05)
+    w.flush_partial()
+    got = [(r["stream"], r["log"]) for r in records(tmp_path / "log")[3:]]
+    assert sorted(got) == [("stderr", "xxxxx"), ("stdout", "thr")]
+    w.close()
+    assert all(r["time"].endswith("Z") and "T" in r["time"] for r in records(tmp_path / "log"))
+
+
+def test_log_rotation(tmp_path: Path) -> None:
+    path = tmp_path / "log"
+    w = logfile.LogWriter(str(path), max_size=500, max_files=2)
+    for i in range(100):
+        w.feed("stdout", f"line {i}\n".encode())
+    w.close()
+    assert path.stat().st_size <= 500 and Path(f"{path}.1").stat().st_size <= 500
+    assert not Path(f"{path}.2").exists()
+    assert records(path)[-1]["log"] == "line 99\n"
+    one = logfile.LogWriter(str(tmp_path / "single"), max_size=200, max_files=1)
+    for i in range(50):
+        one.feed("stdout", f"l{i}\n".encode())
+    one.close()
+    assert (tmp_path / "single").stat().st_size <= 200 and not Path(f"{tmp_path / 'single'}.1").exists()
+
+
+def test_rfc3339_nano() -> None:
+    assert logfile.rfc3339_nano(1_700_000_000_123_456_789) == "2023-11-14T22:13:20.123456789Z"
+
+
+def test_default_seccomp_profile_follows_capabilities() -> None:
+    plain = seccomp.default_profile([])
+    names = {n for r in plain["syscalls"] if r["action"] == "SCMP_ACT_ALLOW" and "args" not in r for n in r["names"]}
+    assert "read" in names and "execve" in names
+    for blocked in ("mount", "unshare", "setns", "ptrace", "kexec_load", "bpf", "keyctl"):
+        assert blocked not in names
+    admin = seccomp.default_profile(["CAP_SYS_ADMIN", "CAP_SYS_PTRACE"])
+    names2 = {n for r in admin["syscalls"] if r["action"] == "SCMP_ACT_ALLOW" for n in r["names"]}
+    assert {"mount", "unshare", "setns", "ptrace", "clone"} <= names2
+    assert "kexec_load" not in names2
+
+
+def test_seccomp_compiles_to_bpf(tmp_path: Path) -> None:
+    pytest.importorskip("pyseccomp")
+    prof = seccomp.default_profile([])
+    bpf = seccomp.compile_cached(prof, tmp_path)
+    assert len(bpf) % 8 == 0 and len(bpf) > 800
+    assert seccomp.compile_cached(prof, tmp_path) == bpf
+    assert len(list(tmp_path.iterdir())) == 1
