@@ -115,10 +115,10 @@ def _freezer(verb: str) -> click.Command:
     @click.argument("services", nargs=-1)
     @click.pass_obj
     def cmd(opts: GlobalOptions, services: tuple[str, ...]) -> None:
-            from orchestrator.state import containers as cstate
+        from orchestrator.state import containers as cstate
 
         ctx, recs = _targets(opts, services)
-            for r in recs:
+        for r in recs:
             rt = ctx.runtime(_rt_name(r))
             if verb == "pause":
                 rt.pause(r.id)

@@ -11,8 +11,8 @@ import sqlite3
 import threading
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.paths import Paths
 from orchestrator.network import schema as _network_schema  # noqa: F401  (registers its tables)
+from orchestrator.paths import Paths
 from orchestrator.state import containers as _containers_schema  # noqa: F401  (registers tables)
 from orchestrator.state.db import connect
 

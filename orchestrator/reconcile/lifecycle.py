@@ -68,6 +68,7 @@ def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[
     rec.image_id = image.id
     cdir = ctx.paths.container(rec.id)
     cdir.mkdir(parents=True, exist_ok=True)
+    ctx.images.acquire(image, rec.id)  # image rm / prune leave it alone while the container exists
     lowers = ctx.images.layer_dirs(image)
     rootfs = mount_rootfs(lowers, cdir)
     netns, hostfiles = wiring.wire_network(ctx, sp, rec, cdir)
@@ -193,9 +194,7 @@ def remove(ctx: Context, rec: ContainerRecord, *, timeout: float | None = 0) -> 
     wiring.unwire_network(ctx, rec)
     cdir = ctx.paths.container(rec.id)
     unmount_rootfs(cdir)
-    if rec.image_id:
-        with contextlib.suppress(Exception):
-            ctx.images.release(rec.id)
+    ctx.images.release(rec.id)
     shutil.rmtree(cdir, ignore_errors=True)
     cstate.delete(conn, rec.id)
     cstate.add_event(conn, rec.project, "remove", service=rec.service, container=rec.name)

@@ -24,6 +24,13 @@ class Outcome:
         return not self.failed and not self.skipped
 
 
+def describe(exc: BaseException) -> str:
+    """The first real cause, not "unhandled errors in a TaskGroup"."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return str(exc) or type(exc).__name__
+
+
 async def run_in_order(
     items: Sequence[str],
     deps: Mapping[str, Sequence[str]],
@@ -47,7 +54,7 @@ async def run_in_order(
                 try:
                     await fn(name)
                 except Exception as exc:  # reported per item; the rest goes on
-                    outcome.failed[name] = str(exc) or type(exc).__name__
+                    outcome.failed[name] = describe(exc)
                     return
             outcome.done.append(name)
         finally:

@@ -62,9 +62,9 @@ def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path
         hostfiles.write_hostname(files["hostname"], hostname)
         return None, files
 
+    from orchestrator.network.driver import Attachment
     from orchestrator.network.ports import PortBinding, register_ports
     from orchestrator.network.records import register_dns
-    from orchestrator.network.driver import Attachment
 
     driver = ctx.network
     ns = driver.create_netns(rec.id, project=sp.project)

@@ -55,7 +55,7 @@ class Host:
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
-            res = self.sh(f"wget -q -T 2 -O- {url}")
+            res = self.sh(f"timeout 3 wget -q -O- {url}")
             if res.returncode == 0:
                 return res.stdout
             last = res.stderr

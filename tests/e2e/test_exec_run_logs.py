@@ -36,7 +36,7 @@ def test_exec_run_and_dns(host: Host) -> None:
     for name in ("api", "backend", "e2eexec-api-1"):
         out = ""
         for _ in range(50):
-            r = host.pystack("-f", f, "exec", "-T", "client", "wget", "-q", "-T", "2", "-O-", f"http://{name}:8000/",
+            r = host.pystack("-f", f, "exec", "-T", "client", "timeout", "3", "wget", "-q", "-O-", f"http://{name}:8000/",
                              check=False)
             out = r.stdout
             if r.returncode == 0:
