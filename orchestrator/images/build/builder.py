@@ -199,7 +199,11 @@ class _Builder:
         if hit is not None:
             entry = hit
         else:
-            layer = layer_fn(st) if layer_fn is not None else None
+            try:
+                layer = layer_fn(st) if layer_fn is not None else None
+            except PystackError as exc:
+                msg = str(exc)
+                raise ImageError(msg if msg.startswith(self.df.where) else f"{what}: {msg}") from None
             entry = CacheEntry(created=_now(), layer=layer)
             self.cache.put(key, entry)
         self.report.steps.append((label, ins.original, hit is not None))
@@ -282,8 +286,8 @@ class _Builder:
         upper.mkdir(parents=True)
         rc = self.runner.run(lowers, upper, cdir, args, env, cwd, user, network)
         if rc != 0:
-            raise ImageError(f"{what} {args[-1] if len(args) > 2 else ' '.join(args)!s} "
-                             f"failed with exit code {rc}")
+            shown = args[-1] if len(args) > 2 else " ".join(args)
+            raise ImageError(f"{what} {shown} failed with exit code {rc}")
         return self._commit_layer(upper)
 
     def _copy_step(self, ins: Instruction, inner: dict[str, Any], v: StageVars,

@@ -52,8 +52,12 @@ def absolute_dest(dest: str, workdir: str) -> str:
     return dest
 
 
-def mkdirs_in_root(root_fd: int, path: str, what: str) -> int:
-    """Open directory ``path`` inside the root, creating what is missing; returns an fd."""
+def mkdirs_in_root(root_fd: int, path: str, what: str, _hops: int = 0) -> int:
+    """Open directory ``path`` inside the root, creating what is missing; returns an fd.
+
+    Like ``mkdir -p`` inside a chroot: a dangling symlink on the way is followed (its target made,
+    resolved inside the root), as BuildKit does for ``COPY x /link/``.
+    """
     parts = [p for p in path.split("/") if p not in ("", ".")]
     for i in range(len(parts) + 1):
         prefix = "/".join(parts[:i]) or "."
@@ -62,9 +66,16 @@ def mkdirs_in_root(root_fd: int, path: str, what: str) -> int:
         except FileNotFoundError:
             parent = open_in_root(root_fd, "/".join(parts[: i - 1]) or ".")
             try:
-                os.mkdir(parts[i - 1], 0o755, dir_fd=parent)
-            except FileExistsError:
-                raise ImageError(f"{what}: /{prefix} is a dangling symlink") from None
+                try:
+                    os.mkdir(parts[i - 1], 0o755, dir_fd=parent)
+                except FileExistsError:
+                    st = os.stat(parts[i - 1], dir_fd=parent, follow_symlinks=False)
+                    if not stat.S_ISLNK(st.st_mode) or _hops > 40:
+                        raise ImageError(f"{what}: cannot create /{prefix}") from None
+                    target = os.readlink(parts[i - 1], dir_fd=parent)
+                    base = "" if target.startswith("/") else "/".join(parts[: i - 1])
+                    rest = "/".join([base, target, *parts[i:]])
+                    return mkdirs_in_root(root_fd, rest, what, _hops + 1)
             finally:
                 os.close(parent)
             fd = open_in_root(root_fd, prefix)

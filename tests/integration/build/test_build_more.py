@@ -1,0 +1,95 @@
+"""More builder behaviour: SHELL/ENTRYPOINT/HEALTHCHECK, symlinked destinations, opaque dirs, the CLI."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.integration.build.conftest import Builder
+
+pytestmark = pytest.mark.root
+
+
+def test_shell_entrypoint_healthcheck_volume(builder: Builder) -> None:
+    img, _ = builder.build(
+        "FROM busybox\n"
+        "SHELL [\"/bin/sh\", \"-e\", \"-c\"]\n"
+        "RUN echo $0 $- > /shell-flags\n"
+        "ENTRYPOINT [\"/bin/sh\", \"-c\"]\n"
+        "HEALTHCHECK --interval=5s --timeout=2s --start-period=1s --retries=4 CMD [\"true\"]\n"
+        "VOLUME /data\n"
+        "STOPSIGNAL SIGQUIT\n"
+    )
+    cfg = img.container_config
+    assert cfg["Entrypoint"] == ["/bin/sh", "-c"] and "Cmd" not in cfg
+    assert cfg["Shell"] == ["/bin/sh", "-e", "-c"]
+    assert cfg["Healthcheck"] == {"Test": ["CMD", "true"], "Interval": 5_000_000_000, "Timeout": 2_000_000_000,
+                                  "StartPeriod": 1_000_000_000, "Retries": 4}
+    assert cfg["Volumes"] == {"/data": {}} and cfg["StopSignal"] == "SIGQUIT"
+    flags = builder.inspect(img, lambda root: (root / "shell-flags").read_text())
+    assert isinstance(flags, str) and "e" in flags.split()[1]
+
+
+def test_deleting_and_recreating_a_directory_makes_it_opaque(builder: Builder) -> None:
+    img, _ = builder.build("FROM busybox\nRUN rm -rf /var/www && mkdir /var/www && echo n > /var/www/new\n")
+    blob = builder.store.content.read_bytes(img.layers[-1].digest)
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(blob))) as tf:
+        names = tf.getnames()
+    assert "var/www/.wh..wh..opq" in names and "var/www/new" in names
+    assert builder.inspect(img, lambda root: sorted(os.listdir(root / "var/www"))) == ["new"]
+
+
+def test_destinations_through_symlinks_stay_in_the_image(builder: Builder, tmp_path: Path) -> None:
+    host_dir = tmp_path / "host-dir"
+    host_dir.mkdir()
+    builder.write({"a.txt": "a"})
+    img, _ = builder.build(
+        "FROM busybox\n"
+        f"RUN mkdir /real && ln -s /real /link && ln -s {host_dir} /abs && ln -s ../../../../.. /up\n"
+        "COPY a.txt /link/\n"
+        "COPY a.txt /abs/\n"
+        "COPY a.txt /up/top.txt\n"
+        "WORKDIR /link/work\n"
+    )
+    assert os.listdir(host_dir) == []
+
+    def check(root: Path) -> None:
+        assert (root / "real/a.txt").read_text() == "a"
+        assert (root / str(host_dir).lstrip("/") / "a.txt").read_text() == "a"
+        assert (root / "top.txt").read_text() == "a"
+        assert (root / "real/work").is_dir()
+    builder.inspect(img, check)
+
+
+def test_stage_from_stage_inherits_layers_and_config(builder: Builder) -> None:
+    img, rep = builder.build(
+        "FROM busybox AS one\nENV A=1\nRUN echo 1 > /one\n"
+        "FROM one AS two\nRUN cat /one > /two\n"
+    )
+    assert "A=1" in img.container_config["Env"]
+    assert builder.inspect(img, lambda root: (root / "two").read_text()) == "1\n"
+    assert len(img.layers) == 3 and rep.misses == 3
+
+
+def test_cli_build(builder: Builder) -> None:
+    builder.write({"Containerfile": "FROM busybox\nARG WHO\nRUN echo $WHO > /who\n"})
+    env = {**os.environ, "PYSTACK_ROOT": str(builder.paths.root)}
+    cmd = [sys.executable, "-m", "orchestrator", "build", "-t", "cli:1", "-f", "Containerfile",
+           "--build-arg", "WHO=cli", str(builder.ctx)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    image_id = out.stdout.strip()
+    assert image_id.startswith("sha256:") and "tagged cli:1" in out.stderr
+    img = builder.store.resolve("cli:1")
+    assert img.id == image_id
+    assert builder.inspect(img, lambda root: (root / "who").read_text()) == "cli\n"
+    bad = subprocess.run([sys.executable, "-m", "orchestrator", "build", "-f", "Nope", str(builder.ctx)],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
