@@ -17,6 +17,8 @@ from orchestrator.spec.merge import merge_files
 from orchestrator.spec.source import MDict, Pos, clone
 from orchestrator.spec.yaml_loader import MAX_DOCUMENT_BYTES, load_yaml_documents
 
+MAX_INCLUDED_FILES = 256
+
 
 def display_name(path: Path) -> str:
     """How a file is named in messages: relative to the current directory when inside it."""
@@ -36,6 +38,18 @@ class LoadContext:
     warned: set[str] = field(default_factory=set)
     include_stack: tuple[str, ...] = ()
     _cache: dict[str, MDict] = field(default_factory=dict)
+    _includes: list[int] = field(default_factory=lambda: [0])  # shared by every included project
+
+    def count_include(self, at: Pos | None) -> None:
+        """Bound the files ``include`` may load: a diamond of includes would otherwise grow exponentially."""
+        self._includes[0] += 1
+        if self._includes[0] > MAX_INCLUDED_FILES:
+            raise SpecError(
+                f"more than {MAX_INCLUDED_FILES} included files",
+                file=at[0] if at else None,
+                line=at[1] if at else None,
+                column=at[2] if at else None,
+            )
 
     def lookup(self, name: str) -> str | None:
         return self.environment.get(name)
@@ -57,11 +71,10 @@ class LoadContext:
             warnings=self.warnings,
             warned=self.warned,
             include_stack=(*self.include_stack, include),
+            _includes=self._includes,
         )
 
-    def read_file(
-        self, path: Path, *, display: str | None = None, at: Pos | None = None, fresh: bool = False
-    ) -> MDict:
+    def read_file(self, path: Path, *, display: str | None = None, at: Pos | None = None, fresh: bool = False) -> MDict:
         """Parse and interpolate one stack file (several documents merge in order).
 
         ``fresh`` skips the cache and its copy, for a file read once (each ``-f`` file).

@@ -74,6 +74,7 @@ def apply_includes(doc: MDict, ctx: LoadContext, project_dir: Path, file_key: st
         sub = ctx.child(env, file_key)
         merged: MDict | None = None
         for inc in abs_files:
+            ctx.count_include(epos)
             tree = sub.read_file(inc, at=epos)
             tree = apply_includes(tree, sub, inc_dir, str(inc))
             apply_extends(tree, sub, str(inc), inc_dir)

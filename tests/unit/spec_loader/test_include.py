@@ -137,3 +137,13 @@ def test_errors(tmp_path: Path, files: dict[str, str], message: str) -> None:
     with pytest.raises(SpecError, match=message) as info:
         load(tmp_path, files, "compose.yaml")
     assert info.value.file is not None
+
+
+def test_a_diamond_of_includes_is_bounded(tmp_path: Path) -> None:
+    files = {"compose.yaml": "include: [l0a.yaml, l0b.yaml]\n"}
+    for i in range(20):
+        for side in "ab":
+            files[f"l{i}{side}.yaml"] = f"include: [l{i + 1}a.yaml, l{i + 1}b.yaml]\n"
+    files["l20a.yaml"] = files["l20b.yaml"] = "services:\n  s: {image: x}\n"
+    with pytest.raises(SpecError, match="more than 256 included files"):
+        load(tmp_path, files, "compose.yaml")

@@ -220,3 +220,19 @@ def test_empty_service_is_located_at_its_key(tmp_path: Path) -> None:
     for name, line in (("web", 2), ("db", 3)):
         pos = p.positions.get(("services", name))
         assert pos is not None and (pos.line, pos.column) == (line, 3)
+
+
+def test_compose_path_separator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {"a.yaml": "services:\n  a: {image: a}\n", "b.yaml": "services:\n  a: {user: b}\n"})
+    monkeypatch.chdir(tmp_path)
+    p = load_project(LoadOptions(environ={"COMPOSE_FILE": "a.yaml;b.yaml", "COMPOSE_PATH_SEPARATOR": ";"}))
+    assert p.data["services"]["a"] == {"image": "a", "user": "b"}
+
+
+def test_compose_env_files_and_disable_env_file(tmp_path: Path) -> None:
+    write(tmp_path, {".env": "T=dotenv\n", "x.env": "T=x\n"})
+    files = {"compose.yaml": "services:\n  s: {image: '${T:-none}'}\n"}
+    p = load(tmp_path, files, "compose.yaml", env={"COMPOSE_ENV_FILES": str(tmp_path / "x.env")})
+    assert p.data["services"]["s"]["image"] == "x"
+    p = load(tmp_path, files, "compose.yaml", env={"COMPOSE_DISABLE_ENV_FILE": "1"})
+    assert p.data["services"]["s"]["image"] == "none"
