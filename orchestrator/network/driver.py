@@ -12,8 +12,10 @@ import ipaddress
 import json
 import os
 import sqlite3
+import threading
 import time
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +129,8 @@ class NetworkDriver:
         self.pool = ipam.parse_net(pool or os.environ.get("PYSTACK_NET_POOL") or ipam.DEFAULT_POOL, "pool")
         self.prefix = int(os.environ.get("PYSTACK_NET_PREFIX") or ipam.DEFAULT_PREFIX)
         self._conn: sqlite3.Connection | None = None
+        self._local = threading.local()
+        self._opened: list[Any] = []
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -135,12 +139,23 @@ class NetworkDriver:
         return self._conn
 
     def close(self) -> None:
+        while self._opened:
+            self._opened.pop().close()
+        self._local = threading.local()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
 
-    def _host(self) -> AbstractContextManager[Any]:
-        return links.netlink(self.host_netns)
+    @contextmanager
+    def _host(self) -> Iterator[Any]:
+        """The host namespace's netlink socket, opened once per thread (opening one in a named
+        namespace forks a helper in pyroute2, which would dominate the cost of every attach)."""
+        ipr = getattr(self._local, "ipr", None)
+        if ipr is None:
+            ipr = links.open_netlink(self.host_netns)
+            self._local.ipr = ipr
+            self._opened.append(ipr)
+        yield ipr
 
     # ---- networks -------------------------------------------------------------------------------
 

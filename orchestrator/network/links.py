@@ -14,7 +14,7 @@ from typing import Any
 from orchestrator.errors import NetworkFailure
 
 
-def _iproute(netns: str | None) -> Any:
+def open_netlink(netns: str | None) -> Any:
     from pyroute2 import IPRoute
 
     return IPRoute(netns=netns) if netns else IPRoute()
@@ -23,7 +23,7 @@ def _iproute(netns: str | None) -> Any:
 @contextmanager
 def netlink(netns: str | None = None) -> Iterator[Any]:
     """An ``IPRoute`` in ``netns`` (a name or a path), or in the caller's namespace when None."""
-    ipr = _iproute(netns)
+    ipr = open_netlink(netns)
     try:
         yield ipr
     finally:
@@ -111,26 +111,6 @@ def add_veth(
         raise NetworkFailure(f"cannot create veth {host_name} → {ifname}: {exc}") from None
     idx = lookup(ipr, host_name)
     ipr.link("set", index=idx, master=br, state="up")
-
-
-def configure_container_side(ipr: Any, ifname: str, address: str, prefixlen: int) -> str:
-    """Address and bring up ``ifname`` in the container namespace; returns its MAC."""
-    idx = lookup(ipr, ifname)
-    if idx is None:
-        raise NetworkFailure(f"interface {ifname} did not appear in the container's namespace")
-    have = {a.get("address") for a in ipr.get_addr(index=idx, family=2)}
-    if address not in have:
-        ipr.addr("add", index=idx, address=address, prefixlen=prefixlen)
-    ipr.link("set", index=idx, state="up")
-    link = ipr.get_links(idx)[0]
-    return str(link.get("address"))
-
-
-def set_default_route(ipr: Any, gateway: str) -> None:
-    try:
-        ipr.route("replace", dst="0.0.0.0/0", gateway=gateway)
-    except Exception as exc:
-        raise NetworkFailure(f"cannot set the default route via {gateway}: {exc}") from None
 
 
 def link_names(ipr: Any) -> set[str]:

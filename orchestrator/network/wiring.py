@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from orchestrator.errors import NetworkFailure
-from orchestrator.network import ipam, links, names
+from orchestrator.network import ifconfig, ipam, links, names
 from orchestrator.state.db import transaction
 
 if TYPE_CHECKING:
@@ -91,15 +91,15 @@ def attach(
             project = nets[0]["project"]
         rows = [_lease(c, str(driver.paths.root), container_id, project, i, a) for i, a in enumerate(ordered)]
     gw_index = default_gateway_index(ordered, [bool(n["internal"]) for n in nets])
-    macs: list[str] = []
     with driver._host() as ipr:
         for row, net in zip(rows, nets, strict=True):
             links.add_veth(ipr, row["host_veth"], net["bridge"], str(netns), row["interface"], row["mac"], net["mtu"])
-    with links.netlink(str(netns)) as cipr:
-        for row in rows:
-            macs.append(links.configure_container_side(cipr, row["interface"], row["address"], row["prefixlen"]))
-        if gw_index is not None:
-            links.set_default_route(cipr, rows[gw_index]["gateway"])
+    addrs = [ifconfig.IfAddr(r["interface"], r["address"], r["prefixlen"]) for r in rows]
+    gateway = rows[gw_index]["gateway"] if gw_index is not None else None
+    try:
+        macs = ifconfig.configure(netns, addrs, gateway)
+    except OSError as exc:
+        raise NetworkFailure(f"cannot configure the network of {container_id} in {netns}: {exc}") from None
     with transaction(conn) as c:
         for row, mac in zip(rows, macs, strict=True):
             c.execute(

@@ -214,14 +214,15 @@ CRASHER = textwrap.dedent("""
 """)
 
 
-def _snapshot(host_ns: str) -> tuple[set[str], set[str]]:
+def _snapshot(host_ns: str, prefix: str) -> tuple[set[str], set[str]]:
+    """Links of the stand-in host, and the namespaces of this test (others come and go on a shared host)."""
     host_links = {line.split()[0].split("@")[0] for line in nsexec(host_ns, "ip", "-br", "link").stdout.splitlines()}
-    return host_links, {p.name for p in Path("/run/netns").iterdir()}
+    return host_links, {p.name for p in Path("/run/netns").iterdir() if p.name.startswith(prefix)}
 
 
 def test_cleanup_after_kill_leaves_nothing(driver: NetworkDriver, host_ns: str) -> None:
-    before = _snapshot(host_ns)
     prefix = cid()
+    before = _snapshot(host_ns, prefix)
     proc = subprocess.run(
         [sys.executable, "-c", CRASHER, str(driver.paths.root), host_ns, TEST_POOL, prefix],
         capture_output=True,
@@ -229,10 +230,10 @@ def test_cleanup_after_kill_leaves_nothing(driver: NetworkDriver, host_ns: str) 
         timeout=30,
     )
     assert proc.returncode == -9, proc.stderr
-    during = _snapshot(host_ns)
+    during = _snapshot(host_ns, prefix)
     assert len(during[0] - before[0]) >= 8 and len(during[1] - before[1]) == 4
     driver.cleanup_stack("crash")
-    assert _snapshot(host_ns) == before
+    assert _snapshot(host_ns, prefix) == before
     for table in ("net_networks", "net_netns", "net_endpoints"):
         assert driver.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
 

@@ -1,0 +1,322 @@
+"""Network figures: wiring a container, published-port throughput and latency, DNS latency.
+
+    python3 bench/network_bench.py [--quick] [--only TOOL[,TOOL]] [--runs N]
+
+Everything happens inside a throwaway namespace ``nett-<hex>`` that stands in for the host (bridges,
+host veths, the DNS server and the port proxy live there; containers are ``nt-<hex>`` namespaces;
+addresses are 10.231.0.0/16 and 127.0.0.1:18500-18509 of that namespace), so the host's links,
+firewall and sysctls are never touched. Figures:
+
+  * wire one container (netns + veth + address + routes): pystack's driver vs podman's netavark
+    (``ip netns add`` + ``netavark setup``, run inside the stand-in namespace);
+  * TCP throughput (iperf3) and connection latency (connect + 1-byte echo) through a published
+    port on 127.0.0.1: pystack's userland proxy vs a direct connection to the container's address
+    and vs a kernel DNAT rule (nftables, inside the stand-in namespace only);
+  * DNS query latency (UDP, a service name) from a container to the stack's DNS server.
+
+Prints a JSON list of figures {name, unit, pystack:{median,min,max,n}, peers:{...}}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from orchestrator.network import nsutil  # noqa: E402
+from orchestrator.network.dns import register_dns  # noqa: E402
+from orchestrator.network.driver import Attachment, NetworkDriver, NetworkSpec  # noqa: E402
+from orchestrator.network.ports import PortBinding, register_ports  # noqa: E402
+from orchestrator.network.service import ensure_service  # noqa: E402
+from orchestrator.network.service_pid import stop_service  # noqa: E402
+from orchestrator.paths import Paths  # noqa: E402
+
+NETAVARK = "/usr/lib/podman/netavark"
+PROXY_PORT, NFT_PORT, ECHO_PORT, IPERF_PORT = 18500, 18502, 7, 5201  # +1: the echo port
+
+
+def summary(xs: list[float], failed: int = 0, errors: list[str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "median": round(statistics.median(xs), 4) if xs else None,
+        "min": round(min(xs), 4) if xs else None,
+        "max": round(max(xs), 4) if xs else None,
+        "n": len(xs),
+        "failed": failed,
+    }
+    if errors:
+        out["errors"] = errors[:3]
+    return out
+
+
+def sh(*cmd: str, inp: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, input=inp, capture_output=True, text=True, check=check, timeout=60)
+
+
+def in_ns(ns: str, fn: Callable[[], Any]) -> Any:
+    return nsutil.run_in(Path("/run/netns") / ns, fn)
+
+
+# ---- wiring -------------------------------------------------------------------------------------
+
+
+def wire_pystack(d: NetworkDriver, runs: int) -> list[float]:
+    xs = []
+    for _ in range(runs):
+        c = f"nt-{secrets.token_hex(5)}"
+        t0 = time.perf_counter()
+        ns = d.create_netns(c, project="bench")
+        d.attach(c, ns, [Attachment("bench_default")])
+        xs.append((time.perf_counter() - t0) * 1000)
+        d.detach(c)
+        d.delete_netns(c)
+    return xs
+
+
+def wire_netavark(host: str, cfg: Path, runs: int) -> tuple[list[float], list[str]]:
+    xs: list[float] = []
+    errors: list[str] = []
+    for i in range(runs + 1):
+        name = f"nt-{secrets.token_hex(5)}"
+        opts = json.dumps(
+            {
+                "container_id": secrets.token_hex(32),
+                "container_name": name,
+                "networks": {"bench": {"interface_name": "eth0", "static_ips": [f"10.231.200.{10 + i % 200}"]}},
+                "network_info": {
+                    "bench": {
+                        "dns_enabled": False,
+                        "driver": "bridge",
+                        "id": "b" * 64,
+                        "internal": False,
+                        "ipv6_enabled": False,
+                        "name": "bench",
+                        "network_interface": "nvbench0",
+                        "subnets": [{"gateway": "10.231.200.1", "subnet": "10.231.200.0/24"}],
+                    }
+                },
+                "port_mappings": [],
+            }
+        )
+        t0 = time.perf_counter()
+        try:
+            sh("ip", "netns", "add", name)
+            sh("ip", "netns", "exec", host, NETAVARK, "--config", str(cfg), "setup", f"/run/netns/{name}", inp=opts)
+            if i:  # the first run also creates the bridge and firewall chains: warm-up
+                xs.append((time.perf_counter() - t0) * 1000)
+        except subprocess.CalledProcessError as exc:
+            errors.append((exc.stderr or str(exc)).strip()[:200])
+        finally:
+            sh(
+                "ip",
+                "netns",
+                "exec",
+                host,
+                NETAVARK,
+                "--config",
+                str(cfg),
+                "teardown",
+                f"/run/netns/{name}",
+                inp=opts,
+                check=False,
+            )
+            sh("ip", "netns", "del", name, check=False)
+    return xs, errors
+
+
+# ---- traffic ------------------------------------------------------------------------------------
+
+
+def echo_server(ns: str, port: int) -> socket.socket:
+    srv: socket.socket = in_ns(ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", port))
+    srv.listen(128)
+
+    def loop() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            with conn:
+                data = conn.recv(16)
+                if data:
+                    conn.sendall(data)
+
+    threading.Thread(target=loop, daemon=True).start()
+    return srv
+
+
+def connect_latency(host_ns: str, addr: str, port: int, runs: int) -> list[float]:
+    xs = []
+    for _ in range(runs):
+        s: socket.socket = in_ns(host_ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+        s.settimeout(3)
+        t0 = time.perf_counter()
+        with s:
+            s.connect((addr, port))
+            s.sendall(b"x")
+            s.recv(16)
+        xs.append((time.perf_counter() - t0) * 1000)
+    return xs
+
+
+def iperf(host_ns: str, addr: str, port: int, seconds: int) -> float:
+    res = sh("ip", "netns", "exec", host_ns, "iperf3", "-c", addr, "-p", str(port), "-t", str(seconds), "-J")
+    data = json.loads(res.stdout)
+    return float(data["end"]["sum_received"]["bits_per_second"]) / 1e9
+
+
+def nft_dnat(host_ns: str, cip: str) -> None:
+    sh("ip", "netns", "exec", host_ns, "sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1")
+    rules = f"""table ip psbench {{
+  chain out {{ type nat hook output priority -100; ip daddr 127.0.0.1 tcp dport {{ {NFT_PORT}, {NFT_PORT + 1} }} \
+dnat to tcp dport map {{ {NFT_PORT} : {cip} . {IPERF_PORT}, {NFT_PORT + 1} : {cip} . {ECHO_PORT} }}; }}
+  chain post {{ type nat hook postrouting priority 100; ip saddr 127.0.0.0/8 ip daddr {cip} masquerade; }}
+}}
+"""
+    sh("ip", "netns", "exec", host_ns, "nft", "-f", "-", inp=rules)
+
+
+def dns_latency(client_ns: str, server: str, runs: int) -> list[float]:
+    from dnslib import DNSRecord
+
+    q = DNSRecord.question("web").pack()
+    s: socket.socket = in_ns(client_ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+    s.settimeout(2)
+    xs = []
+    with s:
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            s.sendto(q, (server, 53))
+            s.recv(512)
+            xs.append((time.perf_counter() - t0) * 1000)
+    return xs
+
+
+def figure(name: str, unit: str, mine: dict[str, Any], peers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"name": name, "unit": unit, "pystack": mine, "peers": peers}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="bench/network_bench.py")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default=None)
+    ap.add_argument("--runs", type=int, default=None)
+    args = ap.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else None
+    runs = args.runs or (5 if args.quick else 30)
+    host = f"nett-{secrets.token_hex(4)}"
+    tmp = Path(tempfile.mkdtemp(prefix="netbench-"))
+    sh("ip", "netns", "add", host)
+    sh("ip", "-n", host, "link", "set", "lo", "up")
+    d = NetworkDriver(Paths(tmp / "root"), host_netns=host, pool="10.231.0.0/16")
+    figures: list[dict[str, Any]] = []
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        d.ensure_network(NetworkSpec(name="bench_default", project="bench"))
+        wire_pystack(d, 2)
+        mine = wire_pystack(d, runs)
+        peers: dict[str, dict[str, Any]] = {}
+        if (only is None or "podman" in only) and os.path.exists(NETAVARK):
+            cfg = tmp / "netavark"
+            cfg.mkdir()
+            xs, errs = wire_netavark(host, cfg, runs)
+            peers["podman"] = summary(xs, len(errs), errs) | {"note": "ip netns add + netavark setup"}
+        figures.append(figure("network: wire one container (netns+veth+address+routes)", "ms", summary(mine), peers))
+
+        web = f"nt-{secrets.token_hex(5)}"
+        client = f"nt-{secrets.token_hex(5)}"
+        ep = d.attach(web, d.create_netns(web, project="bench"), [Attachment("bench_default")])[0]
+        d.attach(client, d.create_netns(client, project="bench"), [Attachment("bench_default")])
+        register_dns(d.conn, "bench", "bench_default", ["web"], ep.address, web)
+        register_ports(
+            d.conn,
+            "bench",
+            "web",
+            web,
+            "bench-web-1",
+            [
+                PortBinding("127.0.0.1", PROXY_PORT, ep.address, IPERF_PORT),
+                PortBinding("127.0.0.1", PROXY_PORT + 1, ep.address, ECHO_PORT),
+            ],
+        )
+        ensure_service(d.paths, "bench", host_netns=host, resolv_conf=str(tmp / "none"))
+        procs.append(
+            subprocess.Popen(
+                ["ip", "netns", "exec", web, "iperf3", "-s", "-p", str(IPERF_PORT)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        echo = echo_server(web, ECHO_PORT)
+        nft_dnat(host, ep.address)
+        time.sleep(0.3)
+        lat_runs = runs * 10
+        lat = {
+            "pystack": connect_latency(host, "127.0.0.1", PROXY_PORT + 1, lat_runs),
+            "direct": connect_latency(host, ep.address, ECHO_PORT, lat_runs),
+            "nft-dnat": connect_latency(host, "127.0.0.1", NFT_PORT + 1, lat_runs),
+        }
+        secs = 2 if args.quick else 5
+        tput: dict[str, list[float]] = {"pystack": [], "direct": [], "nft-dnat": []}
+        for _ in range(2 if args.quick else 3):
+            tput["pystack"].append(iperf(host, "127.0.0.1", PROXY_PORT, secs))
+            tput["direct"].append(iperf(host, ep.address, IPERF_PORT, secs))
+            tput["nft-dnat"].append(iperf(host, "127.0.0.1", NFT_PORT, secs))
+        figures.append(
+            figure(
+                "network: published port connect+echo latency",
+                "ms",
+                summary(lat["pystack"]),
+                {"direct": summary(lat["direct"]), "nft-dnat": summary(lat["nft-dnat"])},
+            )
+        )
+        figures.append(
+            figure(
+                "network: published port TCP throughput (iperf3)",
+                "Gbit/s",
+                summary(tput["pystack"]),
+                {"direct": summary(tput["direct"]), "nft-dnat": summary(tput["nft-dnat"])},
+            )
+        )
+        figures.append(
+            figure(
+                "network: DNS query latency (service name, UDP)",
+                "ms",
+                summary(dns_latency(client, ep.gateway, runs * 20)),
+                {},
+            )
+        )
+        echo.close()
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        stop_service(d.paths, "bench")
+        d.cleanup_stack("bench")
+        d.close()
+        sh("ip", "netns", "del", host, check=False)
+        if not os.environ.get("NETBENCH_KEEP"):
+            subprocess.run(["rm", "-rf", str(tmp)], check=False)
+    print(json.dumps(figures, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
