@@ -64,7 +64,15 @@ def take(workdir: Path, peer_netns: list[str]) -> Snapshot:
     wd_env = wd.encode()
     ours = procs.select(lambda p: wd in p.cmdline or procs.environ_has(p.pid, wd_env), host_only=False)
     return Snapshot(_mounts(), frozenset(links), ns_names, _cgroups(),
-                    frozenset((p.pid, p.starttime, p.cmdline[:100]) for p in ours))
+                    frozenset((p.pid, p.starttime, _short(p.cmdline, wd)) for p in ours))
+
+
+def _short(cmdline: str, wd: str) -> str:
+    """A command line fit for one report line: the work directory abbreviated, the interpreter dropped."""
+    words = cmdline.replace(wd, "$WORKDIR").split()
+    if len(words) > 1 and "python" in words[0]:
+        words = words[1:]
+    return " ".join(w.rsplit("/", 1)[-1] if i == 0 else w for i, w in enumerate(words))[:160]
 
 
 def diff(before: Snapshot, after: Snapshot, workdir: Path, ours: set[str] | None = None
@@ -86,6 +94,7 @@ def diff(before: Snapshot, after: Snapshot, workdir: Path, ours: set[str] | None
         (leaks if marked(ns) else foreign).append(f"netns {ns}")
     leaks += [f"cgroup {c}" for c in sorted(after.cgroups - before.cgroups)]
     leaks += [f"process {pid} {cmd}" for pid, _, cmd in sorted(after.processes - before.processes)]
+    leaks = [x.replace(wd, "$WORKDIR") for x in leaks]
     return leaks, foreign
 
 
@@ -102,7 +111,7 @@ def clean(before: Snapshot, after: Snapshot, ours: set[str]) -> list[str]:
             continue
         try:
             os.kill(pid, signal.SIGKILL)
-            done.append(f"killed {pid} {cmd[:80]}")
+            done.append(f"killed {pid} {cmd}")
         except OSError:
             pass
     for link in netns.links(None) & ours:

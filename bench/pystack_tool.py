@@ -38,18 +38,24 @@ class Pystack:
         return cmd.run(self.argv(*args), env=full, timeout=timeout, cwd=str(REPO))
 
     def help_text(self, *words: str) -> str | None:
-        """``pystack WORDS --help`` output, or None when that command does not exist (yet)."""
+        """``pystack WORDS --help`` output; None when that command does not exist (yet). A command that
+        exists but crashes gives its error text: the figure then runs it and records the failure."""
         if words not in self._help:
             res = cmd.run([*self.exe, *words, "--help"], timeout=60, env=self.env)
             text = res.out + res.err
-            self._help[words] = text if res.ok and "No such command" not in text else None
+            if "No such command" in text:
+                self._help[words] = None
+            else:
+                self._help[words] = text if res.ok else ""
         return self._help[words]
 
     def missing(self, *words: str, flags: tuple[str, ...] = ()) -> str | None:
-        """Why ``pystack WORDS`` cannot be measured yet, or None when it can."""
+        """Why ``pystack WORDS`` cannot be measured yet, or None when it can (or is broken)."""
         text = self.help_text(*words)
         if text is None:
             return f"`pystack {' '.join(words)}` does not exist yet"
+        if text == "":
+            return None
         for flag in flags:
             if flag not in text:
                 return f"`pystack {' '.join(words)}` has no {flag} option yet"

@@ -128,16 +128,19 @@ def run_group(ctx: Context, group: str, figures: list[dict[str, object]], leak_n
         if not found:
             break
         time.sleep(0.2)
-    for item in found:
+    for item in collapse(found):
         leak_notes.append(f"{group}: left behind {item}")
     for item in foreign[:10]:
         leak_notes.append(f"{group}: appeared meanwhile (not ours, maybe another user of this machine): {item}")
     if found:
         failures.append(f"group {group} left things behind")
-        for item in leaks.clean(before, after, ours):
+        for item in collapse(leaks.clean(before, after, ours)):
             leak_notes.append(f"{group}: bench cleaned up after it: {item}")
         time.sleep(0.5)
         procs.reap_orphans()
+    for f in produced:
+        if not ctx.wants("pystack") and not f.pystack.values and not f.pystack.failed:
+            f.pystack.unavailable = "not selected (--only)"
     figures.extend(f.to_dict() for f in produced)
 
 
@@ -211,6 +214,17 @@ def main(argv: list[str] | None = None) -> int:
     for f in failures:
         print(f"bench: FAILED: {f}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def collapse(items: list[str]) -> list[str]:
+    """``process 12 X``, ``process 13 X`` → ``2 × process X``: one report line per distinct thing."""
+    import re
+
+    counts: dict[str, int] = {}
+    for item in items:
+        key = re.sub(r"^(process|killed) \d+ ", r"\1 ", item)
+        counts[key] = counts.get(key, 0) + 1
+    return [f"{n} × {k}" if n > 1 else k for k, n in counts.items()]
 
 
 def pystack_failures(figures: list[dict[str, object]]) -> list[str]:

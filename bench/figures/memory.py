@@ -1,6 +1,162 @@
+"""Memory each tool keeps per running container, and CPU while 50 containers idle.
+
+All tools hold their containers at the same time (idle sleepers cost nothing, and the CPU windows are
+then the same seconds for everyone): pystack ``up -d --scale s=20`` then ``s=50``; podman and docker
+20 then 50 × ``run -d``. At each size, 5 samples one second apart of USS and PSS (/proc/PID/smaps_rollup)
+summed over the tool's own processes and divided by the number of containers:
+- pystack: every process outside the containers that names the bench's pystack root in its command line
+  or environment, and their descendants (monitors, supervisor, DNS, port proxies);
+- podman: its conmon processes (it has no daemon);
+- docker: containerd-shim processes + dockerd + containerd.
+CPU: user+system time of the same processes over windows of 10 s (5 s in --quick), in ms per 60 s.
+"""
+
+from __future__ import annotations
+
+import time
+
+from bench import procs
+from bench.cmd import Failed, check
 from bench.context import Context
+from bench.figures.common import wait_for
+from bench.figures.stacktools import PystackStacks
 from bench.model import Figure
+from bench.pystack_tool import is_pystack_process
+from bench.stats import Series
+
+GROUP = "Memory and CPU per container"
+PROJECT = "psbench-mem"
+SIZES = (20, 50)
+PEER_KEYS = {"podman": "conmon", "docker": "docker (shim + dockerd + containerd)"}
+CPU_TARGET_MS = 120.0
+
+
+def tool_processes(ctx: Context, tool: str) -> list[procs.Proc]:
+    if tool == "pystack":
+        root = ctx.pystack.root
+        return procs.select(lambda p: p.in_host_pidns and is_pystack_process(root, p.cmdline, p.pid))
+    eng = ctx.engines[tool]
+    return eng.helper_processes() + eng.daemon_processes()
+
+
+def memory_kib(plist: list[procs.Proc]) -> tuple[int, int]:
+    uss = pss = 0
+    for p in plist:
+        m = procs.smaps_rollup(p.pid)
+        if m is not None:
+            uss += m[0]
+            pss += m[1]
+    return uss, pss
+
+
+def cpu_total(plist: list[procs.Proc]) -> dict[int, float]:
+    out = {}
+    for p in plist:
+        c = procs.cpu_seconds(p.pid)
+        if c is not None:
+            out[p.pid] = c
+    return out
+
+
+def _figures() -> dict[str, Figure]:
+    figs = {}
+    for n in SIZES:
+        for kind in ("PSS", "USS"):
+            figs[f"{kind}{n}"] = Figure(
+                f"memory kept per running container, {kind}, at {n} containers", "MiB",
+                "below conmon's PSS" if kind == "PSS" else "below conmon's PSS (USS shown for reference)",
+                {"peer": "conmon", "factor": 1.0, "strict": True}, GROUP,
+                note="n = samples of one steady state, one second apart")
+    figs["cpu"] = Figure("CPU of the tool's processes while 50 containers idle", "ms per 60 s",
+                         f"near zero: no polling loops (≤ {CPU_TARGET_MS:.0f} ms per 60 s, 0.2 % of a core)",
+                         {"max": CPU_TARGET_MS}, GROUP)
+    return figs
 
 
 def measure(ctx: Context) -> list[Figure]:
-    return []
+    figs = _figures()
+    stack = ctx.fixture("sleepers.yaml")
+    pst = PystackStacks(ctx.pystack)
+    tools: list[str] = []
+    if ctx.wants("pystack"):
+        why = ctx.pystack.missing("up", flags=("--scale", "-d")) or ctx.pystack.missing("down") \
+            or ctx.pystack.missing("ps", flags=("--format",)) or ctx.pystack.image_ready
+        if why:
+            for f in figs.values():
+                f.pystack.unavailable = why
+        else:
+            tools.append("pystack")
+    for name in ("podman", "docker"):
+        if name in ctx.engines:
+            tools.append(name)
+        elif ctx.wants(name) and name in ctx.missing:
+            for f in figs.values():
+                f.peer(PEER_KEYS[name]).unavailable = ctx.missing[name]
+
+    def series(key: str, tool: str) -> Series:
+        return figs[key].pystack if tool == "pystack" else figs[key].peer(PEER_KEYS[tool])
+
+    held: dict[str, int] = {t: 0 for t in tools}
+    broken: dict[str, str] = {}
+
+    def grow(tool: str, n: int) -> None:
+        tag = f"psbench-mem-{tool}"
+        if tool == "pystack":
+            check(pst.up(stack, PROJECT, "--scale", f"s={n}", tag=tag, timeout=300))
+            if not wait_for(lambda: pst.running(stack, PROJECT) == n, 30, 0.5):
+                raise Failed(f"pystack: fewer than {n} running after up --scale s={n}")
+        else:
+            eng = ctx.engines[tool]
+            for i in range(held[tool], n):
+                check(eng.run("run", "-d", "--name", f"psbench-mem-{i}", eng.image, "sh", "-c",
+                              "trap 'exit 0' TERM; sleep 86400 & wait", tag, timeout=120))
+        held[tool] = n
+
+    try:
+        for n in SIZES:
+            for tool in tools:
+                if tool in broken:
+                    continue
+                try:
+                    grow(tool, n)
+                except Failed as exc:
+                    broken[tool] = str(exc)
+            time.sleep(2)
+            for _ in range(5):
+                for tool in tools:
+                    if tool in broken:
+                        continue
+                    plist = tool_processes(ctx, tool)
+                    if not plist:
+                        series(f"PSS{n}", tool).fail(f"{tool}: no process of the tool found")
+                        series(f"USS{n}", tool).fail(f"{tool}: no process of the tool found")
+                        continue
+                    uss, pss = memory_kib(plist)
+                    series(f"PSS{n}", tool).add(pss / 1024 / n)
+                    series(f"USS{n}", tool).add(uss / 1024 / n)
+                time.sleep(1)
+        window = 5.0 if ctx.quick else 10.0
+        windows = 3 if ctx.quick else 6
+        if ctx.quick:
+            figs["cpu"].note = f"--quick: {windows} windows of {window:.0f} s instead of 60 s, scaled to 60 s"
+        else:
+            figs["cpu"].note = f"{windows} windows of {window:.0f} s (60 s in all), each scaled to 60 s"
+        for _ in range(windows):
+            start = {t: cpu_total(tool_processes(ctx, t)) for t in tools if t not in broken}
+            time.sleep(window)
+            for tool, before in start.items():
+                after = cpu_total(tool_processes(ctx, tool))
+                used = sum(after[p] - before.get(p, 0.0) for p in after)
+                series("cpu", tool).add(used * 1000 * 60 / window)
+    finally:
+        for tool in tools:
+            if tool == "pystack":
+                res = pst.down(stack, PROJECT, "-v", timeout=300)
+                if not res.ok:
+                    figs["cpu"].pystack.fail(f"clean-up: {res.why()}")
+            else:
+                ctx.engines[tool].remove_all()
+    for tool, why in broken.items():
+        for key in figs:
+            series(key, tool).fail(why)
+    return list(figs.values())

@@ -3,13 +3,17 @@ down with the default grace period and with ``-t 0``.
 
 A repetition is, for each tool in turn: up stack5-nogate (timed until the command returned and
 http://127.0.0.1:8080/ answers; then all 5 must run) → up again (nothing to do) → down -t 0 → up stack5
-(api gated on db healthy) → down with the default grace period (busybox PID 1s ignore SIGTERM). The
-warm-up does the same with ``-t 0`` for the last down.
+(api gated on db healthy); then the tools' downs with the default grace period (busybox PID 1s ignore
+SIGTERM) run at the same time, since they mostly wait (pystack's ports are on the host, the peers' in
+their own namespaces, so nothing collides). The warm-up is the first three steps.
 """
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench import netns
@@ -69,11 +73,12 @@ def timed(res: Result) -> float:
     return res.seconds
 
 
-def cycle(tool: StackTool, ctx: Context, figs: dict[str, Figure], counted: bool) -> None:
+def cycle(tool: StackTool, ctx: Context, figs: dict[str, Figure], counted: bool) -> bool:
+    """The sequential part of a repetition for one tool; True when its gated stack is left up for the
+    default-grace ``down`` (which all tools then run at the same time)."""
     nogate, gated = ctx.fixture("stack5-nogate.yaml"), ctx.fixture("stack5.yaml")
 
-    def rec(key: str, fn: object) -> bool:
-        assert callable(fn)
+    def rec(key: str, fn: Callable[[], float]) -> bool:
         out: list[float] = []
         ok = attempt(_series(figs, key, tool.name) if counted else [Series()], lambda: out.append(fn()))
         if ok and counted:
@@ -81,39 +86,72 @@ def cycle(tool: StackTool, ctx: Context, figs: dict[str, Figure], counted: bool)
                 s.add(out[0])
         return ok
 
-    def clean(stack: Path) -> None:
-        tool.down(stack, PROJECT, "-t", "0", timeout=120)
-        if isinstance(tool, ComposeStacks):
-            tool.forget_network(PROJECT)
+    def fail(keys: tuple[str, ...], why: str) -> None:
+        for key in keys:
+            for s in _series(figs, key, tool.name) if counted else []:
+                s.fail(why)
 
     if tool.name == "pystack" and netns.port_in_use(PORT):
-        for key in ("up", "noop", "down0", "gated", "down"):
-            for s in _series(figs, key, tool.name):
-                s.fail(f"127.0.0.1:{PORT} is already in use by another process; not measured")
-        return
+        fail(("up", "noop", "down0", "gated", "down"),
+             f"127.0.0.1:{PORT} is already in use by another process; not measured")
+        return False
     if rec("up", lambda: up_until_answered(tool, nogate, PROJECT)):
-        if not rec("noop", lambda: _noop(tool, nogate)):
-            pass
+        rec("noop", lambda: _noop(tool, nogate))
         if not rec("down0", lambda: _down(tool, nogate, "-t", "0")):
-            clean(nogate)
+            clean(tool, nogate)
     else:
-        for key in ("noop", "down0"):
-            for s in _series(figs, key, tool.name) if counted else []:
-                s.fail("not measured: the up before it failed")
-        clean(nogate)
-    if isinstance(tool, ComposeStacks):
-        tool.forget_network(PROJECT)
+        fail(("noop", "down0"), "not measured: the up before it failed")
+        clean(tool, nogate)
+    forget(tool)
     settle()
+    if not counted:
+        return False
     if rec("gated", lambda: up_until_answered(tool, gated, PROJECT)):
-        args = () if counted else ("-t", "0")
-        if not rec("down", lambda: _down(tool, gated, *args)):
-            clean(gated)
-    else:
-        for s in _series(figs, "down", tool.name) if counted else []:
-            s.fail("not measured: the up before it failed")
-        clean(gated)
+        return True
+    fail(("down",), "not measured: the up before it failed")
+    clean(tool, gated)
+    forget(tool)
+    return False
+
+
+def clean(tool: StackTool, stack: Path) -> None:
+    tool.down(stack, PROJECT, "-t", "0", timeout=120)
+    forget(tool)
+
+
+def forget(tool: StackTool) -> None:
     if isinstance(tool, ComposeStacks):
         tool.forget_network(PROJECT)
+
+
+def downs_together(tools: list[StackTool], ctx: Context, figs: dict[str, Figure]) -> None:
+    """``down`` with the default grace period of every tool's gated stack, all at the same time: each
+    mostly waits out grace periods, so running them together costs the slowest one, not their sum."""
+    gated = ctx.fixture("stack5.yaml")
+    results: dict[str, float | str] = {}
+
+    def one(tool: StackTool) -> None:
+        try:
+            results[tool.name] = _down(tool, gated)
+        except Failed as exc:
+            results[tool.name] = str(exc)
+        except Exception as exc:
+            results[tool.name] = f"{exc.__class__.__name__}: {exc}"
+
+    threads = [threading.Thread(target=one, args=(t,)) for t in tools]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for tool in tools:
+        got = results.get(tool.name, "no result")
+        series = figs["down"].series(tool.name)
+        if isinstance(got, float):
+            series.add(got)
+        else:
+            series.fail(got)
+            clean(tool, gated)
+        forget(tool)
     settle()
 
 
@@ -147,8 +185,9 @@ def measure(ctx: Context) -> list[Figure]:
     order = list(tools)
     for _, name in rotations(order, ctx.warmups):
         cycle(tools[name], ctx, figs, counted=False)
-    for _, name in rotations(order, ctx.runs()):
-        cycle(tools[name], ctx, figs, counted=True)
+    for _, reps in itertools.groupby(rotations(order, ctx.runs()), key=lambda pair: pair[0]):
+        up_now = [tools[name] for _, name in reps if cycle(tools[name], ctx, figs, counted=True)]
+        downs_together(up_now, ctx, figs)
     for name, tool in tools.items():
         tool.down(ctx.fixture("stack5.yaml"), PROJECT, "-v", "-t", "0", timeout=120)
         if isinstance(tool, ComposeStacks):
