@@ -11,6 +11,7 @@ from orchestrator.cli import project as proj
 from orchestrator.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
+    from orchestrator.reconcile.context import Context
     from orchestrator.state.containers import ContainerRecord
 
 

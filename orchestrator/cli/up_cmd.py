@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from orchestrator.cli import project as proj
 from orchestrator.cli.options import GlobalOptions
+
+if TYPE_CHECKING:
+    from orchestrator.reconcile.context import Context
+    from orchestrator.spec.models import Stack
 
 
 def _parse_scale(values: tuple[str, ...]) -> dict[str, int]:
@@ -110,15 +115,13 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
                       exit_code_from=exit_code_from)
     except PystackError:
         raise
-    _graceful_stop(ctx, stack, sp.order, timeout, report)
+    _graceful_stop(ctx, stack, sp.order, timeout)
     sys.exit(code)
 
 
-def _wait(ctx: object, project: str, services: list[str], timeout: float | None) -> int:
-    from orchestrator.reconcile.context import Context
+def _wait(ctx: Context, project: str, services: list[str], timeout: float | None) -> int:
     from orchestrator.state import containers as cstate
 
-    assert isinstance(ctx, Context)
     deadline = time.monotonic() + timeout if timeout else None
     while True:
         recs = [r for r in cstate.for_project(ctx.db(), project, include_one_off=False) if r.service in services]
@@ -136,16 +139,13 @@ def _wait(ctx: object, project: str, services: list[str], timeout: float | None)
         time.sleep(0.05)
 
 
-def _graceful_stop(ctx: object, stack: object, order: list[list[str]], timeout: float | None,
-                   report: object) -> None:
+def _graceful_stop(ctx: Context, stack: Stack, order: list[list[str]], timeout: float | None) -> None:
     import anyio
 
     from orchestrator.reconcile import engine
-    from orchestrator.reconcile.context import Context
     from orchestrator.reconcile.stack_ops import stop_tiers
     from orchestrator.state import containers as cstate
 
-    assert isinstance(ctx, Context)
     name = stack.name
     recs = [r for r in cstate.for_project(ctx.db(), name, include_one_off=False) if r.status == "running"]
     click.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)

@@ -98,7 +98,8 @@ def make_plan(
             continue
         for c in containers:
             if options.remove_orphans:
-                plan.actions.append(Action("remove", service, c.number, "orphan: service not in the stack file", c.id, c.name))
+                why = "orphan: service not in the stack file"
+                plan.actions.append(Action("remove", service, c.number, why, c.id, c.name))
             else:
                 plan.warnings.append(
                     f"found orphan container {c.name} of service {service!r}; "

@@ -9,6 +9,7 @@ built once per session, offline, and copied into each root.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -101,7 +102,5 @@ def host(tmp_path: Path, busybox_image_root: Path) -> Iterator[Host]:
 def _kill_leftovers(root: Path) -> None:
     """Supervisors of this root that a failed test left running."""
     for pidfile in (root / "run" / "stacks").glob("*/supervisor.pid") if (root / "run").exists() else []:
-        try:
+        with contextlib.suppress(OSError, ValueError):
             os.kill(int(pidfile.read_text()), 9)
-        except (OSError, ValueError):
-            pass

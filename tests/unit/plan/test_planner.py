@@ -66,7 +66,8 @@ def test_half_created_container_is_recreated() -> None:
 
 def test_force_and_no_recreate() -> None:
     obs = [running("db", "a")]
-    assert [a.kind for a in make_plan("p", desired(db="a"), obs, [["db"]], PlanOptions(force_recreate=True)).actions] == ["recreate"]
+    forced = make_plan("p", desired(db="a"), obs, [["db"]], PlanOptions(force_recreate=True))
+    assert [a.kind for a in forced.actions] == ["recreate"]
     assert make_plan("p", desired(db="z"), obs, [["db"]], PlanOptions(no_recreate=True)).empty
 
 

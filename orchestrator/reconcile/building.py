@@ -1,0 +1,37 @@
+"""Building a service's image from its ``build:`` section, as ``up`` and ``build`` do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from orchestrator.reconcile.context import Context
+
+if TYPE_CHECKING:
+    from orchestrator.spec.models import Service, Stack
+
+
+def build_service_image(ctx: Context, stack: Stack, svc: Service, ref: str, report: Callable[[str], None],
+                        *, no_cache: bool = False) -> str:
+    """Build and tag ``ref``; returns the image id. Build args without a value are left out, as Compose does."""
+    from orchestrator.images.build.builder import build_image
+    from orchestrator.images.build.runner import RuntimeBuildRunner
+
+    assert svc.build is not None
+    b = svc.build
+    args = {k: v for k, v in b.args.items() if v is not None}
+    context = Path(b.context)
+    dockerfile = b.dockerfile
+    if b.dockerfile_inline is not None:
+        inline = ctx.paths.build_cache / "inline" / f"{stack.name}-{svc.name}.Dockerfile"
+        inline.parent.mkdir(parents=True, exist_ok=True)
+        inline.write_text(b.dockerfile_inline)
+        dockerfile = str(inline)
+    runner = RuntimeBuildRunner(ctx.paths, output=lambda line: report(f"  {svc.name} | {line}"))
+    image = build_image(context, dockerfile=dockerfile, tag=ref, build_args=args, target=b.target,
+                        store=ctx.images, runner=runner, no_cache=no_cache or b.no_cache,
+                        progress=lambda line: report(f"  {svc.name} | {line}"))
+    for extra in b.tags:
+        ctx.images.tag(ref, extra)
+    return image.id
