@@ -7,8 +7,9 @@
 - Single-quoted values are literal (only ``\\'`` becomes ``'``) and may span lines.
 - Double-quoted values may span lines, understand ``\\n \\r \\t \\\\ \\" \\'`` (and ``\\$`` for a
   literal dollar) and are interpolated.
-- Interpolation looks in the given environment first, then at keys defined earlier in the file
-  (the environment wins, as it does everywhere in Compose).
+- Interpolation looks at keys defined earlier in the same file first, then in the given lookup
+  (Compose's dotenv does the same; the shell still wins for the final value of a key, which is the
+  caller's merge).
 - ``format: raw`` files are ``KEY=VALUE`` lines taken verbatim.
 """
 
@@ -164,11 +165,10 @@ class _Parser:
         outer, here = self.lookup, self.out
 
         def look(name: str) -> str | None:
-            if outer is not None:
+            found = here.get(name)
+            if found is None and outer is not None:
                 found = outer(name)
-                if found is not None:
-                    return found
-            return here.get(name)
+            return found
 
         try:
             return interpolate(value, look, on_missing=lambda _name: None)

@@ -87,6 +87,14 @@ def test_substitutions_prefer_the_environment() -> None:
     assert got["OPTION_A"] == "env" and got["OPTION_B"] == "env" and got["OPTION_D"] == "env_env"
 
 
+def test_earlier_keys_of_the_file_come_before_the_lookup() -> None:
+    assert parse_dotenv("A=1\nB=$A\nC=${D}", filename=".env", lookup={"A": "2", "D": "d"}.get) == {
+        "A": "1",
+        "B": "1",
+        "C": "d",
+    }
+
+
 def test_unquoted() -> None:
     assert fixture("unquoted.env") == {
         "OPTION_A": "some quoted phrase",
