@@ -273,9 +273,12 @@ class _Builder:
         cwd = str(inner.get("WorkingDir") or "/")
         user = inner.get("User") or None
         text = f"RUN {args!r} env={sorted(env.items())!r} cwd={cwd} user={user} net={network}"
+        # proxy settings reach RUN without an ARG, and (as in Docker) do not change the cache key
+        proxies = {k: val for k, val in self.build_args.items() if k in ins_mod.PREDEFINED_ARGS and k not in env}
+        run_env = {**proxies, **env}
 
         def do_run(state: _StageResult) -> LayerRef | None:
-            return self._run(state, args, env, cwd, user, network, what)
+            return self._run(state, args, run_env, cwd, user, network, what)
         return text, do_run
 
     def _run(self, state: _StageResult, args: list[str], env: dict[str, str], cwd: str, user: str | None,

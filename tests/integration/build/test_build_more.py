@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.errors import ImageError
 from tests.integration.build.conftest import Builder
 
 pytestmark = pytest.mark.root
@@ -93,3 +94,30 @@ def test_cli_build(builder: Builder) -> None:
     bad = subprocess.run([sys.executable, "-m", "orchestrator", "build", "-f", "Nope", str(builder.ctx)],
                          capture_output=True, text=True, env=env, timeout=60)
     assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_proxy_args_reach_run_without_changing_the_cache(builder: Builder) -> None:
+    df = "FROM busybox\nRUN echo \"p=$http_proxy\" > /proxy\n"
+    first, _ = builder.build(df, build_args={"http_proxy": "http://127.0.0.1:3128"})
+    assert builder.inspect(first, lambda root: (root / "proxy").read_text()) == "p=http://127.0.0.1:3128\n"
+    assert not any("http_proxy" in e for e in first.container_config.get("Env", []))
+    _, rep = builder.build(df, build_args={"http_proxy": "http://127.0.0.1:9999"})
+    assert rep.misses == 0
+
+
+def test_symlinks_in_context_and_stages_never_reach_the_host(builder: Builder) -> None:
+    builder.write({"dir/ok.txt": "ok"})
+    (builder.ctx / "dir/shadow").symlink_to("/etc/shadow")
+    (builder.ctx / "etc-link").symlink_to("/etc")
+    with pytest.raises(ImageError, match="not found in the build context"):
+        builder.build("FROM busybox\nCOPY etc-link/passwd /stolen\n")
+    img, _ = builder.build(
+        "FROM busybox AS src\nRUN ln -s /etc /hostetc\n"
+        "FROM scratch\nCOPY dir /d/\nCOPY --from=src /hostetc/passwd /passwd\n"
+    )
+
+    def check(root: Path) -> None:
+        assert os.readlink(root / "d/shadow") == "/etc/shadow"  # copied as a link, not followed
+        assert "nobody:x:65534" in (root / "passwd").read_text()  # the busybox image's, not the host's
+        assert (root / "passwd").read_text() != Path("/etc/passwd").read_text()
+    builder.inspect(img, check)
