@@ -35,6 +35,13 @@ def key_string(path: Path_) -> str:
     return out
 
 
+def printable(text: str) -> str:
+    """Control characters escaped, so every error stays on its one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class Report:
     def __init__(self, positions: PositionLookup | None = None) -> None:
         self.positions = positions
@@ -51,7 +58,8 @@ class Report:
             return None
 
     def error(self, path: Path_, message: str, *, at_key: bool = False) -> None:
-        key = key_string(path)
+        key = printable(key_string(path))
+        message = printable(message)
         if (key, message) in self._seen:
             return
         self._seen.add((key, message))
@@ -64,7 +72,8 @@ class Report:
     def warn(self, path: Path_, message: str) -> None:
         pos = self._locate(path)
         where = f"{pos.file}:{pos.line}:{pos.column}: " if pos else ""
-        key = key_string(path)
+        key = printable(key_string(path))
+        message = printable(message)
         line = f"{where}{key + ': ' if key else ''}{message}"
         if line not in self.warnings:
             self.warnings.append(line)

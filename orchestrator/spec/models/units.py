@@ -7,6 +7,8 @@ file position. Kept free of pydantic so the hot path of normalization stays chea
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -41,8 +43,8 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise Invalid(f"invalid duration {value!r}")
     if isinstance(value, int | float):
-        if value < 0:
-            raise Invalid(f"invalid duration {value!r}: must not be negative")
+        if not math.isfinite(value) or value < 0:
+            raise Invalid(f"invalid duration {value!r}: must be a finite, non-negative number of seconds")
         return float(value)
     if not isinstance(value, str):
         raise Invalid(f"invalid duration {value!r}: must be a string like '1m30s'")
@@ -56,8 +58,8 @@ def parse_duration(value: Any) -> float:
     except ValueError:
         pass
     else:
-        if number < 0:
-            raise Invalid(f'invalid duration "{value}": must not be negative')
+        if not math.isfinite(number) or number < 0:
+            raise Invalid(f'invalid duration "{value}": must be a finite, non-negative number of seconds')
         return number
     pos = 0
     total = 0.0
@@ -104,7 +106,7 @@ def parse_size(value: Any) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        if value != int(value):
+        if not math.isfinite(value) or value != int(value):
             raise Invalid(f"invalid size {value!r}: bytes must be a whole number")
         return int(value)
     if not isinstance(value, str):
@@ -146,7 +148,7 @@ def parse_int(value: Any, what: str = "integer") -> int:
         raise Invalid(f"invalid {what} {value!r}: must be an integer")
     if isinstance(value, int):
         return value
-    if isinstance(value, float) and value == int(value):
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
         return int(value)
     if isinstance(value, str):
         try:
@@ -159,14 +161,15 @@ def parse_int(value: Any, what: str = "integer") -> int:
 def parse_float(value: Any, what: str = "number") -> float:
     if isinstance(value, bool):
         raise Invalid(f"invalid {what} {value!r}: must be a number")
+    number: float | None = None
     if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            pass
-    raise Invalid(f"invalid {what} {value!r}: must be a number")
+        number = float(value)
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            number = float(value.strip())
+    if number is None or not math.isfinite(number):
+        raise Invalid(f"invalid {what} {value!r}: must be a number")
+    return number
 
 
 def scalar_str(value: Any, what: str = "value") -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from orchestrator.errors import SpecErrors
+from orchestrator.errors import PystackError, SpecErrors
 from orchestrator.spec.models import Service, Stack
 from orchestrator.spec.project import LoadOptions
 from orchestrator.spec.stack import build_stack, load_stack
@@ -24,7 +24,11 @@ def stack(data: dict[str, Any], **kw: Any) -> Stack:
 
 def service(spec: dict[str, Any], name: str = "svc", **kw: Any) -> Service:
     spec = {"image": "busybox", **spec}
-    return stack({"services": {name: spec}}, **kw).services[name]
+    services: dict[str, Any] = {name: spec}
+    for dep in spec.get("depends_on") or ():
+        services.setdefault(dep, {"image": "busybox"})
+    kw.setdefault("profiles", ["*"])
+    return stack({"services": services}, **kw).services[name]
 
 
 def errors(data: dict[str, Any], **kw: Any) -> list[str]:
@@ -50,7 +54,7 @@ def load_file(path: Path, **kw: Any) -> Stack:
 
 
 def load_errors(path: Path, **kw: Any) -> list[str]:
-    with pytest.raises(SpecErrors) as info:
+    with pytest.raises(PystackError) as info:
         load_file(path, **kw)
     return str(info.value).splitlines()
 

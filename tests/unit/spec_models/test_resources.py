@@ -35,7 +35,8 @@ def test_bad_ulimit() -> None:
 
 
 def test_blkio() -> None:
-    b = service({"blkio_config": {"weight": 300, "device_read_bps": [{"path": "/dev/sda", "rate": "12mb"}]}}).resources.blkio
+    spec = {"blkio_config": {"weight": 300, "device_read_bps": [{"path": "/dev/sda", "rate": "12mb"}]}}
+    b = service(spec).resources.blkio
     assert b is not None and b.weight == 300 and b.device_read_bps[0].rate == 12 * 1024**2
 
 

@@ -1,0 +1,65 @@
+"""Errors through the real loader: file:line:col: key: message, every error at once, exit code 1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .helpers import load_errors, load_file, write
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.chdir(tmp_path)  # file names in messages are shown relative to the working directory
+    yield
+
+
+BAD = """\
+services:
+  api:
+    image: nginx
+    ports:
+      - "8080:80"
+      - "80:abc"
+    imagee: oops
+    mem_limit: lots
+    depends_on: [ghost]
+  db:
+    image: postgres
+    healthcheck:
+      test: pg_isready
+      interval: soon
+"""
+
+
+def test_every_error_located(tmp_path: Path) -> None:
+    path = write(tmp_path, BAD)
+    lines = load_errors(path)
+    name = path.name
+    assert f'{name}:6:9: services.api.ports[1]: invalid port "80:abc": container port must be a number' in lines
+    assert f"{name}:7:5: services.api.imagee: unknown key (did you mean 'image'?)" in lines
+    assert any(line.startswith(f'{name}:8:16: services.api.mem_limit: invalid size "lots"') for line in lines)
+    assert any(line.startswith(f"{name}:14:17: services.db.healthcheck.interval: invalid duration") for line in lines)
+    assert len(lines) == 4  # the unknown dependency is not checked while api itself is invalid
+
+
+def test_cross_reference_located(tmp_path: Path) -> None:
+    path = write(tmp_path, "services:\n  api:\n    image: x\n    depends_on: [ghost]\n")
+    [line] = load_errors(path)
+    assert line.startswith(f"{path.name}:4:") and line.endswith("services.api.depends_on.ghost: refers to undefined "
+                                                                "service 'ghost'")
+
+
+def test_warning_located(tmp_path: Path) -> None:
+    path = write(tmp_path, "services:\n  api:\n    image: x\n    gpus: all\n")
+    stack = load_file(path)
+    assert stack.warnings[0].startswith(f"{path.name}:4:") and "services.api.gpus" in stack.warnings[0]
+
+
+def test_interpolated_values_normalized(tmp_path: Path) -> None:
+    path = write(tmp_path, "services:\n  api:\n    image: x\n    mem_limit: ${MEM:-64m}\n"
+                           "    ports: [\"${PORT}:80\"]\n    privileged: ${PRIV:-false}\n")
+    svc = load_file(path, environ={"PORT": "9000"}).services["api"]
+    assert (svc.resources.memory_limit, svc.ports[0].published, svc.privileged) == (64 * 1024**2, "9000", False)
