@@ -181,11 +181,12 @@ class _Composer:
                         value = resolve_plain(ev.value) if not ev.style else ev.value
                     else:
                         value = _explicit_scalar(name, ev)
-                if stack and stack[-1].is_map and stack[-1].key is None:
+                is_key = bool(stack) and stack[-1].is_map and stack[-1].key is None
+                if ev.anchor is not None:
+                    self.anchors[ev.anchor] = (ev.value if is_key else value, 1)  # a key anchors its text
+                if is_key:
                     self._take_key(stack[-1], ev, value, tag_marker)
                     continue
-                if ev.anchor is not None:
-                    self.anchors[ev.anchor] = (value, 1)
                 pos = _pos(name, ev.start_mark)
             elif cls is AliasEvent:
                 anchor = ev.anchor

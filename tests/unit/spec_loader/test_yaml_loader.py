@@ -222,3 +222,10 @@ def test_padding_does_not_buy_unbounded_expansion() -> None:
         prev = name
     with pytest.raises(SpecError, match="alias expansion exceeds 400000"):
         load_yaml_documents(padding + text, "bomb.yaml")
+
+
+def test_anchored_keys_can_be_aliased() -> None:
+    data, _ = load("&k name: 1\nother: *k\n")
+    assert data == {"name": 1, "other": "name"}
+    with pytest.raises(SpecError, match='duplicate key "name"'):
+        load_yaml_documents("&k name: 1\n*k : 2\n", "f.yaml")
