@@ -128,6 +128,18 @@ def used_networks(stack: Stack) -> list[str]:
     return keys
 
 
+def _depends_on(svc: Service) -> dict[str, dict[str, Any]]:
+    """``depends_on``, plus the namespaces a service shares: a ``network_mode: service:x`` (or ipc/pid)
+    dependant must follow x when x is recreated, or it would keep a namespace nothing is wired to."""
+    deps = {k: v.model_dump(mode="json") for k, v in svc.depends_on.items()}
+    for mode in (svc.network_mode, svc.ipc, svc.pid):
+        if isinstance(mode, str) and mode.startswith("service:"):
+            target = mode.removeprefix("service:")
+            entry = deps.setdefault(target, {"condition": "service_started", "required": True})
+            entry["restart"] = True
+    return deps
+
+
 def service_plan(stack: Stack, svc: Service, image_id: str = "") -> ServicePlan:
     hc = None
     if svc.healthcheck is not None and not svc.healthcheck.disable and svc.healthcheck.test:
@@ -159,7 +171,7 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "") -> ServicePlan:
         oom_score_adj=r.oom_score_adj, no_new_privileges=nnp, seccomp=seccomp, runtime=svc.runtime,
         labels=dict(svc.labels), tty=svc.tty, pull_policy=svc.pull_policy,
         build=svc.build.model_dump(mode="json") if svc.build else None,
-        depends_on={k: v.model_dump(mode="json") for k, v in svc.depends_on.items()},
+        depends_on=_depends_on(svc),
         after=list(svc.dependencies()),
         spec=spec,
     )

@@ -85,3 +85,37 @@ services:
     assert sorted(n for n in _ps(host, f) if "-b-" in n) == [f"e2erecreate-b-{i}" for i in (1, 2, 3)]
     host.pystack("-f", f, "up", "-d", "--scale", "b=1")
     assert sorted(n for n in _ps(host, f) if "-b-" in n) == ["e2erecreate-b-1"]
+
+
+def test_network_mode_service_follows_its_target(host: Host) -> None:
+    text = """
+name: e2enetmode
+services:
+  x:
+    image: busybox:latest
+    command: ["httpd", "-f", "-p", "8000", "-h", "/srv"]
+    volumes: ["./srv:/srv:ro"]
+    restart: always
+    environment: {V: "1"}
+  side:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    network_mode: "service:x"
+"""
+    host.write("srv/index.html", "shared\n")
+    f = str(host.write("compose.yaml", text))
+    host.pystack("-f", f, "up", "-d")
+
+    def fetch() -> str:
+        return host.pystack("-f", f, "exec", "-T", "side", "wget", "-q", "-O-", "http://127.0.0.1:8000/",
+                            check=False).stdout
+
+    _wait(lambda: fetch() == "shared\n")  # side shares x's localhost
+    x_id = str(_ps(host, f)["e2enetmode-x-1"]["ID"])
+    os.kill(_pid1(host, x_id), signal.SIGKILL)  # x restarts in place: side keeps the namespace
+    _wait(lambda: _ps(host, f)["e2enetmode-x-1"]["State"] == "running" and fetch() == "shared\n")
+    host.write("compose.yaml", text.replace('V: "1"', 'V: "2"'))
+    plan = host.pystack("-f", f, "up", "--dry-run").stdout
+    assert "recreate e2enetmode-x-1" in plan and "recreate e2enetmode-side-1: dependency x recreated" in plan
+    host.pystack("-f", f, "up", "-d")
+    _wait(lambda: fetch() == "shared\n")
