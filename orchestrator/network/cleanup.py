@@ -7,6 +7,7 @@ stack's DNS/port service, then veths, namespaces, records and leases, and bridge
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from orchestrator.network import links, nsutil
@@ -17,9 +18,28 @@ if TYPE_CHECKING:
     from orchestrator.network.driver import NetworkDriver
 
 
+def _remove_port_rules(driver: NetworkDriver, project: str) -> None:
+    from orchestrator.errors import NetworkFailure
+    from orchestrator.network import nftports
+
+    if not nftports.available():
+        return
+    table = nftports.table_name(str(driver.paths.root), project)
+
+    def remove() -> None:
+        with contextlib.suppress(NetworkFailure):
+            nftports.remove(table)
+
+    if driver.host_netns:
+        nsutil.run_in(driver.paths.netns / driver.host_netns, remove)
+    else:
+        remove()
+
+
 def cleanup_stack(driver: NetworkDriver, project: str) -> None:
     conn = driver.conn
     stop_service(driver.paths, project)
+    _remove_port_rules(driver, project)
     own_nets = [r["name"] for r in conn.execute("SELECT name FROM net_networks WHERE project=?", (project,))]
     marks = ",".join("?" * len(own_nets)) or "NULL"
     cids = {

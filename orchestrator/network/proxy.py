@@ -14,6 +14,7 @@ import socket
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from typing import Literal
 
 import anyio
@@ -49,6 +50,7 @@ class PortForwarder:
         self._scopes: dict[Key, anyio.CancelScope] = {}
         self._targets: dict[Key, PortBinding] = {}
         self.failed: dict[Key, str] = {}
+        self.accept: Callable[[PortBinding], bool] = lambda b: True  # which bindings are the proxy's
 
     # ---- tcp ------------------------------------------------------------------------------------
 
@@ -142,7 +144,7 @@ class PortForwarder:
                 await anyio.sleep(1.0)
 
     def sync(self, tg: TaskGroup) -> None:
-        want = {_key(b): b for b in project_bindings(self.conn, self.project)}
+        want = {_key(b): b for b in project_bindings(self.conn, self.project) if self.accept(b)}
         for gone in set(self._scopes) - set(want):
             self._scopes.pop(gone).cancel()
             self.failed.pop(gone, None)

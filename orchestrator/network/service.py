@@ -35,6 +35,7 @@ def ensure_service(
     host_netns: str | None = None,
     resolv_conf: str | None = None,
     dns_port: int = 53,
+    ports: str | None = None,
     timeout: float = 5.0,
 ) -> int:
     """The pid of the project's running service, starting one (detached) if there is none."""
@@ -48,6 +49,8 @@ def ensure_service(
         cmd += ["--netns", host_netns]
     if resolv_conf:
         cmd += ["--resolv-conf", resolv_conf]
+    if ports:
+        cmd += ["--ports", ports]
     ready = _ready_file(paths, project)
     with contextlib.suppress(FileNotFoundError):
         ready.unlink()
@@ -81,7 +84,15 @@ def notify_service(paths: Paths, project: str, timeout: float = 2.0) -> bool:
     return False
 
 
-async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns: bool, ports: bool) -> None:
+def _ports_mode(requested: str) -> str:
+    if requested == "auto":
+        from orchestrator.network import nftports
+
+        return "nft" if nftports.available() else "proxy"
+    return requested
+
+
+async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns: bool, ports: bool, mode: str) -> None:
     import anyio
 
     from orchestrator.network.dns import DnsServer
@@ -91,6 +102,12 @@ async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns
     conn = connect(paths.state_db)
     server = DnsServer(conn, port=dns_port, resolv_conf=resolv_conf)
     forwarder = PortForwarder(conn, project)
+    kernel = None
+    if ports and mode == "nft":
+        from orchestrator.network import nftports
+
+        kernel = nftports.KernelPorts(conn, str(paths.root), project)
+        forwarder.accept = lambda b: not nftports.kernel_bindings([b])
     from orchestrator.network.records import RecordView
 
     server.view = RecordView(conn, project)
@@ -100,6 +117,14 @@ async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns
         def sync() -> None:
             if dns:
                 server.sync(tg)
+            if kernel is not None:
+                from orchestrator.errors import NetworkFailure
+
+                try:
+                    kernel.sync()
+                except NetworkFailure as exc:  # no usable nftables here: the proxy takes every port
+                    print(f"ports: {exc}; forwarding in userland instead", file=sys.stderr)
+                    forwarder.accept = lambda b: True
             if ports:
                 forwarder.sync(tg)
 
@@ -126,6 +151,8 @@ async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns
             if v != version:
                 version = v
                 sync()
+    if kernel is not None:
+        kernel.close()  # the rules stay: forwarding outlives this process; only the port holds go
     conn.close()
 
 
@@ -138,6 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dns-port", type=int, default=53)
     ap.add_argument("--no-dns", action="store_true")
     ap.add_argument("--no-ports", action="store_true")
+    ap.add_argument(
+        "--ports",
+        choices=("auto", "nft", "proxy"),
+        default=os.environ.get("PYSTACK_PORTS", "auto"),
+        help="kernel DNAT (nft) or the userland proxy for IPv4 bindings",
+    )
     args = ap.parse_args(argv)
     paths = Paths(Path(args.root))
     if args.netns:
@@ -154,7 +187,16 @@ def main(argv: list[str] | None = None) -> int:
     import anyio
 
     try:
-        anyio.run(_main, paths, args.project, args.resolv_conf, args.dns_port, not args.no_dns, not args.no_ports)
+        anyio.run(
+            _main,
+            paths,
+            args.project,
+            args.resolv_conf,
+            args.dns_port,
+            not args.no_dns,
+            not args.no_ports,
+            _ports_mode(args.ports),
+        )
     finally:
         for f in (pid_file(paths, args.project), _ready_file(paths, args.project)):
             with contextlib.suppress(FileNotFoundError):

@@ -27,8 +27,10 @@ def tcp_listener(ns: Path | str, addr: str, port: int) -> socket.socket:
     return s
 
 
-def tcp_roundtrip(client_ns: Path | str, server: socket.socket, addr: str, port: int, payload: bytes) -> bytes:
-    c = sock_in(client_ns)
+def tcp_roundtrip(
+    client_ns: Path | str, server: socket.socket, addr: str, port: int, payload: bytes, family: int = socket.AF_INET
+) -> bytes:
+    c = sock_in(client_ns, family=family)
     try:
         c.connect((addr, port))
         conn, _ = server.accept()

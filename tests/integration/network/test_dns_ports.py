@@ -46,8 +46,10 @@ class Stack:
             register_dns(self.d.conn, self.project, ep.network, names, ep.address, c)
         return c, eps[0].address
 
-    def start(self) -> int:
-        return ensure_service(self.d.paths, self.project, host_netns=self.host_ns, resolv_conf=str(self.resolv))
+    def start(self, ports: str | None = None) -> int:
+        return ensure_service(
+            self.d.paths, self.project, host_netns=self.host_ns, resolv_conf=str(self.resolv), ports=ports
+        )
 
 
 @pytest.fixture
@@ -159,8 +161,9 @@ def test_forwarding_and_quick_nxdomain(
     assert len(upstream.queries) == seen  # an internal network never asks outside
 
 
+@pytest.mark.parametrize("mode", ["nft", "proxy"])
 def test_published_tcp_and_udp_ports(
-    driver: NetworkDriver, upstream: FakeUpstream, tmp_path: Path, host_ns: str
+    driver: NetworkDriver, upstream: FakeUpstream, tmp_path: Path, host_ns: str, mode: str
 ) -> None:
     s = _stack(driver, "shop", upstream, tmp_path, host_ns)
     net = s.network("default")
@@ -171,11 +174,12 @@ def test_published_tcp_and_udp_ports(
             PortBinding("127.0.0.1", 18080, web_ip, 80, "tcp"),
             PortBinding("127.0.0.1", 18081, web_ip, 53, "udp"),
             PortBinding("0.0.0.0", 18082, web_ip, 80, "tcp"),
+            PortBinding("::1", 18084, web_ip, 80, "tcp"),
         ],
         host_netns=host_ns,
     )
     register_ports(driver.conn, "shop", "web", web, "shop-web-1", bindings)
-    pid = s.start()
+    pid = s.start(mode)
     wns = driver.netns_path(web)
     srv = tcp_listener(wns, "0.0.0.0", 80)
     u = sock_in(wns, socket.SOCK_DGRAM)
@@ -185,6 +189,7 @@ def test_published_tcp_and_udp_ports(
         assert udp_roundtrip(host_ns, u, "127.0.0.1", 18081, b"udp!") == b"!pdu"
         assert tcp_roundtrip(host_ns, srv, s.gateways[net], 18082, b"host-ip") == b"pi-tsoh"  # host's own address
         assert tcp_roundtrip(driver.netns_path(peer), srv, s.gateways[net], 18082, b"hairpin") == b"nipriah"
+        assert tcp_roundtrip(host_ns, srv, "::1", 18084, b"v6", family=socket.AF_INET6) == b"6v"
         # already taken, named, before anything is created
         with pytest.raises(PortInUse, match="18080") as err:
             check_ports_free([PortBinding("127.0.0.1", 18080, "", 80, "tcp")], host_netns=host_ns)
@@ -200,7 +205,10 @@ def test_published_tcp_and_udp_ports(
             if running_service(driver.paths, "shop") is None:
                 break
             subprocess.run(["sleep", "0.02"], check=False)
-        new = s.start()
+        if mode == "nft":  # kernel rules forward while no pystack process runs at all
+            assert tcp_roundtrip(host_ns, srv, "127.0.0.1", 18080, b"alone") == b"enola"
+            assert udp_roundtrip(host_ns, u, "127.0.0.1", 18081, b"u2") == b"2u"
+        new = s.start(mode)
         assert new != pid
         assert tcp_roundtrip(host_ns, srv, "127.0.0.1", 18080, b"again") == b"niaga"
         # a binding added later is picked up without a restart
@@ -210,6 +218,9 @@ def test_published_tcp_and_udp_ports(
     finally:
         srv.close()
         u.close()
+    if mode == "nft":
+        assert "pystack_" in nsexec(host_ns, "nft", "list", "tables").stdout
     driver.cleanup_stack("shop")
     assert running_service(driver.paths, "shop") is None
+    assert "pystack_" not in nsexec(host_ns, "nft", "list", "tables").stdout
     assert driver.conn.execute("SELECT count(*) FROM net_ports").fetchone()[0] == 0
