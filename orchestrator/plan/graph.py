@@ -57,7 +57,7 @@ def start_generations(stack: Stack, targets: Sequence[str] = ()) -> list[list[st
 
 
 def stop_generations(stack: Stack, targets: Sequence[str] = ()) -> list[list[str]]:
-    """Dependants first: the reverse of the start order.
+    """Dependants first: exactly the start generations reversed.
 
     With targets, the targets and every service that depends on them (stopping a database stops
     its clients first)."""
@@ -70,4 +70,4 @@ def stop_generations(stack: Stack, targets: Sequence[str] = ()) -> list[list[str
         for target in targets:
             wanted |= nx.ancestors(graph, target)
         graph = graph.subgraph(wanted)
-    return [sorted(g) for g in nx.topological_generations(graph)]
+    return [sorted(g) for g in reversed(list(nx.topological_generations(graph.reverse(copy=False))))]
