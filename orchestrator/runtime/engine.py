@@ -22,7 +22,7 @@ from typing import IO, Any
 from orchestrator.errors import RuntimeFailure
 from orchestrator.paths import Paths
 from orchestrator.runtime import kernel as k
-from orchestrator.runtime import monitor, spec
+from orchestrator.runtime import launch, monitor, spec
 from orchestrator.runtime.api import OCI_VERSION, ContainerState, ExitStatus
 from orchestrator.runtime.store import ContainerDir, alive, read_json
 
@@ -87,18 +87,19 @@ class PystackRuntime:
         if "process" not in cfg:
             raise RuntimeFailure(f"{bundle}/config.json: process is required to create a container")
         with_default_devices(cfg)
-        plan = self._plan(cdir, cfg, bundle, log_path, log_max_size, log_max_files, console_socket)
         self.base.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             cdir.dir.mkdir(mode=0o700)
         except FileExistsError:
             raise RuntimeFailure(f"container {container_id} already exists") from None
-        report = monitor.spawn(plan)
-        if "error" in report:
+        try:
+            plan = self._plan(cdir, cfg, bundle, log_path, log_max_size, log_max_files, console_socket)
+            pid = launch.launch(plan)
+        except BaseException:
             shutil.rmtree(cdir.dir, ignore_errors=True)
-            raise RuntimeFailure(f"create {container_id}: {report['error']}")
+            raise
         if pid_file is not None:
-            Path(pid_file).write_text(str(report["pid"]))
+            Path(pid_file).write_text(str(pid))
 
     def _plan(
         self,
@@ -122,9 +123,14 @@ class PystackRuntime:
             if t in ns and ns[t] is None:
                 new |= k.NS_FLAGS[t]
         join = [(p, k.NS_FLAGS[t]) for t in _JOIN_ORDER if (p := ns.get(t))]
-        for p, _ in join:
-            if not os.path.exists(p):
-                raise RuntimeFailure(f"namespace path {p} does not exist")
+        join_fds: list[tuple[int, int]] = []
+        for p, flag in join:
+            try:
+                join_fds.append((os.open(p, os.O_RDONLY | os.O_CLOEXEC), flag))
+            except OSError as exc:
+                for fd, _ in join_fds:
+                    os.close(fd)
+                raise RuntimeFailure(f"namespace path {p}: {exc.strerror}") from None
         linux = cfg.get("linux") or {}
         cg_path = (linux.get("cgroupsPath") or f"pystack/{cdir.id}").strip("/")
         bpf = None
@@ -133,7 +139,7 @@ class PystackRuntime:
 
             bpf = seccomp.compile_cached(linux["seccomp"], self.paths.run / "seccomp")
         return monitor.MonitorPlan(
-            cdir=cdir, cfg=cfg, bundle=bundle, ns_new=new, ns_join=join,
+            cdir=cdir, cfg=cfg, bundle=bundle, ns_new=new, ns_join_fds=join_fds,
             pid_ns=(ns.get("pid"), "pid" in ns and ns["pid"] is None), time_ns="time" in ns and ns["time"] is None,
             cgroups_path=cg_path, seccomp_bpf=bpf,
             log_path=str(log_path) if log_path else None, log_max_size=log_max_size, log_max_files=log_max_files,

@@ -70,7 +70,7 @@ class ExternalRuntime(PystackRuntime):
         cfg = spec.load_config(bundle)
         linux = cfg.get("linux") or {}
         plan = monitor.MonitorPlan(
-            cdir=cdir, cfg=cfg, bundle=bundle, ns_new=0, ns_join=[], pid_ns=(None, False), time_ns=False,
+            cdir=cdir, cfg=cfg, bundle=bundle, ns_new=0, pid_ns=(None, False), time_ns=False,
             cgroups_path=(linux.get("cgroupsPath") or "").strip("/") or None, seccomp_bpf=None,
             log_path=str(log_path) if log_path else None, log_max_size=log_max_size, log_max_files=log_max_files,
             console_socket=str(console_socket) if console_socket else None,
@@ -81,7 +81,7 @@ class ExternalRuntime(PystackRuntime):
             cdir.dir.mkdir(mode=0o700)
         except FileExistsError:
             raise RuntimeFailure(f"container {container_id} already exists") from None
-        report = monitor.spawn(plan, body=self._monitor_body)
+        report = monitor.spawn(plan, self._monitor_body)
         if "error" in report:
             shutil.rmtree(cdir.dir, ignore_errors=True)
             raise RuntimeFailure(f"create {container_id}: {report['error']}")
@@ -127,12 +127,7 @@ class ExternalRuntime(PystackRuntime):
         os.close(report_fd)
         for i in (0, 1, 2):
             os.dup2(os.open("/dev/null", os.O_RDWR), i)
-        cg = None
-        if plan.cgroups_path:
-            from orchestrator.cgroups import open_cgroup
-
-            cg = open_cgroup(plan.cgroups_path)
-        monitor.record_exit(plan, pid, pidfd, pipes, cg)
+        monitor.record_exit(plan, pid, pidfd, pipes, plan.cgroups_path)
 
     def start(self, container_id: str) -> None:
         self._dir(container_id).load()

@@ -1,11 +1,12 @@
 """The per-container monitor: parent of PID 1 for its whole life, as conmon or containerd-shim.
 
 Forked twice from the caller (so the caller never has to reap it and its death loses nothing),
-it puts PID 1 into its cgroup, relays create errors, then sleeps in poll() on PID 1's pidfd and
+it forks PID 1 into the container's PID namespace, then sleeps in poll() on PID 1's pidfd and
 its stdout/stderr pipes, writing Docker json-file logs; when PID 1 exits it records the exit
-code and the OOM flag in ``exit.json`` and leaves. Its code path is stdlib plus the already
-imported engine modules, and the caller freezes the GC before forking so that the monitor's
-pages stay shared copy-on-write (USS is what each container costs).
+code and the OOM flag in ``exit.json`` and leaves. The caller does the rest of create (cgroup,
+release of the init, state file), so the monitor runs as little code as possible; the caller
+freezes the GC before forking so that the monitor's pages stay shared copy-on-write (USS is
+what each container costs).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import select
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from orchestrator.cgroups import open_cgroup
 from orchestrator.runtime import init as cinit
 from orchestrator.runtime import kernel as k
 from orchestrator.runtime.logfile import LogWriter
-from orchestrator.runtime.store import ContainerDir, start_time, write_json
+from orchestrator.runtime.store import ContainerDir, write_json
 
 
 @dataclass
@@ -35,7 +36,6 @@ class MonitorPlan:
     cfg: dict[str, Any]
     bundle: Path
     ns_new: int
-    ns_join: list[tuple[str, int]]  # (path, CLONE_*) for the init to setns
     pid_ns: tuple[str | None, bool]  # (path to join, unshare new)
     time_ns: bool
     cgroups_path: str | None
@@ -44,40 +44,56 @@ class MonitorPlan:
     log_max_size: int | None
     log_max_files: int
     console_socket: str | None
+    ns_join_fds: list[tuple[int, int]] = field(default_factory=list)  # (fd, CLONE_*) for the init's setns
+    init_fds: tuple[int, int, int] = (-1, -1, -1)  # go (read), ready (write), exec fifo: handed to the init
 
 
-def spawn(plan: MonitorPlan, timeout: float = 30.0, body: Callable[[MonitorPlan, int], None] | None = None,
-          ) -> dict[str, Any]:
-    """Start the monitor; return its report ({"pid":…} or {"error":…}) once the container is created."""
+def fork_monitor(plan: MonitorPlan, body: Callable[[MonitorPlan, int], None]) -> int:
+    """Fork the monitor (twice, so nobody has to reap it); return the read end of its report pipe."""
     r, w = os.pipe2(os.O_CLOEXEC)
-    gc.freeze()
+    gc.freeze()  # keep the monitor's inherited pages shared: the collector would touch every object
     try:
         mid = os.fork()
         if mid == 0:
             try:
                 os.close(r)
                 if os.fork() == 0:
-                    _main(plan, w, body or _run)
+                    _main(plan, w, body)
             finally:
                 os._exit(0)
     finally:
         gc.unfreeze()
     os.close(w)
     os.waitpid(mid, 0)
-    chunks = []
+    return r
+
+
+def read_report(fd: int, timeout: float, until_eof: bool) -> bytes | None:
+    """One line (or everything until EOF) from a report pipe; None on timeout."""
+    chunks: list[bytes] = []
     deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        b = os.read(fd, 65536)
+        if not b:
+            break
+        chunks.append(b)
+        if not until_eof and b.endswith(b"\n"):
+            break
+    return b"".join(chunks)
+
+
+def spawn(plan: MonitorPlan, body: Callable[[MonitorPlan, int], None], timeout: float = 30.0) -> dict[str, Any]:
+    """Start a monitor whose body reports one JSON object ({"pid":…} or {"error":…}) and closes."""
+    r = fork_monitor(plan, body)
     try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([r], [], [], left)[0]:
-                return {"error": "container creation timed out"}
-            b = os.read(r, 65536)
-            if not b:
-                break
-            chunks.append(b)
+        raw = read_report(r, timeout, until_eof=True)
     finally:
         os.close(r)
-    raw = b"".join(chunks)
+    if raw is None:
+        return {"error": "container creation timed out"}
     if not raw:
         return {"error": "the monitor died while creating the container"}
     return json.loads(raw)  # type: ignore[no-any-return]
@@ -98,8 +114,12 @@ def _main(plan: MonitorPlan, report_fd: int, body: Callable[[MonitorPlan, int], 
     os._exit(code)
 
 
-def _run(plan: MonitorPlan, report_fd: int) -> None:
-    cfg = plan.cfg
+def own_body(plan: MonitorPlan, report_fd: int) -> None:
+    """pystack's monitor: fork the init into the PID namespace, report its pid, then only supervise.
+
+    Everything else (cgroup, state file, error relay) is the caller's job, so the monitor executes
+    as little code as possible and its copy-on-write pages stay shared.
+    """
     devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
     pipes: dict[int, str] = {}
     child_stdio: list[int] = [0, 1, 2]
@@ -115,66 +135,35 @@ def _run(plan: MonitorPlan, report_fd: int) -> None:
         os.close(fd)
     elif pid_new or plan.time_ns:
         k.unshare((k.CLONE_NEWPID if pid_new else 0) | (k.CLONE_NEWTIME if plan.time_ns else 0))
-    join_fds = [(os.open(p, os.O_RDONLY | os.O_CLOEXEC), flag) for p, flag in plan.ns_join]
-    os.mkfifo(plan.cdir.fifo, 0o600)
-    fifo_fd = os.open(plan.cdir.fifo, os.O_RDWR | os.O_CLOEXEC)
-    go_r, go_w = os.pipe2(os.O_CLOEXEC)
-    ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+    go_r, ready_w, fifo_fd = plan.init_fds
     pid = os.fork()
     if pid == 0:
         for i, fd in enumerate(child_stdio):
             if fd != i:
                 os.dup2(fd, i)
-        cinit.run(cinit.InitPlan(cfg, plan.bundle, plan.ns_new, join_fds, go_r, ready_w, fifo_fd,
+        cinit.run(cinit.InitPlan(plan.cfg, plan.bundle, plan.ns_new, plan.ns_join_fds, go_r, ready_w, fifo_fd,
                                  plan.seccomp_bpf))
-    for fd in [go_r, ready_w, fifo_fd, *(f for f, _ in join_fds), *child_stdio[1:] * bool(pipes)]:
+    for fd in (go_r, ready_w, fifo_fd, *(f for f, _ in plan.ns_join_fds)):
         os.close(fd)
+    if pipes:
+        os.close(child_stdio[1])
+        os.close(child_stdio[2])
     pidfd = os.pidfd_open(pid)
-    cg = None
-    try:
-        if plan.cgroups_path:
-            cg = open_cgroup(plan.cgroups_path)
-            cg.create()
-            cg.apply((cfg.get("linux") or {}).get("resources") or {})
-            cg.add_process(pid)
-    except Exception as exc:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        _destroy(cg)
-        os.write(report_fd, json.dumps({"error": str(exc)}).encode())
-        return
-    os.write(go_w, b"G")
-    os.close(go_w)
-    msg = os.read(ready_r, 65536)
-    os.close(ready_r)
-    if msg != b"R":
-        os.waitpid(pid, 0)
-        _destroy(cg)
-        err = msg[1:].decode("utf-8", "replace") if msg.startswith(b"E") else "container init died during setup"
-        os.write(report_fd, json.dumps({"error": err}).encode())
-        return
-    mypid = os.getpid()
-    write_json(plan.cdir.state_file, {
-        "id": plan.cdir.id, "pid": pid, "pid_start": start_time(pid), "monitor_pid": mypid,
-        "monitor_start": start_time(mypid), "bundle": str(plan.bundle), "created": time.time(),
-        "annotations": cfg.get("annotations") or {}, "cgroups_path": plan.cgroups_path,
-        "oci_version": cfg.get("ociVersion", ""), "log_path": plan.log_path,
-    })
-    os.write(report_fd, json.dumps({"pid": pid}).encode())
+    os.write(report_fd, b"%d %d\n" % (pid, os.getpid()))
     os.close(report_fd)
     for i in (0, 1, 2):
         os.dup2(devnull, i)
     os.close(devnull)
-    record_exit(plan, pid, pidfd, pipes, cg)
+    record_exit(plan, pid, pidfd, pipes, plan.cgroups_path)
 
 
-def record_exit(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], cg: Any) -> None:
+def record_exit(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], cgroups_path: str | None) -> None:
     """Relay logs until PID 1 is gone, then write exit.json with the code and the OOM flag."""
     status = _supervise(plan, pid, pidfd, pipes)
     oom = False
-    if cg is not None:
+    if cgroups_path:
         try:
-            oom = cg.oom_kill_count() > 0
+            oom = open_cgroup(cgroups_path).oom_kill_count() > 0
         except Exception:
             oom = False
     code, sig = _decode(status)
@@ -222,13 +211,3 @@ def _decode(status: int) -> tuple[int, int | None]:
         sig = os.WTERMSIG(status)
         return 128 + sig, sig
     return os.WEXITSTATUS(status), None
-
-
-def _destroy(cg: Any) -> None:
-    if cg is None:
-        return
-    try:
-        cg.kill_all(9)
-        cg.destroy()
-    except Exception:
-        pass

@@ -1,0 +1,116 @@
+"""The caller's half of ``create``: while the monitor forks the init, the caller prepares its cgroup.
+
+Protocol (all pipes close-on-exec, created here and inherited down the fork chain):
+caller → monitor → init. The monitor reports ``"<init pid> <monitor pid>\\n"``; the caller puts
+that pid into the cgroup it created meanwhile and writes ``G`` on the init's *go* pipe; the init
+builds the container and answers ``R`` (or ``E<message>``) on its *ready* pipe, then blocks on
+``exec.fifo`` until ``start``. If the caller dies at any point, the go pipe closes and an init
+still waiting for it exits; the monitor then records that and leaves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import time
+from typing import Any
+
+from orchestrator.cgroups import open_cgroup
+from orchestrator.errors import RuntimeFailure
+from orchestrator.runtime import monitor
+from orchestrator.runtime.store import start_time, write_json
+
+TIMEOUT = 30.0
+
+
+def launch(plan: monitor.MonitorPlan) -> int:
+    """Create the container described by ``plan``; return its init's pid (in the host's namespace)."""
+    cdir = plan.cdir
+    go_r, go_w = os.pipe2(os.O_CLOEXEC)
+    ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+    os.mkfifo(cdir.fifo, 0o600)
+    fifo_fd = os.open(cdir.fifo, os.O_RDWR | os.O_CLOEXEC)
+    plan.init_fds = (go_r, ready_w, fifo_fd)
+    try:
+        report = monitor.fork_monitor(plan, monitor.own_body)
+    finally:
+        for fd in (go_r, ready_w, fifo_fd, *(f for f, _ in plan.ns_join_fds)):
+            os.close(fd)
+    cg = None
+    pid = mpid = 0
+    try:
+        if plan.cgroups_path:  # overlaps with the monitor forking the init
+            cg = open_cgroup(plan.cgroups_path)
+            cg.create()
+            cg.apply((plan.cfg.get("linux") or {}).get("resources") or {})
+        line = monitor.read_report(report, TIMEOUT, until_eof=False)
+        if not line or not line[:1].isdigit():
+            raise RuntimeFailure(_monitor_error(line))
+        pid, mpid = (int(x) for x in line.split())
+        if cg is not None:
+            cg.add_process(pid)
+        os.write(go_w, b"G")
+        msg = _read_ready(ready_r)
+        if msg != b"R":
+            err = msg[1:].decode("utf-8", "replace") if msg.startswith(b"E") else "container init died during setup"
+            raise RuntimeFailure(err)
+        write_json(cdir.state_file, {
+            "id": cdir.id, "pid": pid, "pid_start": start_time(pid), "monitor_pid": mpid,
+            "monitor_start": start_time(mpid), "bundle": str(plan.bundle), "created": time.time(),
+            "annotations": plan.cfg.get("annotations") or {}, "cgroups_path": plan.cgroups_path,
+            "oci_version": plan.cfg.get("ociVersion", ""), "log_path": plan.log_path,
+        })
+        return pid
+    except BaseException:
+        _abort(pid, mpid, cg)
+        raise
+    finally:
+        for fd in (go_w, ready_r, report):
+            os.close(fd)
+
+
+def _monitor_error(line: bytes | None) -> str:
+    if line is None:
+        return "container creation timed out"
+    if not line:
+        return "the monitor died while creating the container"
+    import json
+
+    try:
+        return str(json.loads(line).get("error", line.decode()))
+    except ValueError:
+        return line.decode("utf-8", "replace")
+
+
+def _read_ready(fd: int) -> bytes:
+    if not select.select([fd], [], [], TIMEOUT)[0]:
+        return b"Econtainer setup timed out"
+    chunks = []
+    while True:
+        b = os.read(fd, 65536)
+        if not b:
+            break
+        chunks.append(b)
+        if chunks == [b"R"]:
+            break
+    return b"".join(chunks)
+
+
+def _abort(pid: int, mpid: int, cg: Any) -> None:
+    """Undo a failed create: the init, the monitor (which exits with it), the cgroup."""
+    if pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if mpid:
+        with contextlib.suppress(OSError):
+            pidfd = os.pidfd_open(mpid)
+            try:
+                select.select([pidfd], [], [], 5.0)
+            finally:
+                os.close(pidfd)
+    if cg is not None:
+        with contextlib.suppress(Exception):
+            cg.kill_all(signal.SIGKILL)
+            cg.destroy()
