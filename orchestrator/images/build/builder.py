@@ -38,7 +38,7 @@ from orchestrator.images.build.copy_step import (
 )
 from orchestrator.images.build.instructions import StageVars, apply_config, arg_decls, env_from_config
 from orchestrator.images.build.parser import Dockerfile, Instruction, Stage, parse
-from orchestrator.images.build.words import expand_word, split_words
+from orchestrator.images.build.words import expand, expand_word, split_words
 from orchestrator.images.model import Image, LayerRef
 from orchestrator.images.store import ImageStore
 from orchestrator.storage.diff import make_layer
@@ -268,7 +268,7 @@ class _Builder:
         if net not in ("default", "host", "none"):
             raise ImageError(f"RUN --network={net}: use host, none or default")
         network: Network = "none" if net == "none" else "host"
-        args = ins_mod.command_form(ins, v.shell)
+        args = ins_mod.heredoc_command(ins, v.shell) if ins.heredocs else ins_mod.command_form(ins, v.shell)
         env = v.run_env()
         cwd = str(inner.get("WorkingDir") or "/")
         user = inner.get("User") or None
@@ -316,12 +316,15 @@ class _Builder:
         from_ref = expand_word(ins.flags["from"], scope, esc) if "from" in ins.flags else None
         base = f"{ins.cmd} src={srcs!r} dest={dest} dir={dest_is_dir} chown={chown} chmod={chmod}"
         if from_ref is None:
-            sources = [s for src in srcs for s in self.ctx.resolve(src, what=what)]
-            text = f"{base} ctx={self.ctx.hash_sources(sources)}"
+            ctx = self._heredoc_context(ins, srcs, scope) if ins.heredocs else self.ctx
+            if ins.heredocs:
+                srcs = [src[2:].lstrip("-").strip("\"'") if src.startswith("<<") else src for src in srcs]
+            sources = [s for src in srcs for s in ctx.resolve(src, what=what)]
+            text = f"{base} ctx={ctx.hash_sources(sources)}"
 
             def do_ctx(state: _StageResult) -> LayerRef | None:
-                req = CopyRequest(sources, self.ctx.root, dest, dest_is_dir, None, chmod, False, self.ctx.skip,
-                                  ins.cmd == "ADD")
+                req = CopyRequest(sources, ctx.root, dest, dest_is_dir, None, chmod, False, ctx.skip,
+                                  ins.cmd == "ADD" and not ins.heredocs)
                 return self._in_root(state, lambda merged: self._copy(merged, req, chown, (0, 0), what))
             return text, do_ctx
         src_stage = self.df.stage(from_ref)
@@ -341,6 +344,17 @@ class _Builder:
                     self._copy(merged, req, chown, None, what)
             return self._in_root(state, copy_in)
         return f"{base} from={ident}", do_from
+
+    def _heredoc_context(self, ins: Instruction, srcs: list[str], scope: dict[str, str]) -> Context:
+        """``COPY <<EOF /file``: each here-document becomes a file of a small private context."""
+        if not all(src.startswith("<<") for src in srcs):
+            raise ImageError(f"{ins.cmd}: mixing here-documents and context files is not supported")
+        d = self._new_dir()
+        for doc in ins.heredocs:
+            body = expand(doc.content, scope, self.df.escape) if doc.expand else doc.content
+            (d / doc.name).write_text(body)
+            os.chmod(d / doc.name, 0o644)
+        return context_for(d)
 
     def _copy(self, merged: Path, req: CopyRequest, chown: str | None, default: tuple[int, int] | None,
               what: str) -> None:

@@ -54,6 +54,15 @@ def command_form(ins: Instruction, shell: list[str]) -> list[str]:
     return [*shell, ins.rest]
 
 
+def heredoc_command(ins: Instruction, shell: list[str]) -> list[str]:
+    """``RUN <<EOF`` runs the document as the script; ``RUN cmd <<EOF`` hands the shell a real heredoc."""
+    rest = ins.rest.strip()
+    if re.fullmatch(r"(?:<<-?([\"']?)[A-Za-z_][A-Za-z0-9_]*\1\s*)+", rest) and len(ins.heredocs) == 1:
+        return [*shell, ins.heredocs[0].content]
+    script = rest + "\n" + "".join(doc.content + doc.name + "\n" for doc in ins.heredocs)
+    return [*shell, script]
+
+
 def parse_duration(text: str, what: str) -> int:
     """Go duration syntax (``1m30s``, ``500ms``) → nanoseconds."""
     pos, total = 0, 0.0

@@ -17,7 +17,16 @@ KNOWN = {"FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "C
          "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
 WITH_FLAGS = {"FROM", "RUN", "COPY", "ADD", "HEALTHCHECK"}
 JSON_FORMS = {"RUN", "CMD", "ENTRYPOINT", "SHELL", "VOLUME", "COPY", "ADD"}
+HEREDOC_CMDS = {"RUN", "COPY", "ADD"}
+_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*=\s*(.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class Heredoc:
+    name: str  # the delimiter word, also the file name for COPY <<NAME
+    content: str
+    expand: bool  # unquoted delimiter: $VARS are expanded (by the shell for RUN)
 
 
 @dataclass
@@ -27,6 +36,7 @@ class Instruction:
     line: int  # first line, 1-based
     flags: dict[str, str] = field(default_factory=dict)
     json: list[str] | None = None  # exec form, when ``rest`` is a JSON array of strings
+    heredocs: list[Heredoc] = field(default_factory=list)
 
     @property
     def original(self) -> str:
@@ -71,28 +81,41 @@ def _directives(lines: list[str]) -> tuple[dict[str, str], int]:
     return found, len(lines)
 
 
-def _logical_lines(lines: list[str], start: int, escape: str) -> list[tuple[int, str]]:
-    out: list[tuple[int, str]] = []
+def _logical_lines(lines: list[str], start: int, escape: str) -> list[tuple[int, str, list[Heredoc]]]:
+    out: list[tuple[int, str, list[Heredoc]]] = []
     buf: list[str] = []
     first = 0
-    for n in range(start, len(lines)):
+    n = start
+    while n < len(lines):
         raw = lines[n]
+        n += 1
         stripped = raw.strip()
-        if stripped.startswith("#") or (not stripped and buf):
-            continue  # comments vanish, even between continued lines
-        if not stripped:
-            continue
+        if stripped.startswith("#") or not stripped:
+            continue  # comments and blank lines vanish, even between continued lines
         if not buf:
-            first = n + 1
+            first = n
         body = raw.rstrip()
         if body.endswith(escape):
             buf.append(body[:-1])
             continue
         buf.append(body)
-        out.append((first, "".join(buf).strip()))
+        logical = "".join(buf).strip()
         buf = []
+        docs: list[Heredoc] = []
+        if logical.split(None, 1)[0].upper() in HEREDOC_CMDS:
+            for m in _HEREDOC.finditer(logical):
+                strip_tabs, quote, word = m.group(1) == "-", m.group(2), m.group(3)
+                body_lines = []
+                while n < len(lines) and (lines[n].lstrip("\t") if strip_tabs else lines[n]) != word:
+                    body_lines.append(lines[n].lstrip("\t") if strip_tabs else lines[n])
+                    n += 1
+                if n >= len(lines):
+                    raise ImageError(f"line {first}: heredoc <<{word} is not terminated")
+                n += 1
+                docs.append(Heredoc(word, "".join(line + "\n" for line in body_lines), expand=not quote))
+        out.append((first, logical, docs))
     if buf:
-        out.append((first, "".join(buf).strip()))
+        out.append((first, "".join(buf).strip(), []))
     return out
 
 
@@ -130,7 +153,7 @@ def parse(text: str, where: str = "Dockerfile") -> Dockerfile:
         raise ImageError(f"{where}: invalid escape directive {escape!r} (use \\ or `)")
     global_args: list[Instruction] = []
     stages: list[Stage] = []
-    for lineno, logical in _logical_lines(lines, start, escape):
+    for lineno, logical, docs in _logical_lines(lines, start, escape):
         loc = f"{where}:{lineno}"
         word, _, rest = logical.partition(" ")
         if "\t" in word:
@@ -143,7 +166,7 @@ def parse(text: str, where: str = "Dockerfile") -> Dockerfile:
         flags: dict[str, str] = {}
         if cmd in WITH_FLAGS:
             flags, rest = _flags(rest, loc)
-        ins = Instruction(cmd, rest, lineno, flags, _json_form(rest) if cmd in JSON_FORMS else None)
+        ins = Instruction(cmd, rest, lineno, flags, _json_form(rest) if cmd in JSON_FORMS else None, docs)
         if cmd == "FROM":
             stages.append(_stage(ins, len(stages), loc))
         elif not stages:

@@ -121,3 +121,30 @@ def test_symlinks_in_context_and_stages_never_reach_the_host(builder: Builder) -
         assert "nobody:x:65534" in (root / "passwd").read_text()  # the busybox image's, not the host's
         assert (root / "passwd").read_text() != Path("/etc/passwd").read_text()
     builder.inspect(img, check)
+
+
+def test_heredocs_in_run_and_copy(builder: Builder) -> None:
+    img, _ = builder.build(
+        "FROM busybox\n"
+        "ENV NAME=world\n"
+        "RUN <<EOF\n"
+        "set -e\n"
+        "echo \"hello $NAME\" > /greeting\n"
+        "EOF\n"
+        "RUN cat <<DOC > /doc\n"
+        "line\n"
+        "DOC\n"
+        "COPY <<CONF /etc/app.conf\n"
+        "name=$NAME\n"
+        "CONF\n"
+        "COPY <<'RAW' /raw\n"
+        "$NAME\n"
+        "RAW\n"
+    )
+
+    def check(root: Path) -> None:
+        assert (root / "greeting").read_text() == "hello world\n"
+        assert (root / "doc").read_text() == "line\n"
+        assert (root / "etc/app.conf").read_text() == "name=world\n"
+        assert (root / "raw").read_text() == "$NAME\n"
+    builder.inspect(img, check)

@@ -127,3 +127,26 @@ def test_dockerignore_rules() -> None:
     assert ig.ignored("tmp1") and not ig.ignored("tmp12")
     assert not ig.prunable("build") and Ignore(["node_modules"]).prunable("node_modules")
     assert not Ignore([]).ignored("anything")
+
+
+def test_heredocs_are_collected() -> None:
+    df = parse(
+        "FROM scratch\n"
+        "RUN <<EOF\n"
+        "echo one\n"
+        "# not a comment here\n"
+        "EOF\n"
+        "COPY <<-'CONF' /etc/app.conf\n"
+        "\tkey=$NOT_EXPANDED\n"
+        "CONF\n"
+        "RUN cat <<A > /a\n"
+        "x\n"
+        "A\n"
+    )
+    run, copy, run2 = df.stages[0].instructions
+    assert run.heredocs[0].content == "echo one\n# not a comment here\n" and run.heredocs[0].expand
+    assert copy.heredocs[0].name == "CONF" and copy.heredocs[0].content == "key=$NOT_EXPANDED\n"
+    assert not copy.heredocs[0].expand
+    assert run2.heredocs[0].content == "x\n" and run2.rest == "cat <<A > /a"
+    with pytest.raises(ImageError, match="not terminated"):
+        parse("FROM scratch\nRUN <<EOF\necho\n")
