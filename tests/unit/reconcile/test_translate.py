@@ -1,0 +1,67 @@
+"""A stack file's services become the plans the lifecycle code runs: names, limits, mounts, networks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from orchestrator.reconcile import translate
+from orchestrator.spec.models import Stack
+from orchestrator.spec.project import LoadOptions
+from orchestrator.spec.stack import load_stack
+
+
+def _stack(tmp_path: Path, text: str) -> Stack:
+    (tmp_path / "compose.yaml").write_text(text)
+    return load_stack(LoadOptions(files=[str(tmp_path / "compose.yaml")], environ={}))
+
+
+def test_limits_names_mounts_and_networks(tmp_path: Path) -> None:
+    stack = _stack(tmp_path, """
+name: shop
+services:
+  api:
+    build: ./api
+    mem_limit: 64m
+    cpus: 0.5
+    pids_limit: 20
+    ulimits: {nofile: {soft: 1024, hard: 2048}}
+    volumes: [data:/data, ./conf:/etc/conf:ro, {type: tmpfs, target: /tmp, tmpfs: {size: 1m}}]
+    networks: {back: {aliases: [b1], priority: 5}, front: {}}
+    security_opt: ["no-new-privileges:true"]
+    restart: on-failure:3
+    healthcheck: {test: ["CMD", "true"], interval: 2s}
+    stop_grace_period: 1m30s
+  side:
+    image: busybox:latest
+    network_mode: "service:api"
+volumes: {data: {}}
+networks: {back: {}, front: {}}
+""")
+    sp = translate.service_plan(stack, stack.services["api"], "sha256:abc")
+    assert sp.image == "shop-api"
+    assert sp.container_name_for(2) == "shop-api-2"
+    assert sp.resources == {"memory": {"limit": 64 * 1024**2}, "cpu": {"period": 100_000, "quota": 50_000},
+                            "pids": {"limit": 20}}
+    assert sp.rlimits == {"nofile": (1024, 2048)}
+    kinds = {(m.type, m.source, m.target, m.read_only) for m in sp.mounts}
+    assert ("volume", "shop_data", "/data", False) in kinds
+    assert ("bind", str(tmp_path / "conf"), "/etc/conf", True) in kinds
+    assert next(m for m in sp.mounts if m.type == "tmpfs").tmpfs_size == 1024**2
+    assert [n.network for n in sp.networks] == ["shop_back", "shop_front"]  # priority order
+    assert sp.networks[0].aliases == ("b1",)
+    assert sp.no_new_privileges
+    assert (sp.restart.condition, sp.restart.max_attempts) == ("on-failure", 3)
+    assert sp.healthcheck is not None and sp.healthcheck.interval == 2.0
+    assert sp.stop_grace_period == 90.0
+    side = translate.service_plan(stack, stack.services["side"])
+    assert side.networks == [] and side.network_mode == "service:api"
+    assert side.depends_on["api"]["restart"] is True
+
+
+def test_config_hash_follows_the_image(tmp_path: Path) -> None:
+    stack = _stack(tmp_path, "services:\n  a:\n    image: busybox:latest\n")
+    svc = stack.services["a"]
+    assert translate.service_plan(stack, svc, "sha256:1").config_hash != translate.service_plan(
+        stack, svc, "sha256:2").config_hash
+    assert translate.service_plan(stack, svc, "sha256:1").config_hash == translate.service_plan(
+        stack, svc, "sha256:1").config_hash
