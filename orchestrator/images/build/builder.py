@@ -165,10 +165,23 @@ class _Builder:
         state.config["config"] = inner
         state.config["history"] = list(state.config.get("history") or [])
         v = StageVars(env=env_from_config(inner), shell=list(inner.get("Shell") or ins_mod.DEFAULT_SHELL))
-        for ins in stage.instructions:
+        triggers = [] if src is not None else list(inner.pop("OnBuild", None) or [])
+        for ins in self._triggers(triggers, stage.line) + stage.instructions:
             self._step(stage, label, ins, state, inner, v)
         self.results[stage.index] = state
         return state
+
+    def _triggers(self, triggers: list[str], line: int) -> list[Instruction]:
+        """The base image's ONBUILD instructions, run first, as Docker does (and not inherited)."""
+        out: list[Instruction] = []
+        for text in triggers:
+            parsed = parse(f"FROM scratch\n{text}\n", where=self.df.where).stages[0].instructions
+            for ins in parsed:
+                if ins.cmd in ("FROM", "ONBUILD"):
+                    raise ImageError(f"{self.df.where}:{line}: ONBUILD {ins.cmd} is not allowed")
+                ins.line = line
+                out.append(ins)
+        return out
 
     def _image(self, ref: str, where: str) -> Image:
         try:

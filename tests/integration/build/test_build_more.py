@@ -148,3 +148,13 @@ def test_heredocs_in_run_and_copy(builder: Builder) -> None:
         assert (root / "etc/app.conf").read_text() == "name=world\n"
         assert (root / "raw").read_text() == "$NAME\n"
     builder.inspect(img, check)
+
+
+def test_onbuild_triggers_run_in_the_child_build(builder: Builder) -> None:
+    builder.write({"seed.txt": "seed"})
+    parent, _ = builder.build("FROM busybox\nONBUILD COPY seed.txt /seeded\nONBUILD RUN echo hi > /trig\n",
+                              tag="parent:1")
+    assert parent.container_config["OnBuild"] == ["COPY seed.txt /seeded", "RUN echo hi > /trig"]
+    child, _ = builder.build("FROM parent:1\nRUN cat /seeded /trig > /both\n", tag="child:1")
+    assert "OnBuild" not in child.container_config
+    assert builder.inspect(child, lambda root: (root / "both").read_text()) == "seedhi\n"
