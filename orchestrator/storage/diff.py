@@ -114,7 +114,8 @@ def _add_entry(tf: tarfile.TarFile, full: str, rel: str) -> None:
     if xattrs:
         ti.pax_headers = {_XATTR_PAX + k: v for k, v in xattrs.items()}
     if ti.isreg():
-        with open(full, "rb") as f:
+        # O_NOFOLLOW: the upper dir was written by a container; never read through a link it left
+        with os.fdopen(os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as f:
             tf.addfile(ti, f)
     else:
         tf.addfile(ti)
