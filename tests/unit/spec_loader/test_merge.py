@@ -201,3 +201,55 @@ def test_null_service_is_an_empty_one(tmp_path: Path) -> None:
     assert p.data["services"]["s"] == {"image": "x"}
     p = load(tmp_path, {"c.yaml": "services:\n  s:\n"}, "c.yaml")
     assert p.data["services"]["s"] == {}
+
+
+def test_more_attribute_rules(tmp_path: Path) -> None:
+    s = merged(
+        tmp_path,
+        "services:\n  s:\n    extra_hosts: ['a:1.1.1.1']\n    env_file: a.env\n    tmpfs: /run\n"
+        "    build: {context: ., args: {A: '1'}}\n    deploy: {labels: [x=1]}\n"
+        "    networks: {n: {aliases: [one]}}\n    label_file: l1\n    devices: ['/dev/a:/dev/x']\n",
+        "services:\n  s:\n    extra_hosts: {b: 2.2.2.2, a: 3.3.3.3}\n    env_file: [a.env, b.env]\n"
+        "    tmpfs: [/run, /tmp]\n    build: {args: [B=2, A=3]}\n    deploy: {labels: {y: '2'}}\n"
+        "    networks: {n: {aliases: [one, two]}}\n    label_file: [l2]\n    devices: ['/dev/b:/dev/x']\n",
+    )
+    assert s["extra_hosts"] == {"a": "3.3.3.3", "b": "2.2.2.2"}
+    assert s["env_file"] == ["a.env", "b.env"]
+    assert s["tmpfs"] == ["/run", "/tmp"]
+    assert s["build"] == {"context": ".", "args": {"A": "3", "B": "2"}}
+    assert s["deploy"] == {"labels": {"x": "1", "y": "2"}}
+    assert s["networks"] == {"n": {"aliases": ["one", "two"]}}
+    assert s["label_file"] == ["l1", "l2"]
+    assert s["devices"] == ["/dev/b:/dev/x"]
+
+
+def test_ipam_config_by_subnet(tmp_path: Path) -> None:
+    p = load(
+        tmp_path,
+        {
+            "a.yaml": "networks:\n  n:\n    ipam:\n      config:\n"
+            "        - {subnet: 10.0.0.0/24, gateway: 10.0.0.1}\n        - {subnet: 10.1.0.0/24}\n",
+            "b.yaml": "networks:\n  n:\n    ipam: {config: [{subnet: 10.0.0.0/24, gateway: 10.0.0.254}]}\n",
+        },
+        "a.yaml",
+        "b.yaml",
+    )
+    assert p.data["networks"]["n"]["ipam"]["config"] == [
+        {"subnet": "10.0.0.0/24", "gateway": "10.0.0.254"},
+        {"subnet": "10.1.0.0/24"},
+    ]
+
+
+def test_three_files_apply_in_order(tmp_path: Path) -> None:
+    p = load(
+        tmp_path,
+        {
+            "a.yaml": "services:\n  s: {image: a, ports: ['1:1']}\n",
+            "b.yaml": "services:\n  s: {ports: !reset []}\n",
+            "c.yaml": "services:\n  s: {ports: ['3:3']}\n",
+        },
+        "a.yaml",
+        "b.yaml",
+        "c.yaml",
+    )
+    assert p.data["services"]["s"] == {"image": "a", "ports": ["3:3"]}
