@@ -24,7 +24,25 @@ class Result:
         """One line saying how the command failed, for the report."""
         tail = (self.err.strip() or self.out.strip()).splitlines()
         last = tail[-1] if tail else ""
-        return f"`{' '.join(self.argv[:6])}` exit {self.rc}: {last[:200]}"
+        return f"`{short_argv(self.argv)}` exit {self.rc}: {last[:240]}"
+
+
+def short_argv(argv: list[str]) -> str:
+    """A command fit for one report line: program names and paths by their last component, the
+    ``--root DIR`` of the bench's private state left out."""
+    words: list[str] = []
+    skip = False
+    for i, word in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if word == "--root" and i + 1 < len(argv):
+            skip = True
+            continue
+        if i == 0 and "python" in word.rsplit("/", 1)[-1] and len(argv) > 1:
+            continue
+        words.append(word.rsplit("/", 1)[-1] if word.startswith("/") else word)
+    return " ".join(words)[:160]
 
 
 def run(argv: list[str], env: dict[str, str] | None = None, timeout: float = 300,

@@ -50,12 +50,15 @@ def run_all(quick: bool, only: set[str] | None, timeout: float) -> tuple[list[di
         if not path.exists():
             absent.append(script)
             continue
-        argv = [sys.executable, str(path)] + (["--quick"] if quick else [])
-        if only is not None:
+        helptext = cmd.run([sys.executable, str(path), "--help"], timeout=60, cwd=str(here.parent)).out
+        argv = [sys.executable, str(path)]
+        if quick and "--quick" in helptext:
+            argv.append("--quick")
+        elif quick and "--runs" in helptext:
+            argv += ["--runs", "3"]
+        if only is not None and "--only" in helptext:
             argv += ["--only", ",".join(sorted(only))]
         res = cmd.run(argv, timeout=timeout, cwd=str(here.parent))
-        if not res.ok and "--only" in argv and "unrecognized arguments" in res.err:
-            res = cmd.run(argv[: argv.index("--only")], timeout=timeout, cwd=str(here.parent))
         parsed = _parse(res.out) if res.ok else None
         if parsed is None:
             why = res.why() if not res.ok else "printed no JSON list of figures"
