@@ -58,7 +58,7 @@ def build(opts: GlobalOptions, tag: str | None, build_args: tuple[str, ...], tar
     try:
         img = build_image(context, dockerfile=dockerfile, tag=tag, build_args=parse_build_args(build_args),
                           target=target, store=store, runner=runner, no_cache=no_cache, progress=say,
-                          report=report)
+                          report=report, network="none" if network == "none" else "host")
     finally:
         store.close()
     if not quiet:

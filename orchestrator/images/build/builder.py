@@ -94,8 +94,11 @@ def _platform_args() -> dict[str, str]:
 def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | None,
                 build_args: dict[str, str], target: str | None, store: ImageStore, runner: BuildRunner,
                 no_cache: bool = False, progress: Callable[[str], None] | None = None,
-                report: BuildReport | None = None) -> Image:
-    """Build ``dockerfile`` (relative to ``context`` unless absolute) and tag the result ``tag``."""
+                report: BuildReport | None = None, network: Network = "host") -> Image:
+    """Build ``dockerfile`` (relative to ``context`` unless absolute) and tag the result ``tag``.
+
+    ``network`` is for RUN steps without ``--network`` (Compose's ``build.network``).
+    """
     ctx = Context(context)
     df_path = Path(dockerfile) if os.path.isabs(dockerfile) else ctx.root / dockerfile
     try:
@@ -105,6 +108,7 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
     df = parse(text, where=df_path.name)
     b = _Builder(df, ctx, dict(build_args), store, runner, no_cache, progress or (lambda _m: None),
                  report if report is not None else BuildReport())
+    b.default_network = network
     try:
         with store.writing():
             result = b.build(target)
@@ -124,6 +128,7 @@ class _Builder:
         self.dirs = itertools.count(1)
         self.results: dict[int, _StageResult] = {}
         self.used_args: set[str] = set()
+        self.default_network: Network = "host"
         self.meta: dict[str, str] = dict(_platform_args())
         for ins in df.global_args:
             for name, default in arg_decls(ins, self.meta, df.escape):
@@ -280,7 +285,7 @@ class _Builder:
         net = ins.flags.get("network", "default")
         if net not in ("default", "host", "none"):
             raise ImageError(f"RUN --network={net}: use host, none or default")
-        network: Network = "none" if net == "none" else "host"
+        network: Network = self.default_network if net == "default" else "none" if net == "none" else "host"
         args = ins_mod.heredoc_command(ins, v.shell) if ins.heredocs else ins_mod.command_form(ins, v.shell)
         env = v.run_env()
         cwd = str(inner.get("WorkingDir") or "/")

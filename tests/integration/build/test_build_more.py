@@ -158,3 +158,13 @@ def test_onbuild_triggers_run_in_the_child_build(builder: Builder) -> None:
     child, _ = builder.build("FROM parent:1\nRUN cat /seeded /trig > /both\n", tag="child:1")
     assert "OnBuild" not in child.container_config
     assert builder.inspect(child, lambda root: (root / "both").read_text()) == "seedhi\n"
+
+
+def test_default_network_none_applies_to_plain_run_steps(builder: Builder) -> None:
+    from orchestrator.images.build.builder import build_image
+    from orchestrator.images.build.runner import RuntimeBuildRunner
+
+    (builder.ctx / "Dockerfile").write_text("FROM busybox\nRUN ls /sys/class/net > /nets\n")
+    img = build_image(builder.ctx, tag="net:1", build_args={}, target=None, store=builder.store,
+                      runner=RuntimeBuildRunner(builder.paths), network="none")
+    assert builder.inspect(img, lambda root: (root / "nets").read_text().split()) == ["lo"]
