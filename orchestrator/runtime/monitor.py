@@ -51,19 +51,18 @@ class MonitorPlan:
 def fork_monitor(plan: MonitorPlan, body: Callable[[MonitorPlan, int], None]) -> int:
     """Fork the monitor (twice, so nobody has to reap it); return the read end of its report pipe."""
     r, w = os.pipe2(os.O_CLOEXEC)
-    # Keep the monitor's inherited pages shared with the caller: every object alive now moves to the
-    # collector's permanent generation, so neither process's GC writes their headers again (a
-    # caller's full collection would otherwise un-share every page it traverses). Objects stay
-    # reference-counted; only cycles alive at this moment are never collected.
-    gc.freeze()
-    mid = os.fork()
-    if mid == 0:
-        try:
-            os.close(r)
-            if os.fork() == 0:
-                _main(plan, w, body)
-        finally:
-            os._exit(0)
+    gc.freeze()  # the monitor's collector must not touch (and so un-share) every inherited object
+    try:
+        mid = os.fork()
+        if mid == 0:
+            try:
+                os.close(r)
+                if os.fork() == 0:
+                    _main(plan, w, body)
+            finally:
+                os._exit(0)
+    finally:
+        gc.unfreeze()
     os.close(w)
     os.waitpid(mid, 0)
     return r
