@@ -94,18 +94,23 @@ def _platform_args() -> dict[str, str]:
 def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | None,
                 build_args: dict[str, str], target: str | None, store: ImageStore, runner: BuildRunner,
                 no_cache: bool = False, progress: Callable[[str], None] | None = None,
-                report: BuildReport | None = None, network: Network = "host") -> Image:
+                report: BuildReport | None = None, network: Network = "host",
+                dockerfile_inline: str | None = None) -> Image:
     """Build ``dockerfile`` (relative to ``context`` unless absolute) and tag the result ``tag``.
 
-    ``network`` is for RUN steps without ``--network`` (Compose's ``build.network``).
+    ``network`` is for RUN steps without ``--network`` (Compose's ``build.network``);
+    ``dockerfile_inline`` is Compose's ``build.dockerfile_inline`` and wins over ``dockerfile``.
     """
     ctx = Context(context)
-    df_path = Path(dockerfile) if os.path.isabs(dockerfile) else ctx.root / dockerfile
-    try:
-        text = df_path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ImageError(f"cannot read {df_path}: {exc.strerror}") from None
-    df = parse(text, where=df_path.name)
+    if dockerfile_inline is not None:
+        df = parse(dockerfile_inline, where="Dockerfile")
+    else:
+        df_path = Path(dockerfile) if os.path.isabs(dockerfile) else ctx.root / dockerfile
+        try:
+            text = df_path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ImageError(f"cannot read {df_path}: {exc.strerror}") from None
+        df = parse(text, where=df_path.name)
     b = _Builder(df, ctx, dict(build_args), store, runner, no_cache, progress or (lambda _m: None),
                  report if report is not None else BuildReport())
     b.default_network = network

@@ -168,3 +168,6 @@ def test_default_network_none_applies_to_plain_run_steps(builder: Builder) -> No
     img = build_image(builder.ctx, tag="net:1", build_args={}, target=None, store=builder.store,
                       runner=RuntimeBuildRunner(builder.paths), network="none")
     assert builder.inspect(img, lambda root: (root / "nets").read_text().split()) == ["lo"]
+    inline = build_image(builder.ctx, tag="inline:1", build_args={}, target=None, store=builder.store,
+                         runner=RuntimeBuildRunner(builder.paths), dockerfile_inline="FROM busybox\nENV I=1\n")
+    assert "I=1" in inline.container_config["Env"]
