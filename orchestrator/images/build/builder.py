@@ -12,16 +12,12 @@ from __future__ import annotations
 import copy
 import itertools
 import os
-import shutil
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from orchestrator.errors import ImageError, PystackError
-from orchestrator.images import layers as layerdirs
 from orchestrator.images import manifest as mf
 from orchestrator.images.build import instructions as ins_mod
 from orchestrator.images.build.cache import BuildCache, CacheEntry, step_key
@@ -39,10 +35,9 @@ from orchestrator.images.build.copy_step import (
 from orchestrator.images.build.instructions import StageVars, apply_config, arg_decls, env_from_config
 from orchestrator.images.build.parser import Dockerfile, Instruction, Stage, parse
 from orchestrator.images.build.words import expand, expand_word, split_words
+from orchestrator.images.build.workspace import Workspace
 from orchestrator.images.model import Image, LayerRef
 from orchestrator.images.store import ImageStore
-from orchestrator.storage.diff import make_layer
-from orchestrator.storage.rootfs import mount_rootfs, unmount_rootfs
 
 Network = Literal["host", "none"]
 
@@ -128,9 +123,8 @@ class _Builder:
         self.df, self.ctx, self.build_args, self.store, self.runner = df, ctx, build_args, store, runner
         self.no_cache, self.say, self.report = no_cache, progress, report
         self.cache = BuildCache(store.paths.build_cache)
-        self.work = store.paths.build_cache / "work" / f"{os.getpid()}-{time.monotonic_ns()}"
+        self.ws = Workspace(store)
         self.counter = itertools.count(1)
-        self.dirs = itertools.count(1)
         self.results: dict[int, _StageResult] = {}
         self.used_args: set[str] = set()
         self.default_network: Network = "host"
@@ -269,7 +263,7 @@ class _Builder:
             inner["WorkingDir"] = workdir
 
             def do_workdir(state: _StageResult) -> LayerRef | None:
-                return self._in_root(state, lambda merged: self._mkdir(merged, workdir, what))
+                return self.ws.change(state.layers, lambda merged: self._mkdir(merged, workdir, what))
             return f"WORKDIR {workdir}", do_workdir
         if ins.cmd == "RUN":
             return self._run_step(ins, inner, v, what)
@@ -306,15 +300,15 @@ class _Builder:
 
     def _run(self, state: _StageResult, args: list[str], env: dict[str, str], cwd: str, user: str | None,
              network: Network, what: str) -> LayerRef | None:
-        lowers = self._layer_dirs(state.layers)
-        cdir = self._new_dir()
+        lowers = self.ws.layer_dirs(state.layers)
+        cdir = self.ws.new_dir()
         upper = cdir / "upper"
         upper.mkdir(parents=True)
         rc = self.runner.run(lowers, upper, cdir, args, env, cwd, user, network)
         if rc != 0:
             shown = args[-1] if len(args) > 2 else " ".join(args)
             raise ImageError(f"{what} {shown} failed with exit code {rc}")
-        return self._commit_layer(upper)
+        return self.ws.commit_layer(upper)
 
     def _copy_step(self, ins: Instruction, inner: dict[str, Any], v: StageVars,
                    what: str) -> tuple[str, Callable[[_StageResult], LayerRef | None]]:
@@ -348,7 +342,7 @@ class _Builder:
             def do_ctx(state: _StageResult) -> LayerRef | None:
                 req = CopyRequest(sources, ctx.root, dest, dest_is_dir, None, chmod, False, ctx.skip,
                                   ins.cmd == "ADD" and not ins.heredocs)
-                return self._in_root(state, lambda merged: self._copy(merged, req, chown, (0, 0), what))
+                return self.ws.change(state.layers, lambda merged: self._copy(merged, req, chown, (0, 0), what))
             return text, do_ctx
         src_stage = self.df.stage(from_ref)
         if src_stage is not None:
@@ -360,19 +354,19 @@ class _Builder:
 
         def do_from(state: _StageResult) -> LayerRef | None:
             def copy_in(merged: Path) -> None:
-                with self._mounted(src_layers, readonly=True) as src_root:
+                with self.ws.mounted(src_layers, readonly=True) as src_root:
                     sctx = context_for(src_root)
                     sources = [s for src in srcs for s in sctx.resolve(src, what=what)]
                     req = CopyRequest(sources, src_root, dest, dest_is_dir, None, chmod, True, None, False)
                     self._copy(merged, req, chown, None, what)
-            return self._in_root(state, copy_in)
+            return self.ws.change(state.layers, copy_in)
         return f"{base} from={ident}", do_from
 
     def _heredoc_context(self, ins: Instruction, srcs: list[str], scope: dict[str, str]) -> Context:
         """``COPY <<EOF /file``: each here-document becomes a file of a small private context."""
         if not all(src.startswith("<<") for src in srcs):
             raise ImageError(f"{ins.cmd}: mixing here-documents and context files is not supported")
-        d = self._new_dir()
+        d = self.ws.new_dir()
         for doc in ins.heredocs:
             body = expand(doc.content, scope, self.df.escape) if doc.expand else doc.content
             (d / doc.name).write_text(body)
@@ -383,48 +377,6 @@ class _Builder:
               what: str) -> None:
         req.owner = parse_chown(chown, merged, what) if chown else default
         run_copy(merged, req, what)
-
-    # -- mounts and layers ----------------------------------------------------------------------
-    def _layer_dirs(self, layers: list[LayerRef]) -> list[Path]:
-        return [layerdirs.ensure_unpacked(self.store.paths, self.store.content, lr) for lr in layers]
-
-    def _new_dir(self) -> Path:
-        d = self.work / f"s{next(self.dirs)}"
-        d.mkdir(parents=True)
-        return d
-
-    @contextmanager
-    def _mounted(self, layers: list[LayerRef], *, readonly: bool = False) -> Iterator[Path]:
-        cdir = self._new_dir()
-        try:
-            merged = mount_rootfs(self._layer_dirs(layers), cdir, readonly=readonly)
-            yield merged
-        finally:
-            unmount_rootfs(cdir)
-
-    def _in_root(self, state: _StageResult, change: Callable[[Path], None]) -> LayerRef | None:
-        cdir = self._new_dir()
-        try:
-            merged = mount_rootfs(self._layer_dirs(state.layers), cdir)
-            change(merged)
-        finally:
-            unmount_rootfs(cdir)
-        return self._commit_layer(cdir / "upper")
-
-    def _commit_layer(self, upper: Path) -> LayerRef | None:
-        """The step's upper dir as a gzip layer blob in the content store; None when nothing changed."""
-        if not any(upper.iterdir()):
-            return None
-        f, tmp = self.store.content.temp_file()
-        try:
-            with f:
-                blob = make_layer(upper, f)
-                f.flush()
-                os.fsync(f.fileno())
-            self.store.content.commit_file(tmp, blob.digest)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return LayerRef(diff_id=blob.diff_id, digest=blob.digest, size=blob.size, media_type=mf.OCI_LAYER_GZIP)
 
     def commit(self, result: _StageResult, tag: str | None) -> Image:
         config = dict(result.config)
@@ -437,10 +389,7 @@ class _Builder:
         return self.store.write_image(full, list(result.layers), [tag] if tag else [])
 
     def cleanup(self) -> None:
-        if self.work.exists():
-            for d in self.work.iterdir():
-                unmount_rootfs(d)
-            shutil.rmtree(self.work, ignore_errors=True)
+        self.ws.cleanup()
 
 
 __all__ = ["BuildReport", "BuildRunner", "build_image"]
