@@ -214,10 +214,17 @@ def _flatten(value: Any, values: dict[Path_, Pos], keys: dict[Path_, Pos], path:
             kp = kpos.get(k)
             if kp is not None:
                 keys[sub] = kp
-            p = vpos.get(k) or kp or getattr(v, "pos", None)
-            if p is not None:
-                values[sub] = p
-            out[k] = _flatten(v, values, keys, sub) if isinstance(v, dict | list) else v
+            p = vpos.get(k) or kp
+            if isinstance(v, dict | list):
+                if p is None and isinstance(v, MDict | MList):
+                    p = v.pos
+                if p is not None:
+                    values[sub] = p
+                out[k] = _flatten(v, values, keys, sub)
+            else:
+                if p is not None:
+                    values[sub] = p
+                out[k] = v
         return out
     if isinstance(value, list):
         ipos = value.ipos if isinstance(value, MList) else []
@@ -225,9 +232,16 @@ def _flatten(value: Any, values: dict[Path_, Pos], keys: dict[Path_, Pos], path:
         lst: list[Any] = []
         for i, v in enumerate(value):
             sub = (*path, i)
-            p = (ipos[i] if i < n else None) or getattr(v, "pos", None)
-            if p is not None:
-                values[sub] = p
-            lst.append(_flatten(v, values, keys, sub) if isinstance(v, dict | list) else v)
+            p = ipos[i] if i < n else None
+            if isinstance(v, dict | list):
+                if p is None and isinstance(v, MDict | MList):
+                    p = v.pos
+                if p is not None:
+                    values[sub] = p
+                lst.append(_flatten(v, values, keys, sub))
+            else:
+                if p is not None:
+                    values[sub] = p
+                lst.append(v)
         return lst
     return value
