@@ -1,9 +1,10 @@
 """Image builds: ``build: ./dir`` becomes ``{context: /abs/dir, dockerfile: Dockerfile}``."""
 
-# ruff: noqa: RUF012  (pydantic copies mutable defaults per instance)
 from __future__ import annotations
 
 from typing import Any
+
+from pydantic import Field
 
 from orchestrator.spec.models.base import Model
 from orchestrator.spec.models.paths import is_remote, resolve_path
@@ -14,25 +15,25 @@ class BuildConfig(Model):
     context: str
     dockerfile: str = "Dockerfile"
     dockerfile_inline: str | None = None
-    args: dict[str, str | None] = {}
-    ssh: list[str] = []
-    labels: dict[str, str] = {}
-    cache_from: list[str] = []
-    cache_to: list[str] = []
+    args: dict[str, str | None] = Field(default_factory=dict)
+    ssh: list[str] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+    cache_from: list[str] = Field(default_factory=list)
+    cache_to: list[str] = Field(default_factory=list)
     no_cache: bool = False
-    additional_contexts: dict[str, str] = {}
+    additional_contexts: dict[str, str] = Field(default_factory=dict)
     network: str | None = None
     pull: bool = False
     target: str | None = None
     shm_size: int | None = None
-    extra_hosts: list[tuple[str, str]] = []
+    extra_hosts: list[tuple[str, str]] = Field(default_factory=list)
     isolation: str | None = None
     privileged: bool = False
-    secrets: list[dict[str, Any]] = []
-    tags: list[str] = []
-    ulimits: dict[str, tuple[int, int]] = {}
-    platforms: list[str] = []
-    entitlements: list[str] = []
+    secrets: list[dict[str, Any]] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    ulimits: dict[str, tuple[int, int]] = Field(default_factory=dict)
+    platforms: list[str] = Field(default_factory=list)
+    entitlements: list[str] = Field(default_factory=list)
     provenance: str | bool | None = None
     sbom: str | bool | None = None
 

@@ -1,6 +1,5 @@
 """Networks: the top-level declarations (names resolved per project) and a service's attachments."""
 
-# ruff: noqa: RUF012  (pydantic copies mutable defaults per instance)
 from __future__ import annotations
 
 from typing import Any
@@ -15,23 +14,23 @@ class IPAMPool(Model):
     subnet: str | None = None
     gateway: str | None = None
     ip_range: str | None = None
-    aux_addresses: dict[str, str] = {}
+    aux_addresses: dict[str, str] = Field(default_factory=dict)
 
 
 class IPAM(Model):
     driver: str | None = None
-    config: list[IPAMPool] = []
-    options: dict[str, str] = {}
+    config: list[IPAMPool] = Field(default_factory=list)
+    options: dict[str, str] = Field(default_factory=dict)
 
 
 class NetworkConfig(Model):
     name: str
     driver: str | None = None
-    driver_opts: dict[str, str] = {}
-    ipam: IPAM = IPAM()
+    driver_opts: dict[str, str] = Field(default_factory=dict)
+    ipam: IPAM = Field(default_factory=IPAM)
     internal: bool = False
     external: bool = False
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
     enable_ipv4: bool = True
     enable_ipv6: bool = False
     attachable: bool = False
@@ -39,14 +38,14 @@ class NetworkConfig(Model):
 
 
 class ServiceNetwork(Model):
-    aliases: list[str] = []
+    aliases: list[str] = Field(default_factory=list)
     ipv4_address: str | None = None
     ipv6_address: str | None = None
-    link_local_ips: list[str] = []
+    link_local_ips: list[str] = Field(default_factory=list)
     mac_address: str | None = None
     priority: int = 0
     gw_priority: int = 0
-    driver_opts: dict[str, str] = {}
+    driver_opts: dict[str, str] = Field(default_factory=dict)
     interface_name: str | None = None
 
 

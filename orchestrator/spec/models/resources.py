@@ -4,10 +4,11 @@ Compose lets both spellings coexist; when both are given and disagree it is an e
 no rule of precedence would match what every user expects.
 """
 
-# ruff: noqa: RUF012  (pydantic copies mutable defaults per instance)
 from __future__ import annotations
 
 from typing import Any
+
+from pydantic import Field
 
 from orchestrator.spec.models.base import Model
 from orchestrator.spec.models.units import (
@@ -34,11 +35,11 @@ class ThrottleDevice(Model):
 
 class BlkioConfig(Model):
     weight: int | None = None
-    weight_device: list[WeightDevice] = []
-    device_read_bps: list[ThrottleDevice] = []
-    device_write_bps: list[ThrottleDevice] = []
-    device_read_iops: list[ThrottleDevice] = []
-    device_write_iops: list[ThrottleDevice] = []
+    weight_device: list[WeightDevice] = Field(default_factory=list)
+    device_read_bps: list[ThrottleDevice] = Field(default_factory=list)
+    device_write_bps: list[ThrottleDevice] = Field(default_factory=list)
+    device_read_iops: list[ThrottleDevice] = Field(default_factory=list)
+    device_write_iops: list[ThrottleDevice] = Field(default_factory=list)
 
 
 class Resources(Model):
@@ -61,7 +62,7 @@ class Resources(Model):
     shm_size: int | None = None
     oom_kill_disable: bool | None = None
     oom_score_adj: int | None = None
-    ulimits: dict[str, tuple[int, int]] = {}
+    ulimits: dict[str, tuple[int, int]] = Field(default_factory=dict)
 
 
 # compose key -> (Resources field, parser)

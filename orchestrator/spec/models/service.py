@@ -1,6 +1,5 @@
 """A service in its normalized (long) form: what every later stage reads."""
 
-# ruff: noqa: RUF012  (pydantic copies mutable defaults per instance)
 from __future__ import annotations
 
 import hashlib
@@ -51,7 +50,7 @@ class DeviceMapping(Model):
 
 class Logging(Model):
     driver: str | None = None
-    options: dict[str, str | None] = {}
+    options: dict[str, str | None] = Field(default_factory=dict)
 
 
 class Service(Model):
@@ -60,46 +59,46 @@ class Service(Model):
     build: BuildConfig | None = None
     command: list[str] | None = None
     entrypoint: list[str] | None = None
-    environment: dict[str, str | None] = {}
-    env_file: list[EnvFile] = []
+    environment: dict[str, str | None] = Field(default_factory=dict)
+    env_file: list[EnvFile] = Field(default_factory=list)
     working_dir: str | None = None
     user: str | None = None
     hostname: str | None = None
     domainname: str | None = None
     container_name: str | None = None
-    ports: list[PortConfig] = []
-    expose: list[str] = []
-    volumes: list[ServiceVolume] = []
-    tmpfs: list[str] = []
-    depends_on: dict[str, DependsOn] = {}
-    links: dict[str, str] = {}
-    external_links: list[str] = []
-    volumes_from: list[str] = []
+    ports: list[PortConfig] = Field(default_factory=list)
+    expose: list[str] = Field(default_factory=list)
+    volumes: list[ServiceVolume] = Field(default_factory=list)
+    tmpfs: list[str] = Field(default_factory=list)
+    depends_on: dict[str, DependsOn] = Field(default_factory=dict)
+    links: dict[str, str] = Field(default_factory=dict)
+    external_links: list[str] = Field(default_factory=list)
+    volumes_from: list[str] = Field(default_factory=list)
     network_mode: str | None = None
-    networks: dict[str, ServiceNetwork] = {}
+    networks: dict[str, ServiceNetwork] = Field(default_factory=dict)
     mac_address: str | None = None
     healthcheck: Healthcheck | None = None
-    restart: RestartPolicy = RestartPolicy()
-    resources: Resources = Resources()
+    restart: RestartPolicy = Field(default_factory=RestartPolicy)
+    resources: Resources = Field(default_factory=Resources)
     deploy: DeployConfig | None = None
     scale: int = 1
     stop_signal: str = "SIGTERM"
     stop_grace_period: float = 10.0
     init: bool | None = None
     privileged: bool = False
-    cap_add: list[str] = []
-    cap_drop: list[str] = []
-    security_opt: list[str] = []
+    cap_add: list[str] = Field(default_factory=list)
+    cap_drop: list[str] = Field(default_factory=list)
+    security_opt: list[str] = Field(default_factory=list)
     read_only: bool = False
-    sysctls: dict[str, str] = {}
-    labels: dict[str, str] = {}
-    label_file: list[str] = []
-    annotations: dict[str, str] = {}
-    extra_hosts: list[tuple[str, str]] = []
-    dns: list[str] = []
-    dns_search: list[str] = []
-    dns_opt: list[str] = []
-    profiles: list[str] = []
+    sysctls: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+    label_file: list[str] = Field(default_factory=list)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    extra_hosts: list[tuple[str, str]] = Field(default_factory=list)
+    dns: list[str] = Field(default_factory=list)
+    dns_search: list[str] = Field(default_factory=list)
+    dns_opt: list[str] = Field(default_factory=list)
+    profiles: list[str] = Field(default_factory=list)
     runtime: str | None = None
     platform: str | None = None
     pull_policy: str | None = None
@@ -113,11 +112,11 @@ class Service(Model):
     uts: str | None = None
     cgroup: Literal["host", "private"] | None = None
     cgroup_parent: str | None = None
-    devices: list[DeviceMapping] = []
-    device_cgroup_rules: list[str] = []
-    group_add: list[str] = []
-    configs: list[FileRef] = []
-    secrets: list[FileRef] = []
+    devices: list[DeviceMapping] = Field(default_factory=list)
+    device_cgroup_rules: list[str] = Field(default_factory=list)
+    group_add: list[str] = Field(default_factory=list)
+    configs: list[FileRef] = Field(default_factory=list)
+    secrets: list[FileRef] = Field(default_factory=list)
     # accepted but not honoured yet (see support.py): kept so `config` shows them and the hash sees them
     isolation: str | None = None
     credential_spec: dict[str, Any] | None = None
@@ -125,10 +124,10 @@ class Service(Model):
     gpus: Any = None
     models: Any = None
     provider: dict[str, Any] | None = None
-    post_start: list[dict[str, Any]] = []
-    pre_start: list[dict[str, Any]] = []
-    pre_stop: list[dict[str, Any]] = []
-    storage_opt: dict[str, Any] = {}
+    post_start: list[dict[str, Any]] = Field(default_factory=list)
+    pre_start: list[dict[str, Any]] = Field(default_factory=list)
+    pre_stop: list[dict[str, Any]] = Field(default_factory=list)
+    storage_opt: dict[str, Any] = Field(default_factory=dict)
     use_api_socket: bool = False
     pull_refresh_after: str | None = None
     extensions: dict[str, Any] = Field(default_factory=dict)

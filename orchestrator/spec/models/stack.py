@@ -1,6 +1,5 @@
 """The whole normalized stack: services plus the networks, volumes, configs and secrets they use."""
 
-# ruff: noqa: RUF012  (pydantic copies mutable defaults per instance)
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,14 +15,14 @@ from orchestrator.spec.models.toplevel import FileObject, VolumeConfig
 
 class Stack(Model):
     name: str
-    services: dict[str, Service] = {}
-    networks: dict[str, NetworkConfig] = {}
-    volumes: dict[str, VolumeConfig] = {}
-    configs: dict[str, FileObject] = {}
-    secrets: dict[str, FileObject] = {}
+    services: dict[str, Service] = Field(default_factory=dict)
+    networks: dict[str, NetworkConfig] = Field(default_factory=dict)
+    volumes: dict[str, VolumeConfig] = Field(default_factory=dict)
+    configs: dict[str, FileObject] = Field(default_factory=dict)
+    secrets: dict[str, FileObject] = Field(default_factory=dict)
     working_dir: Path
     environment: dict[str, str] = Field(default_factory=dict, repr=False)
-    warnings: list[str] = []
+    warnings: list[str] = Field(default_factory=list)
     disabled_services: dict[str, Service] = Field(default_factory=dict, repr=False)
     extensions: dict[str, Any] = Field(default_factory=dict)
 

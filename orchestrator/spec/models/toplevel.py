@@ -1,6 +1,5 @@
 """Top-level volumes, configs and secrets: names resolved per project, file paths made absolute."""
 
-# ruff: noqa: RUF012  (pydantic copies mutable defaults per instance)
 from __future__ import annotations
 
 from typing import Any
@@ -15,9 +14,9 @@ from orchestrator.spec.models.units import Invalid, kind, list_or_dict, parse_bo
 class VolumeConfig(Model):
     name: str
     driver: str | None = None
-    driver_opts: dict[str, str] = {}
+    driver_opts: dict[str, str] = Field(default_factory=dict)
     external: bool = False
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
     extensions: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -29,9 +28,9 @@ class FileObject(Model):
     environment: str | None = None
     content: str | None = None
     external: bool = False
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
     driver: str | None = None
-    driver_opts: dict[str, str] = {}
+    driver_opts: dict[str, str] = Field(default_factory=dict)
     template_driver: str | None = None
     extensions: dict[str, Any] = Field(default_factory=dict)
 

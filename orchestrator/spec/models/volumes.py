@@ -1,9 +1,10 @@
 """Service mounts: ``SRC:DST[:OPTS]`` short syntax and the long form, bind sources made absolute."""
 
-# ruff: noqa: RUF012  (pydantic copies mutable defaults per instance)
 from __future__ import annotations
 
 from typing import Any, Literal
+
+from pydantic import Field
 
 from orchestrator.spec.models.base import Model
 from orchestrator.spec.models.paths import resolve_path
@@ -21,7 +22,7 @@ class BindOptions(Model):
 class VolumeOptions(Model):
     nocopy: bool = False
     subpath: str | None = None
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
 
 
 class TmpfsOptions(Model):
