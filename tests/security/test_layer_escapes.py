@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from orchestrator.errors import ImageError
 from orchestrator.storage import safepath
@@ -158,3 +161,71 @@ def test_symlinks_pointing_outside_are_kept_as_data(tmp_path: Path, outside: Pat
     unpack_layer(io.BytesIO(tar), tmp_path / "layer")
     assert os.readlink(tmp_path / "layer/etc") == "/etc"
     assert os.readlink(tmp_path / "layer/up") == "../../.."
+
+
+# -- random hostile streams -------------------------------------------------------------------------
+
+_NAMES = st.sampled_from(
+    [
+        "a",
+        "b",
+        "a/b",
+        "a/b/c",
+        "b/a",
+        "..",
+        "../x",
+        "a/../../x",
+        "/a",
+        "/abs/x",
+        ".",
+        "a/.wh.b",
+        "a/.wh..wh..opq",
+        ".wh.a",
+        "up",
+        "up/x",
+        "up/../x",
+    ]
+)
+_OUT = "/OUTSIDE/"  # replaced by the real outside directory
+
+
+def _entry(kind: str, name: str, target: str) -> E:
+    if kind == "file":
+        return E(name, data=b"pwned")
+    if kind == "dir":
+        return E(name, "dir")
+    if kind == "sym":
+        return E(name, "sym", target=target)
+    return E(name, "link", target=target)
+
+
+_ENTRIES = st.lists(
+    st.tuples(
+        st.sampled_from(["file", "dir", "sym", "link"]),
+        _NAMES,
+        st.sampled_from(["a", "a/b", "../outside", "../outside/secret", "/", _OUT, _OUT + "secret", "up", "../../.."]),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(
+    derandomize=True, max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(entries=_ENTRIES)
+def test_random_streams_never_touch_the_outside(entries: list[tuple[str, str, str]], tmp_path: Path) -> None:
+    """Any sequence of these entries either unpacks or fails with ImageError; outside stays intact."""
+    work = tmp_path / "w"
+    shutil.rmtree(work, ignore_errors=True)
+    outside = work / "outside"
+    outside.mkdir(parents=True)
+    (outside / "secret").write_bytes(b"secret")
+    before = _snapshot(outside)
+    items = [_entry(k, n, t.replace(_OUT, str(outside) + "/") if t.startswith(_OUT) else t) for k, n, t in entries]
+    try:
+        unpack_layer(io.BytesIO(make_tar(items)), work / "layer")
+    except ImageError as exc:
+        assert "\n" not in str(exc)
+    assert _snapshot(outside) == before
+    assert sorted(p.name for p in work.iterdir()) == ["layer", "outside"]
