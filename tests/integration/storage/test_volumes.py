@@ -93,3 +93,23 @@ def test_tmpfs_options() -> None:
     assert tmpfs_options(65536, 0o1777) == ["nosuid", "nodev", "size=65536", "mode=1777"]
     with pytest.raises(VolumeError):
         tmpfs_options(0)
+
+
+def test_copy_up_from_a_mounted_image_sees_whiteouts(tmp_path: Path) -> None:
+    import io
+
+    from orchestrator.storage.rootfs import mount_rootfs, unmount_rootfs
+    from orchestrator.storage.unpack import unpack_layer
+    from tests.unit.storage.tarutil import E, make_tar
+
+    base, top = tmp_path / "l0", tmp_path / "l1"
+    unpack_layer(io.BytesIO(make_tar([E("srv/keep", data=b"k"), E("srv/gone", data=b"g")])), base)
+    unpack_layer(io.BytesIO(make_tar([E("srv/.wh.gone"), E("srv/new", data=b"n")])), top)
+    cdir = tmp_path / "ctr"
+    try:
+        merged = mount_rootfs([base, top], cdir, readonly=True)
+        data = ensure_volume(Paths(tmp_path / "root"), "vol3")
+        populate_from_image(data, merged, "/srv")
+    finally:
+        unmount_rootfs(cdir)
+    assert sorted(os.listdir(data)) == ["keep", "new"]
