@@ -10,8 +10,8 @@ firewall and sysctls are never touched. Figures:
   * wire one container (netns + veth + address + routes): pystack's driver vs podman's netavark
     (``ip netns add`` + ``netavark setup``, run inside the stand-in namespace);
   * TCP throughput (iperf3) and connection latency (connect + 1-byte echo) through a published
-    port on 127.0.0.1: pystack's userland proxy vs a direct connection to the container's address
-    and vs a kernel DNAT rule (nftables, inside the stand-in namespace only);
+    port on 127.0.0.1: pystack's default (nftables DNAT, inside the stand-in namespace only) vs a
+    direct connection to the container's address and vs pystack's userland proxy (``--ports proxy``);
   * DNS query latency (UDP, a service name) from a container to the stack's DNS server.
 
 Prints a JSON list of figures {name, unit, pystack:{median,min,max,n}, peers:{...}}.
@@ -47,7 +47,7 @@ from orchestrator.network.service_pid import stop_service  # noqa: E402
 from orchestrator.paths import Paths  # noqa: E402
 
 NETAVARK = "/usr/lib/podman/netavark"
-PROXY_PORT, NFT_PORT, ECHO_PORT, IPERF_PORT = 18500, 18502, 7, 5201  # +1: the echo port
+NFT_PORT, PROXY_PORT, ECHO_PORT, IPERF_PORT = 18500, 18502, 7, 5201  # +1: the echo port
 
 
 def summary(xs: list[float], failed: int = 0, errors: list[str] | None = None) -> dict[str, Any]:
@@ -182,17 +182,6 @@ def iperf(host_ns: str, addr: str, port: int, seconds: int) -> float:
     return float(data["end"]["sum_received"]["bits_per_second"]) / 1e9
 
 
-def nft_dnat(host_ns: str, cip: str) -> None:
-    sh("ip", "netns", "exec", host_ns, "sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1")
-    rules = f"""table ip psbench {{
-  chain out {{ type nat hook output priority -100; ip daddr 127.0.0.1 tcp dport {{ {NFT_PORT}, {NFT_PORT + 1} }} \
-dnat to tcp dport map {{ {NFT_PORT} : {cip} . {IPERF_PORT}, {NFT_PORT + 1} : {cip} . {ECHO_PORT} }}; }}
-  chain post {{ type nat hook postrouting priority 100; ip saddr 127.0.0.0/8 ip daddr {cip} masquerade; }}
-}}
-"""
-    sh("ip", "netns", "exec", host_ns, "nft", "-f", "-", inp=rules)
-
-
 def dns_latency(client_ns: str, server: str, runs: int) -> list[float]:
     from dnslib import DNSRecord
 
@@ -245,18 +234,13 @@ def main(argv: list[str] | None = None) -> int:
         ep = d.attach(web, d.create_netns(web, project="bench"), [Attachment("bench_default")])[0]
         d.attach(client, d.create_netns(client, project="bench"), [Attachment("bench_default")])
         register_dns(d.conn, "bench", "bench_default", ["web"], ep.address, web)
-        register_ports(
-            d.conn,
-            "bench",
-            "web",
-            web,
-            "bench-web-1",
-            [
-                PortBinding("127.0.0.1", PROXY_PORT, ep.address, IPERF_PORT),
-                PortBinding("127.0.0.1", PROXY_PORT + 1, ep.address, ECHO_PORT),
-            ],
-        )
-        ensure_service(d.paths, "bench", host_netns=host, resolv_conf=str(tmp / "none"))
+        for project, port, mode in (("bench", NFT_PORT, "nft"), ("benchp", PROXY_PORT, "proxy")):
+            bindings = [
+                PortBinding("127.0.0.1", port, ep.address, IPERF_PORT),
+                PortBinding("127.0.0.1", port + 1, ep.address, ECHO_PORT),
+            ]
+            register_ports(d.conn, project, "web", web, "bench-web-1", bindings)
+            ensure_service(d.paths, project, host_netns=host, resolv_conf=str(tmp / "none"), ports=mode)
         procs.append(
             subprocess.Popen(
                 ["ip", "netns", "exec", web, "iperf3", "-s", "-p", str(IPERF_PORT)],
@@ -265,26 +249,27 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         echo = echo_server(web, ECHO_PORT)
-        nft_dnat(host, ep.address)
         time.sleep(0.3)
+        if os.environ.get("NETBENCH_DEBUG"):
+            print(sh("ip", "netns", "exec", host, "nft", "list", "ruleset").stdout, ep, file=sys.stderr)
         lat_runs = runs * 10
         lat = {
-            "pystack": connect_latency(host, "127.0.0.1", PROXY_PORT + 1, lat_runs),
+            "pystack": connect_latency(host, "127.0.0.1", NFT_PORT + 1, lat_runs),
             "direct": connect_latency(host, ep.address, ECHO_PORT, lat_runs),
-            "nft-dnat": connect_latency(host, "127.0.0.1", NFT_PORT + 1, lat_runs),
+            "pystack-proxy": connect_latency(host, "127.0.0.1", PROXY_PORT + 1, lat_runs),
         }
         secs = 2 if args.quick else 5
-        tput: dict[str, list[float]] = {"pystack": [], "direct": [], "nft-dnat": []}
+        tput: dict[str, list[float]] = {"pystack": [], "direct": [], "pystack-proxy": []}
         for _ in range(2 if args.quick else 3):
-            tput["pystack"].append(iperf(host, "127.0.0.1", PROXY_PORT, secs))
+            tput["pystack"].append(iperf(host, "127.0.0.1", NFT_PORT, secs))
             tput["direct"].append(iperf(host, ep.address, IPERF_PORT, secs))
-            tput["nft-dnat"].append(iperf(host, "127.0.0.1", NFT_PORT, secs))
+            tput["pystack-proxy"].append(iperf(host, "127.0.0.1", PROXY_PORT, secs))
         figures.append(
             figure(
                 "network: published port connect+echo latency",
                 "ms",
                 summary(lat["pystack"]),
-                {"direct": summary(lat["direct"]), "nft-dnat": summary(lat["nft-dnat"])},
+                {"direct": summary(lat["direct"]), "pystack-proxy": summary(lat["pystack-proxy"])},
             )
         )
         figures.append(
@@ -292,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                 "network: published port TCP throughput (iperf3)",
                 "Gbit/s",
                 summary(tput["pystack"]),
-                {"direct": summary(tput["direct"]), "nft-dnat": summary(tput["nft-dnat"])},
+                {"direct": summary(tput["direct"]), "pystack-proxy": summary(tput["pystack-proxy"])},
             )
         )
         figures.append(
@@ -308,8 +293,9 @@ def main(argv: list[str] | None = None) -> int:
         for p in procs:
             p.kill()
             p.wait()
-        stop_service(d.paths, "bench")
-        d.cleanup_stack("bench")
+        for project in ("bench", "benchp"):
+            stop_service(d.paths, project)
+            d.cleanup_stack(project)
         d.close()
         sh("ip", "netns", "del", host, check=False)
         if not os.environ.get("NETBENCH_KEEP"):

@@ -42,14 +42,30 @@ def kernel_bindings(bindings: Iterable[PortBinding]) -> list[PortBinding]:
     return out
 
 
-def render(table: str, bindings: list[PortBinding], subnets: list[str]) -> str:
-    """The whole table as one ``nft -f`` script: create-if-missing, flush by deleting, re-add."""
+def render(
+    table: str, bindings: list[PortBinding], subnets: list[str], bridges: Iterable[tuple[str, bool]] = ()
+) -> str:
+    """The whole table as one ``nft -f`` script: create-if-missing, flush by deleting, re-add.
+
+    ``bridges`` (name, internal) get forward isolation: enabling per-bridge forwarding for the
+    hairpin must not let a container reach another network's bridge, nor an internal one anything.
+    """
     rules = []
     for b in bindings:
         match = "" if b.host_ip in ("0.0.0.0", "") else f"ip daddr {b.host_ip} "
         rules.append(f"    {match}{b.protocol} dport {b.host_port} dnat to {b.container_ip}:{b.container_port}")
+    isolation = []
+    for br, internal in bridges:
+        if internal:
+            isolation += [f'    iifname "{br}" oifname != "{br}" drop', f'    oifname "{br}" iifname != "{br}" drop']
+        else:
+            isolation += [
+                f'    iifname "{br}" oifname "ps-*" oifname != "{br}" drop',
+                f'    oifname "{br}" iifname "ps-*" iifname != "{br}" drop',
+            ]
     sources = sorted({"127.0.0.0/8", *(str(ipaddress.IPv4Network(s)) for s in subnets)})
     body = "\n".join(rules)
+    iso = "\n".join(isolation)
     return f"""table ip {table} {{}}
 delete table ip {table}
 table ip {table} {{
@@ -68,6 +84,10 @@ table ip {table} {{
     type nat hook postrouting priority srcnat; policy accept;
     ct status dnat ip saddr {{ {", ".join(sources)} }} masquerade
   }}
+  chain forward {{
+    type filter hook forward priority filter - 1; policy accept;
+{iso}
+  }}
 }}
 """
 
@@ -81,9 +101,9 @@ def _nft(script: str) -> None:
         raise NetworkFailure(f"nft rejected the port rules: {res.stderr.strip().splitlines()[-1:]}")
 
 
-def enable_bridge(bridge: str) -> None:
+def enable_bridge(bridge: str, forwarding: bool) -> None:
     """Per-bridge sysctls only: the host-wide ``ip_forward`` stays as the host has it."""
-    for key in ("route_localnet", "forwarding"):
+    for key in ("route_localnet", "forwarding") if forwarding else ("route_localnet",):
         p = Path(f"/proc/sys/net/ipv4/conf/{bridge}/{key}")
         try:
             if p.read_text().strip() != "1":
@@ -92,14 +112,21 @@ def enable_bridge(bridge: str) -> None:
             raise NetworkFailure(f"cannot set {key} on bridge {bridge}: {exc}") from None
 
 
-def apply(table: str, bindings: list[PortBinding], subnets: list[str], bridges: list[str]) -> None:
-    """Make the kernel's rules for this stack exactly ``bindings`` (in the caller's namespace)."""
+def apply(
+    table: str, bindings: list[PortBinding], subnets: list[str], bridges: list[tuple[str, bool]], targets: set[str]
+) -> None:
+    """Make the kernel's rules for this stack exactly ``bindings`` (in the caller's namespace).
+
+    ``bridges`` are all of the stack's (name, internal); those in ``targets`` carry published ports.
+    The isolation rules go in before any bridge gets ``forwarding``.
+    """
     if not bindings:
         remove(table)
         return
-    for br in bridges:
-        enable_bridge(br)
-    _nft(render(table, bindings, subnets))
+    _nft(render(table, bindings, subnets, bridges))
+    for br, internal in bridges:
+        if br in targets:
+            enable_bridge(br, forwarding=not internal)
 
 
 def remove(table: str) -> None:
@@ -117,7 +144,7 @@ class KernelPorts:
         self.conn = conn
         self.project = project
         self.table = table_name(root, project)
-        self._applied: tuple[tuple[PortBinding, ...], tuple[str, ...]] | None = None
+        self._applied: tuple[object, ...] | None = None
         self._held: dict[tuple[str, int, str], socket.socket] = {}
 
     def sync(self) -> None:
@@ -125,18 +152,16 @@ class KernelPorts:
 
         want = kernel_bindings(project_bindings(self.conn, self.project))
         nets = self.conn.execute(
-            "SELECT subnet, bridge FROM net_networks WHERE project=? AND status='ready'", (self.project,)
+            "SELECT subnet, bridge, internal FROM net_networks WHERE project=? AND status='ready'",
+            (self.project,),
         ).fetchall()
-        targets = {b.container_ip for b in want}
+        ips = {ipaddress.ip_address(b.container_ip) for b in want}
         subnets = [r["subnet"] for r in nets]
-        bridges = [
-            r["bridge"]
-            for r in nets
-            if any(ipaddress.ip_address(t) in ipaddress.ip_network(r["subnet"]) for t in targets)
-        ]
-        state = (tuple(want), tuple(sorted(bridges)))
+        bridges = sorted((r["bridge"], bool(r["internal"])) for r in nets)
+        targets = {r["bridge"] for r in nets if any(ip in ipaddress.ip_network(r["subnet"]) for ip in ips)}
+        state = (tuple(want), tuple(bridges), tuple(sorted(targets)))
         if state != self._applied:
-            apply(self.table, want, subnets, bridges)
+            apply(self.table, want, subnets, bridges, targets)
             self._applied = state
         keys = {(b.host_ip, b.host_port, b.protocol) for b in want}
         for k in set(self._held) - keys:

@@ -18,7 +18,14 @@ from orchestrator.network.service import ensure_service, notify_service
 from orchestrator.network.service_pid import running_service
 from tests.integration.network.conftest import cid, nsexec
 from tests.integration.network.fakedns import FakeUpstream
-from tests.integration.network.nethelpers import dns_query, sock_in, tcp_listener, tcp_roundtrip, udp_roundtrip
+from tests.integration.network.nethelpers import (
+    can_connect,
+    dns_query,
+    sock_in,
+    tcp_listener,
+    tcp_roundtrip,
+    udp_roundtrip,
+)
 
 pytestmark = pytest.mark.root
 
@@ -167,18 +174,22 @@ def test_published_tcp_and_udp_ports(
 ) -> None:
     s = _stack(driver, "shop", upstream, tmp_path, host_ns)
     net = s.network("default")
+    back = s.network("back")
     web, web_ip = s.container("web", [net])
     peer, _ = s.container("peer", [net])
+    hidden, hidden_ip = s.container("hidden", [back])
     bindings = check_ports_free(
         [
             PortBinding("127.0.0.1", 18080, web_ip, 80, "tcp"),
             PortBinding("127.0.0.1", 18081, web_ip, 53, "udp"),
             PortBinding("0.0.0.0", 18082, web_ip, 80, "tcp"),
             PortBinding("::1", 18084, web_ip, 80, "tcp"),
+            PortBinding("127.0.0.1", 18085, hidden_ip, 81, "tcp"),  # so both bridges forward (nft mode)
         ],
         host_netns=host_ns,
     )
-    register_ports(driver.conn, "shop", "web", web, "shop-web-1", bindings)
+    register_ports(driver.conn, "shop", "web", web, "shop-web-1", bindings[:4])
+    register_ports(driver.conn, "shop", "hidden", hidden, "shop-hidden-1", bindings[4:])
     pid = s.start(mode)
     wns = driver.netns_path(web)
     srv = tcp_listener(wns, "0.0.0.0", 80)
@@ -190,6 +201,12 @@ def test_published_tcp_and_udp_ports(
         assert tcp_roundtrip(host_ns, srv, s.gateways[net], 18082, b"host-ip") == b"pi-tsoh"  # host's own address
         assert tcp_roundtrip(driver.netns_path(peer), srv, s.gateways[net], 18082, b"hairpin") == b"nipriah"
         assert tcp_roundtrip(host_ns, srv, "::1", 18084, b"v6", family=socket.AF_INET6) == b"6v"
+        # forwarding for the hairpin must not open a path to another network through the host
+        hid = tcp_listener(driver.netns_path(hidden), "0.0.0.0", 81)
+        try:
+            assert not can_connect(driver.netns_path(peer), hidden_ip, 81)
+        finally:
+            hid.close()
         # already taken, named, before anything is created
         with pytest.raises(PortInUse, match="18080") as err:
             check_ports_free([PortBinding("127.0.0.1", 18080, "", 80, "tcp")], host_netns=host_ns)

@@ -23,6 +23,7 @@ def test_render_is_atomic_and_scoped() -> None:
         t,
         [PortBinding("0.0.0.0", 8080, "10.231.0.2", 80), PortBinding("127.0.0.1", 5353, "10.231.0.3", 53, "udp")],
         ["10.231.0.0/24"],
+        [("ps-aaaa", False), ("ps-bbbb", True)],
     )
     lines = [line.strip() for line in text.splitlines()]
     assert lines[:2] == [f"table ip {t} {{}}", f"delete table ip {t}"]
@@ -30,3 +31,5 @@ def test_render_is_atomic_and_scoped() -> None:
     assert "ip daddr 127.0.0.1 udp dport 5353 dnat to 10.231.0.3:53" in lines
     assert "ct status dnat ip saddr { 10.231.0.0/24, 127.0.0.0/8 } masquerade" in lines
     assert sum("fib daddr type local jump ports" in line for line in lines) == 2
+    assert 'iifname "ps-aaaa" oifname "ps-*" oifname != "ps-aaaa" drop' in lines
+    assert 'iifname "ps-bbbb" oifname != "ps-bbbb" drop' in lines
