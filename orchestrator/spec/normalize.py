@@ -62,8 +62,10 @@ def normalize_stack(data: Any, ctx: Context) -> dict[str, Any]:
     for section, normalizer in (("networks", normalize_network), ("volumes", normalize_volume)):
         out[section] = _section(data, section, ctx, lambda k, v, f=normalizer: f(k, v, ctx.project))
     for section in ("configs", "secrets"):
-        out[section] = _section(data, section, ctx,
-                                lambda k, v: normalize_file_object(k, v, ctx.project, ctx.base, ctx.home))
+        out[section] = _section(
+            data, section, ctx,
+            lambda k, v, s=section: normalize_file_object(k, v, ctx.project, ctx.base, ctx.home, s),
+        )
     uses_default = any("default" in s.get("networks", {}) for s in services.values())
     if uses_default and "default" not in out["networks"]:
         out["networks"]["default"] = {"name": f"{ctx.project}_default"}

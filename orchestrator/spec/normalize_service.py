@@ -91,8 +91,11 @@ def _depends_on(value: Any) -> dict[str, dict[str, Any]]:
                         entry[flag] = parse_bool(entry[flag])
                     except Invalid as exc:
                         raise Invalid(exc.message, (name, flag)) from None
-        elif entry is None:
-            entry = {}
+        else:
+            raise Invalid("must be a mapping with a condition", (name,))
+        if "condition" not in entry:
+            raise Invalid("condition is required (service_started, service_healthy or "
+                          "service_completed_successfully)", (name,))
         out[name] = entry
     return out
 

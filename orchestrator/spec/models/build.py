@@ -21,6 +21,7 @@ class BuildConfig(Model):
     cache_from: list[str] = Field(default_factory=list)
     cache_to: list[str] = Field(default_factory=list)
     no_cache: bool = False
+    no_cache_filter: list[str] = Field(default_factory=list)
     additional_contexts: dict[str, str] = Field(default_factory=dict)
     network: str | None = None
     pull: bool = False
@@ -58,6 +59,9 @@ def normalize_build(value: Any, base: str, home: str | None) -> dict[str, Any]:
     for key in ("cache_from", "cache_to", "tags", "platforms", "entitlements"):
         if key in value:
             out[key] = string_list(value[key], key)
+    for key in ("no_cache_filter",):
+        if key in value:
+            out[key] = string_list(value[key], key, allow_single=True)
     if "ssh" in value:
         ssh = value["ssh"]
         if isinstance(ssh, dict):

@@ -62,8 +62,16 @@ def normalize_volume(key: str, value: Any, project: str) -> dict[str, Any]:
     return _common(key, value, project)
 
 
-def normalize_file_object(key: str, value: Any, project: str, base: str, home: str | None) -> dict[str, Any]:
+_NOT_FOR = {"configs": ("driver", "driver_opts"), "secrets": ("content",)}
+
+
+def normalize_file_object(
+    key: str, value: Any, project: str, base: str, home: str | None, section: str = "secrets"
+) -> dict[str, Any]:
     out = _common(key, value, project)
+    for field in _NOT_FOR.get(section, ()):
+        if field in out:
+            raise Invalid(f"unknown key (not valid for {section})", (field,))
     sources = [k for k in ("file", "environment", "content") if out.get(k) is not None]
     if not out["external"] and len(sources) != 1:
         raise Invalid("needs exactly one of file, environment or content (or external: true)")

@@ -8,7 +8,15 @@ from pydantic import Field
 
 from orchestrator.spec.models.base import Model
 from orchestrator.spec.models.paths import resolve_path
-from orchestrator.spec.models.units import Invalid, MultiInvalid, kind, parse_bool, parse_int, parse_size
+from orchestrator.spec.models.units import (
+    Invalid,
+    MultiInvalid,
+    kind,
+    list_or_dict,
+    parse_bool,
+    parse_int,
+    parse_size,
+)
 
 Propagation = Literal["shared", "slave", "private", "rshared", "rslave", "rprivate"]
 
@@ -16,6 +24,7 @@ Propagation = Literal["shared", "slave", "private", "rshared", "rslave", "rpriva
 class BindOptions(Model):
     propagation: Propagation | None = None
     create_host_path: bool = True
+    recursive: Literal["enabled", "disabled", "writable", "readonly"] | None = None
     selinux: Literal["z", "Z"] | None = None
 
 
@@ -129,6 +138,8 @@ def parse_volume_long(value: dict[str, Any], base: str, home: str | None) -> dic
         opts = dict(value.get("volume") or {})
         if "nocopy" in opts:
             opts["nocopy"] = parse_bool(opts["nocopy"])
+        if "labels" in opts:
+            opts["labels"] = {k: v or "" for k, v in list_or_dict(opts["labels"], "label").items()}
         out["volume"] = opts
     else:
         if source is not None:
