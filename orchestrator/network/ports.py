@@ -176,3 +176,12 @@ def lookup_binding(
         (project, port, protocol, service_or_container, service_or_container, service_or_container),
     ).fetchone()
     return _binding(row) if row else None
+
+
+def __getattr__(name: str) -> object:
+    """``ports.PortForwarder`` without making every importer of this module pay for anyio."""
+    if name == "PortForwarder":
+        from orchestrator.network.proxy import PortForwarder
+
+        return PortForwarder
+    raise AttributeError(name)
