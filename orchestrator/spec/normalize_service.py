@@ -32,6 +32,7 @@ from orchestrator.spec.models.support import SERVICE_KEYS, WARNED_SERVICE_KEYS
 from orchestrator.spec.models.units import (
     Invalid,
     MultiInvalid,
+    drop_x,
     expect_str,
     kind,
     list_or_dict,
@@ -83,7 +84,7 @@ def _depends_on(value: Any) -> dict[str, dict[str, Any]]:
         raise Invalid(f"must be a list or a mapping, not {kind(value)}")
     out: dict[str, dict[str, Any]] = {}
     for name, item in value.items():
-        entry = dict(item) if isinstance(item, dict) else item
+        entry = drop_x(item) if isinstance(item, dict) else item
         if isinstance(entry, dict):
             for flag in ("required", "restart"):
                 if flag in entry:
@@ -116,7 +117,7 @@ def _refs(value: Any) -> list[Any]:
         if isinstance(item, str):
             out.append({"source": item})
         elif isinstance(item, dict):
-            entry = dict(item)
+            entry = drop_x(item)
             for key in ("uid", "gid"):
                 if entry.get(key) is not None:
                     entry[key] = scalar_str(entry[key])
@@ -140,7 +141,7 @@ def _devices(value: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for i, item in enumerate(value):
         if isinstance(item, dict):
-            out.append(item)
+            out.append(drop_x(item))
             continue
         if not isinstance(item, str):
             raise Invalid(f"must be a string or a mapping, not {kind(item)}", (i,))
@@ -157,7 +158,7 @@ def _devices(value: Any) -> list[dict[str, Any]]:
 def _logging(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise Invalid(f"must be a mapping, not {kind(value)}")
-    out = dict(value)
+    out = drop_x(value)
     if value.get("options") is not None:
         out["options"] = list_or_dict(value["options"], "option")
     return out

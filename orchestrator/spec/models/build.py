@@ -8,7 +8,7 @@ from pydantic import Field
 
 from orchestrator.spec.models.base import Model
 from orchestrator.spec.models.paths import is_remote, resolve_path
-from orchestrator.spec.models.units import Invalid, kind, list_or_dict, parse_bool, parse_size, string_list
+from orchestrator.spec.models.units import Invalid, drop_x, kind, list_or_dict, parse_bool, parse_size, string_list
 
 
 class BuildConfig(Model):
@@ -47,6 +47,7 @@ def normalize_build(value: Any, base: str, home: str | None) -> dict[str, Any]:
         value = {"context": value}
     if not isinstance(value, dict):
         raise Invalid(f"must be a string or a mapping, not {kind(value)}")
+    value = drop_x(value)
     out = dict(value)
     context = value.get("context", ".")
     if not isinstance(context, str):

@@ -9,6 +9,7 @@ from pydantic import field_serializer
 from orchestrator.spec.models.base import Model
 from orchestrator.spec.models.units import (
     Invalid,
+    drop_x,
     format_duration,
     kind,
     parse_bool,
@@ -45,6 +46,7 @@ def normalize_healthcheck(value: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise Invalid(f"must be a mapping, not {kind(value)}")
+    value = drop_x(value)
     out = dict(value)
     disable = parse_bool(value["disable"]) if "disable" in value else False
     test = value.get("test")

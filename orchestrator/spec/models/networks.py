@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from orchestrator.spec.models.base import Model
-from orchestrator.spec.models.units import Invalid, kind, list_or_dict, parse_bool, parse_int, string_list
+from orchestrator.spec.models.units import Invalid, drop_x, kind, list_or_dict, parse_bool, parse_int, string_list
 
 
 class IPAMPool(Model):
@@ -81,7 +81,9 @@ def normalize_network(key: str, value: Any, project: str) -> dict[str, Any]:
     if ipam is not None:
         if not isinstance(ipam, dict):
             raise Invalid(f"must be a mapping, not {kind(ipam)}", ("ipam",))
-        out["ipam"] = dict(ipam)
+        out["ipam"] = drop_x(ipam)
+        if isinstance(ipam.get("config"), list):
+            out["ipam"]["config"] = [drop_x(c) if isinstance(c, dict) else c for c in ipam["config"]]
     return out
 
 
@@ -98,7 +100,7 @@ def normalize_service_networks(value: Any) -> dict[str, dict[str, Any]]:
             continue
         if not isinstance(item, dict):
             raise Invalid(f"must be a mapping or null, not {kind(item)}", (name,))
-        entry = dict(item)
+        entry = drop_x(item)
         for key in ("aliases", "link_local_ips"):
             if key in item:
                 try:

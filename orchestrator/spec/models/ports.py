@@ -8,7 +8,7 @@ import re
 from typing import Any, Literal
 
 from orchestrator.spec.models.base import Model
-from orchestrator.spec.models.units import Invalid, MultiInvalid, kind, parse_int, scalar_str
+from orchestrator.spec.models.units import Invalid, MultiInvalid, drop_x, kind, parse_int, scalar_str
 
 
 class PortConfig(Model):
@@ -106,6 +106,7 @@ _LONG_KEYS = {"target", "published", "host_ip", "protocol", "mode", "name", "app
 
 
 def parse_port_long(value: dict[str, Any]) -> list[dict[str, Any]]:
+    value = drop_x(value)
     out: dict[str, Any] = {}
     for key, item in value.items():
         if key not in _LONG_KEYS:

@@ -229,6 +229,13 @@ def list_or_dict(value: Any, what: str, *, sep: str = "=", keep_none: bool = Tru
     raise Invalid(f"must be a mapping or a list of \"KEY{sep}VALUE\" strings, not {_kind(value)}")
 
 
+def drop_x(value: dict[str, Any]) -> dict[str, Any]:
+    """An object without its ``x-*`` extension keys (the schema allows them on every object)."""
+    if not any(isinstance(k, str) and k.startswith("x-") for k in value):
+        return dict(value)
+    return {k: v for k, v in value.items() if not (isinstance(k, str) and k.startswith("x-"))}
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "null"

@@ -11,6 +11,7 @@ from orchestrator.spec.models.paths import resolve_path
 from orchestrator.spec.models.units import (
     Invalid,
     MultiInvalid,
+    drop_x,
     kind,
     list_or_dict,
     parse_bool,
@@ -108,6 +109,10 @@ def parse_volume_short(raw: str, base: str, home: str | None) -> dict[str, Any]:
 
 
 def parse_volume_long(value: dict[str, Any], base: str, home: str | None) -> dict[str, Any]:
+    value = drop_x(value)
+    for sub in ("bind", "volume", "tmpfs", "image"):
+        if isinstance(value.get(sub), dict):
+            value[sub] = drop_x(value[sub])
     out = dict(value)
     vtype = value.get("type")
     if vtype is None:

@@ -111,3 +111,22 @@ def test_graph_svg(project: Path) -> None:
     out = run(project, "graph", "--format", "svg", "-o", "g.svg")
     assert out.returncode == 0, out.stderr
     assert "<svg" in (project / "g.svg").read_text()
+
+
+def test_config_path_does_not_import_networkx(project: Path) -> None:
+    code = ("import sys\nfrom orchestrator.cli.main import main\n"
+            "try:\n    main(['config', '-q'])\nexcept SystemExit:\n    pass\n"
+            "print('networkx' in sys.modules, 'orchestrator.spec.models' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert out.stdout.split() == ["False", "True"], out.stderr
+
+
+def test_global_options_become_load_options() -> None:
+    from orchestrator.cli.options import GlobalOptions
+    from orchestrator.cli.stack_loading import load_options
+
+    opts = load_options(GlobalOptions(files=["a.yaml"], project_name="p", project_directory="/d",
+                                      profiles=["x"], env_files=["e"]), interpolate=False)
+    assert (opts.files, opts.project_name, opts.project_directory, opts.profiles, opts.env_files,
+            opts.interpolate) == (["a.yaml"], "p", "/d", ["x"], ["e"], False)
