@@ -8,12 +8,15 @@ evaluated when used (so a ``:?`` inside an unused default does not fire). Anythi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from orchestrator.spec.source import MDict, MList, Path_, error_at
 
 Lookup = Callable[[str], str | None]
+
+MAX_NESTING = 32  # ${A:-${B:-...}} levels; deeper templates are refused, not recursed into
 
 
 class InterpolationError(ValueError):
@@ -32,31 +35,29 @@ def _is_name_char(c: str) -> bool:
     return _is_name_start(c) or ("0" <= c <= "9")
 
 
+_BRACES = re.compile(r"\$\$|\$\{|\}")
+
+
 def _find_close(s: str, start: int) -> int:
     """Index of the ``}`` closing a ``${`` whose body starts at ``start`` (nested ``${`` counted)."""
     depth = 1
-    i, n = start, len(s)
-    while i < n:
-        c = s[i]
-        if c == "$" and i + 1 < n:
-            nxt = s[i + 1]
-            if nxt == "$":
-                i += 2
-                continue
-            if nxt == "{":
-                depth += 1
-                i += 2
-                continue
-        elif c == "}":
+    for m in _BRACES.finditer(s, start):
+        tok = m.group()
+        if tok == "${":
+            depth += 1
+        elif tok == "}":
             depth -= 1
             if depth == 0:
-                return i
-        i += 1
+                return m.start()
     return -1
 
 
 def interpolate(value: str, lookup: Lookup, *, on_missing: Callable[[str], None]) -> str:
     """Substitute every variable in ``value``; raise :class:`InterpolationError` on a bad template."""
+    return _interpolate(value, lookup, on_missing, 0)
+
+
+def _interpolate(value: str, lookup: Lookup, on_missing: Callable[[str], None], depth: int) -> str:
     if "$" not in value:
         return value
     out: list[str] = []
@@ -77,7 +78,9 @@ def interpolate(value: str, lookup: Lookup, *, on_missing: Callable[[str], None]
             close = _find_close(value, j + 2)
             if close < 0:
                 raise InterpolationError(f'invalid interpolation format in "{value}": missing "}}"')
-            out.append(_braced(value[j + 2 : close], value, lookup, on_missing))
+            if depth >= MAX_NESTING:
+                raise InterpolationError(f"variables nested more than {MAX_NESTING} levels deep")
+            out.append(_braced(value[j + 2 : close], value, lookup, on_missing, depth + 1))
             i = close + 1
         elif _is_name_start(c):
             k = j + 2
@@ -97,7 +100,7 @@ def interpolate(value: str, lookup: Lookup, *, on_missing: Callable[[str], None]
     return "".join(out)
 
 
-def _braced(body: str, whole: str, lookup: Lookup, on_missing: Callable[[str], None]) -> str:
+def _braced(body: str, whole: str, lookup: Lookup, on_missing: Callable[[str], None], depth: int) -> str:
     k, n = 0, len(body)
     if n == 0 or not _is_name_start(body[0]):
         raise InterpolationError(f'invalid interpolation format in "{whole}": "${{{body}}}"')
@@ -118,11 +121,11 @@ def _braced(body: str, whole: str, lookup: Lookup, on_missing: Callable[[str], N
     rest = body[op_at + 1 :]
     unset = found is None or (colon and found == "")
     if op == "-":
-        return interpolate(rest, lookup, on_missing=on_missing) if unset else found  # type: ignore[return-value]
+        return _interpolate(rest, lookup, on_missing, depth) if unset else found  # type: ignore[return-value]
     if op == "+":
-        return "" if unset else interpolate(rest, lookup, on_missing=on_missing)
+        return "" if unset else _interpolate(rest, lookup, on_missing, depth)
     if unset:
-        detail = interpolate(rest, lookup, on_missing=on_missing) if rest else ""
+        detail = _interpolate(rest, lookup, on_missing, depth) if rest else ""
         message = f"required variable {name} is missing a value"
         raise MissingRequired(f"{message}: {detail}" if detail else message)
     return found  # type: ignore[return-value]

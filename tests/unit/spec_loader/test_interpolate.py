@@ -136,3 +136,9 @@ def test_arbitrary_templates_give_a_string_or_a_clean_error(template: str) -> No
     except InterpolationError:
         return
     assert isinstance(out, str)
+
+
+def test_deep_nesting_is_refused_quickly() -> None:
+    assert run("${A:-" * 32 + "x" + "}" * 32, {})[0] == "x"
+    with pytest.raises(InterpolationError, match="nested more than"):
+        run("${A:-" * 50_000 + "x" + "}" * 50_000, {})
