@@ -28,7 +28,7 @@ MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MAX_ALIAS_NODES = 200_000
 MAX_ALIAS_NODES_HARD = 400_000
 ALIAS_RATIO = 10
-MAX_DEPTH = 200
+MAX_DEPTH = 100  # far beyond any stack file; keeps every later recursive walk well inside Python's limit
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
 

@@ -253,3 +253,15 @@ def test_three_files_apply_in_order(tmp_path: Path) -> None:
         "c.yaml",
     )
     assert p.data["services"]["s"] == {"image": "a", "ports": ["3:3"]}
+
+
+def test_deepest_allowed_documents_merge(tmp_path: Path) -> None:
+    from orchestrator.spec.yaml_loader import MAX_DEPTH
+
+    depth = MAX_DEPTH - 2
+    files = {n: "x: " + "{a: " * depth + v + "}" * depth + "\n" for n, v in (("a.yaml", "1"), ("b.yaml", "2"))}
+    p = load(tmp_path, files, "a.yaml", "b.yaml")
+    node = p.data["x"]
+    for _ in range(depth):
+        node = node["a"]
+    assert node == 2
