@@ -19,9 +19,9 @@ import anyio
 from anyio.abc import SocketStream, TaskGroup, TaskStatus
 from dnslib import AAAA, PTR, QTYPE, RCODE, RR, A, DNSRecord
 
-from orchestrator.network.records import Listen, RecordView, register_dns, unregister_dns
+from orchestrator.network.records import Listen, RecordView, register_dns, register_link, unregister_dns
 
-__all__ = ["DnsServer", "read_resolv_conf", "register_dns", "unregister_dns"]
+__all__ = ["DnsServer", "read_resolv_conf", "register_dns", "register_link", "unregister_dns"]
 
 FORWARD_TIMEOUT = 1.0  # per upstream; clients time out at 5 s, so two upstreams still fit
 LOCAL_TTL = 0  # containers come and go: never let a client cache an old address

@@ -16,6 +16,7 @@ from orchestrator.network import schema as _schema
 from orchestrator.state.db import transaction
 
 _ = _schema
+LINK_PREFIX = "="  # an address column starting with this names another record (a link alias)
 
 
 def register_dns(
@@ -44,9 +45,26 @@ def register_dns(
             )
 
 
+def register_link(
+    conn: sqlite3.Connection, project: str, network: str, alias: str, target: str, linking_container: str
+) -> None:
+    """``links: [target:alias]``: ``alias`` resolves, for ``linking_container`` only, to whatever
+    ``target`` (a service or container name) resolves to at query time, so it follows recreations."""
+    register_dns(
+        conn,
+        project,
+        network,
+        [alias],
+        LINK_PREFIX + target.strip().lower(),
+        linking_container,
+        only_for=linking_container,
+    )
+
+
 def unregister_dns(conn: sqlite3.Connection, container_id: str) -> None:
+    """Every record of the container, and every link alias it was given."""
     with transaction(conn) as c:
-        c.execute("DELETE FROM net_dns_records WHERE container_id=?", (container_id,))
+        c.execute("DELETE FROM net_dns_records WHERE container_id=? OR only_for=?", (container_id, container_id))
 
 
 @dataclass(frozen=True)
@@ -109,7 +127,16 @@ class RecordView:
             " AND (only_for IS NULL OR only_for=?) ORDER BY container_id, network",
             (name, *nets, cid),
         ).fetchall()
-        addrs = list(dict.fromkeys(r["address"] for r in rows))
+        addrs: list[str] = []
+        for r in rows:
+            a = r["address"]
+            if a.startswith(LINK_PREFIX):
+                target = a[len(LINK_PREFIX) :]
+                if target and target != name:
+                    addrs += self._lookup(target, network, src)[0]
+            else:
+                addrs.append(a)
+        addrs = list(dict.fromkeys(addrs))
         result = (addrs, nets)
         self._cache[key] = result
         return result

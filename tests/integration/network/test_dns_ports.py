@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.network.dns import register_dns, unregister_dns
+from orchestrator.network.dns import register_dns, register_link, unregister_dns
 from orchestrator.network.driver import Attachment, NetworkDriver, NetworkSpec
 from orchestrator.network.ports import PortBinding, PortInUse, check_ports_free, lookup_binding, register_ports
 from orchestrator.network.service import ensure_service, notify_service
@@ -130,6 +130,7 @@ def test_replicas_aliases_links_and_two_stacks(
     ips = [shop.container("api", [sn], index=i, aliases=["backend"])[1] for i in (1, 2, 3)]
     client, _ = shop.container("client", [sn])
     register_dns(driver.conn, "shop", sn, ["database"], ips[0], "link-of-client", only_for=client)
+    register_link(driver.conn, "shop", sn, "apis", "api", client)  # links: [api:apis]
     other, _ = shop.container("other", [sn])
     _, bapi_ip = blog.container("api", [bn])
     bclient, _ = blog.container("client", [bn])
@@ -143,6 +144,10 @@ def test_replicas_aliases_links_and_two_stacks(
     assert dns_query(cns, shop.gateways[sn], "shop-api-2") == ("NOERROR", [ips[1]])
     assert dns_query(cns, shop.gateways[sn], "database") == ("NOERROR", [ips[0]])
     assert dns_query(driver.netns_path(other), shop.gateways[sn], "database")[0] == "NXDOMAIN"
+    assert sorted(dns_query(cns, shop.gateways[sn], "apis")[1]) == sorted(ips)
+    assert dns_query(driver.netns_path(other), shop.gateways[sn], "apis")[0] == "NXDOMAIN"
+    unregister_dns(driver.conn, client)  # the linking container goes: its link aliases go too
+    assert driver.conn.execute("SELECT count(*) FROM net_dns_records WHERE only_for=?", (client,)).fetchone()[0] == 0
     assert dns_query(driver.netns_path(bclient), blog.gateways[bn], "api") == ("NOERROR", [bapi_ip])
     assert bapi_ip not in ips
 
