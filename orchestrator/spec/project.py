@@ -151,17 +151,10 @@ def load_project(opts: LoadOptions) -> LoadedProject:
         environment = load_environment(environ, env_files, working_dir / ".env")
 
     ctx = LoadContext(environment=environment, interpolate=opts.interpolate, warnings=warnings)
-    merged = MDict(None)
-    for path in config_files:
-        if stdin and path == Path("-"):
-            tree = ctx.read_text(sys.stdin.buffer.read(), "-")
-            key = str(working_dir / "-")
-        else:
-            tree = ctx.read_file(path, fresh=True)
-            key = str(path)
-        tree = apply_includes(tree, ctx, working_dir, key)
-        apply_extends(tree, ctx, key, working_dir)
-        merged = merge_files(merged, tree)  # also drops the merge tags
+    try:
+        merged = _load_files(ctx, config_files, working_dir, stdin)
+    except RecursionError:
+        raise SpecError("stack files nest too deeply (include / extends chains)") from None
     _empty_definitions(merged)
 
     name = _project_name(opts, environment, merged, working_dir)
@@ -181,6 +174,21 @@ def load_project(opts: LoadOptions) -> LoadedProject:
         profiles=profiles,
         warnings=ctx.warnings,
     )
+
+
+def _load_files(ctx: LoadContext, config_files: list[Path], working_dir: Path, stdin: bool) -> MDict:
+    merged = MDict(None)
+    for path in config_files:
+        if stdin and path == Path("-"):
+            tree = ctx.read_text(sys.stdin.buffer.read(), "-")
+            key = str(working_dir / "-")
+        else:
+            tree = ctx.read_file(path, fresh=True)
+            key = str(path)
+        tree = apply_includes(tree, ctx, working_dir, key)
+        apply_extends(tree, ctx, key, working_dir)
+        merged = merge_files(merged, tree)  # also drops the merge tags
+    return merged
 
 
 def _empty_definitions(merged: MDict) -> None:

@@ -147,3 +147,21 @@ def test_a_diamond_of_includes_is_bounded(tmp_path: Path) -> None:
     files["l20a.yaml"] = files["l20b.yaml"] = "services:\n  s: {image: x}\n"
     with pytest.raises(SpecError, match="more than 256 included files"):
         load(tmp_path, files, "compose.yaml")
+
+
+def _chain(n: int) -> dict[str, str]:
+    files = {"compose.yaml": "include: [c0.yaml]\n"}
+    for i in range(n):
+        files[f"c{i}.yaml"] = f"include: [c{i + 1}.yaml]\n"
+    files[f"c{n}.yaml"] = "services:\n  s: {image: x}\n"
+    return files
+
+
+def test_a_long_include_chain_loads(tmp_path: Path) -> None:
+    p = load(tmp_path, _chain(250), "compose.yaml")
+    assert p.data["services"] == {"s": {"image": "x"}}
+
+
+def test_a_too_long_include_chain_is_a_clean_error(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="more than 256 included files"):
+        load(tmp_path, _chain(400), "compose.yaml")
