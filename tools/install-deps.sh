@@ -25,3 +25,7 @@ if ! "$PY" -c 'import orchestrator, pytest, hypothesis, jsonschema, mypy, ruff, 
   "$PY" -m pip install -q --disable-pip-version-check -e '.[dev]'
   touch .deps-stamp
 fi
+
+# Byte-compile the package: where PYTHONDONTWRITEBYTECODE is set, Python never caches bytecode
+# itself and every command would compile its modules from source again (about 0.3 s of start-up).
+"$PY" -m compileall -q -j 0 orchestrator >/dev/null
