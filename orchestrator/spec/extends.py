@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import SpecError
 from orchestrator.spec.context import LoadContext, display_name
 from orchestrator.spec.merge import merge_service
 from orchestrator.spec.source import MDict, MList, Pos, clone, error_at
@@ -217,4 +216,4 @@ def apply_extends(doc: MDict, ctx: LoadContext, file_key: str, base_dir: Path) -
         try:
             resolver.resolve(services, name, file_key, base_dir, ())
         except RecursionError:
-            raise SpecError("extends chain is too deep", file=file_key) from None
+            raise error_at(services.where(name), "extends chain is too deep", ("services", name, "extends")) from None

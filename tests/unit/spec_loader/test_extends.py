@@ -144,3 +144,14 @@ def test_errors(tmp_path: Path, files: dict[str, str], message: str) -> None:
     with pytest.raises(SpecError, match=message) as info:
         load(tmp_path, files, "compose.yaml")
     assert info.value.file is not None and info.value.line is not None
+
+
+def test_long_chains(tmp_path: Path) -> None:
+    chain = "".join(f"  s{i}: {{extends: s{i - 1}, user: u{i}}}\n" for i in range(1, 300))
+    text = "services:\n  s0: {image: x}\n" + chain
+    p = load(tmp_path, {"compose.yaml": text}, "compose.yaml")
+    assert p.data["services"]["s299"] == {"image": "x", "user": "u299"}
+    backwards = "services:\n" + "".join(f"  s{i}: {{extends: s{i - 1}}}\n" for i in range(3000, 0, -1))
+    with pytest.raises(SpecError, match="extends chain is too deep") as info:
+        load(tmp_path, {"compose.yaml": backwards + "  s0: {image: x}\n"}, "compose.yaml")
+    assert info.value.line == 2
