@@ -119,6 +119,11 @@ def test_other_network_cannot_resolve_and_names_follow_changes(
     assert dns_query(driver.netns_path(proxy), s.gateways[back], "api")[0] == "NXDOMAIN"
     register_dns(driver.conn, "shop", back, ["api"], "10.231.99.99", api)
     assert dns_query(driver.netns_path(proxy), s.gateways[back], "api") == ("NOERROR", ["10.231.99.99"])
+    # a network added while the service runs is served once the service has been told
+    late = s.network("late")
+    worker, worker_ip = s.container("worker", [late])
+    assert notify_service(driver.paths, "shop")
+    assert dns_query(driver.netns_path(worker), s.gateways[late], "worker") == ("NOERROR", [worker_ip])
 
 
 def test_replicas_aliases_links_and_two_stacks(
