@@ -94,7 +94,7 @@ class _Extractor:
     def run(self, reader: HashingReader) -> int:
         count = 0
         try:
-            with tarfile.open(fileobj=reader, mode="r|", errorlevel=2) as tf:
+            with tarfile.open(fileobj=reader, mode="r|", errorlevel=2, bufsize=1 << 16) as tf:
                 for member in tf:
                     self._entry(tf, member)
                     count += 1
