@@ -171,3 +171,10 @@ def test_default_network_none_applies_to_plain_run_steps(builder: Builder) -> No
     inline = build_image(builder.ctx, tag="inline:1", build_args={}, target=None, store=builder.store,
                          runner=RuntimeBuildRunner(builder.paths), dockerfile_inline="FROM busybox\nENV I=1\n")
     assert "I=1" in inline.container_config["Env"]
+
+
+def test_runtime_mount_stubs_do_not_end_up_in_layers(builder: Builder) -> None:
+    img, _ = builder.build("FROM scratch\nCOPY --from=busybox:latest /bin /bin\nRUN [\"/bin/busybox\", \"true\"]\n")
+    assert len(img.layers) == 1  # the RUN changed nothing: /proc, /sys, /dev stubs were removed
+    assert img.config["history"][-1].get("empty_layer") is True
+    assert builder.inspect(img, lambda root: sorted(os.listdir(root))) == ["bin"]
