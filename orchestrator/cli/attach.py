@@ -1,48 +1,77 @@
-"""Foreground output: every service's log, prefixed and aligned, following restarts and recreates."""
+"""Foreground output: every service's log, prefixed and aligned, following restarts and recreates.
+
+Logs keep flowing while the stack stops after Ctrl-C, so what containers print on their way out
+(a SIGTERM handler's last words) is shown, as Compose shows it.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 from orchestrator.reconcile.context import Context
 from orchestrator.reconcile.logs import Follower, Printer
 from orchestrator.state import containers as cstate
+from orchestrator.state.containers import ContainerRecord
 
 POLL = 0.05
 
 
-def attach(ctx: Context, project: str, services: list[str], *, colour: bool, prefix: bool,
-           abort_on_exit: bool, exit_code_from: str | None) -> int:
-    """Print logs until Ctrl-C (returns 130), or until a container exits when asked to abort on it."""
-    followers: dict[str, tuple[str, Follower]] = {}
-    printer = Printer([], colour=None if colour else False, prefix=prefix)
-    try:
-        while True:
-            recs = [r for r in cstate.for_project(ctx.db(), project, include_one_off=False) if r.service in services]
-            for r in recs:
-                if r.id not in followers:
-                    label = f"{r.service}-{r.number}" if not r.name.endswith(f"-{r.number}") else r.name.removeprefix(
-                        f"{project}-")
-                    printer.add_name(label)
-                    followers[r.id] = (label, Follower(ctx.paths.container(r.id) / "log.json"))
-            for label, f in followers.values():
-                for rec in f.poll():
-                    printer.write(label, rec)
-            if abort_on_exit or exit_code_from:
-                done = [r for r in recs if r.status == "exited" and r.desired == "running"
-                        and _settled(ctx, r.id)]
-                if exit_code_from:
-                    target = [r for r in done if r.service == exit_code_from]
-                    if target:
-                        return int(target[0].exit_code or 0)
-                elif done:
-                    return int(done[0].exit_code or 0)
-            time.sleep(POLL)
-    except KeyboardInterrupt:
-        return 130
+class Attacher:
+    def __init__(self, ctx: Context, project: str, services: list[str], *, colour: bool, prefix: bool) -> None:
+        self.ctx = ctx
+        self.project = project
+        self.services = services
+        self.followers: dict[str, tuple[str, Follower]] = {}
+        self.printer = Printer([], colour=None if colour else False, prefix=prefix)
 
+    def poll(self) -> list[ContainerRecord]:
+        recs = [r for r in cstate.for_project(self.ctx.db(), self.project, include_one_off=False)
+                if r.service in self.services]
+        for r in recs:
+            if r.id not in self.followers:
+                label = r.name.removeprefix(f"{self.project}-")
+                self.printer.add_name(label)
+                self.followers[r.id] = (label, Follower(self.ctx.paths.container(r.id) / "log.json"))
+        for label, f in self.followers.values():
+            for rec in f.poll():
+                self.printer.write(label, rec)
+        return recs
 
-def _settled(ctx: Context, cid: str) -> bool:
-    rec = cstate.get(ctx.db(), cid)
-    return rec is not None and rec.status == "exited" and Path(ctx.paths.container(cid)).exists()
+    def follow(self, *, abort_on_exit: bool, exit_code_from: str | None) -> int:
+        """Until Ctrl-C (130), or until a container exits when asked to abort on that."""
+        try:
+            while True:
+                recs = self.poll()
+                if abort_on_exit or exit_code_from:
+                    done = [r for r in recs if r.status == "exited" and r.desired == "running"]
+                    if exit_code_from:
+                        target = [r for r in done if r.service == exit_code_from]
+                        if target:
+                            return int(target[0].exit_code or 0)
+                    elif done:
+                        return int(done[0].exit_code or 0)
+                time.sleep(POLL)
+        except KeyboardInterrupt:
+            return 130
+
+    def while_running(self, work: Callable[[], None]) -> None:
+        """Run ``work`` (stopping the stack) in a thread and keep printing until it is done."""
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                work()
+            except BaseException as exc:  # re-raised below, in the caller's thread
+                errors.append(exc)
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        while t.is_alive():
+            self.poll()
+            t.join(POLL)
+        time.sleep(POLL)
+        self.poll()
+        if errors:
+            raise errors[0]

@@ -55,7 +55,6 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
     """Create and start the stack's containers."""
     import anyio
 
-    from orchestrator.errors import PystackError
     from orchestrator.plan.planner import PlanOptions
     from orchestrator.reconcile import stack_ops, supervisor_client
 
@@ -107,15 +106,16 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
             sys.exit(code)
     if detach or wait or no_start:
         return
-    from orchestrator.cli.attach import attach
+    from orchestrator.cli.attach import Attacher
 
+    attacher = Attacher(ctx, stack.name, sorted(keep), colour=not no_color, prefix=not no_log_prefix)
+    code = attacher.follow(abort_on_exit=abort_on_container_exit or exit_code_from is not None,
+                           exit_code_from=exit_code_from)
+    click.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
     try:
-        code = attach(ctx, stack.name, sorted(keep), colour=not no_color, prefix=not no_log_prefix,
-                      abort_on_exit=abort_on_container_exit or exit_code_from is not None,
-                      exit_code_from=exit_code_from)
-    except PystackError:
-        raise
-    _graceful_stop(ctx, stack, sp.order, timeout)
+        attacher.while_running(lambda: _graceful_stop(ctx, stack, sp.order, timeout))
+    except KeyboardInterrupt:
+        _graceful_stop(ctx, stack, sp.order, 0)
     sys.exit(code)
 
 
@@ -146,11 +146,7 @@ def _graceful_stop(ctx: Context, stack: Stack, order: list[list[str]], timeout: 
     from orchestrator.reconcile.stack_ops import stop_tiers
     from orchestrator.state import containers as cstate
 
-    name = stack.name
-    recs = [r for r in cstate.for_project(ctx.db(), name, include_one_off=False) if r.status == "running"]
-    click.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
-    try:
-        anyio.run(lambda: engine.stop_containers(ctx, stop_tiers(ctx, name, order, recs), timeout=timeout,
-                                                 report=lambda m: click.echo(m, err=True)))
-    except KeyboardInterrupt:
-        anyio.run(lambda: engine.stop_containers(ctx, [recs], timeout=0, report=lambda m: click.echo(m, err=True)))
+    recs = [r for r in cstate.for_project(ctx.db(), stack.name, include_one_off=False)
+            if r.status in ("running", "paused", "created")]
+    tiers = stop_tiers(ctx, stack.name, order, recs)
+    anyio.run(lambda: engine.stop_containers(ctx, tiers, timeout=timeout, report=lambda m: click.echo(m, err=True)))
