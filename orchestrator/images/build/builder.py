@@ -97,6 +97,8 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
     ``dockerfile_inline`` is Compose's ``build.dockerfile_inline`` and wins over ``dockerfile``.
     """
     ctx = Context(context)
+    hashes = store.paths.build_cache / "file-hashes.json"
+    ctx.load_hashes(hashes)
     if dockerfile_inline is not None:
         df = parse(dockerfile_inline, where="Dockerfile")
     else:
@@ -112,7 +114,9 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
     try:
         with store.writing():
             result = b.build(target)
-            return b.commit(result, tag)
+            image = b.commit(result, tag)
+        ctx.save_hashes(hashes)
+        return image
     finally:
         b.cleanup()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -38,6 +39,28 @@ class Context:
             raise ImageError(f"build context {root} is not a directory")
         self.ignore = ignore if ignore is not None else Ignore.load(self.root)
         self._hashes: dict[str, str] = {}
+        self._used: set[str] = set()
+
+    def load_hashes(self, path: Path) -> None:
+        """Reuse file digests of earlier builds, keyed by path, inode, size, mtime and ctime."""
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return
+        if isinstance(doc, dict):
+            self._hashes.update({str(k): str(v) for k, v in doc.items()})
+
+    def save_hashes(self, path: Path, limit: int = 200_000) -> None:
+        """Keep what this build used first, then older entries, up to ``limit``; written atomically."""
+        keep = {k: self._hashes[k] for k in self._used if k in self._hashes}
+        for k, v in self._hashes.items():
+            if len(keep) >= limit:
+                break
+            keep.setdefault(k, v)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(keep))
+        os.replace(tmp, path)
 
     def skip(self, rel: str) -> bool:
         """For copying a directory source: leave out ignored entries (descending where ``!`` may apply)."""
@@ -139,7 +162,8 @@ class Context:
         return f"node {stat.S_IFMT(st.st_mode)} {mode} {st.st_rdev}"
 
     def _file_hash(self, p: Path, st: os.stat_result) -> str:
-        key = f"{p}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}"
+        key = f"{p}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}"
+        self._used.add(key)
         cached = self._hashes.get(key)
         if cached is None:
             h = hashlib.sha256()
