@@ -140,7 +140,7 @@ def load_project(opts: LoadOptions) -> LoadedProject:
         config_files = [Path("-") if f == "-" else _abs(f, cwd) for f in files_given]
     elif environment.get("COMPOSE_FILE"):
         sep = environment.get("COMPOSE_PATH_SEPARATOR") or os.pathsep
-        config_files = [_abs(f, start_dir) for f in environment["COMPOSE_FILE"].split(sep) if f]
+        config_files = [_abs(f, cwd) for f in environment["COMPOSE_FILE"].split(sep) if f]  # as Compose: cwd
     else:
         config_files = discover_files(start_dir)
         warning = _multiple_default_warning(config_files)
