@@ -53,18 +53,22 @@ def unpack_layer(stream: BinaryIO, dest: Path, *, compression: Compression = "au
     raw, closer = open_decompressed(stream, compression)
     reader = HashingReader(raw, hashlib.sha256())
     try:
-        files = _Extractor(root_fd).run(reader)
-        while reader.read(_CHUNK):
-            pass
+        try:
+            files = _Extractor(root_fd).run(reader)
+            while reader.read(_CHUNK):
+                pass
+        finally:
+            os.close(root_fd)
     except (tarfile.TarError, EOFError, zlib.error) as exc:
+        closer()  # a failed decompressor explains a corrupt tar better than tarfile does
         raise ImageError(f"cannot unpack layer: corrupt or truncated tar ({exc})") from None
-    except UnsafePath:
+    except BaseException as exc:
+        with contextlib.suppress(ImageError):
+            closer()  # we stopped reading early: the decompressor's complaint is not the news
+        if isinstance(exc, OSError):
+            raise ImageError(f"cannot unpack layer into {dest}: {exc.strerror or exc}") from None
         raise
-    except OSError as exc:
-        raise ImageError(f"cannot unpack layer into {dest}: {exc.strerror or exc}") from None
-    finally:
-        os.close(root_fd)
-        closer()
+    closer()
     return UnpackStats(diff_id="sha256:" + reader.hash.hexdigest(), size=reader.size, files=files)
 
 

@@ -126,3 +126,11 @@ def test_truncated_and_garbage_streams_fail_with_one_line(tmp_path: Path) -> Non
     assert "\n" not in str(info.value)
     with pytest.raises(ImageError):
         unpack_layer(io.BytesIO(b"\x28\xb5\x2f\xfd garbage"), tmp_path / "c")
+
+
+def test_zstd_stream_refused_midway_keeps_the_real_reason(tmp_path: Path) -> None:
+    data = make_tar([E("../evil", data=os.urandom(1 << 20))] + [E(f"f{i}", data=os.urandom(1 << 16))
+                                                                 for i in range(40)])
+    blob = subprocess.run(["zstd", "-q", "-c"], input=data, capture_output=True, check=True).stdout
+    with pytest.raises(ImageError, match="contains '..'"):
+        unpack_layer(io.BytesIO(blob), tmp_path / "l")
