@@ -93,11 +93,16 @@ def check_ports_free(
             raise PortInUse(b, "published twice")
         seen.add(key)
     own: set[tuple[str, int, str]] = set()
-    if conn is not None and project is not None:
-        own = {
-            (r["host_ip"], r["host_port"], r["protocol"])
-            for r in conn.execute("SELECT host_ip, host_port, protocol FROM net_ports WHERE project=?", (project,))
-        }
+    if conn is not None:
+        for r in conn.execute("SELECT * FROM net_ports"):
+            if r["project"] == project:
+                own.add((r["host_ip"], r["host_port"], r["protocol"]))
+                continue
+            for b in bindings:  # another stack's port, even while its kernel rules hold no socket
+                wild = "0.0.0.0" in (b.host_ip, r["host_ip"]) or "::" in (b.host_ip, r["host_ip"])
+                same_ip = b.host_ip == r["host_ip"] or wild
+                if same_ip and b.host_port == r["host_port"] and b.protocol == r["protocol"]:
+                    raise PortInUse(b, f"already published by service {r['service']} of stack {r['project']}")
 
     def probe_all() -> list[PortBinding]:
         out = []

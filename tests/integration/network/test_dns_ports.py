@@ -223,6 +223,10 @@ def test_published_tcp_and_udp_ports(
             check_ports_free([PortBinding("127.0.0.1", 18080, "", 80, "tcp")], host_netns=host_ns)
         assert "service api" in str(err.value.for_service("api"))
         assert check_ports_free(bindings, host_netns=host_ns, conn=driver.conn, project="shop") == bindings
+        with pytest.raises(PortInUse, match="service web of stack shop"):
+            check_ports_free(
+                [PortBinding("0.0.0.0", 18080, "", 80)], host_netns=host_ns, conn=driver.conn, project="blog"
+            )
         assert lookup_binding(driver.conn, "shop", "web", 80) == bindings[0]
         assert lookup_binding(driver.conn, "shop", "web", 53, "udp") == bindings[1]
         assert lookup_binding(driver.conn, "shop", "nope", 80) is None
