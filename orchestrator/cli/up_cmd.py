@@ -150,3 +150,23 @@ def _graceful_stop(ctx: Context, stack: Stack, order: list[list[str]], timeout: 
             if r.status in ("running", "paused", "created")]
     tiers = stop_tiers(ctx, stack.name, order, recs)
     anyio.run(lambda: engine.stop_containers(ctx, tiers, timeout=timeout, report=lambda m: click.echo(m, err=True)))
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("--force-recreate", is_flag=True)
+@click.option("--no-recreate", is_flag=True)
+@click.option("--build", "build", flag_value=True, default=None)
+@click.option("--no-build", "build", flag_value=False)
+@click.option("--pull", type=click.Choice(["always", "missing", "never"]), default="missing")
+@click.option("--remove-orphans", is_flag=True)
+@click.option("--scale", multiple=True, metavar="SERVICE=NUM")
+@click.pass_context
+def create(click_ctx: click.Context, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
+           build: bool | None, pull: str, remove_orphans: bool, scale: tuple[str, ...]) -> None:
+    """Create the stack's containers without starting them (``up --no-start``)."""
+    click_ctx.invoke(up, services=services, detach=True, dry_run=False, wait=False, wait_timeout=None,
+                     force_recreate=force_recreate, no_recreate=no_recreate, no_deps=False, no_start=True,
+                     remove_orphans=remove_orphans, scale=scale, build=build, pull=pull,
+                     abort_on_container_exit=False, exit_code_from=None, timeout=None, no_color=False,
+                     no_log_prefix=False)

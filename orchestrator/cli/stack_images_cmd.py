@@ -1,0 +1,210 @@
+"""``build``, ``pull`` and ``push`` as Compose has them: over the stack's services.
+
+Given an image reference (``pull busybox:latest``) or a build directory (``build ./dir -t x``),
+the same names act on that one image, so both Compose's and Docker's habits work.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from orchestrator.cli import project as proj
+from orchestrator.cli.options import GlobalOptions
+
+if TYPE_CHECKING:
+    from orchestrator.spec.models import Stack
+
+
+def _stack_services(opts: GlobalOptions, names: tuple[str, ...]) -> tuple[Stack, list[str]] | None:
+    """The stack and the selected services when ``names`` are services of a findable stack file."""
+    from orchestrator.errors import PystackError
+
+    try:
+        stack = proj.load(opts)
+    except PystackError:
+        if names:
+            return None
+        raise
+    unknown = [n for n in names if n not in stack.services]
+    if unknown:
+        return None
+    return stack, list(names) or list(stack.services)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option("--no-cache", is_flag=True)
+@click.option("--pull", "pull_first", is_flag=True)
+@click.pass_context
+def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool, pull_first: bool) -> None:
+    """Build the stack's images (``build [SERVICE...]``), or one directory (``build DIR -t NAME``)."""
+    opts: GlobalOptions = click_ctx.obj
+    positional = [a for a in args if not a.startswith("-")]
+    if any(os.path.isdir(a) for a in positional) or any(a.startswith("-") for a in args):
+        from orchestrator.cli.build_cmd import build as single
+
+        extra = ["--no-cache"] if no_cache else []
+        single.main(args=[*args, *extra], prog_name="pystack build", obj=opts, standalone_mode=False)
+        return
+    from orchestrator.reconcile import translate
+    from orchestrator.reconcile.building import build_service_image
+
+    found = _stack_services(opts, tuple(positional))
+    if found is None:
+        raise click.UsageError(f"no such service: {' '.join(positional)}")
+    stack, names = found
+    ctx = proj.context(opts)
+    report = proj.reporter(opts)
+    for name in names:
+        svc = stack.services[name]
+        if svc.build is None:
+            continue
+        ref = translate.image_ref(stack.name, svc)
+        report(f"Image {ref}  Building")
+        build_service_image(ctx, stack, svc, ref, report, no_cache=no_cache)
+        report(f"Image {ref}  Built")
+
+
+@click.command()
+@click.argument("targets", nargs=-1)
+@click.option("--platform", default=None)
+@click.option("--insecure", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True)
+@click.option("--ignore-buildable", is_flag=True)
+@click.pass_obj
+def pull(opts: GlobalOptions, targets: tuple[str, ...], platform: str | None, insecure: bool, quiet: bool,
+         ignore_buildable: bool) -> None:
+    """Pull the stack's images (``pull [SERVICE...]``), or one image (``pull REF``)."""
+    from orchestrator.reconcile import translate
+
+    found = _stack_services(opts, targets)
+    ctx = proj.context(opts)
+    if found is None:
+        for ref in targets:
+            ctx.images.pull(ref, platform=platform, insecure=insecure)
+            if not quiet:
+                click.echo(f"Image {ref}  Pulled", err=True)
+        return
+    stack, names = found
+    for name in names:
+        svc = stack.services[name]
+        if svc.build is not None and (ignore_buildable or not svc.image):
+            continue
+        ref = translate.image_ref(stack.name, svc)
+        ctx.images.pull(ref, platform=platform or svc.platform, insecure=insecure)
+        if not quiet:
+            click.echo(f"Image {ref}  Pulled", err=True)
+
+
+@click.command()
+@click.argument("targets", nargs=-1)
+@click.option("--insecure", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True)
+@click.pass_obj
+def push(opts: GlobalOptions, targets: tuple[str, ...], insecure: bool, quiet: bool) -> None:
+    """Push the stack's built images (``push [SERVICE...]``), or one image (``push REF``)."""
+    from orchestrator.reconcile import translate
+
+    found = _stack_services(opts, targets)
+    ctx = proj.context(opts)
+    refs: list[str]
+    if found is None:
+        refs = list(targets)
+    else:
+        stack, names = found
+        refs = [translate.image_ref(stack.name, stack.services[n])
+                for n in names if stack.services[n].image]
+    for ref in refs:
+        ctx.images.push(ref, insecure=insecure)
+        if not quiet:
+            click.echo(f"Image {ref}  Pushed", err=True)
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("--no-stream", is_flag=True, help="One sample, then exit.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_obj
+def stats(opts: GlobalOptions, services: tuple[str, ...], no_stream: bool, fmt: str) -> None:
+    """CPU, memory and pids of the stack's running containers, from their cgroups."""
+    import json
+    import time
+
+    from orchestrator.state import containers as cstate
+
+    name, _ = proj.project_name(opts)
+    ctx = proj.context(opts)
+    last: dict[str, tuple[float, int]] = {}
+    try:
+        while True:
+            rows: list[dict[str, Any]] = []
+            for r in cstate.for_project(ctx.db(), name):
+                if r.status != "running" or (services and r.service not in services):
+                    continue
+                s = ctx.runtime(None if r.runtime == "pystack" else r.runtime).stats(r.id)
+                now, cpu = time.monotonic(), int(s.get("cpu_usage_ns") or 0)
+                prev = last.get(r.id)
+                pct = 100.0 * (cpu - prev[1]) / ((now - prev[0]) * 1e9) if prev and now > prev[0] else 0.0
+                last[r.id] = (now, cpu)
+                rows.append({"Name": r.name, "CPUPerc": round(pct, 2), "MemUsage": s.get("memory_usage"),
+                             "MemLimit": s.get("memory_limit"), "PIDs": s.get("pids_current")})
+            if fmt == "json":
+                click.echo(json.dumps(rows))
+            else:
+                click.echo(f"{'NAME':<28} {'CPU %':>7} {'MEM USAGE':>12} {'MEM LIMIT':>12} {'PIDS':>5}")
+                for row in rows:
+                    lim = int(row["MemLimit"] or 0)
+                    click.echo(f"{row['Name']:<28} {row['CPUPerc']:>6.2f}% {_size(row['MemUsage']):>12} "
+                               f"{_size(lim) if lim and lim < 2**62 else '-':>12} {row['PIDs'] or 0:>5}")
+            if no_stream:
+                return
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        return
+
+
+def _size(n: Any) -> str:
+    v = float(n or 0)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if v < 1024 or unit == "GiB":
+            return f"{v:.1f}{unit}"
+        v /= 1024
+    return f"{v:.1f}GiB"
+
+
+@click.command()
+@click.argument("source")
+@click.argument("dest")
+@click.option("--index", type=int, default=1)
+@click.pass_obj
+def cp(opts: GlobalOptions, source: str, dest: str, index: int) -> None:
+    """Copy files between a container and the host: ``SERVICE:PATH HOSTPATH`` or the reverse.
+
+    Paths inside the container resolve inside its root (symlinks cannot lead out of it)."""
+    from orchestrator.errors import PystackError
+    from orchestrator.state import containers as cstate
+    name, _ = proj.project_name(opts)
+    ctx = proj.context(opts)
+
+    def split(arg: str) -> tuple[str | None, str]:
+        svc, sep, path = arg.partition(":")
+        return (svc, path) if sep and not os.path.exists(arg) else (None, arg)
+
+    (s_svc, s_path), (d_svc, d_path) = split(source), split(dest)
+    if (s_svc is None) == (d_svc is None):
+        raise PystackError("cp: exactly one of SOURCE and DEST must be SERVICE:PATH")
+    svc = s_svc or d_svc
+    recs = [r for r in cstate.for_project(ctx.db(), name) if r.service == svc and r.number == index]
+    if not recs:
+        raise PystackError(f"cp: no container for service {svc!r}")
+    merged = ctx.paths.container(recs[0].id) / "merged"
+    from orchestrator.cli.copying import copy_in, copy_out
+
+    if s_svc is not None:
+        copy_out(merged, s_path, Path(d_path))
+    else:
+        copy_in(Path(s_path), merged, d_path)

@@ -1,0 +1,58 @@
+"""``create``, ``build``, ``stats``, ``cp`` (and that it stays inside the container), ``port``, ``top``,
+``pause``/``unpause``, ``kill -s``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.e2e.conftest import Host
+
+
+def test_build_create_start_stats_cp_port_top(host: Host, tmp_path: Path) -> None:
+    host.write("app/Dockerfile", "FROM busybox:latest\nRUN echo built > /built.txt\nCMD [\"sleep\", \"1000\"]\n")
+    f = str(host.write("compose.yaml", """
+name: e2emore
+services:
+  app:
+    build: ./app
+    mem_limit: 48m
+    ports: ["28191:80"]
+"""))
+    out = host.pystack("-f", f, "build").stderr
+    assert "Image e2emore-app  Built" in out
+    host.pystack("-f", f, "create")
+    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    assert [r["State"] for r in rows] == ["created"]
+    host.pystack("-f", f, "start")
+    assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
+
+    stats = json.loads(host.pystack("-f", f, "stats", "--no-stream", "--format", "json").stdout)
+    assert stats[0]["MemLimit"] == 48 * 1024 * 1024 and stats[0]["PIDs"] >= 1
+
+    dest = tmp_path / "out.txt"
+    host.pystack("-f", f, "cp", "app:/built.txt", str(dest))
+    assert dest.read_text() == "built\n"
+    src = tmp_path / "in.txt"
+    src.write_text("from the host\n")
+    host.pystack("-f", f, "cp", str(src), "app:/tmp/in.txt")
+    assert host.pystack("-f", f, "exec", "-T", "app", "cat", "/tmp/in.txt").stdout == "from the host\n"
+    # a symlink inside the container pointing at a host path resolves inside the container's root
+    host.pystack("-f", f, "exec", "-T", "app", "ln", "-s", "/etc/hostname", "/tmp/link")
+    host.pystack("-f", f, "cp", "app:/tmp/link", str(tmp_path / "linkcopy"))
+    assert (tmp_path / "linkcopy").is_symlink()  # copied as a link, never followed to the host's file
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    host.pystack("-f", f, "exec", "-T", "app", "ln", "-s", str(victim), "/tmp/escape")
+    host.pystack("-f", f, "cp", str(src), "app:/tmp/escape/planted.txt", check=False)
+    assert not (victim / "planted.txt").exists()
+
+    assert host.pystack("-f", f, "port", "app", "80").stdout.strip() == "0.0.0.0:28191"
+    assert "sleep 1000" in host.pystack("-f", f, "top").stdout
+
+    host.pystack("-f", f, "pause")
+    assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "paused"
+    host.pystack("-f", f, "unpause")
+    host.pystack("-f", f, "kill", "-s", "KILL")
+    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    assert rows[0]["State"] == "exited" and rows[0]["ExitCode"] == 137
