@@ -158,6 +158,8 @@ class _Builder:
             return self.results[stage.index]
         where = f"{self.df.where}:{stage.line}"
         base = expand_word(stage.base, self.meta, self.df.escape)
+        if stage.platform:
+            self._check_platform(expand_word(stage.platform, self.meta, self.df.escape), where)
         label = f"[{stage.name or stage.index}]"
         src = self.df.stage(base) if not base.isdigit() else None
         if base.lower() == "scratch":
@@ -178,6 +180,17 @@ class _Builder:
             self._step(stage, label, ins, state, inner, v)
         self.results[stage.index] = state
         return state
+
+    def _check_platform(self, wanted: str, where: str) -> None:
+        """``FROM --platform=$BUILDPLATFORM`` is fine; another platform would need emulation we lack."""
+        host = mf.host_platform()
+        try:
+            want = mf.parse_platform(wanted)
+        except ImageError as exc:
+            raise ImageError(f"{where}: {exc}") from None
+        if (want.os, want.architecture) != (host.os, host.architecture):
+            raise ImageError(f"{where}: FROM --platform={wanted}: pystack builds only for this host "
+                             f"({host.os}/{host.architecture}); there is no emulation")
 
     def _triggers(self, triggers: list[str], line: int) -> list[Instruction]:
         """The base image's ONBUILD instructions, run first, as Docker does (and not inherited)."""

@@ -129,6 +129,7 @@ def test_copy_add_flags_dockerignore_and_archives(builder: Builder) -> None:
     ("FROM nosuch:image\n", "not found locally"),
     ("FROM busybox\nCOPY a b /notadir\n", "must be a directory"),
     ("FROM busybox\nRUN --mount=type=cache,target=/x true\n", "not supported"),
+    ("FROM --platform=linux/s390x busybox\n", "no emulation"),
 ])
 def test_failures_are_clear(builder: Builder, df: str, msg: str) -> None:
     builder.write({"a": "a", "b": "b"})

@@ -71,7 +71,7 @@ def test_destinations_through_symlinks_stay_in_the_image(builder: Builder, tmp_p
 
 def test_stage_from_stage_inherits_layers_and_config(builder: Builder) -> None:
     img, rep = builder.build(
-        "FROM busybox AS one\nENV A=1\nRUN echo 1 > /one\n"
+        "FROM --platform=$BUILDPLATFORM busybox AS one\nENV A=1\nRUN echo 1 > /one\n"
         "FROM one AS two\nRUN cat /one > /two\n"
     )
     assert "A=1" in img.container_config["Env"]
