@@ -21,13 +21,14 @@ PROJECT = "psbench-50"
 N = 50
 
 
-def _figures() -> dict[str, Figure]:
+def _figures(single: int) -> dict[str, Figure]:
     return {
         "stack": Figure(f"{N} sleeping containers up as one stack (scale: {N})", "s", "≤ 1/5 of podman's",
                         {"peer": "podman", "factor": 0.2}, GROUP,
                         note="peers: 50 × `run -d` one after another (podman and docker have no stack here)"),
-        "single": Figure(f"{N} sleeping containers up one by one ({N} × run -d)", "s", "≤ 1/5 of podman's",
-                         {"peer": "podman", "factor": 0.2}, GROUP),
+        "single": Figure(f"{single} sleeping containers up one by one ({single} × run -d)", "s",
+                         "≤ 1/5 of podman's", {"peer": "podman", "factor": 0.2}, GROUP,
+                         note=None if single == N else f"--quick: {single} containers instead of {N}"),
         "down": Figure(f"{N} sleeping containers down", "s", "≤ 1/5 of podman's",
                        {"peer": "podman", "factor": 0.2}, GROUP,
                        note="pystack: `down` of the scaled stack; peers: `stop` + `rm` of all 50 in one "
@@ -40,7 +41,8 @@ def _sleeper(tag: str) -> list[str]:
 
 
 def measure(ctx: Context) -> list[Figure]:
-    figs = _figures()
+    single_n = 10 if ctx.quick else N
+    figs = _figures(single_n)
     stack = ctx.fixture("sleepers.yaml")
     pst = PystackStacks(ctx.pystack)
     tools: list[str] = []
@@ -63,7 +65,7 @@ def measure(ctx: Context) -> list[Figure]:
             for f in figs.values():
                 f.peer(name).unavailable = ctx.missing[name]
 
-    def pystack_rep(n: int, counted: bool) -> None:
+    def pystack_rep(n: int, single: int, counted: bool) -> None:
         tag = "psbench-50-pystack"
 
         def series(key: str) -> list[Series]:
@@ -85,12 +87,12 @@ def measure(ctx: Context) -> list[Figure]:
 
         def one_by_one() -> float:
             total = 0.0
-            for _ in range(n):
+            for _ in range(single):
                 total += check(ctx.pystack.stack(stack, PROJECT, "run", "-d", "s", timeout=120,
                                                  env={"BENCH_IMAGE": ctx.pystack.image, "BENCH_TAG": tag})).seconds
             running = pst.running(stack, PROJECT)
-            if running != n:
-                raise Failed(f"pystack: {running} of {n} running after {n} × run -d")
+            if running != single:
+                raise Failed(f"pystack: {running} of {single} running after {single} × run -d")
             return total
 
         for key, fn in (("stack", up), ("down", down)):
@@ -111,11 +113,12 @@ def measure(ctx: Context) -> list[Figure]:
             pst.down(stack, PROJECT, "-t", "0", timeout=300)
             settle()
 
-    def peer_rep(tool: str, n: int, counted: bool) -> None:
+    def peer_rep(tool: str, n: int, single: int, counted: bool) -> None:
         eng = ctx.engines[tool]
         names = [f"psbench-50-{i}" for i in range(n)]
 
-        def up() -> float:
+        def up(names: list[str] = names) -> float:
+            n = len(names)
             total = 0.0
             for name in names:
                 total += check(eng.run("run", "-d", "--name", name, eng.image, *_sleeper(f"psbench-50-{tool}"),
@@ -130,7 +133,9 @@ def measure(ctx: Context) -> list[Figure]:
             t += check(eng.run("rm", *names, timeout=300)).seconds
             return t
 
-        up_series = [figs["stack"].peer(tool), figs["single"].peer(tool)] if counted else []
+        up_series = [figs["stack"].peer(tool)] if counted else []
+        if single == n and counted:
+            up_series.append(figs["single"].peer(tool))
         out: list[float] = []
         if attempt(up_series, lambda: out.append(up())):
             for s in up_series:
@@ -143,17 +148,24 @@ def measure(ctx: Context) -> list[Figure]:
             figs["down"].peer(tool).fail("not measured: the up before it failed")
         eng.remove_all()
         settle()
+        if single != n:
+            out = []
+            single_series = [figs["single"].peer(tool)] if counted else []
+            if attempt(single_series, lambda: out.append(up(names[:single]))) and counted:
+                figs["single"].peer(tool).add(out[0])
+            eng.remove_all()
+            settle()
 
-    def rep(tool: str, n: int, counted: bool) -> None:
+    def rep(tool: str, n: int, single: int, counted: bool) -> None:
         if tool == "pystack":
-            pystack_rep(n, counted)
+            pystack_rep(n, single, counted)
         else:
-            peer_rep(tool, n, counted)
+            peer_rep(tool, n, single, counted)
 
     for _, tool in rotations(tools, ctx.warmups):
-        rep(tool, 10, False)
+        rep(tool, 10, 10, False)
     for _, tool in rotations(tools, ctx.runs()):
-        rep(tool, N, True)
+        rep(tool, N, single_n, True)
     if "pystack" in tools:
         pst.down(stack, PROJECT, "-v", "-t", "0", timeout=300)
     return list(figs.values())

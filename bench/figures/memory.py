@@ -5,7 +5,8 @@ then the same seconds for everyone): pystack ``up -d --scale s=20`` then ``s=50`
 20 then 50 × ``run -d``. At each size, 5 samples one second apart of USS and PSS (/proc/PID/smaps_rollup)
 summed over the tool's own processes and divided by the number of containers:
 - pystack: every process outside the containers that names the bench's pystack root in its command line
-  or environment, and their descendants (monitors, supervisor, DNS, port proxies);
+  or environment, their descendants, and every host-side ancestor of its containers' PID 1s (monitors,
+  supervisor, DNS, port proxies);
 - podman: its conmon processes (it has no daemon);
 - docker: containerd-shim processes + dockerd + containerd.
 CPU: user+system time of the same processes over windows of 10 s (5 s in --quick), in ms per 60 s.
@@ -13,6 +14,7 @@ CPU: user+system time of the same processes over windows of 10 s (5 s in --quick
 
 from __future__ import annotations
 
+import os
 import time
 
 from bench import procs
@@ -34,9 +36,30 @@ CPU_TARGET_MS = 120.0
 def tool_processes(ctx: Context, tool: str) -> list[procs.Proc]:
     if tool == "pystack":
         root = ctx.pystack.root
-        return procs.select(lambda p: p.in_host_pidns and is_pystack_process(root, p.cmdline, p.pid))
+        found = {p.pid: p for p in procs.select(lambda p: p.in_host_pidns
+                                                  and is_pystack_process(root, p.cmdline, p.pid))}
+        for p in container_keepers(f"psbench-mem-{tool}"):
+            found.setdefault(p.pid, p)
+        return list(found.values())
     eng = ctx.engines[tool]
     return eng.helper_processes() + eng.daemon_processes()
+
+
+def container_keepers(tag: str) -> list[procs.Proc]:
+    """The host-side processes above the tagged containers' PID 1s (whatever they are called): each
+    container's parent chain in the host's PID namespace, up to but not including PID 1 and the bench."""
+    table = {p.pid: p for p in procs.scan() if p.state != "Z"}
+    me = os.getpid()
+    out: dict[int, procs.Proc] = {}
+    for p in table.values():
+        if p.in_host_pidns or not p.cmdline.endswith(tag):
+            continue
+        parent = table.get(p.ppid)
+        while parent is not None and parent.pid not in (1, me) and parent.pid not in out:
+            if parent.in_host_pidns:
+                out[parent.pid] = parent
+            parent = table.get(parent.ppid)
+    return list(out.values())
 
 
 def memory_kib(plist: list[procs.Proc]) -> tuple[int, int]:
