@@ -26,6 +26,7 @@ class Context:
     missing: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     runs_override: int | None = None
+    durations: dict[str, float] = field(default_factory=dict)
 
     @property
     def warmups(self) -> int:

@@ -45,6 +45,7 @@ def run_all(quick: bool, only: set[str] | None, timeout: float) -> tuple[list[di
     here = Path(__file__).resolve().parent
     figures: list[dict[str, Any]] = []
     absent = []
+    took: list[str] = []
     for script in SCRIPTS:
         path = here / script
         if not path.exists():
@@ -59,6 +60,7 @@ def run_all(quick: bool, only: set[str] | None, timeout: float) -> tuple[list[di
         if only is not None and "--only" in helptext:
             argv += ["--only", ",".join(sorted(only))]
         res = cmd.run(argv, timeout=timeout, cwd=str(here.parent))
+        took.append(f"{script} {res.seconds:.0f} s")
         parsed = _parse(res.out) if res.ok else None
         if parsed is None:
             why = res.why() if not res.ok else "printed no JSON list of figures"
@@ -70,4 +72,6 @@ def run_all(quick: bool, only: set[str] | None, timeout: float) -> tuple[list[di
             fig.setdefault("note", f"from bench/{script}")
             figures.append(fig)
     notes = [f"not there yet: {', '.join('bench/' + s for s in absent)}"] if absent else []
+    if took:
+        notes.append("other parts' scripts took: " + ", ".join(took))
     return figures, notes

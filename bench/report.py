@@ -95,6 +95,9 @@ def markdown(results: dict[str, Any]) -> str:
              "lighter).", ""]
     lines += [f"- mode: **{meta.get('mode', '?')}** ({meta.get('runs_text', '')})",
               f"- generated: {meta.get('generated', '?')}, total time {fmt(meta.get('duration_s'))} s"]
+    durations = meta.get("group_seconds") or {}
+    if durations:
+        lines.append("- time per group: " + ", ".join(f"{g} {fmt(float(t))} s" for g, t in durations.items()))
     for note in meta.get("notes", []):
         lines.append(f"- {note}")
     lines += ["", "## Machine", "", "| | |", "|---|---|"]

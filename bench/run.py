@@ -101,7 +101,9 @@ def run_group(ctx: Context, group: str, figures: list[dict[str, object]], leak_n
     modules = {"runtime": runtime, "cli": cli_run, "stack5": stack5, "restart": restart, "fifty": fifty,
                "memory": memory}
     if group == "extra":
+        t0 = time.monotonic()
         figs, notes = extra.run_all(ctx.quick, ctx.only, timeout=240 if ctx.quick else 600)
+        ctx.durations[group] = round(time.monotonic() - t0, 1)
         figures.extend(figs)
         ctx.notes.extend(notes)
         return
@@ -116,7 +118,9 @@ def run_group(ctx: Context, group: str, figures: list[dict[str, object]], leak_n
         traceback.print_exc()
         failures.append(f"group {group} crashed: {exc}")
         produced = []
-    print(f"bench: {group} done in {time.monotonic() - t0:.1f} s", file=sys.stderr)
+    took = time.monotonic() - t0
+    ctx.durations[group] = round(took, 1)
+    print(f"bench: {group} done in {took:.1f} s", file=sys.stderr)
     found: list[str] = []
     foreign: list[str] = []
     ours = leaks.pystack_bridges(ctx.pystack.root)
@@ -203,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         "missing_peers": ctx.missing,
         "notes": ctx.notes + [f"FAILED: {f}" for f in failures],
         "leaks": leak_notes,
+        "group_seconds": ctx.durations,
     }
     results = report.build(sysinfo.machine(), versions, figures, meta)
     out_dir = Path(args.out) if args.out else None
