@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Literal
 
 from pydantic import Field, field_serializer
@@ -157,6 +155,9 @@ class Service(Model):
 
         As Compose does, what does not change the container is left out: scale, build, pull
         policy, depends_on, profiles and x-* extensions."""
+        import hashlib
+        import json
+
         data = self.model_dump(
             mode="json",
             exclude={"scale", "build", "pull_policy", "depends_on", "profiles", "extensions", "env_file",
