@@ -187,6 +187,8 @@ class PystackRuntime:
         if not self.base.is_dir():
             return out
         for entry in sorted(os.listdir(self.base)):
+            if not (self.base / entry).is_dir():
+                continue  # the zygote's socket and lock live here too
             try:
                 out.append(self.state(entry))
             except RuntimeFailure:

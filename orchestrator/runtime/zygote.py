@@ -1,0 +1,184 @@
+"""A small idle process that forks the monitors, so that their memory stays shared.
+
+A monitor forked straight from the caller shares its pages copy-on-write only until the caller
+writes them again, which a busy orchestrator soon does: each monitor then owns megabytes. The
+zygote is forked once from the caller, sits idle in ``poll()`` and forks every monitor on request,
+so the pages stay shared by all of them. It is not a daemon in the usual sense: started on demand
+by ``create``, it exits by itself a moment after its last monitor. Requests are JSON plus the fds
+(SCM_RIGHTS) over a 0600 SEQPACKET socket in the runtime state directory; the peer must be root.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import gc
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from orchestrator.runtime import monitor
+from orchestrator.runtime.init import close_fds_except
+from orchestrator.runtime.store import ContainerDir
+
+IDLE_EXIT = 1.0  # seconds without monitors before the zygote leaves
+MAX_MSG = 1 << 20
+_N_FIXED = 7  # report, go, ready, fifo, stdin, stdout, stderr
+
+
+def _encode(plan: monitor.MonitorPlan) -> bytes:
+    d = asdict(plan)
+    d["cdir"] = [str(plan.cdir.dir.parent), plan.cdir.id]
+    d["bundle"] = str(plan.bundle)
+    d["seccomp_bpf"] = base64.b64encode(plan.seccomp_bpf).decode() if plan.seccomp_bpf else None
+    d["ns_join_fds"] = [flag for _, flag in plan.ns_join_fds]
+    d.pop("init_fds")
+    return json.dumps(d).encode()
+
+
+def _decode(raw: bytes, fds: list[int]) -> tuple[monitor.MonitorPlan, int, list[int]]:
+    d: dict[str, Any] = json.loads(raw)
+    report, go, ready, fifo, *rest = fds
+    stdio, ns_fds = rest[:3], rest[3:]
+    flags = d.pop("ns_join_fds")
+    base, cid = d.pop("cdir")
+    bpf = d.pop("seccomp_bpf")
+    plan = monitor.MonitorPlan(
+        cdir=ContainerDir(Path(base), cid), bundle=Path(d.pop("bundle")),
+        seccomp_bpf=base64.b64decode(bpf) if bpf else None,
+        ns_join_fds=list(zip(ns_fds, flags, strict=True)), init_fds=(go, ready, fifo),
+        pid_ns=tuple(d.pop("pid_ns")), **d,
+    )
+    return plan, report, stdio
+
+
+def fork_monitor(sock_path: Path, plan: monitor.MonitorPlan) -> int:
+    """Ask the zygote (started if needed) for a monitor; return the read end of its report pipe."""
+    r, w = os.pipe2(os.O_CLOEXEC)
+    try:
+        payload = _encode(plan)
+        fds = [w, *plan.init_fds, 0, 1, 2, *(f for f, _ in plan.ns_join_fds)]
+        for attempt in range(3):
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC) as s:
+                    s.connect(str(sock_path))
+                    socket.send_fds(s, [payload], fds)
+                    if s.recv(1) == b"K":
+                        return r
+            except (FileNotFoundError, ConnectionRefusedError, BrokenPipeError, ConnectionResetError):
+                pass
+            if attempt < 2:
+                _start(sock_path)
+        raise OSError("the monitor zygote did not answer")
+    except BaseException:
+        os.close(r)
+        raise
+    finally:
+        os.close(w)
+
+
+def _start(sock_path: Path) -> None:
+    """Fork the zygote (detached, reparented to init) and wait until it listens."""
+    sock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    rd, wr = os.pipe2(os.O_CLOEXEC)
+    gc.freeze()
+    try:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(rd)
+                os.setsid()
+                if os.fork() == 0:
+                    _serve(sock_path, wr)
+            finally:
+                os._exit(0)
+    finally:
+        gc.unfreeze()
+    os.close(wr)
+    os.waitpid(pid, 0)
+    try:
+        select.select([rd], [], [], 5.0)
+    finally:
+        os.close(rd)
+
+
+def _serve(sock_path: Path, ready_fd: int) -> None:
+    """The zygote's loop. Never returns."""
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
+        signal.signal(s, signal.SIG_IGN)
+    os.chdir("/")
+    lock = os.open(str(sock_path) + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os._exit(0)  # another zygote is serving this directory
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(sock_path)
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+    old = os.umask(0o177)
+    srv.bind(str(sock_path))
+    os.umask(old)
+    srv.listen(64)
+    devnull = os.open("/dev/null", os.O_RDWR)
+    for i in (0, 1, 2):
+        os.dup2(devnull, i)
+    os.close(devnull)
+    close_fds_except({srv.fileno(), lock, ready_fd})
+    os.write(ready_fd, b"R")
+    os.close(ready_fd)
+    children: set[int] = set()
+    idle_since = time.monotonic()
+    while True:
+        if select.select([srv], [], [], 0.2)[0]:
+            with contextlib.suppress(OSError):
+                conn, _ = srv.accept()
+                with conn:
+                    _handle(conn, srv, lock, children)
+        while children:
+            try:
+                done, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                children.clear()
+                break
+            if not done:
+                break
+            children.discard(done)
+        if children:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since > IDLE_EXIT:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(sock_path)
+            os._exit(0)
+
+
+def _handle(conn: socket.socket, srv: socket.socket, lock: int, children: set[int]) -> None:
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _, uid, _ = struct.unpack("3i", creds)
+    raw, fds, _, _ = socket.recv_fds(conn, MAX_MSG, 64)
+    try:
+        if uid != 0 or len(fds) < _N_FIXED:
+            return
+        plan, report, stdio = _decode(raw, fds)
+        pid = os.fork()
+        if pid == 0:
+            srv.close()
+            os.close(lock)
+            conn.close()
+            for i, fd in enumerate(stdio):
+                os.dup2(fd, i)
+            for fd in stdio:
+                os.close(fd)
+            monitor._main(plan, report, monitor.own_body)
+        children.add(pid)
+        conn.send(b"K")
+    finally:
+        for fd in fds:
+            os.close(fd)
