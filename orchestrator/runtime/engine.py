@@ -17,14 +17,17 @@ import signal
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from orchestrator.errors import RuntimeFailure
 from orchestrator.paths import Paths
 from orchestrator.runtime import kernel as k
-from orchestrator.runtime import launch, monitor, spec
+from orchestrator.runtime import spec
 from orchestrator.runtime.api import OCI_VERSION, ContainerState, ExitStatus
 from orchestrator.runtime.store import ContainerDir, alive, read_json
+
+if TYPE_CHECKING:
+    from orchestrator.runtime import monitor
 
 _JOIN_ORDER = ("ipc", "uts", "network", "cgroup", "mount")  # mount last: paths resolve on the host first
 _UNSHARE = ("mount", "uts", "ipc", "network", "cgroup")
@@ -94,6 +97,8 @@ class PystackRuntime:
             raise RuntimeFailure(f"container {container_id} already exists") from None
         try:
             plan = self._plan(cdir, cfg, bundle, log_path, log_max_size, log_max_files, console_socket)
+            from orchestrator.runtime import launch  # cgroups and the monitor: only create needs them
+
             pid = launch.launch(plan)
         except BaseException:
             shutil.rmtree(cdir.dir, ignore_errors=True)
@@ -138,7 +143,9 @@ class PystackRuntime:
             from orchestrator.runtime import seccomp
 
             bpf = seccomp.compile_cached(linux["seccomp"], self.paths.run / "seccomp")
-        return monitor.MonitorPlan(
+        from orchestrator.runtime.monitor import MonitorPlan
+
+        return MonitorPlan(
             cdir=cdir, cfg=cfg, bundle=bundle, ns_new=new, ns_join_fds=join_fds,
             pid_ns=(ns.get("pid"), "pid" in ns and ns["pid"] is None), time_ns="time" in ns and ns["time"] is None,
             cgroups_path=cg_path, seccomp_bpf=bpf,
