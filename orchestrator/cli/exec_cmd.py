@@ -163,19 +163,18 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
 def port(opts: GlobalOptions, service: str, private_port: str, protocol: str, index: int) -> None:
     """Print the public address of a port binding."""
     from orchestrator.errors import PystackError
+    from orchestrator.network.ports import lookup_binding
     from orchestrator.state import containers as cstate
 
     name, _ = proj.project_name(opts)
     ctx = proj.context(opts)
     target = int(private_port.split("/")[0])
-    for r in cstate.for_project(ctx.db(), name, include_one_off=False):
-        if r.service != service or r.number != index:
-            continue
-        for p in (r.spec.get("service") or {}).get("ports") or []:
-            if p["target"] == target and p.get("protocol", "tcp") == protocol and p.get("published"):
-                click.echo(f"{p.get('host_ip') or '0.0.0.0'}:{p['published']}")
-                return
-    raise PystackError(f"no port {target}/{protocol} published for service {service!r}")
+    recs = [r for r in cstate.for_project(ctx.db(), name, include_one_off=False)
+            if r.service == service and r.number == index]
+    binding = lookup_binding(ctx.db(), name, recs[0].name, target, protocol) if recs else None
+    if binding is None:
+        raise PystackError(f"no port {target}/{protocol} published for service {service!r}")
+    click.echo(f"{binding.host_ip}:{binding.host_port}")
 
 
 @click.command()

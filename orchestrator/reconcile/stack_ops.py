@@ -119,9 +119,11 @@ async def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOpti
             await anyio.to_thread.run_sync(ctx.network.ensure_network, spec)
         for vol in sp.volumes:
             ensure_volume(ctx.paths, vol)
-    outcome = await engine.execute(ctx, sp, plan, report, start=not opts.no_start)
-    if needs_net or any(s.ports for s in sp.services.values()):
+        # DNS listens before any container starts, so a container's first lookup is answered
         await anyio.to_thread.run_sync(start_network_service, ctx, stack.name)
+    outcome = await engine.execute(ctx, sp, plan, report, start=not opts.no_start)
+    if needs_net:
+        await anyio.to_thread.run_sync(notify_network_service, ctx, stack.name)
     return outcome
 
 
@@ -130,6 +132,13 @@ def start_network_service(ctx: Context, project: str) -> None:
     from orchestrator.network.service import ensure_service, notify_service
 
     ensure_service(ctx.paths, project, host_netns=ctx.host_netns)
+    notify_service(ctx.paths, project)
+
+
+def notify_network_service(ctx: Context, project: str) -> None:
+    """New published ports: the service binds them now rather than at its next look at the state."""
+    from orchestrator.network.service import notify_service
+
     notify_service(ctx.paths, project)
 
 

@@ -135,9 +135,13 @@ class Supervisor:
                                  detail=f"exit {code}")
             elif st.status == "created":
                 return  # created but never started (up --no-start): nothing to supervise yet
-            else:
+            else:  # it exited while nobody watched (before this supervisor, or between two of them)
                 status = rt.exit_status(cid)
                 code = status.code if status else -1
+                if rec.status in ("running", "paused"):
+                    cstate.update_if_started_at(self.ctx.db(), cid, run_started, status="exited",
+                                                finished_at=status.finished_at if status else time.time(),
+                                                exit_code=code, oom_killed=bool(status and status.oom_killed))
             rec = cstate.get(self.ctx.db(), cid)
             if rec is None:
                 return

@@ -63,8 +63,8 @@ def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path
         return None, files
 
     from orchestrator.network.driver import Attachment
-    from orchestrator.network.ports import PortBinding, register_ports
-    from orchestrator.network.records import register_dns
+    from orchestrator.network.ports import PortBinding, check_ports_free, register_ports
+    from orchestrator.network.records import register_dns, register_link
 
     driver = ctx.network
     ns = driver.create_netns(rec.id, project=sp.project)
@@ -79,12 +79,13 @@ def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path
         names = [sp.service, rec.name, *n.aliases]
         if sp.hostname:
             names.append(sp.hostname)
-        names.extend(alias for alias in sp.links.values())
         register_dns(conn, sp.project, n.network, sorted(set(names)), ep.address, rec.id)
+        for target, alias in sp.links.items():  # visible to this container only, following the target
+            register_link(conn, sp.project, n.network, alias, target, rec.id)
     first = endpoints[0]
-    bindings = [PortBinding(p.host_ip, p.published, first.address, p.target, p.protocol)
-                for p in sp.ports if p.published is not None]
-    if bindings:
+    wanted = [PortBinding(p.host_ip, p.published or 0, first.address, p.target, p.protocol) for p in sp.ports]
+    if wanted:  # published 0 (``ports: ["80"]``) gets a free host port here, as Docker does
+        bindings = check_ports_free(wanted, host_netns=ctx.host_netns, conn=conn, project=sp.project)
         register_ports(conn, sp.project, sp.service, rec.id, rec.name, bindings)
     hostfiles.write_hosts(files["hosts"], hostname, first.address, sp.extra_hosts, gateway=first.gateway)
     nameservers = sp.dns or [first.gateway]

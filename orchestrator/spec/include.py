@@ -18,7 +18,7 @@ from orchestrator.spec.context import LoadContext, display_name
 from orchestrator.spec.dotenv import lookup_in, read_env_file
 from orchestrator.spec.extends import apply_extends, check_local_reference, rebase_project
 from orchestrator.spec.merge import merge_files, strip_tags
-from orchestrator.spec.source import MDict, MList, Path_, Pos, PositionMap, error_at, flatten
+from orchestrator.spec.source import MDict, MList, Path_, Pos, error_at, plain
 
 SECTIONS = ("services", "networks", "volumes", "configs", "secrets", "models")
 
@@ -32,7 +32,7 @@ def _paths(value: Any, pos: Pos | None, path: Path_) -> list[str]:
 
 
 def _plain(value: Any) -> Any:
-    return flatten(value, PositionMap())
+    return plain(value)
 
 
 def apply_includes(doc: MDict, ctx: LoadContext, project_dir: Path, file_key: str) -> MDict:

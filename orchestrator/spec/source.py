@@ -52,13 +52,19 @@ def key_string(path: Path_) -> str:
 
 
 class PositionMap:
-    """Positions of every node of a loaded stack, by path; lookups fall back to the nearest ancestor."""
+    """Positions of every node of a loaded stack, by path; lookups fall back to the nearest ancestor.
 
-    __slots__ = ("_keys", "_values")
+    Positions are read on demand from the marked tree the data was flattened from (a lookup walks
+    ``len(path)`` levels), so loading a large file never builds a table of every path; positions
+    :meth:`set` explicitly take precedence at the same depth.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_keys", "_root", "_values")
+
+    def __init__(self, root: Any = None) -> None:
         self._values: dict[Path_, Pos] = {}
         self._keys: dict[Path_, Pos] = {}
+        self._root = root
 
     def set(self, path: Path_, pos: Position) -> None:
         self._values[path] = (pos.file, pos.line, pos.column)
@@ -67,23 +73,58 @@ class PositionMap:
         """Record where the mapping key whose value lives at ``path`` was written."""
         self._keys[path] = (pos.file, pos.line, pos.column)
 
+    def _from_tree(self, path: Path_) -> tuple[int, Pos | None, Pos | None]:
+        """(depth reached, deepest value position on the way, key position of the full path)."""
+        node = self._root
+        best: Pos | None = getattr(node, "pos", None)
+        depth = 0
+        key_pos: Pos | None = None
+        for i, part in enumerate(path):
+            if isinstance(node, MDict) and isinstance(part, str) and part in node:
+                child = node[part]
+                kp = node.kpos.get(part)
+                p = node.vpos.get(part) or kp
+                if i == len(path) - 1:
+                    key_pos = kp
+            elif isinstance(node, MList) and isinstance(part, int) and 0 <= part < len(node):
+                child = node[part]
+                p = node.ipos[part] if part < len(node.ipos) else None
+            else:
+                break
+            if p is None and isinstance(child, MDict | MList):
+                p = child.pos
+            if p is not None:
+                best, depth = p, i + 1
+            node = child
+        return depth, best, key_pos
+
+    def _raw(self, path: Path_) -> Pos | None:
+        depth, best, _ = self._from_tree(path) if self._root is not None else (0, None, None)
+        values = self._values
+        if values:
+            for end in range(len(path), depth - 1, -1):
+                raw = values.get(path[:end])
+                if raw is not None:
+                    return raw
+        return best
+
     def get(self, path: Path_) -> Position | None:
         """Position of the value at ``path``, else of its nearest ancestor that has one."""
-        values = self._values
-        for end in range(len(path), -1, -1):
-            raw = values.get(path[:end])
-            if raw is not None:
-                return _public(raw)
-        return None
+        return _public(self._raw(path))
 
     def get_key(self, path: Path_) -> Position | None:
         """Position of the key naming ``path`` (for "unknown key" errors), else as :meth:`get`."""
         raw = self._keys.get(path)
+        if raw is None and self._root is not None and path:
+            raw = self._from_tree(path)[2]
         return _public(raw) if raw is not None else self.get(path)
 
     def paths(self) -> list[Path_]:
-        """Every path that has a recorded position (for tools and tests)."""
-        return list(self._values)
+        """Every path that has a known position (for tools and tests)."""
+        out = set(self._values)
+        if self._root is not None:
+            out.update(p for p, _ in _walk(self._root, ()))
+        return sorted(out, key=lambda p: tuple(str(x) for x in p))
 
     def error(self, path: Path_, message: str, *, at_key: bool = False) -> SpecError:
         pos = self.get_key(path) if at_key else self.get(path)
@@ -96,7 +137,18 @@ class PositionMap:
         )
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self.paths())
+
+
+def _walk(node: Any, path: Path_) -> Any:
+    """(path, node) for every node of a marked tree."""
+    yield path, node
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _walk(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _walk(v, (*path, i))
 
 
 def error_at(pos: Pos | None, message: str, path: Path_ = ()) -> SpecError:
@@ -193,55 +245,16 @@ def count_nodes(value: Any) -> int:
     return 1
 
 
-def flatten(value: Any, positions: PositionMap, path: Path_ = (), pos: Pos | None = None) -> Any:
-    """Turn a marked tree into plain dict/list values, recording every position under its path."""
-    values, keys = positions._values, positions._keys
-    if pos is None:
-        pos = getattr(value, "pos", None)
-    if pos is not None:
-        values[path] = pos
-    return _flatten(value, values, keys, path)
+def flatten(value: Any, positions: PositionMap) -> Any:
+    """Plain dict/list values of a marked tree; ``positions`` will answer from the tree itself."""
+    positions._root = value
+    return plain(value)
 
 
-def _flatten(value: Any, values: dict[Path_, Pos], keys: dict[Path_, Pos], path: Path_) -> Any:
-    # positions of ``value`` itself are recorded by the caller; scalars are handled inline (no call)
+def plain(value: Any) -> Any:
+    """A plain copy (dict/list/scalars) of a marked tree, without positions."""
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        vpos: dict[str, Pos] = value.vpos if isinstance(value, MDict) else {}
-        kpos: dict[str, Pos] = value.kpos if isinstance(value, MDict) else {}
-        for k, v in value.items():
-            sub = (*path, k)
-            kp = kpos.get(k)
-            if kp is not None:
-                keys[sub] = kp
-            p = vpos.get(k) or kp
-            if isinstance(v, dict | list):
-                if p is None and isinstance(v, MDict | MList):
-                    p = v.pos
-                if p is not None:
-                    values[sub] = p
-                out[k] = _flatten(v, values, keys, sub)
-            else:
-                if p is not None:
-                    values[sub] = p
-                out[k] = v
-        return out
+        return {k: plain(v) if isinstance(v, dict | list) else v for k, v in value.items()}
     if isinstance(value, list):
-        ipos = value.ipos if isinstance(value, MList) else []
-        n = len(ipos)
-        lst: list[Any] = []
-        for i, v in enumerate(value):
-            sub = (*path, i)
-            p = ipos[i] if i < n else None
-            if isinstance(v, dict | list):
-                if p is None and isinstance(v, MDict | MList):
-                    p = v.pos
-                if p is not None:
-                    values[sub] = p
-                lst.append(_flatten(v, values, keys, sub))
-            else:
-                if p is not None:
-                    values[sub] = p
-                lst.append(v)
-        return lst
+        return [plain(v) if isinstance(v, dict | list) else v for v in value]
     return value
