@@ -229,3 +229,18 @@ def test_anchored_keys_can_be_aliased() -> None:
     assert data == {"name": 1, "other": "name"}
     with pytest.raises(SpecError, match='duplicate key "name"'):
         load_yaml_documents("&k name: 1\n*k : 2\n", "f.yaml")
+
+
+def test_explicit_positions_and_tree_positions_combine() -> None:
+    from orchestrator.spec.source import Position
+
+    standalone = PositionMap()
+    assert standalone.get(("a",)) is None
+    standalone.set(("a",), Position("x.yaml", 3, 1))
+    assert standalone.get(("a", "b", 0)) == Position("x.yaml", 3, 1)
+    _, pos = load("a:\n  b: [1, 2]\n")
+    pos.set(("a", "b", 1, "deeper"), Position("y.yaml", 9, 9))
+    assert pos.get(("a", "b", 1, "deeper")) == Position("y.yaml", 9, 9)
+    assert pos.get(("a", "b", 1)) == Position("f.yaml", 2, 10)
+    assert pos.get_key(("a", "b")) == Position("f.yaml", 2, 3)
+    assert ("a", "b", 1) in pos.paths() and len(pos) == 6  # root, a, a.b, two items, the explicit one
