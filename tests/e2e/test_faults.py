@@ -7,6 +7,7 @@ host, no processes of the stack. Twenty seeded trials, so a failure can be repla
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -48,10 +49,8 @@ def _spawn(host: Host, *args: str) -> subprocess.Popen[bytes]:
 
 def _kill_supervisor(host: Host) -> None:
     pidfile = host.root / "run" / "stacks" / "e2efault" / "supervisor.pid"
-    try:
+    with contextlib.suppress(OSError, ValueError):
         os.kill(int(pidfile.read_text()), signal.SIGKILL)
-    except (OSError, ValueError):
-        pass
 
 
 def _mounts_under(root: Path) -> list[str]:

@@ -11,7 +11,9 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-SCHEMA_DIR = Path("/work/shared/oci/image-spec/schema")
+from tests.helpers.shared import SHARED
+
+SCHEMA_DIR = Path(SHARED, "oci/image-spec/schema")
 FILES = {"manifest": "image-manifest-schema.json", "index": "image-index-schema.json",
          "config": "config-schema.json", "layout": "image-layout-schema.json"}
 

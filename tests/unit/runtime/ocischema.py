@@ -11,7 +11,9 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-SCHEMA_DIR = Path("/work/shared/oci/runtime-spec/schema")
+from tests.helpers.shared import SHARED
+
+SCHEMA_DIR = Path(SHARED, "oci/runtime-spec/schema")
 
 
 def _load(uri: str) -> Resource[Any]:

@@ -13,9 +13,10 @@ from orchestrator.runtime.api import ContainerState, ExitStatus
 from orchestrator.runtime.config_builder import ContainerOptions, build_config, resolve_user, write_bundle
 from orchestrator.runtime.engine import parse_signal
 from tests.helpers.rootfs import make_busybox_rootfs
+from tests.helpers.shared import SHARED
 from tests.unit.runtime.ocischema import validate_config, validate_state
 
-TESTS = Path("/work/shared/oci/runtime-spec/schema/test")
+TESTS = Path(SHARED, "oci/runtime-spec/schema/test")
 LINUX_GOOD = ["minimal.json", "minimal-for-start.json", "spec-example.json", "linux-netdevice.json", "linux-rdma.json"]
 
 

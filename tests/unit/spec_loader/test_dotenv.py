@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from orchestrator.errors import SpecError
 from orchestrator.spec.dotenv import parse_dotenv, read_env_file
+from tests.helpers.shared import SHARED
 
-FIXTURES = Path("/work/shared/compose-spec/dotenv/fixtures")
+FIXTURES = Path(SHARED, "compose-spec/dotenv/fixtures")
 
 
 def fixture(name: str, env: dict[str, str] | None = None, fmt: str | None = None) -> dict[str, str]:

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from orchestrator.errors import SpecError, SpecErrors
 from orchestrator.spec.project import LoadOptions, load_project
+from tests.helpers.shared import SHARED
 
-SEEDS = [p.read_text() for p in sorted(Path("/work/shared/compose-spec/loader/testdata").rglob("*.yaml"))] + [
+SEEDS = [p.read_text() for p in sorted(Path(SHARED, "compose-spec/loader/testdata").rglob("*.yaml"))] + [
     "x-d: &d {image: a, environment: [A=1]}\nservices:\n  a: {<<: *d, ports: ['80:80'], command: !reset}\n"
     "  b:\n    extends: a\n    volumes: ['./x:/y']\ninclude:\n  - path: inc.yaml\n    env_file: e.env\n",
     "services:\n  s:\n    image: '${A:-${B:?no}}'\n    labels: {k: $$v}\n",

@@ -12,8 +12,9 @@ import pytest
 
 from orchestrator.errors import SpecError
 from orchestrator.spec.project import LoadOptions, load_project
+from tests.helpers.shared import SHARED
 
-TESTDATA = Path("/work/shared/compose-spec/loader/testdata")
+TESTDATA = Path(SHARED, "compose-spec/loader/testdata")
 FILES = sorted(p for p in TESTDATA.rglob("*.yaml"))
 
 # files that must fail, and how; remote references (``remote:...``) are outside what pystack loads

@@ -15,12 +15,13 @@ import yaml
 from jsonschema.validators import validator_for
 
 from orchestrator.errors import PystackError
+from tests.helpers.shared import SHARED
 
 from .helpers import load_file
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
 FILES = sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.glob("*/*.yaml"))
-SCHEMA = json.loads(Path("/work/shared/compose-spec/schema/compose-spec.json").read_text())
+SCHEMA = json.loads(Path(SHARED, "compose-spec/schema/compose-spec.json").read_text())
 VALIDATOR = validator_for(SCHEMA)(SCHEMA)
 
 STRICTER = {

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from orchestrator.spec import reference, schema
 from orchestrator.spec.models.support import SERVICE_KEYS, TOP_LEVEL_KEYS
+from tests.helpers.shared import SHARED
 
 ROOT = Path(__file__).resolve().parents[3]
-COMPOSE_SCHEMA = Path("/work/shared/compose-spec/schema/compose-spec.json")
+COMPOSE_SCHEMA = Path(SHARED, "compose-spec/schema/compose-spec.json")
 
 
 def test_every_compose_service_key_has_a_status() -> None:

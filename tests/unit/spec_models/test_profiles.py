@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import SpecErrors
+from tests.helpers.shared import SHARED
 
 from .helpers import load_errors, load_file, stack, write
 
@@ -48,7 +49,7 @@ def test_compose_profiles_variable(tmp_path: Path) -> None:
     assert sorted(load_file(path, environ={"COMPOSE_PROFILES": "p"}).services) == ["a", "b"]
 
 
-TESTDATA = Path("/work/shared/compose-spec/loader/testdata")
+TESTDATA = Path(SHARED, "compose-spec/loader/testdata")
 
 
 def test_cycle_behind_a_disabled_profile_is_not_checked(tmp_path: Path) -> None:

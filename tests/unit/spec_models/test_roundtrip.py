@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from orchestrator.cli.config_cmd import render
+from tests.helpers.shared import SHARED
 
 from .helpers import load_file, write
 
@@ -98,6 +99,6 @@ def test_normalized_content(rich: Path) -> None:
 def test_output_is_valid_for_the_compose_schema(rich: Path) -> None:
     import jsonschema
 
-    schema = json.loads(Path("/work/shared/compose-spec/schema/compose-spec.json").read_text())
+    schema = json.loads(Path(SHARED, "compose-spec/schema/compose-spec.json").read_text())
     data = yaml.safe_load(render(load_file(rich)))
     jsonschema.validate(data, schema)

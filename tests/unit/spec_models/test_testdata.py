@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.shared import SHARED
+
 from .helpers import load_errors, load_file
 
-TESTDATA = Path("/work/shared/compose-spec/loader/testdata")
+TESTDATA = Path(SHARED, "compose-spec/loader/testdata")
 ALL = sorted(p.relative_to(TESTDATA).as_posix() for p in TESTDATA.rglob("*.yaml"))
 
 EXPECTED_ERRORS = {
