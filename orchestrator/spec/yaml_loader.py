@@ -171,9 +171,18 @@ class _Composer:
             if cls is ScalarEvent:
                 self.nodes += 1
                 self.written += 1
-                if ev.tag is None and not ev.style:
-                    value: Any = resolve_plain(ev.value)
-                elif ev.tag is None or ev.tag == "!":
+                tag = ev.tag
+                if stack and stack[-1].is_map and stack[-1].key is None:
+                    # a key: its text is the key, so no resolution (only a tag check)
+                    if tag is not None and tag not in ("!", _STR) and self._check_tag(ev, None) is None:
+                        _explicit_scalar(name, ev)
+                    if ev.anchor is not None:
+                        self.anchors[ev.anchor] = (ev.value, 1)
+                    self._take_key(stack[-1], ev, None, None)
+                    continue
+                if tag is None:
+                    value: Any = ev.value if ev.style else resolve_plain(ev.value)
+                elif tag == "!":
                     value = ev.value
                 else:
                     tag_marker = self._check_tag(ev, None)
@@ -181,13 +190,10 @@ class _Composer:
                         value = resolve_plain(ev.value) if not ev.style else ev.value
                     else:
                         value = _explicit_scalar(name, ev)
-                is_key = bool(stack) and stack[-1].is_map and stack[-1].key is None
                 if ev.anchor is not None:
-                    self.anchors[ev.anchor] = (ev.value if is_key else value, 1)  # a key anchors its text
-                if is_key:
-                    self._take_key(stack[-1], ev, value, tag_marker)
-                    continue
-                pos = _pos(name, ev.start_mark)
+                    self.anchors[ev.anchor] = (value, 1)
+                mark = ev.start_mark
+                pos = (name, mark.line + 1, mark.column + 1)
             elif cls is AliasEvent:
                 anchor = ev.anchor
                 if anchor in self.open_anchors:
@@ -251,13 +257,20 @@ class _Composer:
                         parent.merges = []
                     parent.merges.append((value, pos))
                 else:
-                    parent.container.put(key, value, pos, parent.kpos)  # type: ignore[union-attr]
+                    c: Any = parent.container
+                    c[key] = value
+                    c.vpos[key] = pos
+                    kp = parent.kpos
+                    if kp is not None:
+                        c.kpos[key] = kp
                     if tag_marker is not None:
-                        parent.container.tags[key] = tag_marker  # type: ignore[union-attr]
+                        c.tags[key] = tag_marker
                 parent.key = None
                 parent.ktag = None
             else:
-                parent.container.add(value, pos)  # type: ignore[union-attr]
+                lst: Any = parent.container
+                lst.append(value)
+                lst.ipos.append(pos)
 
     def _take_key(self, frame: _Frame, ev: Any, value: Any, tag: str | None, alias: bool = False) -> None:
         """Keys stay the text that was written (Compose keys are strings, even ``80`` or ``true``)."""
@@ -267,7 +280,7 @@ class _Composer:
             key = "true" if value else "false"
         else:
             key = "" if value is None else str(value)
-        if not alias and ev.tag is None and not ev.style and key == "<<":
+        if not alias and key == "<<" and ev.tag is None and not ev.style:
             frame.key, frame.ktag = key, _MERGE
             frame.kpos = _pos(self.name, ev.start_mark)
             return
