@@ -237,14 +237,6 @@ def clone(value: Any) -> Any:
     return value
 
 
-def count_nodes(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + sum(count_nodes(v) for v in value.values())
-    if isinstance(value, list):
-        return 1 + sum(count_nodes(v) for v in value)
-    return 1
-
-
 def flatten(value: Any, positions: PositionMap) -> Any:
     """Plain dict/list values of a marked tree; ``positions`` will answer from the tree itself."""
     positions._root = value
