@@ -59,6 +59,9 @@ class ContainerOptions:
     readonly_paths: list[str] | None = None
     annotations: dict[str, str] = field(default_factory=dict)
     umask: int | None = None
+    # user namespace: (container id, host id, size) ranges; None = the host's user namespace
+    uid_map: list[tuple[int, int, int]] | None = None
+    gid_map: list[tuple[int, int, int]] | None = None
 
 
 def _ns(kind: str, value: str | None) -> dict[str, str] | None:
@@ -132,6 +135,10 @@ def build_config(opts: ContainerOptions) -> dict[str, Any]:
         _ns("uts", opts.uts_ns), {"type": "mount"}, {"type": "cgroup"},
     ) if n is not None]
     linux: dict[str, Any] = {"namespaces": namespaces}
+    if opts.uid_map:
+        namespaces.append({"type": "user"})
+        linux["uidMappings"] = [{"containerID": c, "hostID": h, "size": n} for c, h, n in opts.uid_map]
+        linux["gidMappings"] = [{"containerID": c, "hostID": h, "size": n} for c, h, n in opts.gid_map or opts.uid_map]
     if opts.resources:
         linux["resources"] = opts.resources
     if opts.cgroups_path:

@@ -117,8 +117,13 @@ class PystackRuntime:
         console_socket: Path | None,
     ) -> monitor.MonitorPlan:
         ns = spec.namespaces(cfg)
-        if "user" in ns or (cfg.get("linux") or {}).get("uidMappings"):
-            raise RuntimeFailure("user namespaces are not supported by pystack's runtime yet (use runtime: crun)")
+        linux = cfg.get("linux") or {}
+        userns = "user" in ns
+        if userns:
+            if ns["user"] is not None or ns.get("pid"):
+                raise RuntimeFailure("joining an existing user or PID namespace with a user namespace is not supported")
+            if not linux.get("uidMappings") or not linux.get("gidMappings"):
+                raise RuntimeFailure("a user namespace needs linux.uidMappings and linux.gidMappings")
         if "mount" not in ns:
             raise RuntimeFailure("a mount namespace is required (pivot_root needs one)")
         if (cfg.get("process") or {}).get("terminal") and console_socket is None and log_path is None:
@@ -136,7 +141,6 @@ class PystackRuntime:
                 for fd, _ in join_fds:
                     os.close(fd)
                 raise RuntimeFailure(f"namespace path {p}: {exc.strerror}") from None
-        linux = cfg.get("linux") or {}
         cg_path = (linux.get("cgroupsPath") or f"pystack/{cdir.id}").strip("/")
         bpf = None
         if linux.get("seccomp"):
@@ -150,7 +154,7 @@ class PystackRuntime:
             pid_ns=(ns.get("pid"), "pid" in ns and ns["pid"] is None), time_ns="time" in ns and ns["time"] is None,
             cgroups_path=cg_path, seccomp_bpf=bpf,
             log_path=str(log_path) if log_path else None, log_max_size=log_max_size, log_max_files=log_max_files,
-            console_socket=str(console_socket) if console_socket else None,
+            console_socket=str(console_socket) if console_socket else None, userns=userns,
         )
 
     def start(self, container_id: str) -> None:

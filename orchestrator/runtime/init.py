@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.runtime import inroot, procsetup, rootfs
 from orchestrator.runtime import kernel as k
-from orchestrator.runtime import procsetup, rootfs
 from orchestrator.runtime.procsetup import SetupError
 from orchestrator.runtime.rootfs import MountError
 
@@ -47,6 +47,7 @@ class InitPlan:
     fifo_fd: int
     seccomp_bpf: bytes | None
     console: str | None = None
+    userns: bool = False  # the init is in a new user namespace: no parent-death signal, root by fd
 
 
 def close_fds_except(keep: set[int]) -> None:
@@ -87,7 +88,8 @@ def _setup_and_exec(plan: InitPlan) -> None:
     proc = cfg["process"]
     linux = cfg.get("linux") or {}
     k.prctl(k.PR_SET_DUMPABLE, 0)  # nobody in the container may open /proc/<this>/exe or mem
-    k.prctl(k.PR_SET_PDEATHSIG, 9)
+    if not plan.userns:  # in a user namespace our parent is a short-lived stage
+        k.prctl(k.PR_SET_PDEATHSIG, 9)
     if os.read(plan.go_fd, 1) != b"G":
         os._exit(1)  # the monitor gave up (cgroup failure): it reports, we just leave
     os.close(plan.go_fd)
@@ -98,6 +100,16 @@ def _setup_and_exec(plan: InitPlan) -> None:
     _step[0] = "creating namespaces"
     if plan.ns_new:
         k.unshare(plan.ns_new)
+    rootfs_fd = None
+    if plan.userns:
+        # Still the host's uid 0 here, so the bundle's parents are traversable: keep the root as an
+        # fd, then become the namespace's root so new mounts and files have mapped owners.
+        _step[0] = "entering the user namespace"
+        root_path = str(rootfs.rootfs_path(cfg, plan.bundle))
+        rootfs_fd = os.open(root_path, inroot.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        os.setgroups([])
+        os.setresgid(0, 0, 0)
+        os.setresuid(0, 0, 0)
     _step[0] = "setting the hostname"
     if cfg.get("hostname") and plan.ns_new & k.CLONE_NEWUTS:
         k.sethostname(cfg["hostname"])
@@ -110,7 +122,7 @@ def _setup_and_exec(plan: InitPlan) -> None:
     if proc.get("terminal") and plan.console:
         _attach_console(plan.console)
     _step[0] = "preparing the root filesystem"
-    rootfs.prepare(cfg, plan.bundle, plan.console if proc.get("terminal") else None)
+    rootfs.prepare(cfg, plan.bundle, plan.console if proc.get("terminal") else None, rootfs_fd)
     block_imports()
     _step[0] = "masked and read-only paths"
     rootfs.finish(cfg)

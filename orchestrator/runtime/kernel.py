@@ -20,6 +20,13 @@ SYS_SECCOMP = 317
 SYS_OPENAT2 = 437
 SYS_CLOSE_RANGE = 436
 SYS_MOUNT_SETATTR = 442
+SYS_OPEN_TREE = 428
+SYS_MOVE_MOUNT = 429
+OPEN_TREE_CLONE = 1
+AT_EMPTY_PATH = 0x1000
+AT_RECURSIVE = 0x8000
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+MOVE_MOUNT_T_EMPTY_PATH = 0x40
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
@@ -218,3 +225,12 @@ def seccomp_load_bpf(program: bytes, flags: int = 0) -> None:
             ctypes.byref(prog),
         )
     )
+
+
+def open_tree(dirfd: int, path: str, flags: int) -> int:
+    return _check(_syscall(ctypes.c_long(SYS_OPEN_TREE), ctypes.c_int(dirfd), _b(path), ctypes.c_uint(flags)))
+
+
+def move_mount(from_fd: int, from_path: str, to_fd: int, to_path: str, flags: int) -> None:
+    _check(_syscall(ctypes.c_long(SYS_MOVE_MOUNT), ctypes.c_int(from_fd), _b(from_path), ctypes.c_int(to_fd),
+                    _b(to_path), ctypes.c_uint(flags)))

@@ -46,6 +46,7 @@ class MonitorPlan:
     console_socket: str | None
     ns_join_fds: list[tuple[int, int]] = field(default_factory=list)  # (fd, CLONE_*) for the init's setns
     init_fds: tuple[int, int, int] = (-1, -1, -1)  # go (read), ready (write), exec fifo: handed to the init
+    userns: bool = False
 
 
 def fork_monitor(plan: MonitorPlan, body: Callable[[MonitorPlan, int], None]) -> int:
@@ -128,21 +129,28 @@ def own_body(plan: MonitorPlan, report_fd: int) -> None:
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         pipes = {out_r: "stdout", err_r: "stderr"}
         child_stdio = [devnull, out_w, err_w]
-    pid_path, pid_new = plan.pid_ns
-    if pid_path:
-        fd = os.open(pid_path, os.O_RDONLY | os.O_CLOEXEC)
-        k.setns(fd, k.CLONE_NEWPID)
-        os.close(fd)
-    elif pid_new or plan.time_ns:
-        k.unshare((k.CLONE_NEWPID if pid_new else 0) | (k.CLONE_NEWTIME if plan.time_ns else 0))
     go_r, ready_w, fifo_fd = plan.init_fds
-    pid = os.fork()
-    if pid == 0:
+
+    def become_init() -> None:
         for i, fd in enumerate(child_stdio):
             if fd != i:
                 os.dup2(fd, i)
         cinit.run(cinit.InitPlan(plan.cfg, plan.bundle, plan.ns_new, plan.ns_join_fds, go_r, ready_w, fifo_fd,
-                                 plan.seccomp_bpf))
+                                 plan.seccomp_bpf, userns=plan.userns))
+
+    if plan.userns:
+        pid = _fork_in_userns(plan, become_init)
+    else:
+        pid_path, pid_new = plan.pid_ns
+        if pid_path:
+            fd = os.open(pid_path, os.O_RDONLY | os.O_CLOEXEC)
+            k.setns(fd, k.CLONE_NEWPID)
+            os.close(fd)
+        elif pid_new or plan.time_ns:
+            k.unshare((k.CLONE_NEWPID if pid_new else 0) | (k.CLONE_NEWTIME if plan.time_ns else 0))
+        pid = os.fork()
+        if pid == 0:
+            become_init()
     for fd in (go_r, ready_w, fifo_fd, *(f for f, _ in plan.ns_join_fds)):
         os.close(fd)
     if pipes:
@@ -155,6 +163,51 @@ def own_body(plan: MonitorPlan, report_fd: int) -> None:
         os.dup2(devnull, i)
     os.close(devnull)
     record_exit(plan, pid, pidfd, pipes, plan.cgroups_path)
+
+
+def _fork_in_userns(plan: MonitorPlan, become_init: Callable[[], None]) -> int:
+    """User namespace first, then the PID namespace inside it, so the init may mount its /proc.
+
+    A stage-1 child creates the user namespace; the monitor (still in the host's) writes its
+    uid/gid maps; the child creates the PID (and time) namespace, forks the init and exits. The
+    monitor is a child subreaper, so it adopts the init and can reap it.
+    """
+    k.prctl(k.PR_SET_CHILD_SUBREAPER, 1)
+    up_r, up_w = os.pipe2(os.O_CLOEXEC)
+    down_r, down_w = os.pipe2(os.O_CLOEXEC)
+    stage1 = os.fork()
+    if stage1 == 0:
+        try:
+            k.unshare(k.CLONE_NEWUSER)
+            os.write(up_w, b"U")
+            if os.read(down_r, 1) == b"M":
+                pid_new = plan.pid_ns[1]
+                k.unshare((k.CLONE_NEWPID if pid_new else 0) | (k.CLONE_NEWTIME if plan.time_ns else 0))
+                child = os.fork()
+                if child == 0:
+                    become_init()
+                os.write(up_w, b"%d\n" % child)
+        finally:
+            os._exit(0)
+    os.close(up_w)
+    os.close(down_r)
+    try:
+        if os.read(up_r, 1) != b"U":
+            raise OSError("could not create the user namespace")
+        linux = plan.cfg.get("linux") or {}
+        for name, key in (("uid_map", "uidMappings"), ("gid_map", "gidMappings")):
+            lines = "".join(f"{m['containerID']} {m['hostID']} {m['size']}\n" for m in linux.get(key) or [])
+            with open(f"/proc/{stage1}/{name}", "w") as f:
+                f.write(lines)
+        os.write(down_w, b"M")
+        line = os.read(up_r, 64)
+        if not line.strip().isdigit():
+            raise OSError("the user namespace's first process died")
+        return int(line)
+    finally:
+        os.close(up_r)
+        os.close(down_w)
+        os.waitpid(stage1, 0)
 
 
 def record_exit(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], cgroups_path: str | None) -> None:

@@ -35,14 +35,24 @@ def rootfs_path(cfg: dict[str, Any], bundle: Path) -> Path:
     return p if p.is_absolute() else bundle / p
 
 
-def prepare(cfg: dict[str, Any], bundle: Path, console: str | None) -> None:
+def prepare(cfg: dict[str, Any], bundle: Path, console: str | None, rootfs_fd: int | None = None) -> None:
     """Everything before pivot_root. ``console`` is a host pty path to bind at /dev/console."""
     linux = cfg.get("linux") or {}
     prop = _PROPAGATION.get(linux.get("rootfsPropagation") or "rprivate", k.MS_PRIVATE | k.MS_REC)
     k.mount(None, "/", None, k.MS_REC | k.MS_PRIVATE)
     root = str(rootfs_path(cfg, bundle))
-    k.mount(root, root, None, k.MS_BIND | k.MS_REC)
-    root_fd = os.open(root, O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    if rootfs_fd is None:
+        k.mount(root, root, None, k.MS_BIND | k.MS_REC)
+        root_fd = os.open(root, O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    else:
+        # Opened before dropping to the user namespace's root, whose host uid may not traverse the
+        # bundle's parents: clone the tree from the fd and attach it onto itself; the clone's fd is
+        # the new mount's root.
+        flags = k.OPEN_TREE_CLONE | k.AT_RECURSIVE | k.AT_EMPTY_PATH | os.O_CLOEXEC
+        root_fd = k.open_tree(rootfs_fd, "", flags)
+        k.move_mount(root_fd, "", rootfs_fd, "", k.MOVE_MOUNT_F_EMPTY_PATH | k.MOVE_MOUNT_T_EMPTY_PATH)
+        os.close(rootfs_fd)
+        root = fd_path(root_fd)
     try:
         dev_is_tmpfs = False
         for m in cfg.get("mounts") or []:
@@ -59,11 +69,11 @@ def prepare(cfg: dict[str, Any], bundle: Path, console: str | None) -> None:
                 k.mount(console, fd_path(target), None, k.MS_BIND)
             finally:
                 os.close(target)
+        if prop != (k.MS_PRIVATE | k.MS_REC):
+            k.mount(None, fd_path(root_fd), None, prop)
+        _pivot(root_fd)
     finally:
         os.close(root_fd)
-    if prop != (k.MS_PRIVATE | k.MS_REC):
-        k.mount(None, root, None, prop)
-    _pivot(root)
 
 
 def _mount_one(root_fd: int, m: dict[str, Any], bundle: Path) -> None:
@@ -186,14 +196,27 @@ def _devices(root_fd: int, extra: list[dict[str, Any]], defaults: bool) -> None:
 def _mknod(dirfd: int, name: str, mode: int, major: int, minor: int, uid: int, gid: int) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(name, dir_fd=dirfd)
-    os.mknod(name, mode, os.makedev(major, minor), dir_fd=dirfd)
+    try:
+        os.mknod(name, mode, os.makedev(major, minor), dir_fd=dirfd)
+    except PermissionError:
+        # In a user namespace mknod is refused: bind the host's node instead (as runc and crun do).
+        if not stat.S_ISCHR(mode) or (major, minor) not in {(ma, mi) for _, ma, mi in DEFAULT_DEVICES}:
+            raise
+        host = next(n for n, ma, mi in DEFAULT_DEVICES if (ma, mi) == (major, minor))
+        os.close(os.open(name, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666, dir_fd=dirfd))
+        target = os.open(name, O_PATH | os.O_CLOEXEC | os.O_NOFOLLOW, dir_fd=dirfd)
+        try:
+            k.mount(f"/dev/{host}", fd_path(target), None, k.MS_BIND)
+        finally:
+            os.close(target)
+        return
     os.chown(name, uid, gid, dir_fd=dirfd, follow_symlinks=False)
 
 
-def _pivot(root: str) -> None:
+def _pivot(root_fd: int) -> None:
     old_root = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        os.chdir(root)
+        os.fchdir(root_fd)
         k.pivot_root(".", ".")
         os.fchdir(old_root)
         # The old root is stacked on top of the new one: detach it without propagating to the host.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,42 @@ def test_crun_sees_the_same(rt: PystackRuntime, make_bundle: BundleFactory, tmp_
     ours.pop("procs")
     theirs.pop("procs")
     assert ours == theirs
+
+
+def userns_probe(rt: PystackRuntime, make_bundle: BundleFactory, rootfs: Path | None = None) -> dict[str, str]:
+    script = PROBE + 'echo "id=$(id -u):$(id -g)"\necho "devnull=$(stat -c %t:%T /dev/null)"\n'
+    cid, bundle = make_bundle(["sh", "-c", script], hostname="probe-host", shm_size=1 << 20,
+                              uid_map=[(0, 200000, 65536)], rootfs=rootfs)
+    (rootfs or bundle / "rootfs").chmod(0o755)
+    code, out, err = run_logged(rt, cid, bundle)
+    assert code == 0, err
+    return parse(out)
+
+
+def test_user_namespace_mapping(rt: PystackRuntime, make_bundle: BundleFactory, tmp_path: Path,
+                                busybox_rootfs: Path) -> None:
+    # pystack opens the root before becoming the mapped root, so the bundle may sit in a 0700 dir
+    p = userns_probe(rt, make_bundle)
+    assert p["uidmap"].split() == ["0", "200000", "65536"]
+    assert p["id"] == "0:0"
+    assert p["CapEff"] == "00000000a80425fb" and p["NoNewPrivs"] == "1" and p["Seccomp"] == "2"
+    assert p["devnull"] == "1:3" and p["mount"] == "no" and p["ifaces"] == "lo,"
+    if shutil.which("crun") is None:
+        return
+    # crun resolves the root by path as the mapped user: give it a world-traversable one
+    shared = Path(tempfile.mkdtemp(prefix="rt-userns-"))
+    try:
+        shared.chmod(0o755)
+        shutil.copytree(busybox_rootfs, shared / "rootfs", symlinks=True)
+        ours = userns_probe(rt, make_bundle, shared / "rootfs")
+        crun = ExternalRuntime("crun", Paths(tmp_path / "crun-root"))
+        try:
+            theirs = userns_probe(crun, make_bundle, shared / "rootfs")
+        finally:
+            for st in crun.list():
+                crun.delete(st.id, force=True)
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+    for key in ("uidmap", "id", "CapEff", "NoNewPrivs", "Seccomp", "devnull", "mount", "ifaces", "hostname",
+                "procsys", "keys", "timer_list"):
+        assert ours[key] == theirs[key], key
