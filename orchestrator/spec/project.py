@@ -2,7 +2,9 @@
 
 Follows Compose: the project directory is ``--project-directory``, else the first file's
 directory, else the current one. Variables for interpolation are the shell environment over the
-``--env-file`` files (which replace the default ``<project dir>/.env``; later files win). Files are
+``--env-file`` files (which replace the default ``<project dir>/.env``; later files win); when the
+files turn out to live in another directory than the one whose ``.env`` was read first, that
+directory's ``.env`` is read as well, with lower precedence. Files are
 ``-f``, else ``COMPOSE_FILE`` (split on ``COMPOSE_PATH_SEPARATOR`` or ``os.pathsep``), else the first
 of ``compose.yaml``, ``compose.yml``, ``docker-compose.yaml``, ``docker-compose.yml`` found in the
 directory or its parents, plus its matching ``*.override.*`` file. The name is ``-p``, else
@@ -148,7 +150,9 @@ def load_project(opts: LoadOptions) -> LoadedProject:
             warnings.append(warning)
     working_dir = explicit_dir or (cwd if config_files[0] == Path("-") else config_files[0].parent)
     if working_dir != start_dir and not env_files:
-        environment = load_environment(environ, env_files, working_dir / ".env")
+        # the stack lives elsewhere (COMPOSE_FILE, discovery in a parent): its own .env is read too,
+        # below the one of the current directory (shell > local .env > project .env, as Compose)
+        environment = load_environment(environment, [], working_dir / ".env")
 
     ctx = LoadContext(environment=environment, interpolate=opts.interpolate, warnings=warnings)
     try:

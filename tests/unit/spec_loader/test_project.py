@@ -40,12 +40,13 @@ def test_discovery_of_each_default_name(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_discovery_walks_up_to_a_parent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path, {"proj/compose.yaml": "services:\n  a: {image: a}\n", "proj/.env": "X=1\n"})
-    (tmp_path / "proj" / "deep" / "er").mkdir(parents=True)
+    write(tmp_path, {"proj/compose.yaml": "services:\n  a: {image: a}\n", "proj/.env": "X=1\nY=proj\n"})
+    write(tmp_path, {"proj/deep/er/.env": "Y=local\n"})
     monkeypatch.chdir(tmp_path / "proj" / "deep" / "er")
     p = load_project(LoadOptions(environ={}))
     assert p.working_dir == tmp_path / "proj" and p.name == "proj"
-    assert p.environment["X"] == "1"
+    # the project's .env is read too, below the current directory's one
+    assert p.environment["X"] == "1" and p.environment["Y"] == "local"
 
 
 def test_no_file_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
