@@ -19,12 +19,13 @@ POLL = 0.05
 
 
 class Attacher:
-    def __init__(self, ctx: Context, project: str, services: list[str], *, colour: bool, prefix: bool) -> None:
+    def __init__(self, ctx: Context, project: str, services: list[str], *, colour: bool | None,
+                 prefix: bool) -> None:
         self.ctx = ctx
         self.project = project
         self.services = services
         self.followers: dict[str, tuple[str, Follower]] = {}
-        self.printer = Printer([], colour=None if colour else False, prefix=prefix)
+        self.printer = Printer([], colour=colour, prefix=prefix)
 
     def poll(self) -> list[ContainerRecord]:
         recs = [r for r in cstate.for_project(self.ctx.db(), self.project, include_one_off=False)

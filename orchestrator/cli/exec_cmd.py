@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from orchestrator.cli import project as proj
 from orchestrator.cli.options import GlobalOptions
+
+if TYPE_CHECKING:
+    from orchestrator.reconcile.desired import MountPlan, PortPlan
 
 
 def _env_pairs(values: tuple[str, ...]) -> dict[str, str]:
@@ -59,6 +64,38 @@ def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], no_tty: b
     code = rt.exec(rec.id, process, tty=tty, detach=detach, stdin=sys.stdin.fileno(), stdout=sys.stdout.fileno(),
                    stderr=sys.stderr.fileno())
     sys.exit(0 if detach else code)
+
+
+def _publish(spec: str) -> PortPlan:
+    """``-p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]`` for a one-off container."""
+    from orchestrator.errors import PystackError
+    from orchestrator.reconcile.desired import PortPlan
+
+    body, _, proto = spec.partition("/")
+    parts = body.rsplit(":", 2)
+    try:
+        if len(parts) == 3:
+            return PortPlan(int(parts[2]), int(parts[1]) if parts[1] else None, parts[0], proto or "tcp")
+        if len(parts) == 2:
+            return PortPlan(int(parts[1]), int(parts[0]) if parts[0] else None, "0.0.0.0", proto or "tcp")
+        return PortPlan(int(parts[0]), None, "0.0.0.0", proto or "tcp")
+    except ValueError:
+        raise PystackError(f"run -p {spec!r}: expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]") from None
+
+
+def _volume(spec: str, working_dir: Path) -> MountPlan:
+    """``-v SOURCE:TARGET[:ro]``: a path source is a bind (relative to the project), a name is a volume."""
+    from orchestrator.errors import PystackError
+    from orchestrator.reconcile.desired import MountPlan
+
+    parts = spec.split(":")
+    if len(parts) < 2 or not parts[1].startswith("/"):
+        raise PystackError(f"run -v {spec!r}: expected SOURCE:TARGET[:ro]")
+    src, target, mode = parts[0], parts[1], parts[2] if len(parts) > 2 else "rw"
+    if src.startswith((".", "/", "~")):
+        path = (working_dir / os.path.expanduser(src)).resolve()
+        return MountPlan("bind", str(path), target, read_only=mode == "ro")
+    return MountPlan("volume", src, target, read_only=mode == "ro")
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -111,6 +148,8 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     sp = translate.service_plan(stack, stack.services[service], ids.get(service, ""))
     if not service_ports:
         sp.ports = []
+    sp.ports = sp.ports + [_publish(p) for p in publish]
+    sp.mounts = sp.mounts + [_volume(v, stack.working_dir) for v in volumes]
     sp.container_name = None
     sp.restart = type(sp.restart)()  # one-off containers never restart
     overrides: dict[str, object] = {"environment": _env_pairs(envs)}

@@ -58,7 +58,7 @@ def logs(opts: GlobalOptions, services: tuple[str, ...], follow: bool, timestamp
 
     recs = selected()
     label = {r.id: r.name.removeprefix(f"{name}-") for r in recs}
-    printer = Printer(list(label.values()), colour=False if no_color else None, prefix=not no_log_prefix,
+    printer = Printer(list(label.values()), colour=proj.colour(opts, no_color), prefix=not no_log_prefix,
                       timestamps=timestamps)
     merged: list[tuple[float, str, LogRecord]] = []
     for r in recs:

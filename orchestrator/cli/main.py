@@ -82,8 +82,10 @@ class LazyGroup(click.Group):
 @click.option("--profile", "profiles", multiple=True, help="Enable a profile (repeatable).")
 @click.option("--env-file", "env_files", multiple=True, help="An alternate environment file (repeatable).")
 @click.option("--root", default=None, envvar="PYSTACK_ROOT", help="State directory [default: /var/lib/pystack].")
-@click.option("--ansi", type=click.Choice(["never", "always", "auto"]), default="auto")
-@click.option("--progress", type=click.Choice(["auto", "tty", "plain", "quiet", "json"]), default="auto")
+@click.option("--ansi", type=click.Choice(["never", "always", "auto"]), default="auto",
+              help="Colour in log prefixes: never, always, or when writing to a terminal.")
+@click.option("--progress", type=click.Choice(["auto", "tty", "plain", "quiet", "json"]), default="auto",
+              help="Progress lines: plain lines, tty marks, quiet, or JSON events.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
 @click.pass_context
 def cli(

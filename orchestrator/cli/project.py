@@ -66,13 +66,31 @@ def stack_lock(paths: Paths, project: str) -> Iterator[None]:
 
 
 def reporter(opts: GlobalOptions) -> Callable[[str], None]:
-    quiet = opts.progress == "quiet"
+    """Progress lines on stderr: plain (default), tty marks, JSON events, or nothing."""
+    import json
+    import sys
+    import time
+
+    mode = opts.progress
+    if mode == "auto":
+        mode = "tty" if sys.stderr.isatty() else "plain"
 
     def report(msg: str) -> None:
-        if not quiet:
-            click.echo(f" ✔ {msg}" if opts.progress == "tty" else msg, err=True)
+        if mode == "quiet":
+            return
+        if mode == "json":
+            click.echo(json.dumps({"time": time.time(), "message": msg}), err=True)
+        else:
+            click.echo(f" ✔ {msg}" if mode == "tty" else msg, err=True)
 
     return report
+
+
+def colour(opts: GlobalOptions, no_color: bool) -> bool | None:
+    """``--no-color`` or ``--ansi never`` turn colour off, ``--ansi always`` on; None decides by the terminal."""
+    if no_color or opts.ansi == "never":
+        return False
+    return True if opts.ansi == "always" else None
 
 
 

@@ -37,10 +37,9 @@ def _stack_services(opts: GlobalOptions, names: tuple[str, ...]) -> tuple[Stack,
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@click.option("--no-cache", is_flag=True)
-@click.option("--pull", "pull_first", is_flag=True)
+@click.option("--no-cache", is_flag=True, help="Do not use the layer cache.")
 @click.pass_context
-def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool, pull_first: bool) -> None:
+def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool) -> None:
     """Build the stack's images (``build [SERVICE...]``), or one directory (``build DIR -t NAME``)."""
     opts: GlobalOptions = click_ctx.obj
     positional = [a for a in args if not a.startswith("-")]

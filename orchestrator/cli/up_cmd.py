@@ -108,7 +108,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
         return
     from orchestrator.cli.attach import Attacher
 
-    attacher = Attacher(ctx, stack.name, sorted(keep), colour=not no_color, prefix=not no_log_prefix)
+    attacher = Attacher(ctx, stack.name, sorted(keep), colour=proj.colour(opts, no_color), prefix=not no_log_prefix)
     code = attacher.follow(abort_on_exit=abort_on_container_exit or exit_code_from is not None,
                            exit_code_from=exit_code_from)
     click.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
