@@ -3,9 +3,9 @@
 Every tool gets a fresh container for every run (so each kill is a first restart: no back-off has
 built up yet): pystack from a one-service stack with ``restart: always``, podman and docker with
 ``run -d --restart always``. The container's command line carries a per-tool tag; the bench finds its
-PID 1 in /proc, sends SIGKILL, and polls /proc (new PIDs only, every 2 ms) until the restarted PID 1 has
-exec'd the same command. Only then, outside the timing, the tool's own state (``ps`` / ``inspect``)
-must say running.
+PID 1 in /proc, sends SIGKILL, and polls /proc (only PIDs that did not exist before the kill, every
+2 ms) until the restarted PID 1 has exec'd the same command. Only then, outside the timing, the
+tool's own state (``ps`` / ``inspect``) must say running.
 """
 
 from __future__ import annotations
@@ -32,15 +32,14 @@ def _tag(tool: str) -> str:
     return f"psbench-kill-{tool}"
 
 
-def find_init(tag: str, newer_than: int = 0, exclude: int = 0) -> int | None:
-    """The PID of a process running ``sh -c SCRIPT TAG`` (the container's PID 1), or None."""
+def find_init(tag: str, known: frozenset[str] = frozenset()) -> int | None:
+    """The PID of a process running ``sh -c SCRIPT TAG`` (the container's PID 1), or None; ``known``
+    /proc entries (those that existed before the kill) are skipped, so polling reads only new ones."""
     want = ["-c", SCRIPT, tag]
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+        if entry in known or not entry.isdigit():
             continue
         pid = int(entry)
-        if pid <= newer_than or pid == exclude:
-            continue
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
@@ -53,8 +52,8 @@ def find_init(tag: str, newer_than: int = 0, exclude: int = 0) -> int | None:
     return None
 
 
-def _max_pid() -> int:
-    return max(int(e) for e in os.listdir("/proc") if e.isdigit())
+def _pids() -> frozenset[str]:
+    return frozenset(e for e in os.listdir("/proc") if e.isdigit())
 
 
 def measure(ctx: Context) -> list[Figure]:
@@ -110,13 +109,13 @@ def measure(ctx: Context) -> list[Figure]:
             if not old:
                 raise Failed(f"{tool}: the container's PID 1 never appeared")
             time.sleep(0.5)
-            floor = _max_pid()
+            known = _pids()
             os.kill(old, signal.SIGKILL)
             t0 = time.perf_counter()
             new = 0
             deadline = t0 + 30
             while time.perf_counter() < deadline:
-                new = find_init(_tag(tool), newer_than=floor, exclude=old) or 0
+                new = find_init(_tag(tool), known) or 0
                 if new:
                     break
                 time.sleep(0.002)
