@@ -228,6 +228,19 @@ class PystackRuntime:
         finally:
             os.close(pidfd)
 
+    def stop(self, container_id: str, sig: int | str = "SIGTERM", timeout: float = 10.0) -> ExitStatus | None:
+        """Compose's stop: ``sig`` to PID 1, then SIGKILL to the whole cgroup after ``timeout`` seconds."""
+        if self.state(container_id).status == "stopped":
+            return self.exit_status(container_id)
+        with contextlib.suppress(RuntimeFailure):
+            self.kill(container_id, sig)
+        st = self.wait(container_id, timeout)
+        if st is None:
+            with contextlib.suppress(RuntimeFailure):
+                self.kill(container_id, signal.SIGKILL, all=True)
+            st = self.wait(container_id, 10.0)
+        return st
+
     def delete(self, container_id: str, *, force: bool = False) -> None:
         cdir = self._dir(container_id)
         data = cdir.load()

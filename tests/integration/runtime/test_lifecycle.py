@@ -231,3 +231,15 @@ def test_oom_kill_is_reported(rt: PystackRuntime, make_bundle: BundleFactory) ->
     st = rt.wait(cid, 20)
     rt.delete(cid, force=True)
     assert st is not None and st.code == 137 and st.oom_killed
+
+
+def test_stop_escalates_to_sigkill(rt: PystackRuntime, make_bundle: BundleFactory) -> None:
+    cid, bundle = make_bundle(["sh", "-c", "trap '' TERM; sleep 30 & wait"])  # ignores SIGTERM
+    rt.create(cid, bundle)
+    rt.start(cid)
+    try:
+        st = rt.stop(cid, "TERM", timeout=0.5)
+        assert st is not None and st.code == 137 and st.signal == 9
+        assert rt.stop(cid) == st  # already stopped: the same record
+    finally:
+        rt.delete(cid, force=True)
