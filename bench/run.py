@@ -132,6 +132,15 @@ def run_group(ctx: Context, group: str, figures: list[dict[str, object]], leak_n
         if not found:
             break
         time.sleep(0.2)
+    seen: set[int] = set()
+    for eng in list(ctx.engines.values()) + list(ctx.composes.values()):
+        if id(eng) in seen:
+            continue
+        seen.add(id(eng))
+        left = eng.names()
+        if left:
+            found.append(f"{eng.name} containers {', '.join(left[:5])}")
+            eng.remove_all()
     for item in collapse(found):
         leak_notes.append(f"{group}: left behind {item}")
     for item in foreign[:10]:
