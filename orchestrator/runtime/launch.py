@@ -33,6 +33,9 @@ def launch(plan: monitor.MonitorPlan) -> int:
     os.mkfifo(cdir.fifo, 0o600)
     fifo_fd = os.open(cdir.fifo, os.O_RDWR | os.O_CLOEXEC)
     plan.init_fds = (go_r, ready_w, fifo_fd)
+    slave = None
+    if (plan.cfg.get("process") or {}).get("terminal") and plan.console_socket:
+        slave = _send_console(plan)
     try:
         try:
             report = zygote.fork_monitor(cdir.dir.parent / "zygote.sock", plan)
@@ -72,6 +75,26 @@ def launch(plan: monitor.MonitorPlan) -> int:
     finally:
         for fd in (go_w, ready_r, report):
             os.close(fd)
+        if slave is not None:
+            os.close(slave)
+
+
+def _send_console(plan: monitor.MonitorPlan) -> int:
+    """A pty for process.terminal: the master goes to --console-socket (as runc), the init takes the slave."""
+    import socket
+
+    master, slave = os.openpty()
+    try:
+        plan.console = os.ttyname(slave)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as s:
+            s.connect(str(plan.console_socket))
+            socket.send_fds(s, [b"console"], [master])
+    except OSError as exc:
+        os.close(slave)
+        raise RuntimeFailure(f"console socket {plan.console_socket}: {exc.strerror or exc}") from None
+    finally:
+        os.close(master)
+    return slave
 
 
 def _monitor_error(line: bytes | None) -> str:

@@ -47,6 +47,7 @@ class MonitorPlan:
     ns_join_fds: list[tuple[int, int]] = field(default_factory=list)  # (fd, CLONE_*) for the init's setns
     init_fds: tuple[int, int, int] = (-1, -1, -1)  # go (read), ready (write), exec fifo: handed to the init
     userns: bool = False
+    console: str | None = None  # host path of the pty slave the init takes as its terminal
 
 
 def fork_monitor(plan: MonitorPlan, body: Callable[[MonitorPlan, int], None]) -> int:
@@ -136,7 +137,7 @@ def own_body(plan: MonitorPlan, report_fd: int) -> None:
             if fd != i:
                 os.dup2(fd, i)
         cinit.run(cinit.InitPlan(plan.cfg, plan.bundle, plan.ns_new, plan.ns_join_fds, go_r, ready_w, fifo_fd,
-                                 plan.seccomp_bpf, userns=plan.userns))
+                                 plan.seccomp_bpf, console=plan.console, userns=plan.userns))
 
     if plan.userns:
         pid = _fork_in_userns(plan, become_init)

@@ -243,3 +243,37 @@ def test_stop_escalates_to_sigkill(rt: PystackRuntime, make_bundle: BundleFactor
         assert rt.stop(cid) == st  # already stopped: the same record
     finally:
         rt.delete(cid, force=True)
+
+
+def test_terminal_through_console_socket(rt: PystackRuntime, make_bundle: BundleFactory, tmp_path: Path) -> None:
+    import socket
+
+    cid, bundle = make_bundle(["sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo isatty; stty size; ls -l /dev/console"],
+                              terminal=True)
+    sock_path = tmp_path / "console.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as srv:
+        srv.bind(str(sock_path))
+        srv.listen(1)
+        rt.create(cid, bundle, console_socket=sock_path)
+        conn, _ = srv.accept()
+        with conn:
+            _, fds, _, _ = socket.recv_fds(conn, 64, 1)
+    master = fds[0]
+    try:
+        rt.start(cid)
+        st = rt.wait(cid, 10)
+        assert st is not None and st.code == 0
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO once the slave side is gone
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(master)
+        rt.delete(cid, force=True)
+    text = out.decode().replace("\r", "")
+    assert "isatty" in text and "/dev/console" in text
