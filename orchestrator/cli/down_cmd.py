@@ -25,9 +25,9 @@ def down(opts: GlobalOptions, volumes: bool, rmi: str | None, remove_orphans: bo
     order = None
     vols: list[str] = []
     if stack is not None:
-        from orchestrator.plan.graph import start_generations
+        from orchestrator.plan.order import generations
 
-        order = start_generations(stack)
+        order = generations(stack)
         vols = [v.name for v in stack.volumes.values() if not v.external]
     report = proj.reporter(opts)
     with proj.stack_lock(ctx.paths, name):

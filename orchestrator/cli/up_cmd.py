@@ -55,6 +55,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
     """Create and start the stack's containers."""
     import anyio
 
+    from orchestrator.errors import PystackError
     from orchestrator.plan.planner import PlanOptions
     from orchestrator.reconcile import stack_ops, supervisor_client
 
@@ -65,14 +66,12 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
     if targets and no_deps:
         keep = set(targets)
     elif targets:
-        import networkx as nx
+        from orchestrator.plan.order import closure, dependencies
 
-        from orchestrator.plan.graph import dependency_graph
-
-        g = dependency_graph(stack)
-        keep = set(targets)
-        for t in targets:
-            keep |= set(nx.descendants(g, t))
+        unknown = [t for t in targets if t not in stack.services]
+        if unknown:
+            raise PystackError(f"no such service: {', '.join(unknown)}")
+        keep = closure(dependencies(stack), targets)
     else:
         keep = set(stack.services)
     ctx = proj.context(opts)
