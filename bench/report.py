@@ -6,6 +6,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+METHOD = (
+    "Every tool runs the same busybox root (busybox-static plus applet links), imported into each.",
+    "A warm-up run, then the counted runs; in each repetition every tool runs once, starting with a "
+    "different one each time. A failed run is counted in *n (k failed)* with its error, never dropped.",
+    "Times are wall-clock from just before the command is started to just after it exited (plus, for "
+    "`up`, until the published page answers); pystack is always driven through its command line.",
+    "podman and dockerd run with their network namespace switched to one the bench creates, so their "
+    "bridges, forwarding and NAT rules never touch the host; dockerd also runs with --iptables=false "
+    "--ip-forward=false, private data/exec roots and socket. crun runs in a private mount namespace "
+    "without the host's cgroup2 mount (it refuses the hybrid layout).",
+    "After each figure group the host is compared with before (mounts, links, network namespaces, "
+    "cgroups, processes, each engine's containers); see the clean-up check at the end.",
+)
 SCHEMA_KEYS = ("name", "unit", "target", "pystack", "peers", "ratio")
 STAT_KEYS = ("median", "min", "max", "n")
 
@@ -100,6 +113,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append("- time per group: " + ", ".join(f"{g} {fmt(float(t))} s" for g, t in durations.items()))
     for note in meta.get("notes", []):
         lines.append(f"- {note}")
+    lines += ["", "## Method", ""] + [f"- {m}" for m in METHOD]
     lines += ["", "## Machine", "", "| | |", "|---|---|"]
     for k, v in results.get("machine", {}).items():
         lines.append(f"| {k} | {v} |")
