@@ -175,7 +175,3 @@ async def stop_containers(ctx: Context, tiers: Sequence[Sequence[ContainerRecord
                 report(f"Container {r.name}  Stopped")
 
             tg.start_soon(finish)
-
-
-def up_plan(ctx: Context, sp: StackPlan, options: PlanOptions) -> Plan:
-    return plan_for(ctx, sp, options)

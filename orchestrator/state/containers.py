@@ -159,10 +159,6 @@ def for_project(conn: sqlite3.Connection, project: str, *, include_one_off: bool
     return [ContainerRecord.from_row(r) for r in rows]
 
 
-def all_containers(conn: sqlite3.Connection) -> list[ContainerRecord]:
-    return [ContainerRecord.from_row(r) for r in conn.execute("SELECT * FROM containers ORDER BY project, name")]
-
-
 def record_stack(conn: sqlite3.Connection, project: str, working_dir: str, config_files: list[str]) -> None:
     with transaction(conn):
         conn.execute(
