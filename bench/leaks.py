@@ -24,7 +24,11 @@ def pystack_bridges(root: Path) -> set[str]:
         from orchestrator.network.names import bridge_name
     except ImportError:
         return set()
-    return {bridge_name(str(root), f"{p}_default", salt) for p in PROJECTS for salt in range(4)}
+    names = {bridge_name(str(root), f"{p}_default", salt) for p in PROJECTS for salt in range(4)}
+    containers = root / "containers"
+    if containers.is_dir():  # pystack names a container's netns after its id (Paths.containers/<id>)
+        names |= {d.name for d in containers.iterdir()}
+    return names
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ def diff(before: Snapshot, after: Snapshot, workdir: Path, ours: set[str] | None
     for link in sorted(after.links - before.links):
         (leaks if marked(link) or not link.startswith("host:") else foreign).append(f"link {link}")
     for ns in sorted(after.netns - before.netns):
-        (leaks if marked(ns) else foreign).append(f"netns {ns}")
+        (leaks if marked(ns) or ns in (ours or set()) else foreign).append(f"netns {ns}")
     leaks += [f"cgroup {c}" for c in sorted(after.cgroups - before.cgroups)]
     leaks += [f"process {pid} {cmd}" for pid, _, cmd in sorted(after.processes - before.processes)]
     leaks = [x.replace(wd, "$WORKDIR") for x in leaks]
@@ -114,6 +118,9 @@ def clean(before: Snapshot, after: Snapshot, ours: set[str]) -> list[str]:
             done.append(f"killed {pid} {cmd}")
         except OSError:
             pass
+    for ns in sorted((after.netns - before.netns) & ours):
+        netns.delete(ns)
+        done.append(f"deleted netns {ns}")
     for link in netns.links(None) & ours:
         subprocess.run(["ip", "link", "del", link], capture_output=True, check=False)
         done.append(f"deleted link {link}")

@@ -123,10 +123,10 @@ def run_group(ctx: Context, group: str, figures: list[dict[str, object]], leak_n
     print(f"bench: {group} done in {took:.1f} s", file=sys.stderr)
     found: list[str] = []
     foreign: list[str] = []
-    ours = leaks.pystack_bridges(ctx.pystack.root)
     after = before
     for _ in range(30):
         procs.reap_orphans()
+        ours = leaks.pystack_bridges(ctx.pystack.root)
         after = leaks.take(ctx.workdir, peer_ns)
         found, foreign = leaks.diff(before, after, ctx.workdir, ours)
         if not found:
