@@ -98,7 +98,7 @@ def cycle(tool: StackTool, ctx: Context, figs: dict[str, Figure], counted: bool)
 
     if tool.name == "pystack" and netns.port_in_use(PORT):
         fail(("up", "noop", "down0", "gated", "down"),
-             f"127.0.0.1:{PORT} is already in use by another process; not measured")
+             f"127.0.0.1:{PORT} is in use (another process, or a container a failed down left); not measured")
         return False
     if rec("up", lambda: up_until_answered(tool, nogate, PROJECT)):
         if (("noop", tool.name)) not in SKIP:
