@@ -160,10 +160,13 @@ def measure(ctx: Context) -> list[Figure]:
                 time.sleep(1)
         window = 5.0 if ctx.quick else 10.0
         windows = 3 if ctx.quick else 6
+        tick = 1000 / procs.CLK_TCK * 60 / window
         if ctx.quick:
-            figs["cpu"].note = f"--quick: {windows} windows of {window:.0f} s instead of 60 s, scaled to 60 s"
+            figs["cpu"].note = (f"--quick: {windows} windows of {window:.0f} s instead of 60 s, each scaled to "
+                                f"60 s (resolution {tick:.0f} ms per process)")
         else:
-            figs["cpu"].note = f"{windows} windows of {window:.0f} s (60 s in all), each scaled to 60 s"
+            figs["cpu"].note = (f"{windows} windows of {window:.0f} s (60 s in all), each scaled to 60 s "
+                                f"(resolution {tick:.0f} ms per process)")
         for _ in range(windows):
             start = {t: cpu_total(tool_processes(ctx, t)) for t in tools if t not in broken}
             time.sleep(window)
