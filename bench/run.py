@@ -102,7 +102,7 @@ def run_group(ctx: Context, group: str, figures: list[dict[str, object]], leak_n
                "memory": memory}
     if group == "extra":
         t0 = time.monotonic()
-        figs, notes = extra.run_all(ctx.quick, ctx.only, timeout=240 if ctx.quick else 600)
+        figs, notes = extra.run_all(ctx.quick, ctx.only, timeout=180 if ctx.quick else 300)
         ctx.durations[group] = round(time.monotonic() - t0, 1)
         figures.extend(figs)
         ctx.notes.extend(notes)
