@@ -27,6 +27,7 @@ class Pystack:
         self.image = "busybox:latest"
         self._help: dict[tuple[str, ...], str | None] = {}
         self.image_ready: str | None = "image not prepared yet"
+        self.image_failed: str | None = None  # the import command exists and failed: a failure, not a gap
 
     def argv(self, *args: str) -> list[str]:
         return [*self.exe, "--root", str(self.root), *args]
@@ -70,12 +71,14 @@ class Pystack:
         if self.missing("image", "import") is None:
             res = self.run("image", "import", str(image_tar), self.image, timeout=300)
             self.image_ready = None if res.ok else f"image import failed: {res.why()}"
+            self.image_failed = self.image_ready
             return
         module = REPO / "orchestrator" / "images" / "base_images.py"
         if module.exists():
             res = cmd.run([sys.executable, "-m", "orchestrator.images.base_images"], timeout=600,
                           env=self.env, cwd=str(REPO))
             self.image_ready = None if res.ok else f"base_images failed: {res.why()}"
+            self.image_failed = self.image_ready
             return
         self.image_ready = "neither `pystack image import` nor orchestrator.images.base_images exists yet"
 

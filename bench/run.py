@@ -181,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if ctx.wants("pystack"):
             ctx.pystack.prepare_image(tar)
+            if ctx.pystack.image_failed:
+                failures.append(f"preparing pystack's busybox image: {ctx.pystack.image_failed}")
             versions["pystack"] = ctx.pystack.version()
         prepare_peers(ctx)
         versions.update({k: v for k, v in peers.versions(ctx.engines).items()
