@@ -68,59 +68,60 @@ def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool) -> No
         report(f"Image {ref}  Built")
 
 
+def _progress(opts: GlobalOptions, quiet: bool) -> Any:
+    from orchestrator.images.progress import make_progress
+
+    return make_progress("quiet" if quiet else opts.progress)
+
+
 @click.command()
 @click.argument("targets", nargs=-1)
-@click.option("--platform", default=None)
-@click.option("--insecure", is_flag=True)
+@click.option("--platform", default=None, help="os/arch[/variant]; default: this host's or the service's.")
+@click.option("--insecure", is_flag=True, help="Allow plain HTTP to this registry.")
 @click.option("-q", "--quiet", is_flag=True)
-@click.option("--ignore-buildable", is_flag=True)
-@click.pass_obj
-def pull(opts: GlobalOptions, targets: tuple[str, ...], platform: str | None, insecure: bool, quiet: bool,
+@click.option("--ignore-buildable", is_flag=True, help="Skip services that have a build section.")
+@click.pass_context
+def pull(click_ctx: click.Context, targets: tuple[str, ...], platform: str | None, insecure: bool, quiet: bool,
          ignore_buildable: bool) -> None:
-    """Pull the stack's images (``pull [SERVICE...]``), or one image (``pull REF``)."""
+    """Pull the stack's images (``pull [SERVICE...]``), or images by reference (``pull REF``)."""
+    from orchestrator.cli import image_cmd
     from orchestrator.reconcile import translate
 
+    opts: GlobalOptions = click_ctx.obj
     found = _stack_services(opts, targets)
-    ctx = proj.context(opts)
     if found is None:
         for ref in targets:
-            ctx.images.pull(ref, platform=platform, insecure=insecure)
-            if not quiet:
-                click.echo(f"Image {ref}  Pulled", err=True)
+            click_ctx.invoke(image_cmd.pull, ref=ref, platform=platform, insecure=insecure, quiet=quiet)
         return
     stack, names = found
+    ctx = proj.context(opts)
     for name in names:
         svc = stack.services[name]
         if svc.build is not None and (ignore_buildable or not svc.image):
             continue
         ref = translate.image_ref(stack.name, svc)
-        ctx.images.pull(ref, platform=platform or svc.platform, insecure=insecure)
-        if not quiet:
-            click.echo(f"Image {ref}  Pulled", err=True)
+        ctx.images.pull(ref, platform=platform or svc.platform, insecure=insecure, progress=_progress(opts, quiet))
 
 
 @click.command()
 @click.argument("targets", nargs=-1)
-@click.option("--insecure", is_flag=True)
+@click.option("--insecure", is_flag=True, help="Allow plain HTTP to this registry.")
 @click.option("-q", "--quiet", is_flag=True)
-@click.pass_obj
-def push(opts: GlobalOptions, targets: tuple[str, ...], insecure: bool, quiet: bool) -> None:
-    """Push the stack's built images (``push [SERVICE...]``), or one image (``push REF``)."""
+@click.pass_context
+def push(click_ctx: click.Context, targets: tuple[str, ...], insecure: bool, quiet: bool) -> None:
+    """Push the stack's images (``push [SERVICE...]``), or images by reference (``push REF``)."""
+    from orchestrator.cli import image_cmd
     from orchestrator.reconcile import translate
 
+    opts: GlobalOptions = click_ctx.obj
     found = _stack_services(opts, targets)
-    ctx = proj.context(opts)
-    refs: list[str]
     if found is None:
         refs = list(targets)
     else:
         stack, names = found
-        refs = [translate.image_ref(stack.name, stack.services[n])
-                for n in names if stack.services[n].image]
+        refs = [translate.image_ref(stack.name, stack.services[n]) for n in names if stack.services[n].image]
     for ref in refs:
-        ctx.images.push(ref, insecure=insecure)
-        if not quiet:
-            click.echo(f"Image {ref}  Pushed", err=True)
+        click_ctx.invoke(image_cmd.push, ref=ref, insecure=insecure, quiet=quiet)
 
 
 @click.command()
