@@ -12,6 +12,7 @@ left something behind; 2 on bad arguments.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import sys
@@ -194,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             run_group(ctx, group, figures, leak_notes, failures)
     finally:
         close_peers(ctx)
+        for item in final_sweep(ctx):
+            leak_notes.append(f"end of run: {item}")
         for kind in ("podman", "docker"):
             netns.delete(peers.ns_name(kind, workdir))
         procs.reap_orphans()
@@ -230,6 +233,35 @@ def main(argv: list[str] | None = None) -> int:
     for f in failures:
         print(f"bench: FAILED: {f}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def final_sweep(ctx: Context) -> list[str]:
+    """After a crash or an interrupted group: take down whatever pystack still runs under the bench's
+    root, then kill what still names the work directory, so that nothing outlives the bench."""
+    wd = str(ctx.workdir)
+
+    def alive() -> list[procs.Proc]:
+        return procs.select(lambda p: wd in p.cmdline or procs.environ_has(p.pid, wd.encode()),
+                            host_only=False)
+
+    done: list[str] = []
+    if not alive():
+        return done
+    if ctx.wants("pystack") and ctx.pystack.missing("down") is None:
+        for project in leaks.PROJECTS:
+            ctx.pystack.stack(ctx.fixture("sleepers.yaml"), project, "down", "-v", "-t", "0", "--remove-orphans",
+                              timeout=120)
+    time.sleep(0.5)
+    procs.reap_orphans()
+    for p in alive():
+        try:
+            os.kill(p.pid, signal.SIGKILL)
+            done.append(f"killed {p.pid} {p.cmdline.replace(wd, '$WORKDIR')[:120]}")
+        except OSError:
+            pass
+    time.sleep(0.2)
+    procs.reap_orphans()
+    return collapse(done)
 
 
 def collapse(items: list[str]) -> list[str]:
