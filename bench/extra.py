@@ -19,19 +19,38 @@ SCRIPTS = ("spec_load.py", "runtime_bench.py", "images_bench.py", "storage_bench
 GROUP = "From the other parts' benchmarks"
 
 
+def _figures_in(data: Any) -> list[dict[str, Any]] | None:
+    if isinstance(data, dict) and isinstance(data.get("figures"), list):
+        data = data["figures"]
+    if isinstance(data, list) and data and all(isinstance(x, dict) and "name" in x for x in data):
+        return data
+    return None
+
+
 def _parse(out: str) -> list[dict[str, Any]] | None:
+    """Figures from a script's stdout: one JSON list (possibly after progress lines, possibly spread
+    over many lines), a ``{"figures": [...]}`` object, or one JSON figure per line."""
     text = out.strip()
-    candidates = [text] + [line for line in reversed(text.splitlines()) if line.lstrip().startswith("[")]
+    lines = text.splitlines()
+    candidates = [text]
+    candidates += ["\n".join(lines[i:]) for i in range(len(lines) - 1, -1, -1) if lines[i].lstrip().startswith("[")]
     for cand in candidates:
         try:
-            data = json.loads(cand)
+            found = _figures_in(json.loads(cand))
         except ValueError:
             continue
-        if isinstance(data, dict) and isinstance(data.get("figures"), list):
-            data = data["figures"]
-        if isinstance(data, list) and all(isinstance(x, dict) and "name" in x for x in data):
-            return data
-    return None
+        if found is not None:
+            return found
+    per_line = []
+    for line in lines:
+        if line.lstrip().startswith("{"):
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(obj, dict) and "name" in obj:
+                per_line.append(obj)
+    return per_line or None
 
 
 def failed_figure(script: str, why: str) -> dict[str, Any]:

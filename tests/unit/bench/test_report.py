@@ -55,3 +55,11 @@ def test_a_script_that_prints_garbage_becomes_a_failed_figure() -> None:
     assert extra._parse('progress...\n[{"name": "a", "unit": "s"}]') == [{"name": "a", "unit": "s"}]
     fig = finish(extra.failed_figure("images_bench.py", "exit 1: boom"))
     assert fig["pystack"]["failed"] == 1 and fig["pystack"]["n"] == 0
+
+
+def test_scripts_may_print_json_lines_or_a_list_after_progress() -> None:
+    lines = '{"name": "a", "unit": "ms"}\nnoise\n{"name": "b", "unit": "ms"}\n'
+    assert [f["name"] for f in extra._parse(lines) or []] == ["a", "b"]
+    spread = 'working...\n[\n  {"name": "c", "unit": "s"}\n]\n'
+    assert [f["name"] for f in extra._parse(spread) or []] == ["c"]
+    assert extra._parse('{"figures": [{"name": "d"}]}') == [{"name": "d"}]
