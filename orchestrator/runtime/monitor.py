@@ -215,13 +215,13 @@ def record_exit(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], 
     """Relay logs until PID 1 is gone, then write exit.json with the code and the OOM flag."""
     status = _supervise(plan, pid, pidfd, pipes)
     oom = False
-    if cgroups_path:
+    if cgroups_path and os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:  # OOM kills are SIGKILL
         try:
             oom = open_cgroup(cgroups_path).oom_kill_count() > 0
         except Exception:
             oom = False
     code, sig = _decode(status)
-    write_json(plan.cdir.exit_file, {"code": code, "signal": sig, "oom_killed": bool(oom and sig == 9),
+    write_json(plan.cdir.exit_file, {"code": code, "signal": sig, "oom_killed": oom,
                                      "finished_at": time.time()})
 
 
