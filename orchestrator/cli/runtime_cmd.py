@@ -96,6 +96,8 @@ def run(ctx: click.Context, container_id: str, bundle: str, pid_file: str | None
         keep: bool) -> None:
     """Create, start and wait; exit with the container's exit code."""
     rt = _rt(ctx)
+    if hasattr(rt, "use_zygote"):
+        rt.use_zygote = False  # the container ends with this command: no zygote worth starting
     rt.create(container_id, Path(bundle), pid_file=Path(pid_file) if pid_file else None,
               log_path=Path(log_path) if log_path else None)
     try:

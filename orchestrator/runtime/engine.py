@@ -65,9 +65,12 @@ def parse_signal(sig: int | str) -> int:
 
 
 class PystackRuntime:
-    def __init__(self, paths: Paths) -> None:
+    def __init__(self, paths: Paths, *, use_zygote: bool = True) -> None:
         self.paths = paths
         self.base = paths.runtime_state
+        # Long-lived containers: monitors from the zygote share their memory. A one-shot ``run``
+        # from a short-lived process forks its monitor directly (no zygote to start).
+        self.use_zygote = use_zygote
 
     def _dir(self, container_id: str) -> ContainerDir:
         return ContainerDir(self.base, container_id)
@@ -99,7 +102,7 @@ class PystackRuntime:
             plan = self._plan(cdir, cfg, bundle, log_path, log_max_size, log_max_files, console_socket)
             from orchestrator.runtime import launch  # cgroups and the monitor: only create needs them
 
-            pid = launch.launch(plan)
+            pid = launch.launch(plan, use_zygote=self.use_zygote)
         except BaseException:
             shutil.rmtree(cdir.dir, ignore_errors=True)
             raise

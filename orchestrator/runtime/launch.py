@@ -25,7 +25,7 @@ from orchestrator.runtime.store import start_time, write_json
 TIMEOUT = 30.0
 
 
-def launch(plan: monitor.MonitorPlan) -> int:
+def launch(plan: monitor.MonitorPlan, *, use_zygote: bool = True) -> int:
     """Create the container described by ``plan``; return its init's pid (in the host's namespace)."""
     cdir = plan.cdir
     go_r, go_w = os.pipe2(os.O_CLOEXEC)
@@ -37,9 +37,11 @@ def launch(plan: monitor.MonitorPlan) -> int:
     if (plan.cfg.get("process") or {}).get("terminal") and plan.console_socket:
         slave = _send_console(plan)
     try:
-        try:
-            report = zygote.fork_monitor(cdir.dir.parent / "zygote.sock", plan)
-        except OSError:  # no zygote: fork from here (works the same, costs more memory per container)
+        report = -1
+        if use_zygote:
+            with contextlib.suppress(OSError):  # no zygote: fork from here (same, more memory per container)
+                report = zygote.fork_monitor(cdir.dir.parent / "zygote.sock", plan)
+        if report < 0:
             report = monitor.fork_monitor(plan, monitor.own_body)
     finally:
         for fd in (go_r, ready_w, fifo_fd, *(f for f, _ in plan.ns_join_fds)):
