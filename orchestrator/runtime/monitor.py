@@ -106,14 +106,22 @@ def _main(plan: MonitorPlan, report_fd: int, body: Callable[[MonitorPlan, int], 
     code = 0
     try:
         os.setsid()
-        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
-            signal.signal(s, signal.SIG_IGN)
+        _quiet_signals()
         body(plan, report_fd)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.write(report_fd, json.dumps({"error": f"monitor: {type(exc).__name__}: {exc}"}).encode())
         code = 1
     os._exit(code)
+
+
+def _quiet_signals() -> None:
+    """Forget the caller's signal handling (an event loop's SIGCHLD handler, its wakeup fd)."""
+    with contextlib.suppress(ValueError):
+        signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
+        signal.signal(s, signal.SIG_IGN)
 
 
 def own_body(plan: MonitorPlan, report_fd: int) -> None:

@@ -17,7 +17,6 @@ import gc
 import json
 import os
 import select
-import signal
 import socket
 import struct
 import time
@@ -112,8 +111,7 @@ def _start(sock_path: Path) -> None:
 
 def _serve(sock_path: Path, ready_fd: int) -> None:
     """The zygote's loop. Never returns."""
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
-        signal.signal(s, signal.SIG_IGN)
+    monitor._quiet_signals()
     os.chdir("/")
     lock = os.open(str(sock_path) + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
