@@ -53,11 +53,12 @@ def prepare(cfg: dict[str, Any], bundle: Path, console: str | None, rootfs_fd: i
         k.move_mount(root_fd, "", rootfs_fd, "", k.MOVE_MOUNT_F_EMPTY_PATH | k.MOVE_MOUNT_T_EMPTY_PATH)
         os.close(rootfs_fd)
         root = fd_path(root_fd)
+    cg_path = (linux.get("cgroupsPath") or "").strip("/") or None
     try:
         dev_is_tmpfs = False
         for m in cfg.get("mounts") or []:
             try:
-                _mount_one(root_fd, m, bundle)
+                _mount_one(root_fd, m, bundle, cg_path)
             except OSError as exc:
                 raise MountError(f"mount {m.get('destination')} ({m.get('type', 'bind')}): {exc.strerror}") from None
             if m["destination"].rstrip("/") == "/dev" and m.get("type") == "tmpfs":
@@ -76,7 +77,7 @@ def prepare(cfg: dict[str, Any], bundle: Path, console: str | None, rootfs_fd: i
         os.close(root_fd)
 
 
-def _mount_one(root_fd: int, m: dict[str, Any], bundle: Path) -> None:
+def _mount_one(root_fd: int, m: dict[str, Any], bundle: Path, cgroups_path: str | None) -> None:
     dest = m["destination"]
     mtype = m.get("type")
     opts = mountopts.parse(m.get("options"), mtype)
@@ -98,7 +99,7 @@ def _mount_one(root_fd: int, m: dict[str, Any], bundle: Path) -> None:
     else:
         fstype = mtype or "none"
         if fstype == "cgroup":
-            _mount_cgroup(root_fd, dest, opts.flags)
+            _mount_cgroup(root_fd, dest, opts.flags, cgroups_path)
         else:
             dest_fd = ensure_in_root(root_fd, dest)
             try:
@@ -134,7 +135,7 @@ def _host_v1_hierarchies() -> list[tuple[str, str]]:
     return out
 
 
-def _mount_cgroup(root_fd: int, dest: str, flags: int) -> None:
+def _mount_cgroup(root_fd: int, dest: str, flags: int, cgroups_path: str | None) -> None:
     """cgroup2 when the host is unified; on v1/hybrid a tmpfs with one hierarchy per v1 controller.
 
     In the container's cgroup namespace each hierarchy shows the container's own cgroup as its root.
@@ -157,7 +158,13 @@ def _mount_cgroup(root_fd: int, dest: str, flags: int) -> None:
     for name, data in _host_v1_hierarchies():
         sub = ensure_in_root(root_fd, f"{dest}/{name}")
         try:
-            k.mount("cgroup", fd_path(sub), "cgroup", flags | base, data)
+            try:
+                k.mount("cgroup", fd_path(sub), "cgroup", flags | base, data)
+            except PermissionError:
+                # v1 hierarchies cannot be mounted from a user namespace: bind our own cgroup instead
+                own = f"/sys/fs/cgroup/{name}/{cgroups_path}" if cgroups_path else ""
+                if own and os.path.isdir(own):
+                    k.mount(own, fd_path(sub), None, k.MS_BIND | k.MS_REC)
         finally:
             os.close(sub)
     if flags & k.MS_RDONLY:
@@ -186,27 +193,29 @@ def _devices(root_fd: int, extra: list[dict[str, Any]], defaults: bool) -> None:
             try:
                 kind = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}[d["type"]]
                 mode = kind | (d.get("fileMode", 0o666) & 0o7777)
-                _mknod(parent, name, mode, d.get("major", 0), d.get("minor", 0), d.get("uid", 0), d.get("gid", 0))
+                _mknod(parent, name, mode, d.get("major", 0), d.get("minor", 0), d.get("uid", 0), d.get("gid", 0),
+                       path)
             finally:
                 os.close(parent)
     finally:
         os.umask(old)
 
 
-def _mknod(dirfd: int, name: str, mode: int, major: int, minor: int, uid: int, gid: int) -> None:
+def _mknod(dirfd: int, name: str, mode: int, major: int, minor: int, uid: int, gid: int,
+           host_path: str | None = None) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(name, dir_fd=dirfd)
     try:
         os.mknod(name, mode, os.makedev(major, minor), dir_fd=dirfd)
     except PermissionError:
         # In a user namespace mknod is refused: bind the host's node instead (as runc and crun do).
-        if not stat.S_ISCHR(mode) or (major, minor) not in {(ma, mi) for _, ma, mi in DEFAULT_DEVICES}:
+        host = host_path or next((f"/dev/{n}" for n, ma, mi in DEFAULT_DEVICES if (ma, mi) == (major, minor)), None)
+        if host is None or not os.path.exists(host):
             raise
-        host = next(n for n, ma, mi in DEFAULT_DEVICES if (ma, mi) == (major, minor))
         os.close(os.open(name, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666, dir_fd=dirfd))
         target = os.open(name, O_PATH | os.O_CLOEXEC | os.O_NOFOLLOW, dir_fd=dirfd)
         try:
-            k.mount(f"/dev/{host}", fd_path(target), None, k.MS_BIND)
+            k.mount(host, fd_path(target), None, k.MS_BIND)
         finally:
             os.close(target)
         return

@@ -1,0 +1,66 @@
+"""The runtime-spec's own good examples: run where this host allows, refused in one line where not."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.errors import PystackError
+from orchestrator.runtime.engine import PystackRuntime
+from tests.integration.runtime.conftest import new_id, run_logged
+
+pytestmark = pytest.mark.root
+GOOD = Path("/work/shared/oci/runtime-spec/schema/test/config/good")
+
+
+def bundle_from(name: str, tmp_path: Path, busybox_rootfs: Path) -> tuple[str, Path, dict[str, Any]]:
+    cid = new_id()
+    bundle = tmp_path / cid
+    bundle.mkdir()
+    shutil.copytree(busybox_rootfs, bundle / "rootfs", symlinks=True)
+    (bundle / "rootfs").chmod(0o755)
+    cfg = json.loads((GOOD / name).read_text())
+    return cid, bundle, cfg
+
+
+@pytest.mark.parametrize(("name", "why"), [
+    ("minimal.json", "process is required"),
+    ("linux-netdevice.json", "process is required"),
+    ("linux-rdma.json", "process is required"),
+    ("minimal-for-start.json", "mount namespace is required"),  # host namespaces only: no pivot_root
+])
+def test_examples_this_runtime_refuses(rt: PystackRuntime, tmp_path: Path, busybox_rootfs: Path, name: str,
+                                       why: str) -> None:
+    cid, bundle, cfg = bundle_from(name, tmp_path, busybox_rootfs)
+    (bundle / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(PystackError, match=why) as err:
+        rt.create(cid, bundle)
+    assert "\n" not in str(err.value)
+    assert rt.list() == []
+
+
+def test_spec_example_runs_with_this_hosts_limits(rt: PystackRuntime, tmp_path: Path, busybox_rootfs: Path) -> None:
+    """spec-example.json (user, time and cgroup namespaces, caps, rlimits, devices, resources) with only
+    what this host cannot provide taken out, each named."""
+    cid, bundle, cfg = bundle_from("spec-example.json", tmp_path, busybox_rootfs)
+    proc, linux = cfg["process"], cfg["linux"]
+    proc["terminal"] = False  # no console socket in this test
+    proc["args"] = ["sh", "-c", "id; hostname; cat /proc/sys/net/core/somaxconn; ulimit -n"]
+    linux["cgroupsPath"] = f"pystack/{cid}"
+    res = linux["resources"]
+    for k in ("realtimeRuntime", "realtimePeriod"):  # the host's RT budget is smaller
+        res["cpu"].pop(k)
+    res["cpu"].update(cpus="0-1", mems="0")  # 2 cores, 1 memory node
+    res.pop("hugepageLimits")  # no v1 hugetlb controller here
+    for k in ("weightDevice", "throttleReadBpsDevice", "throttleWriteIOPSDevice"):  # no /dev/sda
+        res["blockIO"].pop(k)
+    linux["devices"] = [d for d in linux["devices"] if d["path"] != "/dev/sda"]
+    linux["sysctl"].pop("net.ipv4.ip_forward")  # never touch forwarding, even in a private netns
+    (bundle / "config.json").write_text(json.dumps(cfg))
+    code, out, err = run_logged(rt, cid, bundle)
+    assert code == 0, err
+    assert out.split("\n")[:4] == ["uid=1 gid=1 groups=5,6", "slartibartfast", "256", "1024"]
