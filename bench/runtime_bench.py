@@ -105,20 +105,20 @@ def main(argv: list[str]) -> int:
         for i in range(args.runs + 2):  # two warm-up rounds
             keep = i >= 2
             cid = f"rt-b{uuid.uuid4().hex[:8]}"
-            ms = timed(lambda: api_run(cid))
+            ms = timed(lambda cid=cid: api_run(cid))  # type: ignore[misc]
             keep and add("run", "pystack", ms)
-            ms = timed(lambda: subprocess.run(["pystack", "runtime", "run", "--bundle", str(true_b), cid + "c"],
-                                              env=env, check=True))
+            ms = timed(lambda cid=cid: subprocess.run(  # type: ignore[misc]
+                ["pystack", "runtime", "run", "--bundle", str(true_b), cid + "c"], env=env, check=True))
             keep and add("cli", "pystack", ms)
             for p in peers:
-                ms = timed(lambda p=p: p.cmd("run", "--bundle", str(true_b), cid + p.name))  # type: ignore[misc]
+                ms = timed(lambda p=p, cid=cid: p.cmd("run", "--bundle", str(true_b), cid + p.name))  # type: ignore[misc]
                 keep and add("run", p.name, ms)
                 keep and add("cli", p.name, ms)
             # time to a running sleep, then exec of true into it
-            ms = timed(lambda: (rt.create(cid + "s", sleep_b), rt.start(cid + "s")))
+            ms = timed(lambda cid=cid: (rt.create(cid + "s", sleep_b), rt.start(cid + "s")))  # type: ignore[misc]
             keep and add("sleep", "pystack", ms)
             with open(os.devnull, "w") as null:
-                ms = timed(lambda: rt.exec(cid + "s", {"args": ["true"]}, stdout=null, stderr=null))
+                ms = timed(lambda cid=cid: rt.exec(cid + "s", {"args": ["true"]}, stdout=null, stderr=null))  # type: ignore[misc]
             keep and add("exec", "pystack", ms)
             rt.delete(cid + "s", force=True)
             for p in peers:
