@@ -2,13 +2,16 @@
 PYTHON ?= python3
 PYTEST_ARGS ?=
 
-.PHONY: deps demo test unit lint schema bench bench-quick base-images clean
+.PHONY: deps demo test unit lint schema bench bench-quick base-images base-images-debian clean
 
 deps:
 	@bash tools/install-deps.sh
 
 base-images: deps
 	@$(PYTHON) -m orchestrator.images.base_images
+
+base-images-debian: deps
+	@$(PYTHON) -m orchestrator.images.base_images --debian
 
 demo: deps
 	@bash examples/quickstart/demo.sh
