@@ -23,6 +23,16 @@ from pathlib import Path
 from orchestrator.network.service_pid import MODULE, pid_file, running_service, write_pid
 from orchestrator.paths import Paths
 
+SAFETY_POLL = 5.0  # seconds; an idle stack's service wakes 12 times a minute, not 240
+
+
+def poke_service(paths: Paths, project: str) -> None:
+    """Tell the running service (if any) that names or ports changed; does not wait."""
+    pid = running_service(paths, project)
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGHUP)
+
 
 def _ready_file(paths: Paths, project: str) -> Path:
     return paths.stack_run(project) / "network.ready"
@@ -144,9 +154,11 @@ async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns
         await anyio.sleep(0.05)
         write_pid(paths, project)
         ready.touch()
+        # Changes arrive as SIGHUP from whoever makes them (``poke_service``); the slow look at the
+        # database only catches a change whose sender died before it could signal.
         version = server.view.version()
         while True:
-            await anyio.sleep(0.25)
+            await anyio.sleep(SAFETY_POLL)
             v = server.view.version()
             if v != version:
                 version = v

@@ -65,6 +65,7 @@ def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path
     from orchestrator.network.driver import Attachment
     from orchestrator.network.ports import PortBinding, check_ports_free, register_ports
     from orchestrator.network.records import register_dns, register_link
+    from orchestrator.network.service import poke_service
 
     driver = ctx.network
     ns = driver.create_netns(rec.id, project=sp.project)
@@ -88,6 +89,7 @@ def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path
         bindings = check_ports_free(wanted, host_netns=ctx.host_netns, conn=conn, project=sp.project)
         register_ports(conn, sp.project, sp.service, rec.id, rec.name, bindings)
     hostfiles.write_hosts(files["hosts"], hostname, first.address, sp.extra_hosts, gateway=first.gateway)
+    poke_service(ctx.paths, sp.project)
     nameservers = sp.dns or [first.gateway]
     hostfiles.write_resolv_conf(files["resolv.conf"], nameservers, sp.dns_search, sp.dns_opt)
     hostfiles.write_hostname(files["hostname"], hostname)
@@ -111,10 +113,12 @@ def unwire_network(ctx: Context, rec: ContainerRecord) -> None:
         return
     from orchestrator.network.ports import unregister_ports
     from orchestrator.network.records import unregister_dns
+    from orchestrator.network.service import poke_service
 
     driver = ctx.network
     unregister_dns(ctx.db(), rec.id)
     unregister_ports(ctx.db(), rec.id)
+    poke_service(ctx.paths, rec.project)
     driver.detach(rec.id)
     driver.delete_netns(rec.id)
 
