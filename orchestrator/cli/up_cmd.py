@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -92,7 +93,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
                 click.echo(line)
             return
         outcome = anyio.run(stack_ops.up, ctx, stack, sp, plan, up_opts, report,
-                            [str(f) for f in getattr(stack, "config_files", [])])
+                            [str(Path(f).resolve()) for f in opts.files] or [str(stack.working_dir)])
         if not no_start:
             supervisor_client.ensure(ctx.paths, stack.name, host_netns=ctx.host_netns)
     for name, why in {**outcome.failed, **outcome.skipped}.items():
