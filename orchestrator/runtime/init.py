@@ -90,16 +90,21 @@ def _setup_and_exec(plan: InitPlan) -> None:
     k.prctl(k.PR_SET_DUMPABLE, 0)  # nobody in the container may open /proc/<this>/exe or mem
     if not plan.userns:  # in a user namespace our parent is a short-lived stage
         k.prctl(k.PR_SET_PDEATHSIG, 9)
-    if os.read(plan.go_fd, 1) != b"G":
-        os._exit(1)  # the monitor gave up (cgroup failure): it reports, we just leave
-    os.close(plan.go_fd)
+    # Joining the cgroup (the caller's write to cgroup.procs) waits for an RCU grace period on v1
+    # hosts; unless a cgroup filesystem is to be mounted, build the root meanwhile and wait for
+    # "go" (and create the cgroup namespace, whose root is the cgroup we are in) just before the
+    # identity change.
+    late = not any(m.get("type") == "cgroup" for m in cfg.get("mounts") or [])
+    if not late:
+        _wait_go(plan.go_fd)
     _step[0] = "joining namespaces"
     for fd, flag in plan.ns_join:
         k.setns(fd, flag)
         os.close(fd)
     _step[0] = "creating namespaces"
-    if plan.ns_new:
-        k.unshare(plan.ns_new)
+    early = plan.ns_new & ~k.CLONE_NEWCGROUP if late else plan.ns_new
+    if early:
+        k.unshare(early)
     rootfs_fd = None
     if plan.userns:
         # Still the host's uid 0 here, so the bundle's parents are traversable: keep the root as an
@@ -126,6 +131,11 @@ def _setup_and_exec(plan: InitPlan) -> None:
     block_imports()
     _step[0] = "masked and read-only paths"
     rootfs.finish(cfg)
+    if late:
+        _wait_go(plan.go_fd)
+        if plan.ns_new & k.CLONE_NEWCGROUP:
+            _step[0] = "creating the cgroup namespace"
+            k.unshare(k.CLONE_NEWCGROUP)
     close_fds_except({plan.ready_fd, plan.fifo_fd})
     nnp = bool(proc.get("noNewPrivileges"))
     _step[0] = "seccomp"
@@ -144,6 +154,13 @@ def _setup_and_exec(plan: InitPlan) -> None:
     os.write(plan.ready_fd, b"R")
     os.close(plan.ready_fd)
     procsetup.finalize_and_exec(proc, plan.seccomp_bpf if nnp else None, _gate(plan.fifo_fd), path)
+
+
+def _wait_go(go_fd: int) -> None:
+    """Block until the caller has put us into the container's cgroup; EOF means it gave up or died."""
+    if os.read(go_fd, 1) != b"G":
+        os._exit(1)
+    os.close(go_fd)
 
 
 def _gate(fifo_fd: int) -> Callable[[], None]:

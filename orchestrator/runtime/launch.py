@@ -58,8 +58,16 @@ def launch(plan: monitor.MonitorPlan, *, use_zygote: bool = True) -> int:
             raise RuntimeFailure(_monitor_error(line))
         pid, mpid = (int(x) for x in line.split())
         if cg is not None:
-            cg.add_process(pid)
-        os.write(go_w, b"G")
+            try:
+                cg.add_process(pid)
+            except Exception:
+                # The init builds its root while we wait here; if it already failed, say why.
+                early = _read_ready(ready_r, 2.0)
+                if early.startswith(b"E"):
+                    raise RuntimeFailure(early[1:].decode("utf-8", "replace")) from None
+                raise
+        with contextlib.suppress(BrokenPipeError):  # an init that failed early: its message follows
+            os.write(go_w, b"G")
         msg = _read_ready(ready_r)
         if msg != b"R":
             err = msg[1:].decode("utf-8", "replace") if msg.startswith(b"E") else "container init died during setup"
@@ -112,8 +120,8 @@ def _monitor_error(line: bytes | None) -> str:
         return line.decode("utf-8", "replace")
 
 
-def _read_ready(fd: int) -> bytes:
-    if not select.select([fd], [], [], TIMEOUT)[0]:
+def _read_ready(fd: int, timeout: float = TIMEOUT) -> bytes:
+    if not select.select([fd], [], [], timeout)[0]:
         return b"Econtainer setup timed out"
     chunks = []
     while True:
