@@ -172,7 +172,8 @@ def test_caller_killed_loses_nothing(rt: PystackRuntime, make_bundle: BundleFact
         "print('started', flush=True)\n"
         "time.sleep(60)\n"
     )
-    caller = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, cwd="/work/main")
+    repo = Path(__file__).resolve().parents[3]
+    caller = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, cwd=str(repo))
     try:
         assert caller.stdout is not None and caller.stdout.readline().strip() == b"started"
         os.kill(caller.pid, signal.SIGKILL)
