@@ -17,9 +17,9 @@ import gc
 import json
 import os
 import select
+import signal
 import socket
 import struct
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,9 @@ from orchestrator.runtime.store import ContainerDir
 IDLE_EXIT = 1.0  # seconds without monitors before the zygote leaves
 MAX_MSG = 1 << 20
 _N_FIXED = 7  # report, go, ready, fifo, stdin, stdout, stderr
+
+
+_WAKE_FDS: list[int] = []  # the zygote's self-pipe, closed in each monitor it forks
 
 
 def _encode(plan: monitor.MonitorPlan) -> bytes:
@@ -85,32 +88,45 @@ def fork_monitor(sock_path: Path, plan: monitor.MonitorPlan) -> int:
 
 
 def _start(sock_path: Path) -> None:
-    """Fork the zygote (detached, reparented to init) and wait until it listens."""
+    """Start the zygote as a fresh interpreter and wait until it listens.
+
+    A fresh ``python -m orchestrator.runtime.zygote`` imports only the standard library and the
+    monitor's code, so the monitors it forks share small pages: forking it from the caller would
+    hand every monitor the caller's heap (pydantic models, a parsed stack file). It daemonizes
+    itself (fork, setsid) so that it is reparented to init and no caller is left to reap it.
+    """
+    import subprocess
+    import sys
+
     sock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    rd, wr = os.pipe2(os.O_CLOEXEC)
-    gc.freeze()
+    rd, wr = os.pipe()
     try:
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.close(rd)
-                os.setsid()
-                if os.fork() == 0:
-                    _serve(sock_path, wr)
-            finally:
-                os._exit(0)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "orchestrator.runtime.zygote", str(sock_path), str(wr)],
+            pass_fds=(wr,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd="/", close_fds=True,
+        )
     finally:
-        gc.unfreeze()
-    os.close(wr)
-    os.waitpid(pid, 0)
+        os.close(wr)
     try:
+        proc.wait(10.0)
         select.select([rd], [], [], 5.0)
     finally:
         os.close(rd)
 
 
+def _daemon_main(sock_path: str, ready_fd: int) -> None:
+    """Entry of the fresh interpreter: detach, then serve."""
+    if os.fork():
+        os._exit(0)
+    os.setsid()
+    gc.collect()
+    gc.freeze()  # what is loaded now stays shared with every monitor forked later
+    _serve(Path(sock_path), ready_fd)
+
+
 def _serve(sock_path: Path, ready_fd: int) -> None:
-    """The zygote's loop. Never returns."""
+    """The zygote's loop. Never returns. It sleeps until a request or a monitor's exit (SIGCHLD)."""
     monitor._quiet_signals()
     os.chdir("/")
     lock = os.open(str(sock_path) + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -129,13 +145,21 @@ def _serve(sock_path: Path, ready_fd: int) -> None:
     for i in (0, 1, 2):
         os.dup2(devnull, i)
     os.close(devnull)
-    close_fds_except({srv.fileno(), lock, ready_fd})
+    wake_r, wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+    _WAKE_FDS[:] = [wake_r, wake_w]
+    close_fds_except({srv.fileno(), lock, ready_fd, wake_r, wake_w})
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so SIGCHLD reaches the wakeup fd
     os.write(ready_fd, b"R")
     os.close(ready_fd)
     children: set[int] = set()
-    idle_since = time.monotonic()
     while True:
-        if select.select([srv], [], [], 0.2)[0]:
+        timeout = None if children else IDLE_EXIT
+        ready = select.select([srv.fileno(), wake_r], [], [], timeout)[0]
+        if wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(wake_r, 4096)
+        if srv.fileno() in ready:
             with contextlib.suppress(OSError):
                 conn, _ = srv.accept()
                 with conn:
@@ -149,9 +173,7 @@ def _serve(sock_path: Path, ready_fd: int) -> None:
             if not done:
                 break
             children.discard(done)
-        if children:
-            idle_since = time.monotonic()
-        elif time.monotonic() - idle_since > IDLE_EXIT:
+        if not ready and not children:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(sock_path)
             os._exit(0)
@@ -170,6 +192,9 @@ def _handle(conn: socket.socket, srv: socket.socket, lock: int, children: set[in
             srv.close()
             os.close(lock)
             conn.close()
+            monitor._quiet_signals()  # drop the zygote's SIGCHLD handler and wakeup fd
+            for fd in _WAKE_FDS:
+                os.close(fd)
             for i, fd in enumerate(stdio):
                 os.dup2(fd, i)
             for fd in stdio:
@@ -180,3 +205,9 @@ def _handle(conn: socket.socket, srv: socket.socket, lock: int, children: set[in
     finally:
         for fd in fds:
             os.close(fd)
+
+
+if __name__ == "__main__":
+    import sys
+
+    _daemon_main(sys.argv[1], int(sys.argv[2]))
