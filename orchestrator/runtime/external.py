@@ -154,6 +154,7 @@ class ExternalRuntime(PystackRuntime):
             raise RuntimeFailure(f"container {container_id} is running: stop it first or delete --force")
         self._call("delete", "--force", container_id, check=False)
         self._wait_monitor(data, 10.0)
+        remove_empty_parents(data.get("cgroups_path"))
         shutil.rmtree(cdir.dir, ignore_errors=True)
 
     def wait(self, container_id: str, timeout: float | None = None) -> ExitStatus | None:
@@ -206,3 +207,16 @@ class ExternalRuntime(PystackRuntime):
         if res.returncode < 0:
             return 128 - res.returncode
         return res.returncode
+
+
+def remove_empty_parents(cgroups_path: str | None, fs_root: Path = Path("/sys/fs/cgroup")) -> None:
+    """crun and runc remove a container's own cgroup but leave the parents they made (``pystack/``)
+    in every hierarchy, ``name=systemd`` included. Remove those that are now empty: ``rmdir`` of a
+    cgroup fails while it has children or processes, so this can never touch one in use."""
+    parts = [p for p in (cgroups_path or "").strip("/").split("/") if p]
+    if len(parts) < 2 or not fs_root.is_dir():
+        return
+    for hierarchy in fs_root.iterdir():
+        for depth in range(len(parts) - 1, 0, -1):
+            with contextlib.suppress(OSError):
+                (hierarchy / "/".join(parts[:depth])).rmdir()
