@@ -140,10 +140,13 @@ def main(argv: list[str] | None = None) -> Any:
     except Exception:
         if debug or os.environ.get("PYSTACK_DEBUG"):
             raise
-        import traceback
-
-        last = traceback.format_exc().strip().splitlines()[-1]
-        click.echo(f"internal error: {last} (run with --debug for the traceback)", err=True)
+        cause = sys.exc_info()[1]
+        while isinstance(cause, BaseExceptionGroup) and cause.exceptions:  # name the real cause
+            cause = cause.exceptions[0]
+        if isinstance(cause, PystackError):
+            click.echo(str(cause), err=True)
+            sys.exit(cause.exit_code)
+        click.echo(f"internal error: {type(cause).__name__}: {cause} (run with --debug for the traceback)", err=True)
         sys.exit(70)
 
 

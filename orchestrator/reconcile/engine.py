@@ -21,7 +21,7 @@ from orchestrator.plan.planner import PlanOptions, make_plan
 from orchestrator.reconcile import health, lifecycle
 from orchestrator.reconcile.context import Context
 from orchestrator.reconcile.desired import RunInfo, ServicePlan
-from orchestrator.reconcile.parallel import Outcome, run_in_order
+from orchestrator.reconcile.parallel import Outcome, describe, run_in_order
 from orchestrator.state import containers as cstate
 from orchestrator.state.containers import ContainerRecord
 
@@ -171,7 +171,11 @@ async def stop_containers(ctx: Context, tiers: Sequence[Sequence[ContainerRecord
                         await anyio.to_thread.run_sync(rt.wait, rec.id, window, abandon_on_cancel=True)
         for rec, deadline in pending:
             async def finish(r: ContainerRecord = rec, d: float = deadline) -> None:
-                await anyio.to_thread.run_sync(lifecycle.finish_stop, ctx, r, d)
+                try:
+                    await anyio.to_thread.run_sync(lifecycle.finish_stop, ctx, r, d)
+                except Exception as exc:  # reported; removal (which kills the cgroup) still follows
+                    report(f"Container {r.name}  Error while stopping: {describe(exc)}")
+                    return
                 report(f"Container {r.name}  Stopped")
 
             tg.start_soon(finish)

@@ -19,7 +19,7 @@ from orchestrator.plan.planner import PlanOptions
 from orchestrator.reconcile import engine, lifecycle, translate
 from orchestrator.reconcile.context import Context
 from orchestrator.reconcile.engine import StackPlan
-from orchestrator.reconcile.parallel import Outcome
+from orchestrator.reconcile.parallel import Outcome, describe
 from orchestrator.state import containers as cstate
 from orchestrator.state.containers import ContainerRecord
 
@@ -180,13 +180,23 @@ async def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | N
     records = cstate.for_project(ctx.db(), project)
     await engine.stop_containers(ctx, stop_tiers(ctx, project, order, records), timeout=timeout, report=report)
 
+    failed: dict[str, str] = {}
+
     async def rm(rec: ContainerRecord) -> None:
-        await anyio.to_thread.run_sync(lambda: lifecycle.remove(ctx, rec, timeout=0))
+        try:
+            await anyio.to_thread.run_sync(lambda: lifecycle.remove(ctx, rec, timeout=0))
+        except Exception as exc:  # the others go on; this one stays recorded for the next down
+            failed[rec.name] = describe(exc)
+            report(f"Container {rec.name}  Error: {failed[rec.name]}")
+            return
         report(f"Container {rec.name}  Removed")
 
     async with anyio.create_task_group() as tg:
         for rec in records:
             tg.start_soon(rm, rec)
+    if failed:
+        raise PystackError(f"down: {len(failed)} container(s) could not be removed; run down again: "
+                           + "; ".join(f"{k}: {v}" for k, v in sorted(failed.items())))
     with contextlib.suppress(ImportError):
         await anyio.to_thread.run_sync(ctx.network.cleanup_stack, project)
         report(f"Network {project}  Removed")
