@@ -144,8 +144,9 @@ def run_group(ctx: Context, group: str, figures: list[dict[str, object]], leak_n
             eng.remove_all()
     for item in collapse(found):
         leak_notes.append(f"{group}: left behind {item}")
-    for item in foreign[:10]:
-        leak_notes.append(f"{group}: appeared meanwhile (not ours, maybe another user of this machine): {item}")
+    if foreign:
+        leak_notes.append(f"{group}: {len(foreign)} things appeared meanwhile that are not the bench's (another "
+                          f"user of this machine), e.g. {'; '.join(foreign[:3])}")
     if found:
         failures.append(f"group {group} left things behind")
         for item in collapse(leaks.clean(before, after, ours)):
