@@ -18,7 +18,8 @@ demo: deps
 
 test: deps
 	@$(PYTHON) -m pytest -q $(PYTEST_ARGS)
-	@$(PYTHON) bench/run.py --quick --only pystack --out /tmp/pystack-bench-smoke
+	@$(PYTHON) bench/run.py --quick --runs 1 --only pystack --groups runtime,cli,stack5,restart,fifty,memory \
+		--out /tmp/pystack-bench-smoke
 
 unit: deps
 	@$(PYTHON) -m pytest -q tests/unit

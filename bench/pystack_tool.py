@@ -21,7 +21,10 @@ class Pystack:
     def __init__(self, workdir: Path) -> None:
         self.root = workdir / "pystack-root"
         self.root.mkdir(parents=True, exist_ok=True)
-        exe = shutil.which("pystack")
+        # The console script beside this interpreter: a version manager's shim on PATH (pyenv's is a
+        # bash script) would add its own start-up to every figure.
+        beside = Path(sys.executable).parent / "pystack"
+        exe = str(beside) if beside.exists() else shutil.which("pystack")
         self.exe = [exe] if exe else [sys.executable, "-m", "orchestrator"]
         self.env = {"PYSTACK_ROOT": str(self.root)}
         self.image = "busybox:latest"
