@@ -142,25 +142,23 @@ class Supervisor:
                     cstate.update_if_started_at(self.ctx.db(), cid, run_started, status="exited",
                                                 finished_at=status.finished_at if status else time.time(),
                                                 exit_code=code, oom_killed=bool(status and status.oom_killed))
-            rec = cstate.get(self.ctx.db(), cid)
-            if rec is None:
-                return
-            if rec.started_at != run_started:
+            verdict = self._still_ours(cid, run_started)
+            if verdict != "ours":
+                if verdict == "gone":
+                    return
                 continue
-            if rec.desired != "running":
-                return
             ran_for = time.time() - (run_started or time.time())
             if not should_restart(info.restart, code, restart.attempts, stopped_by_user=False):
                 return
             delay = next_delay(info.restart, restart, ran_for)
             await anyio.sleep(delay)
-            rec = cstate.get(self.ctx.db(), cid)
-            if rec is None:
-                return
-            if rec.started_at != run_started:
+            verdict = self._still_ours(cid, run_started)
+            if verdict != "ours":
+                if verdict == "gone":
+                    return
                 continue
-            if rec.desired != "running":
-                return
+            rec = cstate.get(self.ctx.db(), cid)
+            assert rec is not None
             try:
                 await anyio.to_thread.run_sync(lifecycle.start, self.ctx, rec)
             except PystackError as exc:
@@ -169,6 +167,18 @@ class Supervisor:
             cstate.update(self.ctx.db(), cid, restart_count=rec.restart_count + 1)
             cstate.add_event(self.ctx.db(), self.project, "restart", service=rec.service, container=rec.name)
             self.log(f"{rec.name} restarted (attempt {restart.attempts}, after {delay:.1f}s)")
+
+    def _still_ours(self, cid: str, run_started: float | None) -> str:
+        """Whether the run this watcher saw end is still the supervisor's to restart.
+
+        "gone": removed, or stopped by a user (desired is not running); "restarted": a command
+        started a new run meanwhile (watch that one); "ours": apply the restart policy."""
+        rec = cstate.get(self.ctx.db(), cid)
+        if rec is None:
+            return "gone"
+        if rec.started_at != run_started:
+            return "restarted"
+        return "ours" if rec.desired == "running" else "gone"
 
     async def _wait_exit(self, pid: int) -> None:
         try:
