@@ -142,7 +142,8 @@ def build_config(opts: ContainerOptions) -> dict[str, Any]:
     if opts.resources:
         linux["resources"] = opts.resources
     if opts.cgroups_path:
-        linux["cgroupsPath"] = opts.cgroups_path
+        # absolute: runc and crun put a relative path under their caller's own cgroup
+        linux["cgroupsPath"] = "/" + opts.cgroups_path.lstrip("/")
     if opts.sysctls:
         linux["sysctl"] = dict(opts.sysctls)
     if not opts.privileged:
