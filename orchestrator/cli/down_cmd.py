@@ -30,7 +30,7 @@ def down(opts: GlobalOptions, volumes: bool, rmi: str | None, remove_orphans: bo
         order = generations(stack)
         vols = [v.name for v in stack.volumes.values() if not v.external]
     report = proj.reporter(opts)
-    with proj.stack_lock(ctx.paths, name):
+    with proj.stack_lock(ctx.paths, name), report:
         anyio.run(lambda: stack_ops.down(ctx, name, order=order, timeout=timeout, volumes=vols,
                                          remove_volumes=volumes, report=report))
         if rmi and stack is not None:

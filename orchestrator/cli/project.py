@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -14,6 +14,7 @@ from orchestrator.cli.options import GlobalOptions
 from orchestrator.paths import Paths
 
 if TYPE_CHECKING:
+    from orchestrator.cli.progress import Progress
     from orchestrator.reconcile.context import Context
     from orchestrator.spec.models import Stack
 
@@ -65,25 +66,11 @@ def stack_lock(paths: Paths, project: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def reporter(opts: GlobalOptions) -> Callable[[str], None]:
-    """Progress lines on stderr: plain (default), tty marks, JSON events, or nothing."""
-    import json
-    import sys
-    import time
+def reporter(opts: GlobalOptions, title: str = "Running") -> Progress:
+    """The command's progress sink (``--progress``); enter it to get the live view on a terminal."""
+    from orchestrator.cli.progress import Progress
 
-    mode = opts.progress
-    if mode == "auto":
-        mode = "tty" if sys.stderr.isatty() else "plain"
-
-    def report(msg: str) -> None:
-        if mode == "quiet":
-            return
-        if mode == "json":
-            click.echo(json.dumps({"time": time.time(), "message": msg}), err=True)
-        else:
-            click.echo(f" ✔ {msg}" if mode == "tty" else msg, err=True)
-
-    return report
+    return Progress(opts.progress, title)
 
 
 def colour(opts: GlobalOptions, no_color: bool) -> bool | None:

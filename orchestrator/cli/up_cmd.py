@@ -14,6 +14,7 @@ from orchestrator.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
     from orchestrator.reconcile.context import Context
+    from orchestrator.reconcile.engine import Report
     from orchestrator.spec.models import Stack
 
 
@@ -92,18 +93,18 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
             for line in plan.describe():
                 click.echo(line)
             return
-        outcome = anyio.run(stack_ops.up, ctx, stack, sp, plan, up_opts, report,
-                            [str(Path(f).resolve()) for f in opts.files] or [str(stack.working_dir)])
-        if not no_start:
-            supervisor_client.ensure(ctx.paths, stack.name, host_netns=ctx.host_netns)
+        with report:
+            outcome = anyio.run(stack_ops.up, ctx, stack, sp, plan, up_opts, report,
+                                [str(Path(f).resolve()) for f in opts.files] or [str(stack.working_dir)])
+            if not no_start:
+                supervisor_client.ensure(ctx.paths, stack.name, host_netns=ctx.host_netns)
+            code = _wait(ctx, stack.name, sorted(keep), wait_timeout, report) if wait and outcome.ok else 0
     for name, why in {**outcome.failed, **outcome.skipped}.items():
         click.echo(f"service {name}: {why}", err=True)
     if not outcome.ok:
         sys.exit(1)
-    if wait:
-        code = _wait(ctx, stack.name, sorted(keep), wait_timeout)
-        if code:
-            sys.exit(code)
+    if code:
+        sys.exit(code)
     if detach or wait or no_start:
         return
     from orchestrator.cli.attach import Attacher
@@ -119,22 +120,32 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
     sys.exit(code)
 
 
-def _wait(ctx: Context, project: str, services: list[str], timeout: float | None) -> int:
+def _wait(ctx: Context, project: str, services: list[str], timeout: float | None, report: Report) -> int:
+    """``--wait``: poll the state the supervisor keeps until all run healthy (or completed), or one fails."""
     from orchestrator.state import containers as cstate
 
     deadline = time.monotonic() + timeout if timeout else None
+    waiting: set[str] = set()
     while True:
         recs = [r for r in cstate.for_project(ctx.db(), project, include_one_off=False) if r.service in services]
         bad = [r for r in recs if r.health == "unhealthy" or (r.status == "exited" and r.exit_code not in (0, None))]
+        pending = [r for r in recs if (r.status == "running" and r.health == "starting") or r.status == "created"]
+        for r in recs:
+            if r in pending and r.name not in waiting:
+                waiting.add(r.name)
+                report(f"Container {r.name}  Waiting")
+            elif r.name in waiting and r not in pending and r not in bad:
+                waiting.discard(r.name)
+                report(f"Container {r.name}  {'Healthy' if r.health == 'healthy' else 'Exited'}")
         if bad:
             for r in bad:
-                click.echo(f"container {r.name} is {r.health or 'exited'}", err=True)
+                report(f"Container {r.name}  Error: {r.health or f'exited with code {r.exit_code}'}")
             return 1
-        pending = [r for r in recs if (r.status == "running" and r.health == "starting") or r.status == "created"]
         if not pending:
             return 0
         if deadline is not None and time.monotonic() > deadline:
-            click.echo("timed out waiting for: " + ", ".join(r.name for r in pending), err=True)
+            for r in pending:
+                report(f"Container {r.name}  Error: timed out waiting")
             return 1
         time.sleep(0.05)
 

@@ -87,7 +87,7 @@ def _dependency(name: str, v: dict[str, Any]) -> Dependency:
                       bool(v.get("restart", False)))
 
 
-async def _wait_condition(ctx: Context, sp: StackPlan, dep: str, condition: str) -> None:
+async def _wait_condition(ctx: Context, sp: StackPlan, dep: str, condition: str, report: Report) -> None:
     recs = [r for r in cstate.for_project(ctx.db(), sp.project, include_one_off=False) if r.service == dep]
     dep_plan = sp.services[dep]
     if condition == "service_healthy":
@@ -95,14 +95,23 @@ async def _wait_condition(ctx: Context, sp: StackPlan, dep: str, condition: str)
             raise PystackError(f"dependency {dep} has no health check, but service_healthy was asked for")
         for rec in recs:
             if rec.health != "healthy":
-                await health.wait_healthy(ctx, rec, dep_plan.healthcheck, service=dep)
+                report(f"Container {rec.name}  Waiting")
+                try:
+                    await health.wait_healthy(ctx, rec, dep_plan.healthcheck, service=dep)
+                except PystackError as exc:
+                    report(f"Container {rec.name}  Error: {exc}")
+                    raise
+                report(f"Container {rec.name}  Healthy")
     elif condition == "service_completed_successfully":
         for rec in recs:
+            report(f"Container {rec.name}  Waiting")
             rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
             status = await anyio.to_thread.run_sync(rt.wait, rec.id, None)
             if status is None or status.code != 0:
                 code = status.code if status else "?"
+                report(f"Container {rec.name}  Error: exited with code {code}")
                 raise PystackError(f"dependency {dep} did not complete successfully: exit {code}")
+            report(f"Container {rec.name}  Exited")
 
 
 async def execute(ctx: Context, sp: StackPlan, plan: Plan, report: Report, *, start: bool = True) -> Outcome:
@@ -112,7 +121,7 @@ async def execute(ctx: Context, sp: StackPlan, plan: Plan, report: Report, *, st
         svc = sp.services[name]
         for dep, cond in svc.depends_on.items():
             if dep in sp.services and start:
-                await _wait_condition(ctx, sp, dep, str(cond.get("condition", "service_started")))
+                await _wait_condition(ctx, sp, dep, str(cond.get("condition", "service_started")), report)
         actions = plan.for_service(name)
         if not actions:
             return
