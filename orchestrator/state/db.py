@@ -10,16 +10,26 @@ what it finds half done.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 _SCHEMAS: dict[str, str] = {}
+# Stages register on import, and imports happen lazily in worker threads (the first ``remove`` in a
+# thread imports the image store) while another thread may be inside :func:`connect`.
+_SCHEMAS_LOCK = threading.Lock()
 
 
 def register_schema(name: str, ddl: str) -> None:
     """Declare a stage's tables (``CREATE TABLE IF NOT EXISTS ...``); idempotent."""
-    _SCHEMAS[name] = ddl
+    with _SCHEMAS_LOCK:
+        _SCHEMAS[name] = ddl
+
+
+def _schemas() -> list[str]:
+    with _SCHEMAS_LOCK:
+        return list(_SCHEMAS.values())
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -30,7 +40,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
-    for ddl in _SCHEMAS.values():
+    for ddl in _schemas():
         conn.executescript(ddl)
     return conn
 
