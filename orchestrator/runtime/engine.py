@@ -14,6 +14,7 @@ import os
 import select
 import shutil
 import signal
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -162,17 +163,45 @@ class PystackRuntime:
 
     def start(self, container_id: str) -> None:
         cdir = self._dir(container_id)
-        cdir.load()
+        data = cdir.load()
+        declared = data.get("hooks") or {}
         try:
             fd = os.open(cdir.fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except (FileNotFoundError, OSError):
             raise RuntimeFailure(f"container {container_id} is not in the created state") from None
+        result = os.open(cdir.start_result, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC) \
+            if declared.get("startContainer") else -1
         try:
-            os.write(fd, b"S")
+            try:
+                os.write(fd, b"S")
+            finally:
+                os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(cdir.fifo)
+            if result >= 0:
+                self._start_hooks_outcome(container_id, result, declared["startContainer"])
         finally:
-            os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(cdir.fifo)
+            if result >= 0:
+                os.close(result)
+        if declared.get("poststart"):
+            from orchestrator.runtime import hooks
+
+            state = hooks.state_json(container_id, "running", data.get("pid"), data["bundle"],
+                                     data.get("annotations"), data.get("oci_version", ""))
+            hooks.run_all_warning(declared["poststart"], state, "poststart", self.warn)
+
+    def _start_hooks_outcome(self, container_id: str, fd: int, declared: list[dict[str, Any]]) -> None:
+        """EOF once the init's execve closed its end; ``E<message>`` when a startContainer hook failed."""
+        limit = sum(int(h.get("timeout") or 60) for h in declared) + 5
+        if not select.select([fd], [], [], limit)[0]:
+            raise RuntimeFailure(f"container {container_id}: startContainer hooks did not finish in {limit} s")
+        msg = os.read(fd, 65536)
+        if msg.startswith(b"E"):
+            raise RuntimeFailure(msg[1:].decode("utf-8", "replace"))
+
+    def warn(self, msg: str) -> None:
+        """poststart and poststop failures are warnings (runtime-spec); the CLI shows them on stderr."""
+        sys.stderr.write(f"pystack runtime: warning: {msg}\n")
 
     # -- state ------------------------------------------------------------------------------------
     def _status(self, cdir: ContainerDir, data: Mapping[str, Any]) -> str:
@@ -268,6 +297,13 @@ class PystackRuntime:
                     cg.kill_all(signal.SIGKILL)
                     time.sleep(0.02)
         shutil.rmtree(cdir.dir, ignore_errors=True)
+        poststop = (data.get("hooks") or {}).get("poststop")
+        if poststop:
+            from orchestrator.runtime import hooks
+
+            state = hooks.state_json(container_id, "stopped", None, data["bundle"], data.get("annotations"),
+                                     data.get("oci_version", ""))
+            hooks.run_all_warning(poststop, state, "poststop", self.warn)
 
     # -- exit -------------------------------------------------------------------------------------
     def exit_status(self, container_id: str) -> ExitStatus | None:

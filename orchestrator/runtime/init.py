@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.runtime import inroot, procsetup, rootfs
+from orchestrator.runtime import hooks, inroot, procsetup, rootfs
 from orchestrator.runtime import kernel as k
 from orchestrator.runtime.procsetup import SetupError
 from orchestrator.runtime.rootfs import MountError
@@ -48,6 +48,7 @@ class InitPlan:
     seccomp_bpf: bytes | None
     console: str | None = None
     userns: bool = False  # the init is in a new user namespace: no parent-death signal, root by fd
+    start_result: str = ""  # FIFO that reports a startContainer hook's failure to ``start``
 
 
 def close_fds_except(keep: set[int]) -> None:
@@ -67,7 +68,7 @@ def run(plan: InitPlan) -> None:
     """Never returns: execs the user's program, or reports an error and exits."""
     try:
         _setup_and_exec(plan)
-    except (SetupError, MountError) as exc:
+    except (SetupError, MountError, hooks.HookFailed) as exc:
         _report(plan.ready_fd, str(exc))
     except OSError as exc:
         _report(plan.ready_fd, f"container init: {_step[0]}: {exc.strerror or exc}")
@@ -94,9 +95,17 @@ def _setup_and_exec(plan: InitPlan) -> None:
     # hosts; unless a cgroup filesystem is to be mounted, build the root meanwhile and wait for
     # "go" (and create the cgroup namespace, whose root is the cgroup we are in) just before the
     # identity change.
-    late = not any(m.get("type") == "cgroup" for m in cfg.get("mounts") or [])
+    # With OCI hooks the caller runs createRuntime between our namespaces and our mounts, and
+    # sends the state JSON the in-container phases get on stdin: one more round trip, only then.
+    hooked = hooks.needs_init_handshake(cfg)
+    late = not hooked and not any(m.get("type") == "cgroup" for m in cfg.get("mounts") or [])
     if not late:
-        _wait_go(plan.go_fd)
+        _wait_go(plan.go_fd, keep_open=hooked)
+    result_fd = -1
+    if hooks.of(cfg, "startContainer"):
+        # ``start`` reads this FIFO: EOF when our execve closes it, a message if a hook failed.
+        # Opened while still the host's root: the state directory is closed to a user namespace.
+        result_fd = os.open(plan.start_result, os.O_RDWR | os.O_CLOEXEC)
     _step[0] = "joining namespaces"
     for fd, flag in plan.ns_join:
         k.setns(fd, flag)
@@ -126,8 +135,18 @@ def _setup_and_exec(plan: InitPlan) -> None:
     procsetup.set_oom_score_adj(proc.get("oomScoreAdj"))
     if proc.get("terminal") and plan.console:
         _attach_console(plan.console)
+    state = b""
+    before_pivot = None
+    if hooked:
+        _step[0] = "waiting for the createRuntime hooks"
+        os.write(plan.ready_fd, b"H")
+        state = _read_state(plan.go_fd)
+        if hooks.of(cfg, "createContainer"):
+            def before_pivot() -> None:
+                hooks.run_all(hooks.of(cfg, "createContainer"), state, "createContainer")
     _step[0] = "preparing the root filesystem"
-    rootfs.prepare(cfg, plan.bundle, plan.console if proc.get("terminal") else None, rootfs_fd)
+    rootfs.prepare(cfg, plan.bundle, plan.console if proc.get("terminal") else None, rootfs_fd,
+                   before_pivot=before_pivot)
     block_imports()
     _step[0] = "masked and read-only paths"
     rootfs.finish(cfg)
@@ -136,7 +155,7 @@ def _setup_and_exec(plan: InitPlan) -> None:
         if plan.ns_new & k.CLONE_NEWCGROUP:
             _step[0] = "creating the cgroup namespace"
             k.unshare(k.CLONE_NEWCGROUP)
-    close_fds_except({plan.ready_fd, plan.fifo_fd})
+    close_fds_except({plan.ready_fd, plan.fifo_fd, result_fd})
     nnp = bool(proc.get("noNewPrivileges"))
     _step[0] = "seccomp"
     if plan.seccomp_bpf is not None and not nnp:
@@ -153,21 +172,44 @@ def _setup_and_exec(plan: InitPlan) -> None:
     procsetup.reset_signals()
     os.write(plan.ready_fd, b"R")
     os.close(plan.ready_fd)
-    procsetup.finalize_and_exec(proc, plan.seccomp_bpf if nnp else None, _gate(plan.fifo_fd), path)
+    procsetup.finalize_and_exec(proc, plan.seccomp_bpf if nnp else None,
+                                _gate(plan.fifo_fd, hooks.of(cfg, "startContainer"), state, result_fd), path)
 
 
-def _wait_go(go_fd: int) -> None:
+def _wait_go(go_fd: int, keep_open: bool = False) -> None:
     """Block until the caller has put us into the container's cgroup; EOF means it gave up or died."""
     if os.read(go_fd, 1) != b"G":
         os._exit(1)
+    if not keep_open:
+        os.close(go_fd)
+
+
+def _read_state(go_fd: int) -> bytes:
+    """The caller's answer after the createRuntime hooks: ``G`` and the state JSON, one line."""
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = os.read(go_fd, 65536)
+        if not chunk:
+            os._exit(1)  # the caller gave up (a createRuntime hook failed) or died
+        buf += chunk
     os.close(go_fd)
+    if not buf.startswith(b"G"):
+        os._exit(1)
+    return buf[1:-1]
 
 
-def _gate(fifo_fd: int) -> Callable[[], None]:
+def _gate(fifo_fd: int, start_hooks: list[dict[str, Any]] | None = None, state: bytes = b"",
+          result_fd: int = -1) -> Callable[[], None]:
     def wait_for_start() -> None:
         if os.read(fifo_fd, 1) != b"S":
             os._exit(1)
         os.close(fifo_fd)
+        if start_hooks:
+            try:
+                hooks.run_all(start_hooks, hooks.with_status(state, "created"), "startContainer")
+            except hooks.HookFailed as exc:
+                os.write(result_fd, b"E" + str(exc).encode("utf-8", "replace"))
+                os._exit(127)
 
     return wait_for_start
 

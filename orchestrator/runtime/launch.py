@@ -4,8 +4,10 @@ Protocol (all pipes close-on-exec, created here and inherited down the fork chai
 caller → monitor → init. The monitor reports ``"<init pid> <monitor pid>\\n"``; the caller puts
 that pid into the cgroup it created meanwhile and writes ``G`` on the init's *go* pipe; the init
 builds the container and answers ``R`` (or ``E<message>``) on its *ready* pipe, then blocks on
-``exec.fifo`` until ``start``. If the caller dies at any point, the go pipe closes and an init
-still waiting for it exits; the monitor then records that and leaves.
+``exec.fifo`` until ``start``. With OCI hooks there is one more exchange before the mounts: the
+init sends ``H``, the caller runs prestart and createRuntime and answers ``G<state JSON>\\n``.
+If the caller dies at any point, the go pipe closes and an init still waiting for it exits; the
+monitor then records that and leaves.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from orchestrator.cgroups import open_cgroup
 from orchestrator.errors import RuntimeFailure
-from orchestrator.runtime import monitor, zygote
+from orchestrator.runtime import hooks, monitor, zygote
 from orchestrator.runtime.store import start_time, write_json
 
 TIMEOUT = 30.0
@@ -31,6 +33,8 @@ def launch(plan: monitor.MonitorPlan, *, use_zygote: bool = True) -> int:
     go_r, go_w = os.pipe2(os.O_CLOEXEC)
     ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
     os.mkfifo(cdir.fifo, 0o600)
+    if hooks.of(plan.cfg, "startContainer"):
+        os.mkfifo(cdir.start_result, 0o600)
     fifo_fd = os.open(cdir.fifo, os.O_RDWR | os.O_CLOEXEC)
     plan.init_fds = (go_r, ready_w, fifo_fd)
     slave = None
@@ -69,6 +73,13 @@ def launch(plan: monitor.MonitorPlan, *, use_zygote: bool = True) -> int:
         with contextlib.suppress(BrokenPipeError):  # an init that failed early: its message follows
             os.write(go_w, b"G")
         msg = _read_ready(ready_r)
+        if msg == b"H":  # namespaces made, mounts not yet: the runtime-namespace hooks run now
+            state = hooks.state_json(cdir.id, "creating", pid, str(plan.bundle), plan.cfg.get("annotations"),
+                                     plan.cfg.get("ociVersion", ""))
+            for phase in ("prestart", "createRuntime"):
+                hooks.run_all(hooks.of(plan.cfg, phase), state, phase)
+            os.write(go_w, b"G" + state + b"\n")
+            msg = _read_ready(ready_r)
         if msg != b"R":
             err = msg[1:].decode("utf-8", "replace") if msg.startswith(b"E") else "container init died during setup"
             raise RuntimeFailure(err)
@@ -77,6 +88,8 @@ def launch(plan: monitor.MonitorPlan, *, use_zygote: bool = True) -> int:
             "monitor_start": start_time(mpid), "bundle": str(plan.bundle), "created": time.time(),
             "annotations": plan.cfg.get("annotations") or {}, "cgroups_path": plan.cgroups_path,
             "oci_version": plan.cfg.get("ociVersion", ""), "log_path": plan.log_path,
+            "hooks": {p: hooks.of(plan.cfg, p) for p in ("startContainer", "poststart", "poststop")
+                      if hooks.of(plan.cfg, p)},
         })
         return pid
     except BaseException:
@@ -129,7 +142,7 @@ def _read_ready(fd: int, timeout: float = TIMEOUT) -> bytes:
         if not b:
             break
         chunks.append(b)
-        if chunks == [b"R"]:
+        if chunks in ([b"R"], [b"H"]):
             break
     return b"".join(chunks)
 

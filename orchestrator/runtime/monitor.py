@@ -145,7 +145,8 @@ def own_body(plan: MonitorPlan, report_fd: int) -> None:
             if fd != i:
                 os.dup2(fd, i)
         cinit.run(cinit.InitPlan(plan.cfg, plan.bundle, plan.ns_new, plan.ns_join_fds, go_r, ready_w, fifo_fd,
-                                 plan.seccomp_bpf, console=plan.console, userns=plan.userns))
+                                 plan.seccomp_bpf, console=plan.console, userns=plan.userns,
+                                 start_result=str(plan.cdir.start_result)))
 
     if plan.userns:
         pid = _fork_in_userns(plan, become_init)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,12 @@ def rootfs_path(cfg: dict[str, Any], bundle: Path) -> Path:
     return p if p.is_absolute() else bundle / p
 
 
-def prepare(cfg: dict[str, Any], bundle: Path, console: str | None, rootfs_fd: int | None = None) -> None:
-    """Everything before pivot_root. ``console`` is a host pty path to bind at /dev/console."""
+def prepare(cfg: dict[str, Any], bundle: Path, console: str | None, rootfs_fd: int | None = None,
+            before_pivot: Callable[[], None] | None = None) -> None:
+    """Everything before pivot_root. ``console`` is a host pty path to bind at /dev/console.
+
+    ``before_pivot`` runs once every mount is in place (the createContainer hooks).
+    """
     linux = cfg.get("linux") or {}
     prop = _PROPAGATION.get(linux.get("rootfsPropagation") or "rprivate", k.MS_PRIVATE | k.MS_REC)
     k.mount(None, "/", None, k.MS_REC | k.MS_PRIVATE)
@@ -72,6 +77,8 @@ def prepare(cfg: dict[str, Any], bundle: Path, console: str | None, rootfs_fd: i
                 os.close(target)
         if prop != (k.MS_PRIVATE | k.MS_REC):
             k.mount(None, fd_path(root_fd), None, prop)
+        if before_pivot is not None:
+            before_pivot()
         _pivot(root_fd)
     finally:
         os.close(root_fd)

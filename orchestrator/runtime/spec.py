@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import RuntimeFailure
+from orchestrator.runtime import hooks
 
 _HUGEPAGE = re.compile(r"^[1-9][0-9]*[KMG]B$")
 _NS_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
@@ -80,6 +81,7 @@ def validate(cfg: Any, where: str = "config.json") -> None:
     if linux is not None:
         _validate_linux(where, linux)
     _want(where, "hostname", cfg.get("hostname", ""), str, "a string")
+    hooks.validate(where, cfg.get("hooks"))
 
 
 def _validate_process(where: str, proc: Any) -> None:

@@ -86,6 +86,11 @@ class ContainerDir:
     def fifo(self) -> Path:
         return self.dir / "exec.fifo"
 
+    @property
+    def start_result(self) -> Path:
+        """FIFO over which the init reports a failed startContainer hook (only when there are any)."""
+        return self.dir / "start.result"
+
     def load(self) -> dict[str, Any]:
         data = read_json(self.state_file)
         if data is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +44,14 @@ def test_examples_this_runtime_refuses(rt: PystackRuntime, tmp_path: Path, busyb
     assert rt.list() == []
 
 
-def test_spec_example_runs_with_this_hosts_limits(rt: PystackRuntime, tmp_path: Path, busybox_rootfs: Path) -> None:
+def test_spec_example_runs_with_this_hosts_limits(rt: PystackRuntime, tmp_path: Path, busybox_rootfs: Path,
+                                                  request: pytest.FixtureRequest) -> None:
     """spec-example.json (user, time and cgroup namespaces, caps, rlimits, devices, resources) with only
     what this host cannot provide taken out, each named."""
     cid, bundle, cfg = bundle_from("spec-example.json", tmp_path, busybox_rootfs)
     proc, linux = cfg["process"], cfg["linux"]
     proc["terminal"] = False  # no console socket in this test
-    proc["args"] = ["sh", "-c", "id; hostname; cat /proc/sys/net/core/somaxconn; ulimit -n"]
+    proc["args"] = ["sh", "-c", "id; hostname; cat /proc/sys/net/core/somaxconn; ulimit -n; cat /dev/shm/ldcache"]
     linux["cgroupsPath"] = f"pystack/{cid}"
     res = linux["resources"]
     for k in ("realtimeRuntime", "realtimePeriod"):  # the host's RT budget is smaller
@@ -60,7 +62,35 @@ def test_spec_example_runs_with_this_hosts_limits(rt: PystackRuntime, tmp_path: 
         res["blockIO"].pop(k)
     linux["devices"] = [d for d in linux["devices"] if d["path"] != "/dev/sda"]
     linux["sysctl"].pop("net.ipv4.ip_forward")  # never touch forwarding, even in a private netns
+    # The example's hook programs do not exist here: each becomes a recorder keeping the example's
+    # args and env; startContainer's path is resolved inside the container, so it is put there.
+    # createContainer runs as the user namespace's root (host uid 1000 here), which cannot
+    # enter pytest's private tmp: the recorder and its log live in a directory open to it.
+    shared = Path(tempfile.mkdtemp(prefix="pstest-hooks-"))
+    request.addfinalizer(lambda: shutil.rmtree(shared, ignore_errors=True))
+    shared.chmod(0o755)
+    log = shared / "hooks.log"
+    log.touch(mode=0o666)
+    log.chmod(0o666)
+    recorder = shared / "recorder"
+    recorder.write_text(f"#!/bin/sh\necho \"$* key1=$key1\" >> {log}\ncat > /dev/null\n")  # argv[0] is not seen
+    recorder.chmod(0o755)
+    for phase, entries in cfg["hooks"].items():
+        if phase != "startContainer":
+            for h in entries:
+                h["path"] = str(recorder)
+    inside = bundle / "rootfs" / "usr" / "bin" / "refresh-ldcache"
+    inside.parent.mkdir(parents=True, exist_ok=True)
+    inside.write_text("#!/bin/sh\necho refreshed > /dev/shm/ldcache\n")  # the root is read-only
+    inside.chmod(0o755)
     (bundle / "config.json").write_text(json.dumps(cfg))
     code, out, err = run_logged(rt, cid, bundle)
     assert code == 0, err
-    assert out.split("\n")[:4] == ["uid=1 gid=1 groups=5,6", "slartibartfast", "256", "1024"]
+    assert out.split("\n")[:5] == ["uid=1 gid=1 groups=5,6", "slartibartfast", "256", "1024", "refreshed"]
+    assert log.read_text().splitlines() == [
+        "arg1 arg2 key1=value1", " key1=",  # prestart
+        "arg1 arg2 key1=value1", " key1=",  # createRuntime
+        "arg1 arg2 key1=value1",  # createContainer
+        " key1=",  # poststart
+        "-f key1=",  # poststop
+    ]
