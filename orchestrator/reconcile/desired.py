@@ -85,7 +85,7 @@ class ServicePlan:
     shm_size: int | None = None
     oom_score_adj: int | None = None
     no_new_privileges: bool = False
-    seccomp: str = "default"
+    seccomp: str | dict[str, Any] = "default"  # or a loaded profile (security_opt seccomp=FILE)
     runtime: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     tty: bool = False

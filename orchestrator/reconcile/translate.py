@@ -7,8 +7,10 @@ It also decides the names Compose gives things: ``<project>-<service>-<n>`` cont
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.errors import PystackError
 from orchestrator.reconcile.desired import MountPlan, NetPlan, PortPlan, ServicePlan
 from orchestrator.reconcile.health_state import HealthConfig
 from orchestrator.reconcile.policy import RestartPolicy
@@ -59,15 +61,27 @@ def oci_resources(r: Resources) -> dict[str, Any]:
     return out
 
 
-def _security(svc: Service) -> tuple[bool, str]:
-    nnp, seccomp = False, "default"
+def _security(svc: Service) -> tuple[bool, str | dict[str, Any]]:
+    """no-new-privileges and the seccomp profile (``default``, ``unconfined`` or a loaded profile)."""
+    nnp = False
+    profile: str | dict[str, Any] = "default"
     for opt in svc.security_opt:
         key, _, value = opt.replace("=", ":", 1).partition(":")
         if key == "no-new-privileges":
             nnp = value in ("", "true", "1")
         elif key == "seccomp" and value == "unconfined":
-            seccomp = "unconfined"
-    return nnp, seccomp
+            profile = "unconfined"
+        elif key == "seccomp":
+            try:
+                with open(value, "rb") as fh:
+                    profile = json.load(fh)
+            except (OSError, ValueError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) else f"not JSON: {exc}"
+                raise PystackError(f"service {svc.name!r}: security_opt seccomp={value}: {why}") from None
+            if not isinstance(profile, dict) or "defaultAction" not in profile:
+                raise PystackError(f"service {svc.name!r}: security_opt seccomp={value}: "
+                                   "not a seccomp profile (no defaultAction)")
+    return nnp, profile
 
 
 def _mounts(svc: Service, stack: Stack) -> list[MountPlan]:
@@ -148,7 +162,9 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "") -> ServicePlan:
     r = svc.resources
     nnp, seccomp = _security(svc)
     spec = svc.model_dump(mode="json", exclude={"extensions"})
-    config_hash = hashlib.sha256(f"{svc.config_hash()}:{image_id}".encode()).hexdigest()
+    # A profile file's content counts, not only its path: an edited profile recreates the service.
+    profile = json.dumps(seccomp, sort_keys=True) if isinstance(seccomp, dict) else ""
+    config_hash = hashlib.sha256(f"{svc.config_hash()}:{image_id}{profile}".encode()).hexdigest()
     return ServicePlan(
         project=stack.name, service=svc.name, image=image_ref(stack.name, svc), config_hash=config_hash,
         scale=svc.scale, container_name=svc.container_name, command=svc.command, entrypoint=svc.entrypoint,

@@ -154,7 +154,9 @@ def build_config(opts: ContainerOptions) -> dict[str, Any]:
 
             linux["seccomp"] = default_profile(caps)
         elif isinstance(opts.seccomp, dict):
-            linux["seccomp"] = opts.seccomp
+            from orchestrator.runtime.seccomp import resolve_profile
+
+            linux["seccomp"] = resolve_profile(opts.seccomp, caps)
     cfg: dict[str, Any] = {
         "ociVersion": "1.0.2",
         "process": process,

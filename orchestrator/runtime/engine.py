@@ -130,6 +130,16 @@ class PystackRuntime:
                 raise RuntimeFailure("a user namespace needs linux.uidMappings and linux.gidMappings")
         if "mount" not in ns:
             raise RuntimeFailure("a mount namespace is required (pivot_root needs one)")
+        proc = cfg.get("process") or {}
+        # A label the host cannot enforce is refused, never dropped: the bundle asked for confinement.
+        from orchestrator.runtime.procsetup import lsm_enabled
+
+        if proc.get("apparmorProfile") and not lsm_enabled("apparmor"):
+            raise RuntimeFailure("process.apparmorProfile: AppArmor is not enabled on this host")
+        for key, label in (("process.selinuxLabel", proc.get("selinuxLabel")),
+                           ("linux.mountLabel", linux.get("mountLabel"))):
+            if label and not lsm_enabled("selinux"):
+                raise RuntimeFailure(f"{key}: SELinux is not enabled on this host")
         if (cfg.get("process") or {}).get("terminal") and console_socket is None and log_path is None:
             raise RuntimeFailure("process.terminal needs --console-socket")
         new = 0

@@ -162,6 +162,7 @@ def _setup_and_exec(plan: InitPlan) -> None:
         procsetup.load_seccomp(plan.seccomp_bpf)
     _step[0] = "personality"
     procsetup.set_personality(linux.get("personality"))
+    procsetup.set_exec_labels(proc)
     _step[0] = "user and capabilities"
     procsetup.apply_identity_and_caps(proc)
     if "umask" in (proc.get("user") or {}):

@@ -152,3 +152,41 @@ def _lookup(name: str, search: str) -> str:
         if os.access(cand, os.X_OK) and not os.path.isdir(cand):
             return cand
     raise SetupError(f"exec {name}: not found in PATH")
+
+
+def lsm_enabled(name: str) -> bool:
+    """Whether the host kernel enforces AppArmor or SELinux (read on the host, before pivot_root)."""
+    if name == "apparmor":
+        try:
+            with open("/sys/module/apparmor/parameters/enabled") as fh:
+                return fh.read().strip() == "Y"
+        except OSError:
+            return False
+    return os.path.exists("/sys/fs/selinux/enforce")
+
+
+def set_exec_labels(proc: Mapping[str, Any]) -> None:
+    """Ask the LSM to confine the next execve (what runc does); checked against the host at create."""
+    if proc.get("apparmorProfile"):
+        _write_attr(["/proc/thread-self/attr/apparmor/exec", "/proc/thread-self/attr/exec"],
+                    f"exec {proc['apparmorProfile']}")
+    if proc.get("selinuxLabel"):
+        _write_attr(["/proc/thread-self/attr/exec"], proc["selinuxLabel"])
+
+
+def _write_attr(candidates: list[str], value: str) -> None:
+    last: OSError | None = None
+    for path in candidates:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            last = exc
+            continue
+        try:
+            os.write(fd, value.encode())
+            return
+        except OSError as exc:
+            raise SetupError(f"security label {value!r}: {exc.strerror}") from None
+        finally:
+            os.close(fd)
+    raise SetupError(f"security label {value!r}: {last.strerror if last else 'no attr file'}")

@@ -58,6 +58,72 @@ def default_profile(caps: list[str] | None = None) -> dict[str, Any]:
     }
 
 
+_HOST_ARCH = {"x86_64": "SCMP_ARCH_X86_64", "aarch64": "SCMP_ARCH_AARCH64", "armv7l": "SCMP_ARCH_ARM",
+              "ppc64le": "SCMP_ARCH_PPC64LE", "s390x": "SCMP_ARCH_S390X", "riscv64": "SCMP_ARCH_RISCV64"}
+
+
+def resolve_profile(doc: dict[str, Any], caps: list[str] | None = None, machine: str | None = None,
+                    kernel: tuple[int, int] | None = None) -> dict[str, Any]:
+    """A Docker-format profile (``archMap``, per-rule ``includes``/``excludes``) as an OCI seccomp object.
+
+    Docker resolves a profile against the container's capabilities, the host's architecture and its
+    kernel; an OCI-format profile (no such conditions) passes through unchanged in meaning.
+    """
+    machine = machine or os.uname().machine
+    arch = _HOST_ARCH.get(machine, f"SCMP_ARCH_{machine.upper()}")
+    if kernel is None:
+        kernel = _kernel_version()
+    have = set(caps or [])
+    out: dict[str, Any] = {"defaultAction": doc["defaultAction"]}
+    for key in ("defaultErrnoRet", "listenerPath", "listenerMetadata", "flags"):
+        if key in doc:
+            out[key] = doc[key]
+    if doc.get("architectures"):
+        out["architectures"] = list(doc["architectures"])
+    elif doc.get("archMap"):
+        for entry in doc["archMap"]:
+            if entry.get("architecture") == arch:
+                out["architectures"] = [arch, *(entry.get("subArchitectures") or [])]
+    syscalls = []
+    for rule in doc.get("syscalls") or []:
+        inc, exc = rule.get("includes") or {}, rule.get("excludes") or {}
+        if inc.get("caps") and not set(inc["caps"]) <= have:
+            continue
+        if inc.get("arches") and arch not in inc["arches"] and machine not in inc["arches"] \
+                and _docker_arch(machine) not in inc["arches"]:
+            continue
+        if inc.get("minKernel") and kernel < _parse_kernel(inc["minKernel"]):
+            continue
+        if exc.get("caps") and set(exc["caps"]) & have:
+            continue
+        if exc.get("arches") and (arch in exc["arches"] or _docker_arch(machine) in exc["arches"]):
+            continue
+        names = list(rule.get("names") or ([rule["name"]] if rule.get("name") else []))
+        if not names:
+            continue
+        kept = {"names": names, "action": rule["action"]}
+        for key in ("args", "errnoRet"):
+            if rule.get(key) is not None:
+                kept[key] = rule[key]
+        syscalls.append(kept)
+    out["syscalls"] = syscalls
+    return out
+
+
+def _docker_arch(machine: str) -> str:
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+
+
+def _parse_kernel(text: str) -> tuple[int, int]:
+    major, _, rest = text.partition(".")
+    minor = "".join(ch for ch in rest.split(".")[0] if ch.isdigit()) or "0"
+    return int(major), int(minor)
+
+
+def _kernel_version() -> tuple[int, int]:
+    return _parse_kernel(os.uname().release)
+
+
 def compile_cached(profile: dict[str, Any], cache_dir: Path) -> bytes:
     key = hashlib.sha256(json.dumps(profile, sort_keys=True).encode()).hexdigest()
     path = cache_dir / f"{key}.bpf"

@@ -259,6 +259,8 @@ def normalize_service(name: str, raw: Any, ctx: Context) -> dict[str, Any] | Non
                     out[key] = scalar_str(value, key) if key != "container_name" else expect_str(value, key)
             elif key in _BOOLS:
                 out[key] = None if value is None else parse_bool(value)
+            elif key == "security_opt":
+                out[key] = _security_opts(string_list(value, key), ctx, kpath)
             elif key in _LISTS:
                 out[key] = string_list(value, key)
             elif key in _STRING_OR_LIST:
@@ -403,3 +405,36 @@ def _deploy(value: Any, path: Path_, ctx: Context) -> tuple[dict[str, Any], int 
         except Invalid as exc:
             ctx.report.error((*kpath, *exc.subpath), exc.message)
     return deploy, replicas, resources, restart
+
+
+#: security_opt keys Docker knows; the value after ``=`` or ``:``.
+_SECURITY_WARNED = {
+    "apparmor": "AppArmor profiles are not applied by pystack yet",
+    "label": "SELinux labels are not applied by pystack yet",
+    "systempaths": "masked /proc and /sys paths stay masked",
+    "writable-cgroups": "the cgroup filesystem stays read-only",
+}
+
+
+def _security_opts(opts: list[str], ctx: Context, kpath: Path_) -> list[str]:
+    """Docker's ``key=value`` (or ``key:value``) options; a seccomp profile path is made absolute."""
+    out, problems = [], []
+    for i, opt in enumerate(opts):
+        key, _, value = opt.replace("=", ":", 1).partition(":")
+        if key == "no-new-privileges":
+            if value not in ("", "true", "false", "1", "0"):
+                problems.append(Invalid(f"no-new-privileges takes true or false, not {value!r}", (i,)))
+        elif key == "seccomp":
+            if not value:
+                problems.append(Invalid("seccomp needs a profile file or 'unconfined'", (i,)))
+            elif value != "unconfined":
+                opt = f"seccomp={resolve_path(value, ctx.base, ctx.home)}"
+        elif key in _SECURITY_WARNED:
+            ctx.report.warn((*kpath, i), f"{opt}: accepted but not honoured ({_SECURITY_WARNED[key]})")
+        else:
+            problems.append(Invalid(f"unknown security option {key!r} (known: no-new-privileges, seccomp, "
+                                    + ", ".join(_SECURITY_WARNED) + ")", (i,)))
+        out.append(opt)
+    if problems:
+        raise MultiInvalid(problems)
+    return out

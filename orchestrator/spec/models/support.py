@@ -95,7 +95,8 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "runtime": S("supported", "pystack, crun or runc"),
     "scale": S("supported", "reconciled with deploy.replicas"),
     "secrets": S("supported", "short form becomes `{source}`"),
-    "security_opt": S("supported"),
+    "security_opt": S("supported", "no-new-privileges, seccomp (unconfined or a profile file); "
+                                   "apparmor, label, systempaths and writable-cgroups are warned"),
     "shm_size": S("supported"),
     "stdin_open": S("supported"),
     "stop_grace_period": S("supported", "a duration, in seconds"),

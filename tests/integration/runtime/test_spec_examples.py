@@ -12,7 +12,7 @@ import pytest
 
 from orchestrator.errors import PystackError
 from orchestrator.runtime.engine import PystackRuntime
-from tests.integration.runtime.conftest import new_id, run_logged
+from tests.integration.runtime.conftest import bundle_factory, new_id, run_logged
 
 pytestmark = pytest.mark.root
 GOOD = Path("/work/shared/oci/runtime-spec/schema/test/config/good")
@@ -62,6 +62,9 @@ def test_spec_example_runs_with_this_hosts_limits(rt: PystackRuntime, tmp_path: 
         res["blockIO"].pop(k)
     linux["devices"] = [d for d in linux["devices"] if d["path"] != "/dev/sda"]
     linux["sysctl"].pop("net.ipv4.ip_forward")  # never touch forwarding, even in a private netns
+    for key in ("apparmorProfile", "selinuxLabel"):  # no LSM on this kernel: refused (tested below)
+        proc.pop(key)
+    linux.pop("mountLabel")
     # The example's hook programs do not exist here: each becomes a recorder keeping the example's
     # args and env; startContainer's path is resolved inside the container, so it is put there.
     # createContainer runs as the user namespace's root (host uid 1000 here), which cannot
@@ -94,3 +97,20 @@ def test_spec_example_runs_with_this_hosts_limits(rt: PystackRuntime, tmp_path: 
         " key1=",  # poststart
         "-f key1=",  # poststop
     ]
+
+
+@pytest.mark.parametrize(("where", "key", "value", "why"), [
+    ("process", "apparmorProfile", "acme_secure_profile", "process.apparmorProfile: AppArmor is not enabled"),
+    ("process", "selinuxLabel", "system_u:system_r:svirt_lxc_net_t:s0", "process.selinuxLabel: SELinux is not enabled"),
+    ("linux", "mountLabel", "system_u:object_r:svirt_sandbox_file_t:s0", "linux.mountLabel: SELinux is not enabled"),
+])
+def test_security_labels_this_host_cannot_enforce_are_refused(rt: PystackRuntime, tmp_path: Path,
+                                                              busybox_rootfs: Path, where: str, key: str,
+                                                              value: str, why: str) -> None:
+    """Confinement the bundle asks for is never silently dropped (this kernel has neither LSM)."""
+    assert not Path("/sys/fs/selinux/enforce").exists()
+    assert not Path("/sys/module/apparmor/parameters/enabled").exists()
+    cid, bundle = bundle_factory(tmp_path, busybox_rootfs)(["true"], edit=lambda cfg: cfg[where].update({key: value}))
+    with pytest.raises(PystackError, match=why):
+        rt.create(cid, bundle)
+    assert rt.list() == []

@@ -1,0 +1,60 @@
+"""security_opt as Compose users write it: a seccomp profile file really filters the container's syscalls."""
+
+from __future__ import annotations
+
+import json
+
+from tests.e2e.conftest import Host
+
+PROFILE = {
+    "defaultAction": "SCMP_ACT_ALLOW",
+    "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+    "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}],
+}
+
+STACK = """
+name: e2eseccomp
+services:
+  strict:
+    image: busybox:latest
+    security_opt: ["seccomp=./profiles/no-mkdir.json"]
+    command: ["sh", "-c", "mkdir /tmp/x && echo made || echo refused"]
+  default:
+    image: busybox:latest
+    command: ["sh", "-c", "mkdir /tmp/x && echo made || echo refused"]
+"""
+
+
+def test_a_profile_file_filters_syscalls_and_an_edit_recreates(host: Host) -> None:
+    host.write("profiles/no-mkdir.json", json.dumps(PROFILE))
+    f = str(host.write("compose.yaml", STACK))
+    host.pystack("-f", f, "up", "-d")
+    logs = _wait_logs(host, f)
+    assert logs["strict"] == "refused" and logs["default"] == "made"
+
+    host.write("profiles/no-mkdir.json", json.dumps({**PROFILE, "syscalls": []}))
+    dry = host.pystack("-f", f, "up", "--dry-run").stdout
+    assert [line for line in dry.splitlines() if "recreate" in line] == [  # only the service using the profile
+        "recreate e2eseccomp-strict-1: configuration changed"]
+
+    host.write("profiles/no-mkdir.json", "{not json")
+    res = host.pystack("-f", f, "up", "-d", check=False)
+    assert res.returncode == 1 and "security_opt seccomp=" in res.stderr and "not JSON" in res.stderr
+    assert "Traceback" not in res.stderr
+    host.pystack("-f", f, "down", "-t", "0")
+
+
+def _wait_logs(host: Host, f: str) -> dict[str, str]:
+    import time
+
+    deadline = time.monotonic() + 20
+    out: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        for svc in ("strict", "default"):
+            lines = host.pystack("-f", f, "logs", "--no-log-prefix", svc).stdout.split()
+            if lines:
+                out[svc] = lines[-1]
+        if len(out) == 2:
+            return out
+        time.sleep(0.1)
+    raise AssertionError(f"no output from both services: {out}")
