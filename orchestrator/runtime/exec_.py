@@ -13,6 +13,8 @@ import contextlib
 import fcntl
 import os
 import select
+import signal
+import socket
 import sys
 import termios
 from collections.abc import Mapping
@@ -91,12 +93,11 @@ def _spawn(rt: Any, data: Mapping[str, Any], proc: dict[str, Any], ns_fds: list[
            stdout: IO[Any] | int | None, stderr: IO[Any] | int | None) -> int:
     go_r, go_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    master = slave = None
-    if tty:
-        master, slave = os.openpty()
+    master: int | None = None
+    # With a terminal, the joiner opens the pty inside the container (its /dev/ptmx, so the
+    # process sees a /dev/pts/N that exists there) and hands the master back over this socket.
+    pty_here, pty_there = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) if tty else (None, None)
     stdio = [_fileno(stdin), _fileno(stdout), _fileno(stderr)]
-    if slave is not None:
-        stdio = [slave, slave, slave]
     for s in (sys.stdout, sys.stderr):
         s.flush()
     joiner = os.fork()
@@ -104,13 +105,15 @@ def _spawn(rt: Any, data: Mapping[str, Any], proc: dict[str, Any], ns_fds: list[
         try:
             os.close(go_w)
             os.close(err_r)
-            _joiner(proc, ns_fds, bpf, stdio, go_r, err_w, detach, slave is not None)
+            if pty_here is not None:
+                pty_here.close()
+            _joiner(proc, ns_fds, bpf, stdio, go_r, err_w, detach, pty_there)
         finally:
             os._exit(127)
     os.close(go_r)
     os.close(err_w)
-    if slave is not None:
-        os.close(slave)
+    if pty_there is not None:
+        pty_there.close()
     try:
         if data.get("cgroups_path"):
             rt._cgroup(data).add_process(joiner)
@@ -122,6 +125,13 @@ def _spawn(rt: Any, data: Mapping[str, Any], proc: dict[str, Any], ns_fds: list[
         raise RuntimeFailure(f"exec: cannot join the container's cgroup: {exc}") from None
     os.write(go_w, b"G")
     os.close(go_w)
+    if pty_here is not None:
+        with pty_here:
+            try:
+                _, fds, _, _ = socket.recv_fds(pty_here, 16, 1)
+            except OSError:
+                fds = []
+        master = fds[0] if fds else None
     msg = b""
     while True:
         chunk = os.read(err_r, 65536)
@@ -144,7 +154,7 @@ def _spawn(rt: Any, data: Mapping[str, Any], proc: dict[str, Any], ns_fds: list[
 
 
 def _joiner(proc: dict[str, Any], ns_fds: list[tuple[int, int]], bpf: bytes | None, stdio: list[int | None],
-            go_r: int, err_w: int, detach: bool, tty: bool) -> None:
+            go_r: int, err_w: int, detach: bool, pty_sock: socket.socket | None) -> None:
     try:
         k.prctl(k.PR_SET_DUMPABLE, 0)
         if os.read(go_r, 1) != b"G":
@@ -156,6 +166,15 @@ def _joiner(proc: dict[str, Any], ns_fds: list[tuple[int, int]], bpf: bytes | No
         for fd, flag in ns_fds:
             k.setns(fd, flag)
             os.close(fd)
+        tty = pty_sock is not None
+        if pty_sock is not None:  # in the container's mount namespace now: its /dev/ptmx
+            master, slave = os.openpty()
+            socket.send_fds(pty_sock, [b"pty"], [master])
+            pty_sock.close()
+            os.close(master)
+            for i in (0, 1, 2):
+                os.dup2(slave, i)
+            os.close(slave)
         try:
             child = os.fork()
         except OSError as exc:
@@ -200,10 +219,23 @@ def _inside(proc: dict[str, Any], bpf: bytes | None, err_w: int, tty: bool) -> N
 
 
 def _relay(master: int, joiner: int) -> None:
-    """Copy between our terminal and the exec's pty until the process is gone."""
+    """Copy between our terminal and the exec's pty until the process is gone.
+
+    When our stdin is a terminal it goes raw for the duration (keys, Ctrl-C and all reach the
+    container's line discipline, as with ``docker exec -it``) and its size follows SIGWINCH.
+    """
     pidfd = os.pidfd_open(joiner)
     fds = [master, pidfd]
     stdin_open = True
+    saved = None
+    old_winch: Any = None
+    if os.isatty(0):
+        import tty as ttymod
+
+        saved = termios.tcgetattr(0)
+        _copy_winsize(0, master)
+        old_winch = signal.signal(signal.SIGWINCH, lambda *_: _copy_winsize(0, master))
+        ttymod.setraw(0, termios.TCSANOW)  # never flush what was typed ahead
     try:
         while True:
             rl = select.select(fds + ([0] if stdin_open else []), [], [])[0]
@@ -224,5 +256,13 @@ def _relay(master: int, joiner: int) -> None:
             if pidfd in rl and master not in rl:
                 break
     finally:
+        if saved is not None:
+            termios.tcsetattr(0, termios.TCSADRAIN, saved)
+            signal.signal(signal.SIGWINCH, old_winch)
         os.close(pidfd)
         os.close(master)
+
+
+def _copy_winsize(src: int, dst: int) -> None:
+    with contextlib.suppress(OSError):
+        fcntl.ioctl(dst, termios.TIOCSWINSZ, fcntl.ioctl(src, termios.TIOCGWINSZ, b"\0" * 8))

@@ -93,3 +93,23 @@ def test_cli_exec_with_user_name(rt: PystackRuntime, running: str, pystack_root:
                          env=env, timeout=30)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["1000", "v", "/tmp", "1"]
+
+
+def test_exec_with_a_terminal_gets_a_pty_of_the_container(rt: PystackRuntime, running: str,
+                                                          pystack_root: Path) -> None:
+    """``exec -t`` from a terminal: the pty lives in the container's devpts (so ``tty`` names a
+    device that exists there), it has the caller's window size, and keys reach it raw."""
+    import shlex
+    import sys
+
+    script = "tty; stty size; [ -t 0 ] && echo stdin-is-a-tty; ls /dev/pts; read -r line; echo got:$line"
+    inner = shlex.join([sys.executable, "-m", "orchestrator", "--root", str(pystack_root), "runtime", "exec", "-t",
+                        running, "--", "sh", "-c", script])
+    # util-linux script gives the CLI a terminal; stty sets its size; the input line is typed.
+    res = subprocess.run(["script", "-qec", f"stty rows 33 cols 101; {inner}", "/dev/null"],
+                         input="hello\n", capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines = [line.strip() for line in res.stdout.replace("\r", "").splitlines() if line.strip()]
+    assert "/dev/pts/0" in lines  # the container's own devpts instance: its first pty
+    assert "33 101" in lines and "stdin-is-a-tty" in lines
+    assert "got:hello" in lines
