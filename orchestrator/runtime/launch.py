@@ -44,7 +44,7 @@ def launch(plan: monitor.MonitorPlan, *, use_zygote: bool = True) -> int:
         report = -1
         if use_zygote:
             with contextlib.suppress(OSError):  # no zygote: fork from here (same, more memory per container)
-                report = zygote.fork_monitor(cdir.dir.parent / "zygote.sock", plan)
+                report = zygote.fork_monitor(zygote.socket_path(cdir.dir.parent), plan)
         if report < 0:
             report = monitor.fork_monitor(plan, monitor.own_body)
     finally:

@@ -62,6 +62,27 @@ def _decode(raw: bytes, fds: list[int]) -> tuple[monitor.MonitorPlan, int, list[
     return plan, report, stdio
 
 
+_FINGERPRINT: list[str] = []
+
+
+def socket_path(state_dir: Path) -> Path:
+    """The zygote's socket for *this* code: a caller running other code (an upgrade, another
+    interpreter) gets a zygote of its own, while the old one serves its monitors and leaves."""
+    if not _FINGERPRINT:
+        import hashlib
+        import sys
+
+        h = hashlib.sha256(sys.executable.encode())
+        pkg = Path(__file__).resolve().parent.parent
+        for folder in (pkg / "runtime", pkg / "cgroups"):
+            for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+                if entry.name.endswith((".py", ".json")):
+                    st = entry.stat()
+                    h.update(f"{entry.name}:{st.st_mtime_ns}:{st.st_size};".encode())
+        _FINGERPRINT.append(h.hexdigest()[:12])
+    return state_dir / f"zygote-{_FINGERPRINT[0]}.sock"
+
+
 def fork_monitor(sock_path: Path, plan: monitor.MonitorPlan) -> int:
     """Ask the zygote (started if needed) for a monitor; return the read end of its report pipe."""
     r, w = os.pipe2(os.O_CLOEXEC)
@@ -176,6 +197,8 @@ def _serve(sock_path: Path, ready_fd: int) -> None:
         if not ready and not children:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(sock_path)
+            with contextlib.suppress(FileNotFoundError):  # names carry the code's fingerprint: none pile up
+                os.unlink(str(sock_path) + ".lock")
             os._exit(0)
 
 

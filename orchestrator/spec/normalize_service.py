@@ -364,7 +364,39 @@ def normalize_service(name: str, raw: Any, ctx: Context) -> dict[str, Any] | Non
         ctx.report.error((*path, "network_mode"), "network_mode and networks cannot be used together")
     if extensions:
         out["extensions"] = extensions
+    nested = nested_extensions(raw)
+    if nested:
+        out["nested_extensions"] = nested
     return out
+
+
+def nested_extensions(raw: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``x-*`` keys inside a service's sub-objects (build, deploy, ports[0], networks.n…), by path.
+
+    The sub-models drop unknown keys after reporting them, so these are set aside here and put back
+    where they were by ``config``. A path is JSON: object keys as strings, list items as
+    ``[index, length]`` so that a list the normalizer expanded (a port range) is not misplaced.
+    """
+    import json
+
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(value: Any, path: list[Any]) -> None:
+        if isinstance(value, dict):
+            here = {k: v for k, v in value.items() if isinstance(k, str) and k.startswith("x-")}
+            if here and len(path) > 0:
+                found[json.dumps(path)] = here
+            for k, v in value.items():
+                if not (isinstance(k, str) and k.startswith("x-")):
+                    walk(v, [*path, k])
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, [*path, [i, len(value)]])
+
+    for key, value in raw.items():
+        if isinstance(key, str) and not key.startswith("x-"):
+            walk(value, [key])
+    return found
 
 
 def _deploy(value: Any, path: Path_, ctx: Context) -> tuple[dict[str, Any], int | None, dict[str, Any],

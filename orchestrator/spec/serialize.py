@@ -6,6 +6,7 @@ Docker Compose — to the same model: the round trip is tested.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from orchestrator.spec.models.resources import SERVICE_RESOURCE_KEYS
@@ -26,7 +27,7 @@ def _drop_none(value: Any) -> Any:
 
 def service_to_compose(svc: Service) -> dict[str, Any]:
     data = svc.model_dump(mode="json", exclude_defaults=True,
-                          exclude={"name", "resources", "restart", "deploy", "extensions", "ports",
+                          exclude={"name", "resources", "restart", "deploy", "extensions", "nested_extensions", "ports",
                                    "depends_on", "links", "extra_hosts", "volumes"})
     if svc.ports:
         data["ports"] = [_drop_none(p.model_dump(mode="json")) for p in svc.ports]
@@ -85,8 +86,33 @@ def service_to_compose(svc: Service) -> dict[str, Any]:
         data["deploy"] = deploy
     if svc.scale != 1:
         data["scale"] = svc.scale
+    for path, ext in svc.nested_extensions.items():
+        _put_back(data, json.loads(path), ext)
     data.update(svc.extensions)
     return data
+
+
+def _put_back(data: dict[str, Any], path: list[Any], ext: dict[str, Any]) -> None:
+    """Re-attach nested ``x-*`` keys where they were; a path the output no longer has is skipped."""
+    parent: Any = None
+    step: Any = None
+    cur: Any = data
+    for part in path:
+        parent, step = cur, part
+        if isinstance(part, list):
+            i, n = part
+            if not isinstance(cur, list) or len(cur) != n:
+                return
+            cur = cur[i]
+        elif isinstance(cur, dict):
+            # a section the output folds elsewhere (deploy.resources into mem_limit…) is recreated
+            cur = cur.setdefault(part, {})
+        else:
+            return
+    if cur is None and isinstance(parent, dict):
+        cur = parent[step] = {}
+    if isinstance(cur, dict):
+        cur.update(ext)
 
 
 def _ulimits(ulimits: dict[str, tuple[int, int]]) -> dict[str, Any]:

@@ -101,7 +101,7 @@ def parse_ulimits(value: Any) -> dict[str, tuple[int, int]]:
     for name, item in value.items():
         try:
             if isinstance(item, dict):
-                extra = set(item) - {"soft", "hard"}
+                extra = {k for k in item if not (isinstance(k, str) and k.startswith("x-"))} - {"soft", "hard"}
                 if extra or "soft" not in item or "hard" not in item:
                     raise Invalid(f"ulimit {name} needs exactly soft and hard")
                 soft, hard = parse_int(item["soft"], "soft limit"), parse_int(item["hard"], "hard limit")
@@ -118,7 +118,7 @@ def parse_ulimits(value: Any) -> dict[str, tuple[int, int]]:
 def parse_blkio(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise Invalid(f"must be a mapping, not {kind(value)}")
-    out = dict(value)
+    out = {k: v for k, v in value.items() if not (isinstance(k, str) and k.startswith("x-"))}
     if "weight" in value:
         out["weight"] = parse_int(value["weight"], "weight")
     for key in ("device_read_bps", "device_write_bps"):
@@ -157,12 +157,14 @@ def parse_deploy_resources(value: Any) -> dict[str, Any]:
                     out["pids_limit"] = parse_int(item, "pids")
                 elif key in ("devices", "generic_resources") and section == "reservations":
                     continue
+                elif isinstance(key, str) and key.startswith("x-"):
+                    continue  # an extension: kept by the service's nested_extensions
                 else:
                     raise Invalid(f'unknown key "{key}"')
             except Invalid as exc:
                 raise Invalid(exc.message, (section, key)) from None
     for key in value:
-        if key not in ("limits", "reservations"):
+        if key not in ("limits", "reservations") and not (isinstance(key, str) and key.startswith("x-")):
             raise Invalid(f'unknown key "{key}"', (key,))
     return out
 

@@ -65,6 +65,8 @@ def parse_deploy_restart(value: Any) -> dict[str, Any]:
                 raise Invalid(exc.message, (key,)) from None
         elif key == "max_attempts":
             out[key] = parse_int(item, "max_attempts")
+        elif isinstance(key, str) and key.startswith("x-"):
+            continue  # an extension: kept by the service's nested_extensions
         else:
             raise Invalid(f'unknown key "{key}"', (key,))
     out.setdefault("condition", "always")

@@ -129,6 +129,7 @@ class Service(Model):
     use_api_socket: bool = False
     pull_refresh_after: str | None = None
     extensions: dict[str, Any] = Field(default_factory=dict)
+    nested_extensions: dict[str, dict[str, Any]] = Field(default_factory=dict)  # x-* below a key, by JSON path
 
     @field_serializer("stop_grace_period")
     def _grace(self, value: float) -> str:
@@ -160,7 +161,8 @@ class Service(Model):
 
         data = self.model_dump(
             mode="json",
-            exclude={"scale", "build", "pull_policy", "depends_on", "profiles", "extensions", "env_file",
+            exclude={"scale", "build", "pull_policy", "depends_on", "profiles", "extensions", "nested_extensions",
+                     "env_file",
                      "label_file", "attach"},
         )
         if data.get("deploy"):
