@@ -82,3 +82,24 @@ def test_seccomp_compiles_to_bpf(tmp_path: Path) -> None:
     assert len(bpf) % 8 == 0 and len(bpf) > 800
     assert seccomp.compile_cached(prof, tmp_path) == bpf
     assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_the_zygote_socket_names_the_code_it_runs(tmp_path: Path) -> None:
+    """A caller running other code (an upgrade, another interpreter) must not reach an old zygote."""
+    import re
+
+    from orchestrator.runtime import zygote
+
+    first = zygote.socket_path(tmp_path)
+    assert first == zygote.socket_path(tmp_path)  # stable within one process
+    assert first.parent == tmp_path and re.fullmatch(r"zygote-[0-9a-f]{12}\.sock", first.name)
+    zygote._FINGERPRINT.clear()
+    try:
+        import sys
+        from unittest import mock
+
+        with mock.patch.object(sys, "executable", "/opt/other/python3"):
+            other = zygote.socket_path(tmp_path)
+    finally:
+        zygote._FINGERPRINT.clear()
+    assert other != first and zygote.socket_path(tmp_path) == first
