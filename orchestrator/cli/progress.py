@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -101,6 +102,8 @@ class Progress:
         self.title = title
         self.board = Board()
         self._live: Any = None
+        # rich redraws from its own thread while reports arrive from the reconciler's
+        self._lock = threading.Lock()
 
     def __call__(self, msg: str) -> None:
         if self.mode == "quiet":
@@ -116,7 +119,8 @@ class Progress:
             return
         if self._live is not None:
             if ev.kind:
-                self.board.apply(ev, now)
+                with self._lock:
+                    self.board.apply(ev, now)
                 self._live.refresh()
             else:
                 self._live.console.print(msg, markup=False, highlight=False)
@@ -153,13 +157,15 @@ class Progress:
         from rich.text import Text
 
         now = time.monotonic()
+        with self._lock:
+            rows = [(r.event, self.board.elapsed(r, now)) for r in self.board.rows.values()]
+            done = self.board.done
         grid = Table.grid(padding=(0, 1), expand=False)
         grid.add_column(width=2)
         grid.add_column()
         grid.add_column()
         grid.add_column(justify="right", style="dim")
-        for row in self.board.rows.values():
-            ev = row.event
+        for ev, elapsed in rows:
             if ev.working:
                 mark: Any = Spinner("dots", style="cyan")
             elif ev.failed:
@@ -169,9 +175,9 @@ class Progress:
             status = Text(ev.status, style="red" if ev.failed else ("cyan" if ev.working else "green"))
             if ev.reason:
                 status.append(f" ({ev.reason})", style="dim")
-            grid.add_row(mark, Text(ev.key), status, f"{self.board.elapsed(row, now):.1f}s")
-        total = len(self.board.rows)
-        header = Text(f"[+] {self.title} {self.board.done}/{total}", style="bold" if total else "")
+            grid.add_row(mark, Text(ev.key), status, f"{elapsed:.1f}s")
+        total = len(rows)
+        header = Text(f"[+] {self.title} {done}/{total}", style="bold" if total else "")
         outer = Table.grid()
         outer.add_row(header)
         if total:
