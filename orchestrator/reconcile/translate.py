@@ -165,6 +165,12 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "") -> ServicePlan:
     # A profile file's content counts, not only its path: an edited profile recreates the service.
     profile = json.dumps(seccomp, sort_keys=True) if isinstance(seccomp, dict) else ""
     config_hash = hashlib.sha256(f"{svc.config_hash()}:{image_id}{profile}".encode()).hexdigest()
+    # What the hash covers beyond the file, kept beside it so that a recreate names it
+    # ("recreate web-1: image digest changed") instead of a bare "configuration changed".
+    if image_id:
+        spec["image digest"] = image_id
+    if profile:
+        spec["seccomp profile"] = hashlib.sha256(profile.encode()).hexdigest()[:16]
     return ServicePlan(
         project=stack.name, service=svc.name, image=image_ref(stack.name, svc), config_hash=config_hash,
         scale=svc.scale, container_name=svc.container_name, command=svc.command, entrypoint=svc.entrypoint,

@@ -65,3 +65,24 @@ def test_config_hash_follows_the_image(tmp_path: Path) -> None:
         stack, svc, "sha256:2").config_hash
     assert translate.service_plan(stack, svc, "sha256:1").config_hash == translate.service_plan(
         stack, svc, "sha256:1").config_hash
+
+
+def test_what_the_hash_covers_beyond_the_file_names_the_recreate(tmp_path: Path) -> None:
+    """A new image digest or an edited seccomp profile changes the hash and is named as the reason."""
+    import json
+
+    from orchestrator.plan.diff import changed_paths, summarize
+
+    profile = tmp_path / "p.json"
+    profile.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW"}))
+    stack = _stack(tmp_path, "services:\n  a:\n    image: busybox\n    security_opt: ['seccomp=./p.json']\n")
+    svc = stack.services["a"]
+    before = translate.service_plan(stack, svc, "sha256:1111")
+    rebuilt = translate.service_plan(stack, svc, "sha256:2222")
+    assert rebuilt.config_hash != before.config_hash
+    assert summarize(changed_paths(before.spec, rebuilt.spec)) == "image digest changed"
+    profile.write_text(json.dumps({"defaultAction": "SCMP_ACT_LOG"}))
+    edited = translate.service_plan(stack, svc, "sha256:1111")
+    assert edited.config_hash != before.config_hash
+    assert summarize(changed_paths(before.spec, edited.spec)) == "seccomp profile changed"
+    assert translate.service_plan(stack, svc, "sha256:1111").config_hash == edited.config_hash  # stable
