@@ -167,3 +167,47 @@ def test_malformed_hooks_are_refused_naming_the_key(rt: PystackRuntime, make_bun
     with pytest.raises(PystackError, match=key.replace("[", r"\[").replace("]", r"\]")):
         rt.create(cid, bundle)
     assert rt.list() == []
+
+
+@pytest.mark.parametrize("name", ["crun", "runc"])
+def test_the_same_hooks_under_crun_and_runc_run_in_the_same_order_and_places(
+        name: str, make_bundle: BundleFactory, tmp_path: Path) -> None:
+    """The reference runtimes on the bundle of the first test: same phases, order, statuses, namespaces."""
+    import shutil
+
+    from orchestrator.paths import Paths
+    from orchestrator.runtime.api import get_runtime
+
+    if shutil.which(name) is None:
+        pytest.skip(f"{name} not installed")
+    script, log = _recorder(tmp_path)
+    phases = ("prestart", "createRuntime", "createContainer", "poststart", "poststop")
+
+    def edit(cfg: dict[str, Any]) -> None:
+        cfg["hooks"] = {phase: [_hook(script, phase)] for phase in phases}
+        cfg["hooks"]["startContainer"] = [{"path": "/start-hook", "args": ["start-hook"], "env": ENV}]
+
+    cid, bundle = make_bundle(["sleep", "30"], edit=edit)
+    (bundle / "rootfs" / "start-hook").write_text("#!/bin/sh\ntouch /start-hook.ran\n")
+    (bundle / "rootfs" / "start-hook").chmod(0o755)
+    rt = get_runtime(name, Paths(tmp_path / "state"))
+    rt.create(cid, bundle)
+    try:
+        pid = rt.state(cid).pid
+        ctr_mnt = os.readlink(f"/proc/{pid}/ns/mnt")
+        rt.start(cid)
+        assert (bundle / "rootfs" / "start-hook.ran").exists()
+    finally:
+        rt.delete(cid, force=True)
+    got = _records(log)
+    assert [r["phase"] for r in got] == list(phases)
+    assert all(r["mark"] == "yes" and r["state"]["id"] == cid for r in got)
+    # createContainer in the container's mount namespace, the others outside it (the wrapper runs
+    # the reference runtimes in a private mount namespace of their own, so not the test's)
+    assert [r["mnt"] == ctr_mnt for r in got] == [False, False, True, False, False]
+    # The state status the hooks see differs between the references; pystack says "creating"
+    # during create (as runc) and "running" in poststart (as crun).
+    statuses = {"runc": ["creating", "creating", "creating", "created", "stopped"],
+                "crun": ["created", "created", "created", "running", "stopped"]}
+    assert [r["state"]["status"] for r in got] == statuses[name]
+    assert rt.list() == []
