@@ -3,6 +3,13 @@
 During ``start_period`` failures do not count and probes run every ``start_interval``; a success
 at any time makes the container healthy; ``retries`` consecutive failures after that make it
 unhealthy. The last five results are kept for ``ps`` and ``inspect``.
+
+Docker runs the first probe one ``interval`` after the start, so a dependant gated on
+``service_healthy`` waits at least that long even for a service that is ready at once. pystack
+adds early probes inside that first interval (50 ms after the start, then each at twice the time
+since the start) and keeps the regular schedule after it: a ready service turns healthy within
+milliseconds, and since an early failure does not count, no container turns unhealthy sooner than
+under Docker's schedule.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KEEP_RESULTS = 5
+EARLY_FIRST = 0.05  # seconds after the start of the first early probe
 
 
 @dataclass(frozen=True)
@@ -41,8 +49,8 @@ class HealthState:
         if exit_code == 0:
             self.failing_streak = 0
             self.status = "healthy"
-        elif since_start < cfg.start_period and self.status == "starting":
-            pass  # failures in the start period do not count
+        elif self.status == "starting" and (since_start < cfg.start_period or since_start < cfg.interval):
+            pass  # failures in the start period, or of an early probe, do not count
         else:
             self.failing_streak += 1
             if self.failing_streak >= cfg.retries:
@@ -50,6 +58,11 @@ class HealthState:
         return self.status
 
     def next_interval(self, cfg: HealthConfig, since_start: float) -> float:
+        """The wait before the next probe, ``since_start`` seconds after the container started."""
+        regular = cfg.interval
         if self.status == "starting" and since_start < cfg.start_period:
-            return cfg.start_interval
-        return cfg.interval
+            regular = cfg.start_interval
+        if self.status == "starting" and 0 <= since_start < cfg.interval:
+            early = max(EARLY_FIRST, since_start)  # doubling the time since the start
+            return min(regular, early, max(cfg.interval - since_start, 0.0))
+        return regular

@@ -2,7 +2,9 @@
 
 Docker's daemon waits 100 ms before the first restart and doubles the wait after each quick
 failure up to one minute; a container that ran for 10 s or more counts as healthy and resets the
-wait. ``deploy.restart_policy`` adds an explicit delay, a maximum number of attempts and a window
+wait. pystack restarts the first time at once (a single crash costs no idle wait) and backs off
+from the second consecutive quick failure on: 0, 0.1, 0.2, 0.4 … 60 s, so a crash loop is damped
+exactly as Docker damps it, one restart later. ``deploy.restart_policy`` adds an explicit delay, a maximum number of attempts and a window
 after which a run counts as a success.
 """
 
@@ -48,7 +50,8 @@ def next_delay(policy: RestartPolicy, state: RestartState, ran_for: float) -> fl
         state.attempts = 0
         state.backoff = 0.0
     state.attempts += 1
-    state.backoff = BACKOFF_START if state.backoff == 0 else min(state.backoff * 2, BACKOFF_MAX)
+    if state.attempts > 1:
+        state.backoff = BACKOFF_START if state.backoff == 0 else min(state.backoff * 2, BACKOFF_MAX)
     if policy.delay is not None:
         return max(policy.delay, 0.0)
     return state.backoff

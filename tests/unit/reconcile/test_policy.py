@@ -19,11 +19,12 @@ def test_policies_decide_like_docker() -> None:
 
 def test_backoff_doubles_to_a_minute_and_resets_after_a_healthy_run() -> None:
     pol, st = RestartPolicy("always"), RestartState()
-    delays = [next_delay(pol, st, ran_for=0.01) for _ in range(12)]
-    assert delays[:4] == [0.1, 0.2, 0.4, 0.8]
+    delays = [next_delay(pol, st, ran_for=0.01) for _ in range(13)]
+    assert delays[:5] == [0.0, 0.1, 0.2, 0.4, 0.8]
     assert delays[-1] == 60.0
-    assert next_delay(pol, st, ran_for=11.0) == 0.1
+    assert next_delay(pol, st, ran_for=11.0) == 0.0
     assert st.attempts == 1
+    assert next_delay(pol, st, ran_for=0.5) == 0.1
 
 
 def test_explicit_delay_wins() -> None:
@@ -43,3 +44,26 @@ def test_health_state_machine() -> None:
         h.record(cfg, exit_code=1, output="x", started=0, ended=0, since_start=8)
     assert len(h.log) == 5
     assert HealthConfig(("NONE",)).disabled
+
+
+def test_early_probes_inside_the_first_interval_and_the_regular_schedule_after() -> None:
+    cfg = HealthConfig(("CMD", "true"), interval=1, retries=1)
+    h = HealthState()
+    t, times = 0.0, []
+    while t < 3.5:
+        t += h.next_interval(cfg, since_start=t)
+        times.append(round(t, 3))
+    # 50 ms after the start, then doubling, never past the first regular probe at 1 s; then every 1 s
+    assert times == [0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 2.0, 3.0, 4.0]
+    # an early failure does not count, even with retries=1; the regular probe at 1 s does
+    assert h.record(cfg, exit_code=1, output="no", started=0, ended=0, since_start=0.05) == "starting"
+    assert h.failing_streak == 0
+    assert h.record(cfg, exit_code=1, output="no", started=0, ended=0, since_start=1.0) == "unhealthy"
+
+
+def test_an_early_success_is_healthy_at_once() -> None:
+    cfg = HealthConfig(("CMD", "true"), interval=30)
+    h = HealthState()
+    assert h.next_interval(cfg, since_start=0.0) == 0.05
+    assert h.record(cfg, exit_code=0, output="", started=0, ended=0, since_start=0.05) == "healthy"
+    assert h.next_interval(cfg, since_start=0.06) == 30
