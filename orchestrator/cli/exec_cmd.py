@@ -143,6 +143,7 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
                 sp_, plan = stack_ops.prepare(ctx, stack, up_opts, report)
                 anyio.run(stack_ops.up, ctx, stack, sp_, plan, up_opts, report)
     ids = stack_ops.ensure_images(ctx, stack, stack_ops.UpOptions(services=(service,)), report)
+    stack_ops.prestart_runtime(ctx)
     for spec in stack_ops.network_specs(stack):
         ctx.network.ensure_network(spec)
     sp = translate.service_plan(stack, stack.services[service], ids.get(service, ""))
@@ -177,8 +178,7 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
                 stream.write(r.text)
                 stream.flush()
             status = rt.wait(rec.id, timeout=0.05)
-            if status is not None:
-                time.sleep(0.02)
+            if status is not None:  # the monitor has left: the log is complete
                 for r in follower.poll():
                     (sys.stderr if r.stream == "stderr" else sys.stdout).write(r.text)
                 sys.stdout.flush()

@@ -114,6 +114,8 @@ async def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOpti
 
     cstate.record_stack(ctx.db(), stack.name, str(stack.working_dir), list(config_files))
     needs_net = any(a.kind in ("create", "recreate") for a in plan.actions)
+    if not opts.no_start and any(a.kind in ("create", "recreate", "start") for a in plan.actions):
+        prestart_runtime(ctx)
     if needs_net:
         # the service boots (about 0.4 s of Python start-up) while networks and volumes are made
         async with anyio.create_task_group() as tg:
@@ -128,6 +130,13 @@ async def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOpti
     if needs_net:
         await anyio.to_thread.run_sync(notify_network_service, ctx, stack.name)
     return outcome
+
+
+def prestart_runtime(ctx: Context) -> None:
+    """Containers are about to start: the monitors' zygote boots now, beside the kernel work."""
+    from orchestrator.runtime import zygote
+
+    zygote.prestart(zygote.socket_path(ctx.paths.runtime_state))
 
 
 async def _boot_network_service(ctx: Context, project: str) -> None:

@@ -20,6 +20,7 @@ import select
 import signal
 import socket
 import struct
+import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,7 @@ def socket_path(state_dir: Path) -> Path:
 
 def fork_monitor(sock_path: Path, plan: monitor.MonitorPlan) -> int:
     """Ask the zygote (started if needed) for a monitor; return the read end of its report pipe."""
+    _await_prestart(sock_path)
     r, w = os.pipe2(os.O_CLOEXEC)
     try:
         payload = _encode(plan)
@@ -99,7 +101,7 @@ def fork_monitor(sock_path: Path, plan: monitor.MonitorPlan) -> int:
             except (FileNotFoundError, ConnectionRefusedError, BrokenPipeError, ConnectionResetError):
                 pass
             if attempt < 2:
-                _start(sock_path)
+                _await(*_spawn(sock_path))
         raise OSError("the monitor zygote did not answer")
     except BaseException:
         os.close(r)
@@ -108,27 +110,59 @@ def fork_monitor(sock_path: Path, plan: monitor.MonitorPlan) -> int:
         os.close(w)
 
 
-def _start(sock_path: Path) -> None:
-    """Start the zygote as a fresh interpreter and wait until it listens.
+_PENDING: dict[str, tuple[Any, int]] = {}  # socket path → (the starting zygote, its ready pipe)
+_PENDING_LOCK = threading.Lock()
 
-    A fresh ``python -m orchestrator.runtime.zygote`` imports only the standard library and the
-    monitor's code, so the monitors it forks share small pages: forking it from the caller would
-    hand every monitor the caller's heap (pydantic models, a parsed stack file). It daemonizes
-    itself (fork, setsid) so that it is reparented to init and no caller is left to reap it.
+
+def prestart(sock_path: Path) -> None:
+    """Start the zygote now and return at once, when a command knows it will create containers.
+
+    Its interpreter start-up (about 60 ms) then runs on another core while the caller mounts
+    roots and wires networks, instead of on the path of the first container's create.
+    """
+    with _PENDING_LOCK:
+        if str(sock_path) in _PENDING or sock_path.exists():
+            return
+        _PENDING[str(sock_path)] = _spawn(sock_path)
+
+
+def _await_prestart(sock_path: Path) -> None:
+    with _PENDING_LOCK:  # held while waiting: concurrent creates wait for the same zygote
+        pending = _PENDING.pop(str(sock_path), None)
+        if pending is not None:
+            _await(*pending)
+
+
+def _spawn(sock_path: Path) -> tuple[Any, int]:
+    """Start the zygote as a fresh interpreter; returns it and the pipe it reports readiness on.
+
+    A fresh interpreter imports only the standard library and the monitor's code, so the
+    monitors it forks share small pages: forking it from the caller would hand every monitor the
+    caller's heap (pydantic models, a parsed stack file). ``-I -S`` keeps site-packages and
+    their start-up hooks out of it (it needs none), which makes it faster to start and smaller.
+    It daemonizes itself (fork, setsid) so that it is reparented to init and no caller is left
+    to reap it.
     """
     import subprocess
     import sys
 
     sock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     rd, wr = os.pipe()
+    code_root = str(Path(__file__).resolve().parent.parent.parent)
+    boot = f"import sys; sys.path.insert(0, {code_root!r}); from orchestrator.runtime.zygote import main; main()"
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "orchestrator.runtime.zygote", str(sock_path), str(wr)],
+            [sys.executable, "-I", "-S", "-c", boot, str(sock_path), str(wr)],
             pass_fds=(wr,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             cwd="/", close_fds=True,
         )
     finally:
         os.close(wr)
+    return proc, rd
+
+
+def _await(proc: Any, rd: int) -> None:
+    """Wait until the zygote started by :func:`_spawn` listens (or gave up to another one)."""
     try:
         proc.wait(10.0)
         select.select([rd], [], [], 5.0)
@@ -230,7 +264,11 @@ def _handle(conn: socket.socket, srv: socket.socket, lock: int, children: set[in
             os.close(fd)
 
 
-if __name__ == "__main__":
+def main() -> None:
     import sys
 
     _daemon_main(sys.argv[1], int(sys.argv[2]))
+
+
+if __name__ == "__main__":
+    main()
