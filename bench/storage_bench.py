@@ -144,7 +144,7 @@ def bench_build(work: Path, runs: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--mb", type=int, default=64)
+    ap.add_argument("--mb", type=int, default=32)
     ap.add_argument("--files", type=int, default=3000)
     ap.add_argument("--tmpfs", action="store_true",
                     help="unpack in /dev/shm: measures the extractors, not the disk")
