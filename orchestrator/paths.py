@@ -69,6 +69,16 @@ class Paths:
         return self.root / "build"
 
     @property
+    def cache(self) -> Path:
+        """Derived data that can be dropped at any time (see ``stack_cache``)."""
+        return self.root / "cache"
+
+    @property
+    def stack_cache(self) -> Path:
+        """Loaded stacks, keyed by their inputs (``orchestrator/spec/cache.py``)."""
+        return self.cache / "stacks"
+
+    @property
     def runtime_state(self) -> Path:
         """Per-container state of pystack's own OCI runtime (like ``/run/crun``)."""
         return self.run / "runtime"

@@ -8,8 +8,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-import click
-
 from orchestrator.cli.options import GlobalOptions
 from orchestrator.paths import Paths
 
@@ -20,18 +18,9 @@ if TYPE_CHECKING:
 
 
 def load(opts: GlobalOptions, targets: Sequence[str] = ()) -> Stack:
-    from orchestrator.spec.project import LoadOptions
-    from orchestrator.spec.stack import load_stack
+    from orchestrator.cli.stack_loading import load_stack_for
 
-    stack = load_stack(
-        LoadOptions(files=list(opts.files), project_name=opts.project_name,
-                    project_directory=opts.project_directory, profiles=list(opts.profiles),
-                    env_files=list(opts.env_files)),
-        targets=targets,
-    )
-    for w in stack.warnings:
-        click.echo(f"WARN {w}", err=True)
-    return stack
+    return load_stack_for(opts, targets)
 
 
 def project_name(opts: GlobalOptions) -> tuple[str, Stack | None]:

@@ -28,12 +28,28 @@ def load_options(opts: GlobalOptions, *, interpolate: bool = True) -> LoadOption
 def load_stack_for(
     opts: GlobalOptions, targets: Sequence[str] = (), *, interpolate: bool = True, warn: bool = True
 ) -> Stack:
-    """Load and validate; warnings go to stderr, one line each, as Compose prints them."""
+    """Load and validate (through the load cache); warnings go to stderr, one line each, as Compose prints them."""
     import sys
 
-    from orchestrator.spec.stack import load_stack
+    from orchestrator.paths import Paths
+    from orchestrator.spec.cache import load_stack_cached
 
-    stack = load_stack(load_options(opts, interpolate=interpolate), targets=targets)
+    def full() -> Stack:
+        from orchestrator.spec.stack import load_stack
+
+        return load_stack(load_options(opts, interpolate=interpolate), targets=targets)
+
+    stack = load_stack_cached(
+        files=list(opts.files),
+        project_name=opts.project_name,
+        project_directory=opts.project_directory,
+        profiles=list(opts.profiles),
+        env_files=list(opts.env_files),
+        interpolate=interpolate,
+        targets=tuple(targets),
+        cache_dir=Paths.from_env(opts.root).stack_cache,
+        load=full,
+    )
     if warn:
         for line in stack.warnings:
             print(f"WARN {line}", file=sys.stderr)

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from orchestrator.spec.cache import probe_is_file
 from orchestrator.spec.context import LoadContext, display_name
 from orchestrator.spec.dotenv import lookup_in, read_env_file
 from orchestrator.spec.extends import apply_extends, check_local_reference, rebase_project
@@ -135,7 +136,7 @@ def _included_env(
         candidates = [(Path(os.path.normpath(os.path.join(project_dir, n))), True) for n in names]
     loaded: dict[str, str] = {}
     for path, required in candidates:
-        if not required and not path.is_file():
+        if not required and not probe_is_file(path):
             continue
         loaded.update(
             read_env_file(path, required=required, lookup=lookup_in(parent, loaded), display=display_name(path))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import SpecError
+from orchestrator.spec.cache import probe_is_file
 from orchestrator.spec.context import LoadContext, display_name
 from orchestrator.spec.dotenv import lookup_in, read_env_file
 from orchestrator.spec.extends import apply_extends, empty_definition
@@ -83,7 +84,7 @@ def load_environment(environ: Mapping[str, str], env_files: list[Path], default_
     if not files and default_dotenv is not None and not _truthy(shell.get("COMPOSE_DISABLE_ENV_FILE")):
         files = [(default_dotenv, False)]
     for path, required in files:
-        if not required and not path.is_file():
+        if not required and not probe_is_file(path):
             continue
         loaded.update(
             read_env_file(path, required=required, lookup=lookup_in(shell, loaded), display=display_name(path))
@@ -99,12 +100,12 @@ def discover_files(start: Path) -> list[Path]:
     """The default stack file (and its override) in ``start`` or the nearest parent that has one."""
     directory = start
     while True:
-        found = [directory / n for n in DEFAULT_FILE_NAMES if (directory / n).is_file()]
+        found = [directory / n for n in DEFAULT_FILE_NAMES if probe_is_file(directory / n)]
         if found:
             main = found[0]
             files = [main]
             override = main.with_name(f"{main.stem}.override{main.suffix}")
-            if override.is_file():
+            if probe_is_file(override):
                 files.append(override)
             return files
         if directory.parent == directory:
@@ -116,7 +117,7 @@ def discover_files(start: Path) -> list[Path]:
 
 def _multiple_default_warning(files: list[Path]) -> str | None:
     directory = files[0].parent
-    present = [n for n in DEFAULT_FILE_NAMES if (directory / n).is_file()]
+    present = [n for n in DEFAULT_FILE_NAMES if probe_is_file(directory / n)]
     if len(present) > 1:
         return f"found several stack files ({', '.join(present)}) in {directory}: using {present[0]}"
     return None
