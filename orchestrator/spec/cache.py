@@ -308,7 +308,8 @@ def _write_entry(cache_dir: Path, key: bytes, stack: Stack, files: dict[str, str
          "stack": pickle.dumps(stack, protocol=pickle.HIGHEST_PROTOCOL)},
         protocol=pickle.HIGHEST_PROTOCOL,
     )
-    cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    cache_dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    cache_dir.mkdir(exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=cache_dir)  # mode 0600
     try:
         with os.fdopen(fd, "wb") as fh:
