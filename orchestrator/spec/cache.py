@@ -73,7 +73,10 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         return
     try:
         rec: _Recorder | None = getattr(_local, "recorder", None)
-        if rec is None or not args or isinstance(args[0], int):
+        if rec is None or not args:
+            return
+        if isinstance(args[0], int):
+            rec.unstable = True  # an inherited descriptor: what it reads cannot be described
             return
         if sys._getframe(1).f_code.co_filename.startswith("<frozen importlib"):
             return  # a module being imported, not a file of the stack
