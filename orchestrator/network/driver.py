@@ -18,12 +18,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from typing import cast as typing_cast
 
 from orchestrator.errors import NetworkFailure
 from orchestrator.network import ipam, links, names, nsutil
 from orchestrator.network import schema as _schema  # registers the net_* tables
+from orchestrator.network.rtnl import Rtnl
 from orchestrator.paths import Paths
 from orchestrator.state.db import connect, transaction
 
@@ -130,7 +130,7 @@ class NetworkDriver:
         self.prefix = int(os.environ.get("PYSTACK_NET_PREFIX") or ipam.DEFAULT_PREFIX)
         self._conn: sqlite3.Connection | None = None
         self._local = threading.local()
-        self._opened: list[Any] = []
+        self._opened: list[Rtnl] = []
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -147,9 +147,9 @@ class NetworkDriver:
             self._conn = None
 
     @contextmanager
-    def _host(self) -> Iterator[Any]:
-        """The host namespace's netlink socket, opened once per thread (opening one in a named
-        namespace forks a helper in pyroute2, which would dominate the cost of every attach)."""
+    def _host(self) -> Iterator[Rtnl]:
+        """The host namespace's netlink socket, opened once per thread: a socket serves one thread
+        at a time, and one opened in a named namespace costs a thread's setns round trip."""
         ipr = getattr(self._local, "ipr", None)
         if ipr is None:
             ipr = links.open_netlink(self.host_netns)

@@ -1,10 +1,9 @@
 """Configure interfaces inside a container's namespace with classic ioctls from a setns'd thread.
 
-Opening a pyroute2 socket in another namespace forks a helper process (≈ 10–50 ms, most of the
-cost of wiring a container); an ``AF_INET`` socket created by a thread that has joined the
-namespace, driving ``SIOCSIFADDR``/``SIOCSIFNETMASK``/``SIOCSIFFLAGS``/``SIOCADDRT``, does the same
-container-side work in well under a millisecond. Only the host side needs netlink (veth, bridge).
-"""
+An ``AF_INET`` socket created by a thread that has joined the namespace, driving
+``SIOCSIFADDR``/``SIOCSIFNETMASK``/``SIOCSIFFLAGS``/``SIOCADDRT``, does the whole container side in
+well under a millisecond, without a netlink socket per container. Only the host side needs
+netlink (veth, bridge: :mod:`orchestrator.network.links`)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ independent of it: it reads networks, names and bindings from the state database
 their changes (polling SQLite's ``data_version``; SIGHUP re-reads at once), so a restart of the
 supervisor or the CLI drops no DNS answer and no forwarded connection. A second copy for the
 same project exits at once, which makes "start it if it is not running" safe to call anywhere.
-It does not import pyroute2: it never changes a link.
+It opens no netlink socket: it never changes a link.
 """
 
 from __future__ import annotations
