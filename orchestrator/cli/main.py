@@ -1,7 +1,7 @@
 """The ``pystack`` command line.
 
 Commands are registered by name → ``module:attribute`` and imported only when invoked, so that
-``pystack --version`` and light commands never pay for pydantic, networkx or pyroute2.
+``pystack --version`` and light commands never pay for pydantic or networkx.
 Every command turns a :class:`~orchestrator.errors.PystackError` into one line on stderr and
 its exit code; any other exception is our bug and shows a traceback only with ``--debug``.
 """

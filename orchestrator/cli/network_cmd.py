@@ -1,6 +1,6 @@
 """``pystack network ls|inspect|rm|prune``: the networks the state database knows.
 
-Listing and inspecting read SQLite only; removing loads the driver (and with it pyroute2) only
+Listing and inspecting read SQLite only; removing loads the driver (and its netlink client) only
 when there is something to remove.
 """
 

@@ -1,6 +1,6 @@
 """``pystack runtime …``: the OCI runtime verbs over bundles, as crun and runc have them.
 
-Imports only click, the stdlib and the runtime itself (no pydantic, networkx or pyroute2),
+Imports only click, the stdlib and the runtime itself (no pydantic or networkx),
 because every verb is its own short-lived process and start-up time is most of its cost.
 """
 

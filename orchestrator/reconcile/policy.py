@@ -4,8 +4,8 @@ Docker's daemon waits 100 ms before the first restart and doubles the wait after
 failure up to one minute; a container that ran for 10 s or more counts as healthy and resets the
 wait. pystack restarts the first time at once (a single crash costs no idle wait) and backs off
 from the second consecutive quick failure on: 0, 0.1, 0.2, 0.4 … 60 s, so a crash loop is damped
-exactly as Docker damps it, one restart later. ``deploy.restart_policy`` adds an explicit delay, a maximum number of attempts and a window
-after which a run counts as a success.
+exactly as Docker damps it, one restart later. ``deploy.restart_policy`` adds an explicit delay,
+a maximum number of attempts and a window after which a run counts as a success.
 """
 
 from __future__ import annotations
