@@ -132,6 +132,12 @@ async def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOpti
     return outcome
 
 
+def up_unchanged(ctx: Context, stack: Stack, config_files: Sequence[str] = ()) -> Outcome:
+    """``up`` of a stack whose plan is empty: only the stack's record is refreshed, as :func:`up` does."""
+    cstate.record_stack(ctx.db(), stack.name, str(stack.working_dir), list(config_files))
+    return Outcome()
+
+
 def prestart_runtime(ctx: Context) -> None:
     """Containers are about to start: the monitors' zygote boots now, beside the kernel work."""
     from orchestrator.runtime import zygote
