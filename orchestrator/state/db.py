@@ -9,6 +9,7 @@ what it finds half done.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ class _Connection(sqlite3.Connection):
 
 
 _WRITE_LOCKS: dict[str, threading.RLock] = {}
+_APPLIED: set[tuple[str, int, int, str]] = set()  # (file, device, inode, DDL) already applied here
 BUSY_TIMEOUT = 30.0  # seconds, for the Python lock as for SQLite's own
 
 
@@ -61,8 +63,17 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
+    # Every worker thread opens its own connections (a command removing fifty containers opens a
+    # hundred): the schemas are applied once per database file and process, not on every open.
+    st = os.stat(path)
+    fresh = conn.execute("PRAGMA schema_version").fetchone()[0] == 0  # a new file at a reused inode
     for ddl in _schemas():
+        key = (str(path), st.st_dev, st.st_ino, ddl)
+        if key in _APPLIED and not fresh:
+            continue
         conn.executescript(ddl)
+        with _SCHEMAS_LOCK:
+            _APPLIED.add(key)
     return conn
 
 
