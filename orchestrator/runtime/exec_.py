@@ -131,7 +131,13 @@ def _spawn(rt: Any, data: Mapping[str, Any], proc: dict[str, Any], ns_fds: list[
                 _, fds, _, _ = socket.recv_fds(pty_here, 16, 1)
             except OSError:
                 fds = []
-        master = fds[0] if fds else None
+            master = fds[0] if fds else None
+            # The size is set before the process starts (the joiner waits for this byte), so
+            # its first ``stty size`` already sees the caller's terminal, not 0x0.
+            if master is not None and os.isatty(0):
+                _copy_winsize(0, master)
+            with contextlib.suppress(OSError):
+                pty_here.send(b"k")
     msg = b""
     while True:
         chunk = os.read(err_r, 65536)
@@ -170,6 +176,7 @@ def _joiner(proc: dict[str, Any], ns_fds: list[tuple[int, int]], bpf: bytes | No
         if pty_sock is not None:  # in the container's mount namespace now: its /dev/ptmx
             master, slave = os.openpty()
             socket.send_fds(pty_sock, [b"pty"], [master])
+            pty_sock.recv(1)  # the caller has sized the terminal
             pty_sock.close()
             os.close(master)
             for i in (0, 1, 2):
