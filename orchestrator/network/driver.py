@@ -122,6 +122,9 @@ def default_gateway_index(ordered: list[Attachment], internal: list[bool]) -> in
     return best
 
 
+VETH_LINGER = 2.0  # seconds a host veth may outlive its deleted namespace before it is deleted by hand
+
+
 class NetworkDriver:
     def __init__(self, paths: Paths, *, host_netns: str | None = None, pool: str | None = None) -> None:
         self.paths = paths
@@ -305,12 +308,23 @@ class NetworkDriver:
             for r in rows
         ]
 
-    def detach(self, container_id: str) -> None:
+    def detach(self, container_id: str, *, netns_deleted: bool = False) -> None:
+        """Remove the container's host-side veths and its endpoint, name and port records.
+
+        With ``netns_deleted`` its namespace is gone already: the kernel then destroys each veth
+        pair with the namespace, in one batch for every namespace freed meanwhile, whereas deleting
+        a veth by hand waits for a network-wide RCU grace period under the rtnl lock (about 20 ms,
+        one deletion at a time: 450 ms for 20 veths against 50 ms for 20 namespaces). The host ends
+        are only waited for then, and deleted by hand if something still holds the namespace.
+        """
         rows = self.conn.execute("SELECT host_veth FROM net_endpoints WHERE container_id=?", (container_id,)).fetchall()
         if rows:
             with self._host() as ipr:
-                for r in rows:
-                    links.delete_link(ipr, r["host_veth"])
+                names = [str(r["host_veth"]) for r in rows]
+                if netns_deleted:
+                    names = links.wait_gone(ipr, names, VETH_LINGER)
+                for name in names:
+                    links.delete_link(ipr, name)
         with transaction(self.conn) as c:
             c.execute("DELETE FROM net_endpoints WHERE container_id=?", (container_id,))
             c.execute("DELETE FROM net_dns_records WHERE container_id=?", (container_id,))

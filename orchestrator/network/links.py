@@ -8,6 +8,7 @@ general netlink library cost more than all the link work of a command.
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -70,6 +71,18 @@ def ensure_bridge(ipr: Rtnl, name: str, gateway: str, prefixlen: int, mtu: int |
             if _err(exc) != 17:
                 raise NetworkFailure(f"cannot give bridge {name} the address {gateway}: {exc}") from None
     ipr.set_link(idx, up=True)
+
+
+def wait_gone(ipr: Rtnl, names: list[str], timeout: float) -> list[str]:
+    """Wait until no link has one of ``names`` (the kernel removes them on its own); returns those left."""
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    left = [n for n in names if lookup(ipr, n) is not None]
+    while left and time.monotonic() < deadline:
+        time.sleep(delay)
+        delay = min(delay * 2, 0.02)
+        left = [n for n in left if lookup(ipr, n) is not None]
+    return left
 
 
 def delete_link(ipr: Rtnl, name: str) -> None:
