@@ -79,19 +79,38 @@ def ensure_service(
 
 
 def notify_service(paths: Paths, project: str, timeout: float = 2.0) -> bool:
-    """Ask the running service to re-read the database now and wait until it has (new networks, ports)."""
+    """Ask the running service to re-read the database now and wait until it has (new networks, ports).
+
+    The service writes into its ready file the moment (CLOCK_MONOTONIC, the same in every
+    process) at which its last look at the database began; the wait ends once that moment is
+    later than the request. A look that was already under way when the signal came, and so may
+    have missed the caller's change, does not end it.
+    """
     pid = running_service(paths, project)
     if pid is None:
         return False
     ready = _ready_file(paths, project)
-    before = ready.stat().st_mtime_ns if ready.exists() else 0
+    asked = time.monotonic_ns()
     os.kill(pid, signal.SIGHUP)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if ready.exists() and ready.stat().st_mtime_ns != before:
+        if _synced_at(ready) >= asked:
             return True
         time.sleep(0.005)
     return False
+
+
+def _synced_at(ready: Path) -> int:
+    try:
+        return int(ready.read_text() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _mark_ready(ready: Path, synced_at: int) -> None:
+    tmp = ready.with_name(ready.name + ".tmp")
+    tmp.write_text(str(synced_at))
+    tmp.replace(ready)
 
 
 def _ports_mode(requested: str) -> str:
@@ -138,22 +157,37 @@ async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns
             if ports:
                 forwarder.sync(tg)
 
+        wanted = anyio.Event()
+
         async def signals() -> None:
+            # Never blocked by a sync: a burst of SIGHUPs (one per container that a down removes)
+            # becomes one sync, and a SIGTERM behind them is obeyed at once, not after each sync.
+            nonlocal wanted
             with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as sigs:
                 async for sig in sigs:
                     if sig == signal.SIGHUP:
-                        sync()
-                        await anyio.sleep(0.05)  # let new listeners bind before saying so
-                        ready.touch()
+                        wanted.set()
                     else:
                         tg.cancel_scope.cancel()
                         return
 
+        async def syncer() -> None:
+            nonlocal wanted
+            while True:
+                await wanted.wait()
+                wanted = anyio.Event()  # a SIGHUP from now on asks for another sync
+                began = time.monotonic_ns()
+                sync()
+                await anyio.sleep(0.05)  # let new listeners bind before saying so
+                _mark_ready(ready, began)
+
         tg.start_soon(signals)
+        tg.start_soon(syncer)
+        began = time.monotonic_ns()
         sync()
         await anyio.sleep(0.05)
         write_pid(paths, project)
-        ready.touch()
+        _mark_ready(ready, began)
         # Changes arrive as SIGHUP from whoever makes them (``poke_service``); the slow look at the
         # database only catches a change whose sender died before it could signal.
         version = server.view.version()
