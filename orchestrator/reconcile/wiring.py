@@ -63,9 +63,9 @@ def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path
         return None, files
 
     from orchestrator.network.driver import Attachment
-    from orchestrator.network.ports import PortBinding, check_ports_free, register_ports
+    from orchestrator.network.ports import PortBinding, PortInUse, check_ports_free, register_ports
     from orchestrator.network.records import register_dns, register_link
-    from orchestrator.network.service import poke_service
+    from orchestrator.network.service import notify_service, poke_service
 
     driver = ctx.network
     ns = driver.create_netns(rec.id, project=sp.project)
@@ -86,7 +86,14 @@ def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path
     first = endpoints[0]
     wanted = [PortBinding(p.host_ip, p.published or 0, first.address, p.target, p.protocol) for p in sp.ports]
     if wanted:  # published 0 (``ports: ["80"]``) gets a free host port here, as Docker does
-        bindings = check_ports_free(wanted, host_netns=ctx.host_netns, conn=conn, project=sp.project)
+        try:
+            bindings = check_ports_free(wanted, host_netns=ctx.host_netns, conn=conn, project=sp.project)
+        except PortInUse:
+            # The stack's own service may still hold the port of a container removed a moment ago
+            # (removal only pokes it): once it has re-read the state, a port of ours is free again.
+            if not notify_service(ctx.paths, sp.project):
+                raise
+            bindings = check_ports_free(wanted, host_netns=ctx.host_netns, conn=conn, project=sp.project)
         register_ports(conn, sp.project, sp.service, rec.id, rec.name, bindings)
     hostfiles.write_hosts(files["hosts"], hostname, first.address, sp.extra_hosts, gateway=first.gateway)
     poke_service(ctx.paths, sp.project)
@@ -111,6 +118,7 @@ def unwire_network(ctx: Context, rec: ContainerRecord) -> None:
     """Idempotent: also cleans up after a create that died between making the netns and recording it."""
     if not owns_netns(rec):
         return
+    from orchestrator.errors import NetworkFailure
     from orchestrator.network.ports import unregister_ports
     from orchestrator.network.records import unregister_dns
     from orchestrator.network.service import poke_service
@@ -119,8 +127,13 @@ def unwire_network(ctx: Context, rec: ContainerRecord) -> None:
     unregister_dns(ctx.db(), rec.id)
     unregister_ports(ctx.db(), rec.id)
     poke_service(ctx.paths, rec.project)
-    driver.detach(rec.id)
-    driver.delete_netns(rec.id)
+    # The namespace first: its veths go with it, in the kernel's batch (see NetworkDriver.detach).
+    try:
+        driver.delete_netns(rec.id)
+    except NetworkFailure:
+        driver.detach(rec.id)
+        raise
+    driver.detach(rec.id, netns_deleted=True)
 
 
 def mounts_for(ctx: Context, sp: ServicePlan, rec: ContainerRecord, rootfs: Path,
