@@ -145,7 +145,7 @@ def used_networks(stack: Stack) -> list[str]:
 def _depends_on(svc: Service) -> dict[str, dict[str, Any]]:
     """``depends_on``, plus the namespaces a service shares: a ``network_mode: service:x`` (or ipc/pid)
     dependant must follow x when x is recreated, or it would keep a namespace nothing is wired to."""
-    deps = {k: v.model_dump(mode="json") for k, v in svc.depends_on.items()}
+    deps: dict[str, dict[str, Any]] = dict(svc.as_json().get("depends_on") or {})
     for mode in (svc.network_mode, svc.ipc, svc.pid):
         if isinstance(mode, str) and mode.startswith("service:"):
             target = mode.removeprefix("service:")
@@ -161,7 +161,8 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "") -> ServicePlan:
         hc = HealthConfig(tuple(h.test), h.interval, h.timeout, h.retries, h.start_period, h.start_interval)
     r = svc.resources
     nnp, seccomp = _security(svc)
-    spec = svc.model_dump(mode="json", exclude={"extensions"})
+    full = svc.as_json()
+    spec = {k: v for k, v in full.items() if k != "extensions"}
     # A profile file's content counts, not only its path: an edited profile recreates the service.
     profile = json.dumps(seccomp, sort_keys=True) if isinstance(seccomp, dict) else ""
     config_hash = hashlib.sha256(f"{svc.config_hash()}:{image_id}{profile}".encode()).hexdigest()
@@ -192,7 +193,7 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "") -> ServicePlan:
         read_only=svc.read_only, sysctls=dict(svc.sysctls), shm_size=r.shm_size,
         oom_score_adj=r.oom_score_adj, no_new_privileges=nnp, seccomp=seccomp, runtime=svc.runtime,
         labels=dict(svc.labels), tty=svc.tty, pull_policy=svc.pull_policy,
-        build=svc.build.model_dump(mode="json") if svc.build else None,
+        build=full.get("build") if svc.build else None,
         depends_on=_depends_on(svc),
         after=list(svc.dependencies()),
         spec=spec,

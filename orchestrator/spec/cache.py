@@ -392,6 +392,8 @@ def load_stack_cached(
     with _recording() as rec:
         stack = full()
     try:
+        for svc in stack.services.values():
+            svc.as_json()  # stored with the entry, so that a hit never builds the serializer
         states, probes = _stored_states(rec, started)
         _write_entry(cache_dir, key, stack, states, probes)
     except Exception:  # not cacheable, or the cache is not writable: the load stands

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_serializer
+from pydantic import Field, PrivateAttr, field_serializer
 
 from orchestrator.spec.models.base import Model
 from orchestrator.spec.models.build import BuildConfig
@@ -52,6 +52,8 @@ class Logging(Model):
 
 
 class Service(Model):
+    _json: dict[str, Any] | None = PrivateAttr(default=None)  # see as_json
+
     name: str
     image: str | None = None
     build: BuildConfig | None = None
@@ -151,6 +153,26 @@ class Service(Model):
                 deps.setdefault(value[len("service:"):], key)
         return deps
 
+    def __eq__(self, other: object) -> bool:
+        """Equal fields make equal services, whether or not either has made its JSON form yet."""
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Service)
+        return self.__dict__ == other.__dict__ and self.__pydantic_extra__ == other.__pydantic_extra__
+
+    def as_json(self) -> dict[str, Any]:
+        """``model_dump(mode="json")``, made once per service and kept with it (a fresh copy each call).
+
+        Building the serializer of this large model is most of what a small command costs; the load
+        cache makes the dump before it pickles the stack, so a command whose
+        stack comes from the cache never builds it. A service is frozen, so the dump cannot go stale.
+        """
+        import copy
+
+        if self._json is None:
+            self._json = self.model_dump(mode="json")
+        return copy.deepcopy(self._json)
+
     def config_hash(self) -> str:
         """sha256 over the normalized meaning; key order and short/long syntax cannot change it.
 
@@ -159,12 +181,10 @@ class Service(Model):
         import hashlib
         import json
 
-        data = self.model_dump(
-            mode="json",
-            exclude={"scale", "build", "pull_policy", "depends_on", "profiles", "extensions", "nested_extensions",
-                     "env_file",
-                     "label_file", "attach"},
-        )
+        data = self.as_json()
+        for key in ("scale", "build", "pull_policy", "depends_on", "profiles", "extensions", "nested_extensions",
+                    "env_file", "label_file", "attach"):
+            data.pop(key, None)
         if data.get("deploy"):
             data["deploy"].pop("labels", None)
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"))

@@ -15,6 +15,7 @@ from orchestrator.errors import SpecErrors
 from orchestrator.spec import cache
 from orchestrator.spec import stack as spec_stack
 from orchestrator.spec.models import Stack
+from orchestrator.spec.project import LoadOptions
 
 MAIN = """\
 services:
@@ -93,6 +94,21 @@ def test_a_hit_is_the_stack_of_a_full_load(tmp_path: Path, loads: Counter) -> No
     assert second.services["web"].config_hash() == first.services["web"].config_hash()
     [entry] = entries(tmp_path)
     assert entry.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_hit_carries_each_services_json_form(tmp_path: Path, loads: Counter) -> None:
+    """The entry stores every service's JSON form, so a hit never builds the serializer; the form is
+    the model's own dump, each call gets its own copy, and it plays no part in equality."""
+    project(tmp_path)
+    load(tmp_path)
+    hit = load(tmp_path)
+    web = hit.services["web"]
+    assert web._json is not None  # made before the entry was written
+    assert web.as_json() == web.model_dump(mode="json")
+    web.as_json()["image"] = "changed"
+    assert web.as_json()["image"] == "nginx:1"
+    fresh = spec_stack.load_stack(LoadOptions(files=["stack.yaml"]))
+    assert fresh.services["web"]._json is None and fresh.services["web"] == web
 
 
 @pytest.mark.parametrize("name, text, check", [
