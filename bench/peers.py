@@ -147,11 +147,18 @@ class Engine:
     def project_label(self) -> str:
         return "io.podman.compose.project" if self.name == "podman" else "com.docker.compose.project"
 
+    def force_remove(self, *names: str, timeout: float = 300) -> cmd.Result:
+        """``rm -f`` that kills at once: docker's sends SIGKILL, podman's first waits out the stop
+        timeout (10 s for a busybox PID 1 that ignores SIGTERM) unless given ``-t 0``. Clean-up only,
+        never timed."""
+        extra = ["-t", "0"] if self.name == "podman" else []
+        return self.run("rm", "-f", *extra, *names, timeout=timeout)
+
     def remove_all(self) -> None:
         """Removes every container this private engine has (best effort, between figures)."""
         names = self.names()
         if names:
-            self.run("rm", "-f", *names, timeout=300)
+            self.force_remove(*names)
         if self.name == "podman":
             self.run("network", "prune", "-f", timeout=60)
             self.run("volume", "prune", "-f", timeout=60)

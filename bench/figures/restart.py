@@ -90,7 +90,7 @@ def measure(ctx: Context) -> list[Figure]:
         if tool == "pystack":
             pst.down(stack, PROJECT, "-t", "0", timeout=120)
         else:
-            ctx.engines[tool].run("rm", "-f", NAME, timeout=120)
+            ctx.engines[tool].force_remove(NAME, timeout=120)
 
     def running(tool: str) -> bool:
         if tool == "pystack":
