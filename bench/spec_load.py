@@ -101,7 +101,7 @@ def measure(name: str, directory: Path, runs: int) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--services", type=int, default=1000)
     args = ap.parse_args(argv)
     figures = []
