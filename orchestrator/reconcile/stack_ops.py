@@ -161,7 +161,8 @@ def notify_network_service(ctx: Context, project: str) -> None:
 
 def check_ports(ctx: Context, sp: StackPlan, plan: Plan) -> None:
     """A host port in use is an error before anything is created, naming the service and the port."""
-    from orchestrator.network.ports import PortBinding, PortInUse, check_ports_free
+    from orchestrator.network.ports import PortBinding, PortInUse
+    from orchestrator.reconcile.wiring import ports_free
 
     for action in plan.actions:
         if action.kind not in ("create", "recreate"):
@@ -170,7 +171,7 @@ def check_ports(ctx: Context, sp: StackPlan, plan: Plan) -> None:
         bindings = [PortBinding(p.host_ip, p.published, "0.0.0.0", p.target, p.protocol)
                     for p in svc.ports if p.published is not None]
         try:
-            check_ports_free(bindings, host_netns=ctx.host_netns, conn=ctx.db(), project=sp.project)
+            ports_free(ctx, sp.project, bindings)
         except PortInUse as exc:
             raise PystackError(f"service {action.service!r}: {exc}") from None
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import PystackError
 from orchestrator.reconcile.context import Context
 from orchestrator.reconcile.desired import ServicePlan
 from orchestrator.state import containers as cstate
 from orchestrator.state.containers import ContainerRecord
+
+if TYPE_CHECKING:
+    from orchestrator.network.ports import PortBinding
 
 HOSTFILES = ("hosts", "resolv.conf", "hostname")
 
@@ -63,9 +66,9 @@ def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path
         return None, files
 
     from orchestrator.network.driver import Attachment
-    from orchestrator.network.ports import PortBinding, PortInUse, check_ports_free, register_ports
+    from orchestrator.network.ports import PortBinding, register_ports
     from orchestrator.network.records import register_dns, register_link
-    from orchestrator.network.service import notify_service, poke_service
+    from orchestrator.network.service import poke_service
 
     driver = ctx.network
     ns = driver.create_netns(rec.id, project=sp.project)
@@ -86,14 +89,7 @@ def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path
     first = endpoints[0]
     wanted = [PortBinding(p.host_ip, p.published or 0, first.address, p.target, p.protocol) for p in sp.ports]
     if wanted:  # published 0 (``ports: ["80"]``) gets a free host port here, as Docker does
-        try:
-            bindings = check_ports_free(wanted, host_netns=ctx.host_netns, conn=conn, project=sp.project)
-        except PortInUse:
-            # The stack's own service may still hold the port of a container removed a moment ago
-            # (removal only pokes it): once it has re-read the state, a port of ours is free again.
-            if not notify_service(ctx.paths, sp.project):
-                raise
-            bindings = check_ports_free(wanted, host_netns=ctx.host_netns, conn=conn, project=sp.project)
+        bindings = ports_free(ctx, sp.project, wanted)
         register_ports(conn, sp.project, sp.service, rec.id, rec.name, bindings)
     hostfiles.write_hosts(files["hosts"], hostname, first.address, sp.extra_hosts, gateway=first.gateway)
     poke_service(ctx.paths, sp.project)
@@ -101,6 +97,25 @@ def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path
     hostfiles.write_resolv_conf(files["resolv.conf"], nameservers, sp.dns_search, sp.dns_opt)
     hostfiles.write_hostname(files["hostname"], hostname)
     return str(ns), files
+
+
+def ports_free(ctx: Context, project: str, wanted: list[PortBinding]) -> list[PortBinding]:
+    """``check_ports_free``, asking the stack's network service to let go of ports it no longer needs.
+
+    The service may still hold the port of a container removed a moment ago (removal only pokes
+    it, and a removal killed half-way does not even do that): once it has re-read the state, a
+    port of the stack's own is free again. Raises :class:`PortInUse` when it still is not.
+    """
+    from orchestrator.network.ports import PortInUse, check_ports_free
+    from orchestrator.network.service import notify_service
+
+    conn = ctx.db()
+    try:
+        return check_ports_free(wanted, host_netns=ctx.host_netns, conn=conn, project=project)
+    except PortInUse:
+        if not notify_service(ctx.paths, project):
+            raise
+        return check_ports_free(wanted, host_netns=ctx.host_netns, conn=conn, project=project)
 
 
 def _no_gateway(extra: list[tuple[str, str]]) -> list[tuple[str, str]]:
