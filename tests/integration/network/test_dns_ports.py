@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -256,3 +257,57 @@ def test_published_tcp_and_udp_ports(
     assert running_service(driver.paths, "shop") is None
     assert "pystack_" not in nsexec(host_ns, "nft", "list", "tables").stdout
     assert driver.conn.execute("SELECT count(*) FROM net_ports").fetchone()[0] == 0
+
+
+def test_notify_waits_for_a_look_that_began_after_the_request(
+    driver: NetworkDriver, upstream: FakeUpstream, tmp_path: Path, host_ns: str
+) -> None:
+    """The ready file of an earlier look must not end the wait: the change may have come after it."""
+    s = _stack(driver, "tok", upstream, tmp_path, host_ns)
+    net = s.network("default")
+    s.container("api", [net])
+    pid = s.start()
+    late = s.network("late")
+    worker, worker_ip = s.container("worker", [late])
+    os.kill(pid, signal.SIGSTOP)  # alive and ready, but it cannot look at the database again
+    try:
+        assert notify_service(driver.paths, "tok", timeout=0.5) is False
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert notify_service(driver.paths, "tok")
+    assert dns_query(driver.netns_path(worker), s.gateways[late], "worker") == ("NOERROR", [worker_ip])
+
+
+def test_a_burst_of_change_signals_still_lets_a_stop_through_at_once(
+    driver: NetworkDriver, upstream: FakeUpstream, tmp_path: Path, host_ns: str
+) -> None:
+    """A down sends one SIGHUP per removed container; the SIGTERM after them must not wait behind
+    one re-read per signal."""
+    s = _stack(driver, "burst", upstream, tmp_path, host_ns)
+    net = s.network("default")
+    api, api_ip = s.container("api", [net])
+    pid = s.start()
+    for _ in range(200):
+        os.kill(pid, signal.SIGHUP)
+    assert notify_service(driver.paths, "burst")
+    assert dns_query(driver.netns_path(api), s.gateways[net], "api") == ("NOERROR", [api_ip])
+    for _ in range(200):
+        os.kill(pid, signal.SIGHUP)
+    os.kill(pid, signal.SIGTERM)
+    gone = False
+    for _ in range(100):  # 2 s
+        if _exited(pid):
+            gone = True
+            break
+        time.sleep(0.02)
+    assert gone, "the service did not obey SIGTERM behind a burst of SIGHUPs"
+    assert running_service(driver.paths, "burst") is None
+
+
+def _exited(pid: int) -> bool:
+    """Gone, or a zombie its parent has not reaped yet."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
