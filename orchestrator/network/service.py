@@ -70,8 +70,10 @@ def ensure_service(
     while time.monotonic() < deadline:
         if ready.exists() and running_service(paths, project) is not None:
             return int(pid_file(paths, project).read_text())
-        if proc.poll() is not None:
+        if proc.poll() not in (None, 0):
             break
+        # exit status 0: another copy holds the lock, one still booting (a killed CLI may have
+        # started it a moment ago); its pid and ready files come once it has looked at the state
         time.sleep(0.01)
     from orchestrator.errors import NetworkFailure
 

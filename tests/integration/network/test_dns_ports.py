@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -311,3 +313,33 @@ def _exited(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
     except FileNotFoundError:
         return True
+
+
+def test_ensure_service_waits_for_a_copy_that_is_still_booting(
+    driver: NetworkDriver, upstream: FakeUpstream, tmp_path: Path, host_ns: str
+) -> None:
+    """A killed ``up`` can leave a service booting (lock taken, nothing written yet): the next
+    ``up``'s own copy then exits at once, and ``up`` must wait for the booting one, not fail."""
+    s = _stack(driver, "boot", upstream, tmp_path, host_ns)
+    net = s.network("default")
+    api, api_ip = s.container("api", [net])
+    run = driver.paths.stack_run("boot")
+    run.mkdir(parents=True, exist_ok=True)
+    got: list[object] = []
+    with open(run / "network.lock", "wb") as lock:  # stands in for the booting copy
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        waiter = threading.Thread(target=lambda: got.append(_try(s.start)))
+        waiter.start()
+        time.sleep(1.0)  # long enough for the waiter's own copy to find the lock taken and leave
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    pid = s.start()  # the "booting" copy comes up now
+    waiter.join(10)
+    assert got == [pid]
+    assert dns_query(driver.netns_path(api), s.gateways[net], "api") == ("NOERROR", [api_ip])
+
+
+def _try(fn: Callable[[], int]) -> object:
+    try:
+        return fn()
+    except Exception as exc:
+        return exc
