@@ -113,8 +113,10 @@ async def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOpti
     from orchestrator.storage.volumes import ensure_volume
 
     cstate.record_stack(ctx.db(), stack.name, str(stack.working_dir), list(config_files))
-    needs_net = any(a.kind in ("create", "recreate") for a in plan.actions)
-    if not opts.no_start and any(a.kind in ("create", "recreate", "start") for a in plan.actions):
+    # A start needs the service as much as a create does: it may have died (crash, OOM kill)
+    # since the containers were made, and its DNS and port holds with it.
+    needs_net = any(a.kind in ("create", "recreate", "start") for a in plan.actions)
+    if not opts.no_start and needs_net:
         prestart_runtime(ctx)
     if needs_net:
         # the service boots (about 0.4 s of Python start-up) while networks and volumes are made
@@ -133,8 +135,13 @@ async def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOpti
 
 
 def up_unchanged(ctx: Context, stack: Stack, config_files: Sequence[str] = ()) -> Outcome:
-    """``up`` of a stack whose plan is empty: only the stack's record is refreshed, as :func:`up` does."""
+    """``up`` of a stack whose plan is empty: the stack's record is refreshed, as :func:`up` does,
+    and its network service started again if it died (the containers' DNS and published ports)."""
+    from orchestrator.network.service import ensure_service
+
     cstate.record_stack(ctx.db(), stack.name, str(stack.working_dir), list(config_files))
+    if translate.used_networks(stack) and cstate.for_project(ctx.db(), stack.name, include_one_off=False):
+        ensure_service(ctx.paths, stack.name, host_netns=ctx.host_netns)
     return Outcome()
 
 

@@ -29,7 +29,8 @@ def test_replacement_gets_the_port_the_service_still_held(host: Host) -> None:
     os.kill(service, signal.SIGSTOP)  # it keeps the port until it can look at the state again
     resume = threading.Timer(0.5, os.kill, (service, signal.SIGCONT))
     try:
-        host.pystack("-f", f, "rm", "-s", "-f", "web")
+        host.pystack("-f", f, "stop", "-t", "0", "web")
+        host.pystack("-f", f, "rm", "-f", "web")
         held = _bind_fails(host, 28192)
         resume.start()
         res = host.pystack("-f", f, "up", "-d", check=False)
