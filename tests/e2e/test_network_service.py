@@ -1,0 +1,98 @@
+"""The stack's network service as ``up`` relies on it: a published port passes from a removed
+container to its replacement while the service still holds it, and a service that died (crash,
+OOM kill, kill -9) comes back with the next ``up`` even when no container needs creating."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from tests.e2e.conftest import Host
+
+
+def _stack(project: str, port: int) -> str:
+    return f"""
+name: {project}
+services:
+  web:
+    image: busybox:latest
+    command: ["httpd", "-f", "-p", "80", "-h", "/"]
+    ports: ["{port}:80"]
+"""
+
+
+def _service_pid(host: Host, project: str) -> int | None:
+    try:
+        pid = int((host.root / "run" / "stacks" / project / "network.pid").read_text())
+    except (OSError, ValueError):
+        return None
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return pid if b"orchestrator.network.service" in fh.read() else None
+    except FileNotFoundError:
+        return None
+
+
+def _bind_fails(host: Host, port: int) -> bool:
+    probe = f"import socket; socket.socket().bind(('0.0.0.0', {port}))"
+    res = subprocess.run(["nsenter", f"--net=/run/netns/{host.netns}", sys.executable, "-c", probe],
+                         capture_output=True, text=True, timeout=30)
+    return res.returncode != 0 and "Address already in use" in res.stderr
+
+
+def _kill(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+    for _ in range(200):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"the network service {pid} did not die")
+
+
+def test_replacement_gets_the_port_the_service_still_held(host: Host) -> None:
+    f = str(host.write("compose.yaml", _stack("e2ehandover", 28192)))
+    host.pystack("-f", f, "up", "-d")
+    assert host.http("http://127.0.0.1:28192/etc/hostname").strip()
+    service = _service_pid(host, "e2ehandover")
+    assert service is not None
+    os.kill(service, signal.SIGSTOP)  # it keeps the port until it can look at the state again
+    resume = threading.Timer(0.5, os.kill, (service, signal.SIGCONT))
+    try:
+        host.pystack("-f", f, "stop", "-t", "0", "web")
+        host.pystack("-f", f, "rm", "-f", "web")
+        held = _bind_fails(host, 28192)
+        resume.start()
+        res = host.pystack("-f", f, "up", "-d", check=False)
+    finally:
+        resume.cancel()
+        os.kill(service, signal.SIGCONT)
+    assert res.returncode == 0, res.stderr
+    assert host.http("http://127.0.0.1:28192/etc/hostname").strip()
+    assert held  # the case under test: the port was still held when up began
+
+
+def test_up_restarts_a_dead_network_service(host: Host) -> None:
+    f = str(host.write("compose.yaml", _stack("e2erecover", 28193)))
+    host.pystack("-f", f, "up", "-d")
+    assert host.http("http://127.0.0.1:28193/etc/hostname").strip()
+
+    pid = _service_pid(host, "e2erecover")
+    assert pid is not None
+    _kill(pid)  # nothing to create or start: the plan is empty
+    host.pystack("-f", f, "up", "-d")
+    pid = _service_pid(host, "e2erecover")
+    assert pid is not None
+
+    host.pystack("-f", f, "stop", "-t", "0", "web")
+    _kill(pid)  # only a start to do
+    host.pystack("-f", f, "up", "-d")
+    assert _service_pid(host, "e2erecover") is not None
+    assert host.http("http://127.0.0.1:28193/etc/hostname").strip()
