@@ -20,16 +20,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from orchestrator.errors import RuntimeFailure
+from orchestrator.errors import CgroupError, RuntimeFailure
 from orchestrator.paths import Paths
 from orchestrator.runtime import kernel as k
 from orchestrator.runtime import spec
 from orchestrator.runtime.api import OCI_VERSION, ContainerState, ExitStatus
-from orchestrator.runtime.store import ContainerDir, alive, read_json
+from orchestrator.runtime.store import ContainerDir, alive, read_json, start_time
 
 if TYPE_CHECKING:
     from orchestrator.runtime import monitor
 
+KILLING = "killing"  # present while a kill of the whole cgroup (which freezes it) is under way
 _JOIN_ORDER = ("ipc", "uts", "network", "cgroup", "mount")  # mount last: paths resolve on the host first
 _UNSHARE = ("mount", "uts", "ipc", "network", "cgroup")
 # Devices every container may use whatever its device rules say (as runc's AllowedDevices): the
@@ -221,9 +222,43 @@ class PystackRuntime:
             return "stopped"
         if cdir.fifo.exists():
             return "created"
+        if (cdir.dir / KILLING).exists():
+            self._finish_cut_kill(cdir, data)
         if (cdir.dir / "paused").exists():
             return "paused"
         return "running"
+
+    def _kill_all(self, cdir: ContainerDir, data: Mapping[str, Any], signum: int) -> None:
+        """Signal the whole cgroup, leaving a note of who does it while the cgroup may be frozen.
+
+        ``kill_all`` freezes the cgroup around the signal (so no fork escapes it); a caller killed
+        inside that window (a ``down`` interrupted by kill -9) would leave a container that counts
+        as running but never runs again. The note lets the next look at the container thaw it.
+        """
+        note = cdir.dir / KILLING
+        me = os.getpid()
+        note.write_text(f"{me} {start_time(me) or 0}\n")
+        try:
+            self._cgroup(data).kill_all(signum)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                note.unlink()
+
+    def _finish_cut_kill(self, cdir: ContainerDir, data: Mapping[str, Any]) -> None:
+        """Thaw a cgroup whose killer died while it was frozen (unless the container is paused)."""
+        note = cdir.dir / KILLING
+        try:
+            pid, started = (int(x) for x in note.read_text().split())
+        except (OSError, ValueError):
+            pid, started = 0, 0
+        if pid and alive(pid, started or None):
+            return  # a kill in progress: it thaws when it is done
+        cg = self._cgroup(data)
+        if cg.exists() and not (cdir.dir / "paused").exists():
+            with contextlib.suppress(OSError, RuntimeFailure, CgroupError):
+                cg.thaw()
+        with contextlib.suppress(FileNotFoundError):
+            note.unlink()
 
     def state(self, container_id: str) -> ContainerState:
         cdir = self._dir(container_id)
@@ -257,7 +292,7 @@ class PystackRuntime:
         if status == "stopped":
             raise RuntimeFailure(f"container {container_id} is not running")
         if all:
-            self._cgroup(data).kill_all(signum)
+            self._kill_all(cdir, data, signum)
             return
         try:
             pidfd = os.pidfd_open(data["pid"])
@@ -294,7 +329,7 @@ class PystackRuntime:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(data["pid"], signal.SIGKILL)
         if cg is not None and cg.exists():
-            cg.kill_all(signal.SIGKILL)
+            self._kill_all(cdir, data, signal.SIGKILL)
             if status == "paused":
                 cg.thaw()
         self._wait_monitor(data, 10.0)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import RuntimeFailure
-from orchestrator.runtime.engine import PystackRuntime
+from orchestrator.runtime.engine import KILLING, PystackRuntime
 from tests.integration.runtime.conftest import BundleFactory, run_logged
 from tests.unit.runtime.ocischema import validate_config, validate_state
 
@@ -278,3 +278,29 @@ def test_terminal_through_console_socket(rt: PystackRuntime, make_bundle: Bundle
         rt.delete(cid, force=True)
     text = out.decode().replace("\r", "")
     assert "isatty" in text and "/dev/console" in text
+
+
+def test_a_kill_cut_short_inside_its_freeze_is_thawed_at_the_next_look(
+    rt: PystackRuntime, make_bundle: BundleFactory
+) -> None:
+    """A ``down`` killed between kill_all's freeze and thaw must not leave a container that counts
+    as running but never runs again: the killer's note names a dead process, so the next look thaws."""
+    cid, bundle = make_bundle(["sleep", "30"])
+    rt.create(cid, bundle)
+    rt.start(cid)
+    try:
+        cdir = rt._dir(cid)
+        cg = rt._cgroup(cdir.load())
+        cg.freeze()  # as kill_all does, and then its caller dies
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        (cdir.dir / KILLING).write_text(f"{gone.pid} 1\n")
+        assert cg.frozen()
+        assert rt.state(cid).status == "running"
+        assert not cg.frozen()
+        assert not (cdir.dir / KILLING).exists()
+        rt.kill(cid, "SIGKILL")
+        st = rt.wait(cid, 10)
+        assert st is not None and st.code == 137
+    finally:
+        rt.delete(cid, force=True)
