@@ -228,7 +228,7 @@ class PystackRuntime:
             return "paused"
         return "running"
 
-    def _kill_all(self, cdir: ContainerDir, data: Mapping[str, Any], signum: int) -> None:
+    def _kill_all(self, cdir: ContainerDir, cg: Any, signum: int) -> None:
         """Signal the whole cgroup, leaving a note of who does it while the cgroup may be frozen.
 
         ``kill_all`` freezes the cgroup around the signal (so no fork escapes it); a caller killed
@@ -239,7 +239,7 @@ class PystackRuntime:
         me = os.getpid()
         note.write_text(f"{me} {start_time(me) or 0}\n")
         try:
-            self._cgroup(data).kill_all(signum)
+            cg.kill_all(signum)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 note.unlink()
@@ -292,7 +292,7 @@ class PystackRuntime:
         if status == "stopped":
             raise RuntimeFailure(f"container {container_id} is not running")
         if all:
-            self._kill_all(cdir, data, signum)
+            self._kill_all(cdir, self._cgroup(data), signum)
             return
         try:
             pidfd = os.pidfd_open(data["pid"])
@@ -329,7 +329,7 @@ class PystackRuntime:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(data["pid"], signal.SIGKILL)
         if cg is not None and cg.exists():
-            self._kill_all(cdir, data, signal.SIGKILL)
+            self._kill_all(cdir, cg, signal.SIGKILL)
             if status == "paused":
                 cg.thaw()
         self._wait_monitor(data, 10.0)
