@@ -114,7 +114,10 @@ async def _wait_condition(ctx: Context, sp: StackPlan, dep: str, condition: str,
             report(f"Container {rec.name}  Exited")
 
 
-async def execute(ctx: Context, sp: StackPlan, plan: Plan, report: Report, *, start: bool = True) -> Outcome:
+async def execute(ctx: Context, sp: StackPlan, plan: Plan, report: Report, *, start: bool = True,
+                  ready: anyio.Event | None = None) -> Outcome:
+    """Run the plan. With ``ready``, containers are created at once but started only once it is set
+    (the stack's network service is then answering DNS and holding its ports)."""
     involved = [n for gen in sp.order for n in gen if n in sp.services]
 
     async def converge(name: str) -> None:
@@ -127,12 +130,13 @@ async def execute(ctx: Context, sp: StackPlan, plan: Plan, report: Report, *, st
             return
         async with anyio.create_task_group() as tg:
             for action in actions:
-                tg.start_soon(_run_action, ctx, svc, action, report, start)
+                tg.start_soon(_run_action, ctx, svc, action, report, start, ready)
 
     return await run_in_order(involved, sp.deps(), converge)
 
 
-async def _run_action(ctx: Context, svc: ServicePlan, action: Action, report: Report, start: bool) -> None:
+async def _run_action(ctx: Context, svc: ServicePlan, action: Action, report: Report, start: bool,
+                      ready: anyio.Event | None = None) -> None:
     label = action.container_name or svc.container_name_for(action.number)
     if action.kind in ("remove", "recreate") and action.container_id:
         old = cstate.get(ctx.db(), action.container_id)
@@ -147,11 +151,15 @@ async def _run_action(ctx: Context, svc: ServicePlan, action: Action, report: Re
         rec = await anyio.to_thread.run_sync(lifecycle.create, ctx, svc, action.number)
         report(f"Container {label}  Created")
         if start:
+            if ready is not None:
+                await ready.wait()
             await anyio.to_thread.run_sync(lifecycle.start, ctx, rec)
             report(f"Container {label}  Started")
     elif action.kind == "start" and action.container_id:
         existing = cstate.get(ctx.db(), action.container_id)
         if existing is not None:
+            if ready is not None:
+                await ready.wait()
             await anyio.to_thread.run_sync(lifecycle.start, ctx, existing)
             report(f"Container {label}  Started")
 

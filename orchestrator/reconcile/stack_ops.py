@@ -118,20 +118,29 @@ async def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOpti
     needs_net = any(a.kind in ("create", "recreate", "start") for a in plan.actions)
     if not opts.no_start and needs_net:
         prestart_runtime(ctx)
-    if needs_net:
-        # the service boots (about 0.4 s of Python start-up) while networks and volumes are made
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_boot_network_service, ctx, stack.name)
-            for spec in network_specs(stack):
-                await anyio.to_thread.run_sync(ctx.network.ensure_network, spec)
-            for vol in sp.volumes:
-                ensure_volume(ctx.paths, vol)
-        # DNS listens on the new gateways before any container starts: a first lookup is answered
+    if not needs_net:
+        return await engine.execute(ctx, sp, plan, report, start=not opts.no_start)
+    ready = anyio.Event()
+    outcome: list[Outcome] = []
+
+    async def network_service() -> None:
+        # The service boots (about 0.4 s of Python start-up) while networks, volumes and containers
+        # are made; DNS listens on the new gateways before any container starts, so that a first
+        # lookup is answered. A failure here cancels the containers' starts with the error.
+        await _boot_network_service(ctx, stack.name)
         await anyio.to_thread.run_sync(notify_network_service, ctx, stack.name)
-    outcome = await engine.execute(ctx, sp, plan, report, start=not opts.no_start)
-    if needs_net:
-        await anyio.to_thread.run_sync(notify_network_service, ctx, stack.name)
-    return outcome
+        ready.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(network_service)
+        for spec in network_specs(stack):
+            await anyio.to_thread.run_sync(ctx.network.ensure_network, spec)
+        for vol in sp.volumes:
+            ensure_volume(ctx.paths, vol)
+        outcome.append(await engine.execute(ctx, sp, plan, report, start=not opts.no_start, ready=ready))
+    # every container's published ports are bound when up returns
+    await anyio.to_thread.run_sync(notify_network_service, ctx, stack.name)
+    return outcome[0]
 
 
 def up_unchanged(ctx: Context, stack: Stack, config_files: Sequence[str] = ()) -> Outcome:
