@@ -75,9 +75,15 @@ def plan_for(ctx: Context, sp: StackPlan, options: PlanOptions, targets: Sequenc
         )
         for name, s in sp.services.items()
     ]
+    recs = observe(ctx, sp.project)
+    for r in recs:
+        # up wants the stack running: a container left running by a stop that was killed midway
+        # gets its restart policy back (the row said "stopped", so the supervisor let it die)
+        if lifecycle.stop_abandoned(ctx, r) and cstate.resume_if_stopping(ctx.db(), r.id):
+            r.desired = "running"
     observed = [
         ObservedContainer(r.id, r.name, r.service, r.number, r.config_hash, r.status, r.spec.get("service") or {})
-        for r in observe(ctx, sp.project)
+        for r in recs
     ]
     return make_plan(sp.project, desired, observed, sp.order, options)
 

@@ -8,6 +8,7 @@ after, so an interrupted step is visible to the next run (``creating`` rows are 
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import shutil
 import signal as _signal
@@ -23,6 +24,7 @@ from orchestrator.state import containers as cstate
 from orchestrator.state.containers import ContainerRecord
 
 LOG_NAME = "log.json"
+STOPPING = "stopping"  # the pid and start time of the command stopping the container, while it does
 
 
 def new_id() -> str:
@@ -141,6 +143,7 @@ def send_stop(ctx: Context, rec: ContainerRecord, stop_signal: str | None) -> bo
         return False
     if st.status not in ("running", "paused", "created"):
         return False
+    _note_stopper(ctx, rec)
     cstate.update(ctx.db(), rec.id, desired="stopped")
     if st.status == "paused":
         with contextlib.suppress(PystackError):
@@ -166,7 +169,35 @@ def finish_stop(ctx: Context, rec: ContainerRecord, deadline: float) -> None:
         changes.update(exit_code=status.code, oom_killed=status.oom_killed)
     cstate.update(ctx.db(), rec.id, **changes)
     rec.status = "exited"
+    with contextlib.suppress(FileNotFoundError):
+        (container_dir(ctx, rec) / STOPPING).unlink()
     cstate.add_event(ctx.db(), rec.project, "stop", service=rec.service, container=rec.name)
+
+
+def _note_stopper(ctx: Context, rec: ContainerRecord) -> None:
+    """Leave the note before the row says "stopped": no moment shows a stop without its owner."""
+    from orchestrator.runtime.store import start_time
+
+    me = os.getpid()
+    with contextlib.suppress(FileNotFoundError):
+        (container_dir(ctx, rec) / STOPPING).write_text(f"{me} {start_time(me) or 0}\n")
+
+
+def stop_abandoned(ctx: Context, rec: ContainerRecord) -> bool:
+    """A running container whose row wants it stopped, while no live command is stopping it.
+
+    That is a ``stop`` or ``down`` killed during the grace period: the row keeps desired
+    "stopped", so the restart policy would no longer apply to a container that still runs.
+    """
+    from orchestrator.runtime.store import alive
+
+    if rec.status != "running" or rec.desired != "stopped":
+        return False
+    try:
+        pid, started = (int(x) for x in (container_dir(ctx, rec) / STOPPING).read_text().split())
+    except (OSError, ValueError):
+        return True
+    return not alive(pid, started or None)
 
 
 def stop(ctx: Context, rec: ContainerRecord, *, timeout: float | None = None) -> None:

@@ -218,3 +218,17 @@ def update_if_started_at(conn: sqlite3.Connection, container_id: str, started_at
             [*values, container_id, started_at],
         )
     return cur.rowcount > 0
+
+
+def resume_if_stopping(conn: sqlite3.Connection, container_id: str) -> bool:
+    """Set desired back to running for a container still running under an abandoned stop.
+
+    Conditional in one statement: a stop that finishes meanwhile records ``exited`` first, and
+    that row is then left alone (its container is not to be restarted).
+    """
+    with transaction(conn):
+        cur = conn.execute(
+            "UPDATE containers SET desired='running' WHERE id=? AND desired='stopped' AND status='running'",
+            (container_id,),
+        )
+    return cur.rowcount == 1

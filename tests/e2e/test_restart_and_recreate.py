@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 
 from tests.e2e.conftest import Host
@@ -119,3 +121,34 @@ services:
     assert "recreate e2enetmode-x-1" in plan and "recreate e2enetmode-side-1: dependency x recreated" in plan
     host.pystack("-f", f, "up", "-d")
     _wait(lambda: fetch() == "shared\n")
+
+
+def test_up_gives_the_restart_policy_back_after_a_stop_killed_midway(host: Host) -> None:
+    """``stop`` killed in the grace period leaves the container running; ``up`` must own it again.
+
+    The row said desired "stopped" (set before the signal), so without ``up`` taking it back the
+    supervisor let the container die at its next crash.
+    """
+    f = str(host.write("compose.yaml", """
+name: e2ecutstop
+services:
+  w:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    restart: always
+"""))
+    host.pystack("-f", f, "up", "-d")
+    cid = str(_ps(host, f)["e2ecutstop-w-1"]["ID"])
+    first = _pid1(host, cid)  # PID 1 sleep ignores SIGTERM: the stop waits out its grace period
+    cmd = ["nsenter", f"--net=/run/netns/{host.netns}", sys.executable, "-m", "orchestrator",
+           "-f", f, "stop", "-t", "30"]
+    stopper = subprocess.Popen(cmd, cwd=host.workdir, env=host.env(), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    note = host.root / "containers" / cid / "stopping"
+    _wait(lambda: note.exists())
+    stopper.kill()
+    stopper.wait()
+    assert _ps(host, f)["e2ecutstop-w-1"]["State"] == "running"
+    host.pystack("-f", f, "up", "-d")
+    os.kill(first, signal.SIGKILL)
+    _wait(lambda: _ps(host, f)["e2ecutstop-w-1"]["State"] == "running" and _pid1(host, cid) != first)
