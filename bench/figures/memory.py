@@ -1,9 +1,10 @@
 """Memory each tool keeps per running container, and CPU while 50 containers idle.
 
 All tools hold their containers at the same time (idle sleepers cost nothing, and the CPU windows are
-then the same seconds for everyone): pystack ``up -d --scale s=20`` then ``s=50``; podman and docker
-20 then 50 × ``run -d``. At each size, 5 samples one second apart of USS and PSS (/proc/PID/smaps_rollup)
-summed over the tool's own processes and divided by the number of containers:
+then the same seconds for everyone; they also grow at the same time, before the samples): pystack
+``up -d --scale s=20`` then ``s=50``; podman and docker 20 then 50 × ``run -d``. At each size, 5 samples
+one second apart of USS and PSS (/proc/PID/smaps_rollup) summed over the tool's own processes and divided
+by the number of containers:
 - pystack: every process outside the containers that names the bench's pystack root in its command line
   or environment, their descendants, and every host-side ancestor of its containers' PID 1s (monitors,
   supervisor, DNS, port proxies);
@@ -136,21 +137,24 @@ def measure(ctx: Context) -> list[Figure]:
                 check(eng.run("run", "-d", "--name", f"psbench-mem-{i}", eng.image, "sh", "-c",
                               "trap 'exit 0' TERM; sleep 86400 & wait", tag, timeout=120))
 
-            # memory is sampled in the steady state afterwards, so the peers' containers start four
-            # at a time: only the bench's own time depends on it
+            # the peers' containers start four at a time, for the same reason
             with ThreadPoolExecutor(4) as pool:
                 list(pool.map(one, range(held[tool], n)))
         held[tool] = n
 
+    def grow_or_break(tool: str, n: int) -> None:
+        try:
+            grow(tool, n)
+        except Failed as exc:
+            broken[tool] = str(exc)
+
     try:
         for n in SIZES:
-            for tool in tools:
-                if tool in broken:
-                    continue
-                try:
-                    grow(tool, n)
-                except Failed as exc:
-                    broken[tool] = str(exc)
+            # The tools grow at the same time: memory is sampled afterwards, in the steady state, so
+            # only the bench's own time depends on it.
+            with ThreadPoolExecutor(len(tools) or 1) as pool:
+                live = [t for t in tools if t not in broken]
+                list(pool.map(grow_or_break, live, [n] * len(live)))
             time.sleep(2)
             for _ in range(5):
                 for tool in tools:
@@ -182,13 +186,16 @@ def measure(ctx: Context) -> list[Figure]:
                 used = sum(after[p] - before.get(p, 0.0) for p in after)
                 series("cpu", tool).add(used * 1000 * 60 / window)
     finally:
-        for tool in tools:
+        def clean(tool: str) -> None:
             if tool == "pystack":
                 res = pst.down(stack, PROJECT, "-v", timeout=300)
                 if not res.ok:
                     figs["cpu"].pystack.fail(f"clean-up: {res.why()}")
             else:
                 ctx.engines[tool].remove_all()
+
+        with ThreadPoolExecutor(len(tools) or 1) as pool:  # nothing is measured any more
+            list(pool.map(clean, tools))
     for tool, why in broken.items():
         for key in figs:
             series(key, tool).fail(why)
