@@ -174,7 +174,7 @@ class DnsServer:
 
             await listener.serve(serve)
 
-    async def _listen(self, listen: Listen, scope: anyio.CancelScope) -> None:
+    async def _listen(self, listen: Listen, scope: anyio.CancelScope, tried: anyio.Event) -> None:
         with scope:
             while True:
                 failed: list[BaseException] = []
@@ -182,21 +182,30 @@ class DnsServer:
                     async with anyio.create_task_group() as tg:
                         await tg.start(self._udp, listen)
                         await tg.start(self._tcp, listen)
+                        tried.set()
                 except* OSError as group:  # the gateway address may not be on the bridge yet
                     failed.extend(group.exceptions)
+                tried.set()
                 print(f"dns: cannot listen on {listen.gateway}:{self.port}: {failed[:1]}", file=sys.stderr)
                 await anyio.sleep(0.5)
 
-    def sync(self, tg: TaskGroup) -> None:
-        """Listen on every ready network of the project, stop on removed ones."""
+    def sync(self, tg: TaskGroup) -> list[anyio.Event]:
+        """Listen on every ready network of the project, stop on removed ones.
+
+        Returns one event per new listener, set once its sockets are bound (or its first attempt
+        failed), so that the caller can say "ready" when it is, without guessing a delay.
+        """
         assert self.view is not None
         want = set(self.view.listens())
         for gone in set(self._scopes) - want:
             self._scopes.pop(gone).cancel()
+        tried: list[anyio.Event] = []
         for new in want - set(self._scopes):
             scope = anyio.CancelScope()
             self._scopes[new] = scope
-            tg.start_soon(self._listen, new, scope)
+            tried.append(anyio.Event())
+            tg.start_soon(self._listen, new, scope, tried[-1])
+        return tried
 
     async def serve(self, project: str, *, poll: float = 0.25) -> None:
         """Run until cancelled, following the project's networks as they come and go."""

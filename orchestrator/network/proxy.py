@@ -129,31 +129,37 @@ class PortForwarder:
 
     # ---- following the table --------------------------------------------------------------------
 
-    async def _run(self, b: PortBinding, scope: anyio.CancelScope) -> None:
+    async def _run(self, b: PortBinding, scope: anyio.CancelScope, tried: anyio.Event) -> None:
         with scope:
             while True:
                 try:
                     async with anyio.create_task_group() as tg:
                         await tg.start(self._tcp if b.protocol == "tcp" else self._udp, b)
                         self.failed.pop(_key(b), None)
+                        tried.set()
                 except* OSError as group:
                     msg = str(group.exceptions[0])
                     if self.failed.get(_key(b)) != msg:
                         print(f"ports: cannot listen on {b.describe()}: {msg}", file=sys.stderr)
                     self.failed[_key(b)] = msg
+                tried.set()
                 await anyio.sleep(1.0)
 
-    def sync(self, tg: TaskGroup) -> None:
+    def sync(self, tg: TaskGroup) -> list[anyio.Event]:
+        """Follow the table; one event per new binding, set once it listens or its first try failed."""
         want = {_key(b): b for b in project_bindings(self.conn, self.project) if self.accept(b)}
         for gone in set(self._scopes) - set(want):
             self._scopes.pop(gone).cancel()
             self.failed.pop(gone, None)
             self._targets.pop(gone, None)
         self._targets.update(want)
+        tried: list[anyio.Event] = []
         for key in set(want) - set(self._scopes):
             scope = anyio.CancelScope()
             self._scopes[key] = scope
-            tg.start_soon(self._run, want[key], scope)
+            tried.append(anyio.Event())
+            tg.start_soon(self._run, want[key], scope, tried[-1])
+        return tried
 
     async def serve(self, *, poll: float = 0.25) -> None:
         """Forward every binding of the project until cancelled, re-reading the table on change."""

@@ -24,6 +24,7 @@ from orchestrator.network.service_pid import MODULE, pid_file, running_service, 
 from orchestrator.paths import Paths
 
 SAFETY_POLL = 5.0  # seconds; an idle stack's service wakes 12 times a minute, not 240
+BIND_WAIT = 2.0  # seconds a re-read waits for its new sockets before saying ready anyway
 
 
 def poke_service(paths: Paths, project: str) -> None:
@@ -145,9 +146,11 @@ async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns
     ready = _ready_file(paths, project)
     async with anyio.create_task_group() as tg:
 
-        def sync() -> None:
+        def sync() -> list[anyio.Event]:
+            """Apply the state; the events are set as the new listeners bind (or fail to)."""
+            tried: list[anyio.Event] = []
             if dns:
-                server.sync(tg)
+                tried += server.sync(tg)
             if kernel is not None:
                 from orchestrator.errors import NetworkFailure
 
@@ -157,7 +160,16 @@ async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns
                     print(f"ports: {exc}; forwarding in userland instead", file=sys.stderr)
                     forwarder.accept = lambda b: True
             if ports:
-                forwarder.sync(tg)
+                tried += forwarder.sync(tg)
+            return tried
+
+        async def bound(tried: list[anyio.Event]) -> None:
+            # "ready" means every new DNS and port socket is bound: a container started after it
+            # gets answers, and a port is held when up returns (a try that failed is reported in
+            # the log and retried, so a bad address does not hold up the rest for long)
+            with anyio.move_on_after(BIND_WAIT):
+                for event in tried:
+                    await event.wait()
 
         wanted = anyio.Event()
 
@@ -179,15 +191,13 @@ async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns
                 await wanted.wait()
                 wanted = anyio.Event()  # a SIGHUP from now on asks for another sync
                 began = time.monotonic_ns()
-                sync()
-                await anyio.sleep(0.05)  # let new listeners bind before saying so
+                await bound(sync())
                 _mark_ready(ready, began)
 
         tg.start_soon(signals)
         tg.start_soon(syncer)
         began = time.monotonic_ns()
-        sync()
-        await anyio.sleep(0.05)
+        await bound(sync())
         write_pid(paths, project)
         _mark_ready(ready, began)
         # Changes arrive as SIGHUP from whoever makes them (``poke_service``); the slow look at the
