@@ -100,6 +100,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
                 # dependency waits (every container already runs as the file says).
                 outcome = stack_ops.up_unchanged(ctx, stack, config_files)
             else:
+                stack_ops.spawn_network_service(ctx, stack.name, plan)
                 outcome = anyio.run(stack_ops.up, ctx, stack, sp, plan, up_opts, report, config_files)
             if not no_start:
                 supervisor_client.ensure(ctx.paths, stack.name, host_netns=ctx.host_netns)

@@ -39,6 +39,45 @@ def _ready_file(paths: Paths, project: str) -> Path:
     return paths.stack_run(project) / "network.ready"
 
 
+_booting: dict[tuple[str, str], subprocess.Popen[bytes]] = {}  # copies this process started
+
+
+def spawn_service(
+    paths: Paths,
+    project: str,
+    *,
+    host_netns: str | None = None,
+    resolv_conf: str | None = None,
+    dns_port: int = 53,
+    ports: str | None = None,
+) -> None:
+    """Start the project's service if none runs or boots from here, without waiting for it.
+
+    Its interpreter start-up (about 0.2 s) then overlaps whatever the caller does next;
+    :func:`ensure_service` later waits for this copy instead of starting another.
+    """
+    if running_service(paths, project) is not None:
+        return
+    proc = _booting.get((str(paths.root), project))
+    if proc is not None and proc.poll() is None:
+        return
+    run = paths.stack_run(project)
+    run.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", MODULE, "--root", str(paths.root), "--project", project, "--dns-port", str(dns_port)]
+    if host_netns:
+        cmd += ["--netns", host_netns]
+    if resolv_conf:
+        cmd += ["--resolv-conf", resolv_conf]
+    if ports:
+        cmd += ["--ports", ports]
+    with contextlib.suppress(FileNotFoundError):
+        _ready_file(paths, project).unlink()
+    with open(run / "network.log", "ab") as log:
+        _booting[(str(paths.root), project)] = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
+
+
 def ensure_service(
     paths: Paths,
     project: str,
@@ -53,26 +92,27 @@ def ensure_service(
     pid = running_service(paths, project)
     if pid is not None:
         return pid
-    run = paths.stack_run(project)
-    run.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", MODULE, "--root", str(paths.root), "--project", project, "--dns-port", str(dns_port)]
-    if host_netns:
-        cmd += ["--netns", host_netns]
-    if resolv_conf:
-        cmd += ["--resolv-conf", resolv_conf]
-    if ports:
-        cmd += ["--ports", ports]
+    key = (str(paths.root), project)
+    earlier = _booting.get(key)
+    spawn_service(paths, project, host_netns=host_netns, resolv_conf=resolv_conf, dns_port=dns_port, ports=ports)
+    proc = _booting.get(key)  # None: one came up between the two looks
+    # A copy from an earlier spawn_service may have died since (killed while its exit was still
+    # under way when spawn_service looked); it is replaced once rather than reported as a failure.
+    inherited = proc is not None and proc is earlier
     ready = _ready_file(paths, project)
-    with contextlib.suppress(FileNotFoundError):
-        ready.unlink()
-    with open(run / "network.log", "ab") as log:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    run = paths.stack_run(project)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ready.exists() and running_service(paths, project) is not None:
             return int(pid_file(paths, project).read_text())
-        if proc.poll() not in (None, 0):
-            break
+        if proc is not None and proc.poll() not in (None, 0):
+            if not inherited:
+                break
+            inherited = False
+            spawn_service(paths, project, host_netns=host_netns, resolv_conf=resolv_conf, dns_port=dns_port,
+                          ports=ports)
+            proc = _booting.get(key)
+            continue
         # exit status 0: another copy holds the lock, one still booting (a killed CLI may have
         # started it a moment ago); its pid and ready files come once it has looked at the state
         time.sleep(0.01)

@@ -108,14 +108,27 @@ def prepare(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -> tupl
     return sp, plan
 
 
+def needs_network_service(plan: Plan) -> bool:
+    """A start needs the service as much as a create does: it may have died (crash, OOM kill)
+    since the containers were made, and its DNS and port holds with it."""
+    return any(a.kind in ("create", "recreate", "start") for a in plan.actions)
+
+
+def spawn_network_service(ctx: Context, project: str, plan: Plan) -> None:
+    """Start the stack's network service now if the plan will need it, without waiting: its
+    interpreter start-up overlaps the event loop's import and the containers' creation."""
+    if needs_network_service(plan):
+        from orchestrator.network.service import spawn_service
+
+        spawn_service(ctx.paths, project, host_netns=ctx.host_netns)
+
+
 async def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOptions, report: Report,
              config_files: Sequence[str] = ()) -> Outcome:
     from orchestrator.storage.volumes import ensure_volume
 
     cstate.record_stack(ctx.db(), stack.name, str(stack.working_dir), list(config_files))
-    # A start needs the service as much as a create does: it may have died (crash, OOM kill)
-    # since the containers were made, and its DNS and port holds with it.
-    needs_net = any(a.kind in ("create", "recreate", "start") for a in plan.actions)
+    needs_net = needs_network_service(plan)
     if not opts.no_start and needs_net:
         prestart_runtime(ctx)
     if not needs_net:

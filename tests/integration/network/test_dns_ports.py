@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.network import service as service_module
 from orchestrator.network.dns import register_dns, register_link, unregister_dns
 from orchestrator.network.driver import Attachment, NetworkDriver, NetworkSpec
 from orchestrator.network.ports import PortBinding, PortInUse, check_ports_free, lookup_binding, register_ports
-from orchestrator.network.service import ensure_service, notify_service
+from orchestrator.network.service import ensure_service, notify_service, spawn_service
 from orchestrator.network.service_pid import running_service
 from tests.integration.network.conftest import cid, nsexec
 from tests.integration.network.fakedns import FakeUpstream
@@ -343,3 +344,30 @@ def _try(fn: Callable[[], int]) -> object:
         return fn()
     except Exception as exc:
         return exc
+
+
+def test_a_service_spawned_early_is_the_one_ensure_service_waits_for(
+    driver: NetworkDriver, upstream: FakeUpstream, tmp_path: Path, host_ns: str
+) -> None:
+    """``up`` spawns the service before its event loop exists; the later ``ensure_service``
+    adopts that copy instead of starting a second one, and a copy killed meanwhile is replaced."""
+    s = _stack(driver, "early", upstream, tmp_path, host_ns)
+    net = s.network("default")
+    api, api_ip = s.container("api", [net])
+    key = (str(driver.paths.root), "early")
+    spawn_service(driver.paths, "early", host_netns=host_ns, resolv_conf=str(s.resolv))
+    first = service_module._booting[key]
+    assert s.start() == first.pid
+    assert service_module._booting[key] is first
+    assert dns_query(driver.netns_path(api), s.gateways[net], "api") == ("NOERROR", [api_ip])
+    # killed before it is adopted: ensure_service starts another instead of failing
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    driver.paths.stack_run("early").joinpath("network.pid").unlink()
+    spawn_service(driver.paths, "early", host_netns=host_ns, resolv_conf=str(s.resolv))
+    second = service_module._booting[key]
+    assert second is not first
+    os.kill(second.pid, signal.SIGKILL)
+    pid = s.start()
+    assert pid not in (first.pid, second.pid)
+    assert dns_query(driver.netns_path(api), s.gateways[net], "api") == ("NOERROR", [api_ip])
