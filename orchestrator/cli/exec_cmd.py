@@ -125,6 +125,7 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     import anyio
 
     from orchestrator.errors import PystackError
+    from orchestrator.network.service import ensure_service, notify_service, spawn_service
     from orchestrator.plan.planner import PlanOptions
     from orchestrator.reconcile import lifecycle, stack_ops, translate
     from orchestrator.reconcile.logs import Follower
@@ -163,7 +164,15 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     if workdir:
         overrides["working_dir"] = workdir
     cname = name or f"{stack.name}-{service}-run-{secrets.token_hex(6)}"
+    # DNS (the gateway is the container's nameserver) and published ports are the stack's network
+    # service's job; a stack that was never up has none running yet
+    serve = sp.network_mode not in ("host", "none")
+    if serve:
+        spawn_service(ctx.paths, stack.name, host_netns=ctx.host_netns)
     rec = lifecycle.create(ctx, sp, 1, one_off=True, name=cname, overrides=overrides)
+    if serve:  # the start gate, as in up: names answered and ports held before PID 1 runs
+        ensure_service(ctx.paths, stack.name, host_netns=ctx.host_netns)
+        notify_service(ctx.paths, stack.name)
     lifecycle.start(ctx, rec)
     if detach:
         click.echo(rec.name)

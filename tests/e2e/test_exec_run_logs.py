@@ -73,3 +73,21 @@ def test_logs_follow_across_restart(host: Host) -> None:
     lines = [x for x in out.splitlines() if "tick" in x]
     assert len(lines) >= 4
     assert all(x.startswith("client-1") for x in lines)
+
+
+def test_run_on_a_stack_that_was_never_up_has_dns_and_its_ports(host: Host) -> None:
+    """``run`` starts the stack's network service itself: names resolve and ``--service-ports``
+    forwards, as with Compose, even when no ``up`` ever ran."""
+    f = str(host.write("compose.yaml", """
+name: e2erunnet
+services:
+  web:
+    image: busybox:latest
+    command: ["httpd", "-f", "-p", "80", "-h", "/"]
+    ports: ["127.0.0.1:28194:80"]
+"""))
+    host.pystack("-f", f, "run", "-d", "--service-ports", "web")
+    assert host.http("http://127.0.0.1:28194/etc/hostname").strip()
+    out = host.pystack("-f", f, "run", "--rm", "-T", "web", "nslookup", "web").stdout
+    assert "Name:\tweb" in out and "Address: 10." in out
+    host.pystack("-f", f, "down", "-t", "0")
