@@ -145,7 +145,9 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
                 anyio.run(stack_ops.up, ctx, stack, sp_, plan, up_opts, report)
     ids = stack_ops.ensure_images(ctx, stack, stack_ops.UpOptions(services=(service,)), report)
     stack_ops.prestart_runtime(ctx)
+    fresh_networks = False  # the service listens on a new gateway only after a re-read
     for spec in stack_ops.network_specs(stack):
+        fresh_networks = fresh_networks or ctx.network.get_network(spec.name) is None
         ctx.network.ensure_network(spec)
     sp = translate.service_plan(stack, stack.services[service], ids.get(service, ""))
     if not service_ports:
@@ -172,7 +174,8 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     rec = lifecycle.create(ctx, sp, 1, one_off=True, name=cname, overrides=overrides)
     if serve:  # the start gate, as in up: names answered and ports held before PID 1 runs
         ensure_service(ctx.paths, stack.name, host_netns=ctx.host_netns)
-        notify_service(ctx.paths, stack.name)
+        if fresh_networks or sp.ports:  # names themselves are looked up live, without a re-read
+            notify_service(ctx.paths, stack.name)
     lifecycle.start(ctx, rec)
     if detach:
         click.echo(rec.name)

@@ -85,9 +85,17 @@ services:
     image: busybox:latest
     command: ["httpd", "-f", "-p", "80", "-h", "/"]
     ports: ["127.0.0.1:28194:80"]
+  tool:
+    image: busybox:latest
+    networks: [side]
+networks:
+  side: {}
 """))
     host.pystack("-f", f, "run", "-d", "--service-ports", "web")
     assert host.http("http://127.0.0.1:28194/etc/hostname").strip()
     out = host.pystack("-f", f, "run", "--rm", "-T", "web", "nslookup", "web").stdout
     assert "Name:\tweb" in out and "Address: 10." in out
+    # a network that the running service has not seen yet: it listens on its gateway before the start
+    out = host.pystack("-f", f, "run", "--rm", "-T", "tool", "nslookup", "tool").stdout
+    assert "Name:\ttool" in out and "Address: 10." in out
     host.pystack("-f", f, "down", "-t", "0")
