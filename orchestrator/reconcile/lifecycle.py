@@ -8,7 +8,6 @@ after, so an interrupted step is visible to the next run (``creating`` rows are 
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import shutil
 import signal as _signal
@@ -176,11 +175,10 @@ def finish_stop(ctx: Context, rec: ContainerRecord, deadline: float) -> None:
 
 def _note_stopper(ctx: Context, rec: ContainerRecord) -> None:
     """Leave the note before the row says "stopped": no moment shows a stop without its owner."""
-    from orchestrator.runtime.store import start_time
+    from orchestrator.runtime.store import write_owner_note
 
-    me = os.getpid()
     with contextlib.suppress(FileNotFoundError):
-        (container_dir(ctx, rec) / STOPPING).write_text(f"{me} {start_time(me) or 0}\n")
+        write_owner_note(container_dir(ctx, rec) / STOPPING)
 
 
 def stop_abandoned(ctx: Context, rec: ContainerRecord) -> bool:
@@ -189,15 +187,9 @@ def stop_abandoned(ctx: Context, rec: ContainerRecord) -> bool:
     That is a ``stop`` or ``down`` killed during the grace period: the row keeps desired
     "stopped", so the restart policy would no longer apply to a container that still runs.
     """
-    from orchestrator.runtime.store import alive
+    from orchestrator.runtime.store import owner_gone
 
-    if rec.status != "running" or rec.desired != "stopped":
-        return False
-    try:
-        pid, started = (int(x) for x in (container_dir(ctx, rec) / STOPPING).read_text().split())
-    except (OSError, ValueError):
-        return True
-    return not alive(pid, started or None)
+    return rec.status == "running" and rec.desired == "stopped" and owner_gone(container_dir(ctx, rec) / STOPPING)
 
 
 def stop(ctx: Context, rec: ContainerRecord, *, timeout: float | None = None) -> None:

@@ -137,9 +137,10 @@ async def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOpti
     outcome: list[Outcome] = []
 
     async def network_service() -> None:
-        # The service boots (about 0.4 s of Python start-up) while networks, volumes and containers
-        # are made; DNS listens on the new gateways before any container starts, so that a first
-        # lookup is answered. A failure here cancels the containers' starts with the error.
+        # The service boots (spawned already by spawn_network_service when the CLI runs up) while
+        # networks, volumes and containers are made; DNS listens on the new gateways before any
+        # container starts, so that a first lookup is answered. A failure here cancels the
+        # containers' starts with the error.
         await _boot_network_service(ctx, stack.name)
         await anyio.to_thread.run_sync(notify_network_service, ctx, stack.name)
         ready.set()

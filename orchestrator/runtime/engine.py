@@ -25,7 +25,7 @@ from orchestrator.paths import Paths
 from orchestrator.runtime import kernel as k
 from orchestrator.runtime import spec
 from orchestrator.runtime.api import OCI_VERSION, ContainerState, ExitStatus
-from orchestrator.runtime.store import ContainerDir, alive, read_json, start_time
+from orchestrator.runtime.store import ContainerDir, alive, owner_gone, read_json, write_owner_note
 
 if TYPE_CHECKING:
     from orchestrator.runtime import monitor
@@ -236,8 +236,7 @@ class PystackRuntime:
         as running but never runs again. The note lets the next look at the container thaw it.
         """
         note = cdir.dir / KILLING
-        me = os.getpid()
-        note.write_text(f"{me} {start_time(me) or 0}\n")
+        write_owner_note(note)
         try:
             cg.kill_all(signum)
         finally:
@@ -247,11 +246,7 @@ class PystackRuntime:
     def _finish_cut_kill(self, cdir: ContainerDir, data: Mapping[str, Any]) -> None:
         """Thaw a cgroup whose killer died while it was frozen (unless the container is paused)."""
         note = cdir.dir / KILLING
-        try:
-            pid, started = (int(x) for x in note.read_text().split())
-        except (OSError, ValueError):
-            pid, started = 0, 0
-        if pid and alive(pid, started or None):
+        if not owner_gone(note):
             return  # a kill in progress: it thaws when it is done
         cg = self._cgroup(data)
         if cg.exists() and not (cdir.dir / "paused").exists():

@@ -48,6 +48,23 @@ def alive(pid: int | None, started: int | None) -> bool:
         return False
 
 
+def write_owner_note(note: Path) -> None:
+    """Name this process (pid and start time) in ``note`` while it does something that a kill
+    of it would leave half done; :func:`owner_gone` tells a later process whether that happened."""
+    me = os.getpid()
+    note.write_text(f"{me} {start_time(me) or 0}\n")
+
+
+def owner_gone(note: Path) -> bool:
+    """True unless ``note`` names a process that still runs (a missing or torn note: gone)."""
+    try:
+        pid, started = (int(x) for x in note.read_text().split())
+    except (OSError, ValueError):
+        return True
+    return not alive(pid, started or None)
+
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
