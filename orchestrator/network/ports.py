@@ -27,10 +27,16 @@ class PortBinding:
     container_ip: str
     container_port: int
     protocol: str = "tcp"
+    host_port_max: int = 0  # above host_port: pick the first free port of host_port..host_port_max
 
     def describe(self) -> str:
         host = f"[{self.host_ip}]" if ":" in self.host_ip else self.host_ip
-        return f"{host}:{self.host_port}/{self.protocol}"
+        ports = f"{self.host_port}-{self.host_port_max}" if self.ranged else str(self.host_port)
+        return f"{host}:{ports}/{self.protocol}"
+
+    @property
+    def ranged(self) -> bool:
+        return self.host_port_max > self.host_port
 
 
 class PortInUse(NetworkFailure):
@@ -72,6 +78,19 @@ def _probe(b: PortBinding) -> int:
         return int(s.getsockname()[1])
 
 
+def _first_free(b: PortBinding, taken: set[int]) -> PortBinding:
+    for port in range(b.host_port, b.host_port_max + 1):
+        if port in taken:
+            continue
+        one = replace(b, host_port=port, host_port_max=0)
+        try:
+            _probe(one)
+        except PortInUse:
+            continue
+        return one
+    raise PortInUse(b, "no port of the range is free")
+
+
 def check_ports_free(
     bindings: list[PortBinding],
     *,
@@ -79,35 +98,44 @@ def check_ports_free(
     conn: sqlite3.Connection | None = None,
     project: str | None = None,
 ) -> list[PortBinding]:
-    """Fail with :class:`PortInUse` before anything is created; returns bindings with port 0 resolved.
+    """Fail with :class:`PortInUse` before anything is created; returns bindings with port 0 resolved
+    and a range (``7000-7010:80``) resolved to its first free port, as Docker picks one.
 
     Ports that this project's own proxy already holds (rows in ``net_ports`` with ``project``)
-    count as free, so a second ``up`` does not trip over the first.
+    count as free, so a second ``up`` does not trip over the first; a range skips them, since the
+    holder is another container (a replica, say) of the project.
     """
     if b := next((b for b in bindings if b.protocol not in ("tcp", "udp")), None):
         raise NetworkFailure(f"port {b.describe()}: protocol must be tcp or udp")
     seen: set[tuple[str, int, str]] = set()
     for b in bindings:
         key = (b.host_ip, b.host_port, b.protocol)
-        if b.host_port and key in seen:
+        if b.host_port and not b.ranged and key in seen:
             raise PortInUse(b, "published twice")
         seen.add(key)
     own: set[tuple[str, int, str]] = set()
+    taken: dict[PortBinding, set[int]] = {b: set() for b in bindings if b.ranged}
     if conn is not None:
         for r in conn.execute("SELECT * FROM net_ports"):
+            for b in bindings:
+                wild = "0.0.0.0" in (b.host_ip, r["host_ip"]) or "::" in (b.host_ip, r["host_ip"])
+                if (b.host_ip == r["host_ip"] or wild) and b.protocol == r["protocol"] and b.ranged:
+                    taken[b].add(r["host_port"])
             if r["project"] == project:
                 own.add((r["host_ip"], r["host_port"], r["protocol"]))
                 continue
             for b in bindings:  # another stack's port, even while its kernel rules hold no socket
                 wild = "0.0.0.0" in (b.host_ip, r["host_ip"]) or "::" in (b.host_ip, r["host_ip"])
                 same_ip = b.host_ip == r["host_ip"] or wild
-                if same_ip and b.host_port == r["host_port"] and b.protocol == r["protocol"]:
+                if same_ip and not b.ranged and b.host_port == r["host_port"] and b.protocol == r["protocol"]:
                     raise PortInUse(b, f"already published by service {r['service']} of stack {r['project']}")
 
     def probe_all() -> list[PortBinding]:
-        out = []
+        out: list[PortBinding] = []
         for b in bindings:
-            if (b.host_ip, b.host_port, b.protocol) in own:
+            if b.ranged:
+                out.append(_first_free(b, taken[b] | {o.host_port for o in out if o.protocol == b.protocol}))
+            elif (b.host_ip, b.host_port, b.protocol) in own:
                 out.append(b)
             else:
                 out.append(replace(b, host_port=_probe(b)))

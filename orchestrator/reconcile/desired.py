@@ -20,6 +20,7 @@ class PortPlan:
     published: int | None
     host_ip: str
     protocol: str
+    published_max: int | None = None  # ``7000-7010:80``: the first free port of published..published_max
 
 
 @dataclass(frozen=True)

@@ -198,7 +198,7 @@ def check_ports(ctx: Context, sp: StackPlan, plan: Plan) -> None:
         if action.kind not in ("create", "recreate"):
             continue
         svc = sp.services[action.service]
-        bindings = [PortBinding(p.host_ip, p.published, "0.0.0.0", p.target, p.protocol)
+        bindings = [PortBinding(p.host_ip, p.published, "0.0.0.0", p.target, p.protocol, p.published_max or 0)
                     for p in svc.ports if p.published is not None]
         try:
             ports_free(ctx, sp.project, bindings)

@@ -66,7 +66,7 @@ def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path
         return None, files
 
     from orchestrator.network.driver import Attachment
-    from orchestrator.network.ports import PortBinding, register_ports
+    from orchestrator.network.ports import PortBinding
     from orchestrator.network.records import register_dns, register_link
     from orchestrator.network.service import poke_service
 
@@ -87,16 +87,31 @@ def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path
         for target, alias in sp.links.items():  # visible to this container only, following the target
             register_link(conn, sp.project, n.network, alias, target, rec.id)
     first = endpoints[0]
-    wanted = [PortBinding(p.host_ip, p.published or 0, first.address, p.target, p.protocol) for p in sp.ports]
+    wanted = [PortBinding(p.host_ip, p.published or 0, first.address, p.target, p.protocol, p.published_max or 0)
+              for p in sp.ports]
     if wanted:  # published 0 (``ports: ["80"]``) gets a free host port here, as Docker does
-        bindings = ports_free(ctx, sp.project, wanted)
-        register_ports(conn, sp.project, sp.service, rec.id, rec.name, bindings)
+        publish_ports(ctx, sp.project, sp.service, rec, wanted)
     hostfiles.write_hosts(files["hosts"], hostname, first.address, sp.extra_hosts, gateway=first.gateway)
     poke_service(ctx.paths, sp.project)
     nameservers = sp.dns or [first.gateway]
     hostfiles.write_resolv_conf(files["resolv.conf"], nameservers, sp.dns_search, sp.dns_opt)
     hostfiles.write_hostname(files["hostname"], hostname)
     return str(ns), files
+
+
+def publish_ports(ctx: Context, project: str, service: str, rec: ContainerRecord, wanted: list[PortBinding]) -> None:
+    """Pick the host ports and record them. Replicas wired at the same time may pick the same port
+    of a range: recording it is the arbiter (one row per port), and the loser picks again."""
+    from orchestrator.network.ports import PortInUse, register_ports
+
+    for attempt in range(8):
+        bindings = ports_free(ctx, project, wanted)
+        try:
+            register_ports(ctx.db(), project, service, rec.id, rec.name, bindings)
+            return
+        except PortInUse:
+            if attempt == 7 or not any(b.ranged for b in wanted):
+                raise
 
 
 def ports_free(ctx: Context, project: str, wanted: list[PortBinding]) -> list[PortBinding]:

@@ -96,3 +96,34 @@ def test_up_restarts_a_dead_network_service(host: Host) -> None:
     host.pystack("-f", f, "up", "-d")
     assert _service_pid(host, "e2erecover") is not None
     assert host.http("http://127.0.0.1:28193/etc/hostname").strip()
+
+
+def test_a_published_range_gives_each_replica_a_free_port_of_it(host: Host) -> None:
+    """``7000-7010:80`` publishes one port of the range per container, as Docker picks them: the first
+    free, skipping one something else holds; when the range is used up, the error says so."""
+    f = str(host.write("compose.yaml", """
+name: e2erange
+services:
+  web:
+    image: busybox:latest
+    command: ["sh", "-c", "hostname > /tmp/i && httpd -f -p 80 -h /tmp"]
+    scale: 2
+    ports: ["28200-28202:80"]
+"""))
+    squatter = subprocess.Popen(
+        ["nsenter", f"--net=/run/netns/{host.netns}", sys.executable, "-c",
+         "import socket,time; s=socket.socket(); s.bind(('0.0.0.0', 28201)); s.listen(); time.sleep(120)"])
+    try:
+        time.sleep(0.3)
+        host.pystack("-f", f, "up", "-d")
+        got = {host.pystack("-f", f, "port", "--index", str(i), "web", "80").stdout.strip() for i in (1, 2)}
+        assert got == {"0.0.0.0:28200", "0.0.0.0:28202"}
+        names = {host.http(f"http://127.0.0.1:{p}/i").strip() for p in (28200, 28202)}
+        assert len(names) == 2 and "" not in names  # two containers answer, one on each port
+        res = host.pystack("-f", f, "up", "-d", "--scale", "web=3", check=False)
+        assert res.returncode != 0 and "Traceback" not in res.stderr
+        assert "cannot publish port 0.0.0.0:28200-28202/tcp: no port of the range is free" in res.stderr
+    finally:
+        squatter.kill()
+        squatter.wait()
+        host.pystack("-f", f, "down", "-t", "0")
