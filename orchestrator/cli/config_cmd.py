@@ -37,7 +37,7 @@ def config(
     """Validate the stack file(s) and print the normalized stack."""
     from orchestrator.cli.stack_loading import load_stack_for
 
-    stack = load_stack_for(opts, services, interpolate=not no_interpolate)
+    stack = load_stack_for(opts, services, interpolate=not no_interpolate, models=not quiet)
     if quiet:
         return
     if services:

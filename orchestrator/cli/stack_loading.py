@@ -26,9 +26,12 @@ def load_options(opts: GlobalOptions, *, interpolate: bool = True) -> LoadOption
 
 
 def load_stack_for(
-    opts: GlobalOptions, targets: Sequence[str] = (), *, interpolate: bool = True, warn: bool = True
+    opts: GlobalOptions, targets: Sequence[str] = (), *, interpolate: bool = True, warn: bool = True,
+    models: bool = False,
 ) -> Stack:
-    """Load and validate (through the load cache); warnings go to stderr, one line each, as Compose prints them."""
+    """Load and validate (through the load cache); warnings go to stderr, one line each, as Compose prints them.
+
+    A cache hit gives the stack's records unless ``models`` (see :func:`load_stack_cached`)."""
     import sys
 
     from orchestrator.paths import Paths
@@ -49,6 +52,7 @@ def load_stack_for(
         targets=tuple(targets),
         cache_dir=Paths.from_env(opts.root).stack_cache,
         load=full,
+        models=models,
     )
     if warn:
         for line in stack.warnings:

@@ -1,8 +1,11 @@
 """A cache of loaded stacks: the same command on the same unchanged files skips the loader.
 
-An entry is the pickled :class:`Stack` a full load produced, filed under a key made of everything
+An entry is the :class:`Stack` a full load produced, pickled twice: as its pydantic models (for
+``config``, which serializes them) and as plain records (:mod:`orchestrator.spec.records`, what
+every other command reads, without importing pydantic). It is filed under a key made of everything
 a load depends on besides files: the load options, the current directory, the whole process
-environment, the user, the Python and pydantic versions and a fingerprint of the loader's code.
+environment, the user, the Python version, the installed pydantic's files and a fingerprint of the
+loader's code.
 Files are the entry's validity: every file the load opened (recorded by an audit hook that listens
 only while a load runs in that thread) with the sha256 of its content or its absence, and every
 path the loader only probed (``probe_is_file``: the default file names, ``.env``, ``*.override.*``)
@@ -27,12 +30,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from orchestrator.spec.models.stack import Stack
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: entries hold the stack as records too (spec/records.py)
 MAX_ENTRIES = 64
 RACY_MARGIN_NS = 1_000_000_000  # a file modified this close to the load is not trusted by its timestamp
 _SUFFIX = ".stack"
@@ -157,6 +160,22 @@ def _code_fingerprint() -> list[tuple[str, int, int]]:
     return out
 
 
+def _pydantic_fingerprint() -> list[tuple[str, int, int, int]]:
+    """Which pydantic the stored models were pickled with, without importing it (a hit never does):
+    an upgrade rewrites these files."""
+    from importlib.machinery import PathFinder
+
+    out: list[tuple[str, int, int, int]] = []
+    for package, module in (("pydantic", "version.py"), ("pydantic_core", "__init__.py")):
+        spec = PathFinder.find_spec(package)
+        if spec is None or spec.origin is None:
+            out.append((package, 0, 0, 0))
+            continue
+        st = os.stat(os.path.join(os.path.dirname(spec.origin), module))
+        out.append((spec.origin, st.st_ino, st.st_size, st.st_mtime_ns))
+    return out
+
+
 def make_key(
     *,
     files: Sequence[str],
@@ -169,9 +188,6 @@ def make_key(
 ) -> bytes:
     """Everything but the files that a load's result depends on, as bytes."""
     import hashlib
-
-    import pydantic_core
-    from pydantic.version import VERSION as PYDANTIC_VERSION
 
     environ = hashlib.sha256(repr(sorted(os.environ.items())).encode("utf-8", "backslashreplace")).hexdigest()
     parts = (
@@ -191,8 +207,7 @@ def make_key(
         os.geteuid(),
         sys.version,
         sys.implementation.cache_tag,
-        PYDANTIC_VERSION,
-        pydantic_core.__version__,
+        _pydantic_fingerprint(),
         _code_fingerprint(),
     )
     return repr(parts).encode("utf-8", "backslashreplace")
@@ -262,7 +277,8 @@ def _entry_path(cache_dir: Path, key: bytes) -> Path:
     return cache_dir / (hashlib.sha256(key).hexdigest() + _SUFFIX)
 
 
-def _read_entry(path: Path, key: bytes) -> Stack | None:
+def _read_entry(path: Path, key: bytes, models: bool) -> Stack | None:
+    """The stored stack: its pydantic models when ``models``, else its records (no pydantic import)."""
     import pickle
 
     try:
@@ -289,16 +305,22 @@ def _read_entry(path: Path, key: bytes) -> Stack | None:
         for probe, was_file in entry["probes"].items():
             if Path(probe).is_file() != was_file:
                 return None
-        stack = pickle.loads(entry["stack"])
+        stack = pickle.loads(entry["stack" if models else "records"])
     except Exception:  # corrupt, foreign or unreadable: a miss
         return None
-    from orchestrator.spec.models.stack import Stack
+    if models:
+        from orchestrator.spec.models.stack import Stack
 
-    if not isinstance(stack, Stack):
-        return None
+        if not isinstance(stack, Stack):
+            return None
+    else:
+        from orchestrator.spec.records import is_record_of
+
+        if not is_record_of(stack, "Stack"):
+            return None
     with suppress(OSError):
         os.utime(path)  # most recently used: pruned last
-    return stack
+    return cast("Stack", stack)  # records stand for the Stack they were made from (spec/records.py)
 
 
 def _write_entry(cache_dir: Path, key: bytes, stack: Stack, files: dict[str, str | None],
@@ -306,9 +328,12 @@ def _write_entry(cache_dir: Path, key: bytes, stack: Stack, files: dict[str, str
     import pickle
     import tempfile
 
+    from orchestrator.spec.records import to_records
+
     payload = pickle.dumps(
         {"version": CACHE_VERSION, "key": key, "files": files, "probes": probes,
-         "stack": pickle.dumps(stack, protocol=pickle.HIGHEST_PROTOCOL)},
+         "stack": pickle.dumps(stack, protocol=pickle.HIGHEST_PROTOCOL),
+         "records": pickle.dumps(to_records(stack), protocol=pickle.HIGHEST_PROTOCOL)},
         protocol=pickle.HIGHEST_PROTOCOL,
     )
     cache_dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -362,10 +387,14 @@ def load_stack_cached(
     targets: Sequence[str] = (),
     cache_dir: Path | None,
     load: Callable[[], Stack] | None = None,
+    models: bool = False,
 ) -> Stack:
     """The Stack of these options: from the cache when every input is unchanged, else a full load.
 
     ``load`` is the full load (by default :func:`orchestrator.spec.stack.load_stack` of these options).
+    A hit returns the stack's records (:mod:`orchestrator.spec.records`: typed as the Stack they
+    stand for, with its fields and methods) unless ``models`` asks for the pydantic models; a full
+    load returns the models.
     """
     options = {"files": list(files), "project_name": project_name, "project_directory": project_directory,
                "profiles": list(profiles), "env_files": list(env_files), "interpolate": interpolate}
@@ -385,7 +414,7 @@ def load_stack_cached(
         entry = _entry_path(cache_dir, key)
     except Exception:
         return full()
-    cached = _read_entry(entry, key)
+    cached = _read_entry(entry, key, models)
     if cached is not None:
         return cached
     started = time.time_ns()

@@ -7,13 +7,14 @@ from typing import Any, Literal
 
 from pydantic import field_serializer
 
+from orchestrator.spec.behaviour import RestartBehaviour
 from orchestrator.spec.models.base import Model
 from orchestrator.spec.models.units import Invalid, format_duration, parse_duration, parse_int
 
 Condition = Literal["no", "always", "on-failure", "unless-stopped"]
 
 
-class RestartPolicy(Model):
+class RestartPolicy(Model, RestartBehaviour):
     condition: Condition = "no"
     max_attempts: int | None = None
     delay: float | None = None
@@ -22,12 +23,6 @@ class RestartPolicy(Model):
     @field_serializer("delay", "window")
     def _durations(self, value: float | None) -> str | None:
         return None if value is None else format_duration(value)
-
-    def to_compose(self) -> str:
-        """The ``restart:`` string this policy reads back from."""
-        if self.condition == "on-failure" and self.max_attempts is not None:
-            return f"on-failure:{self.max_attempts}"
-        return self.condition
 
 
 _DEPLOY_CONDITIONS = {"none": "no", "on-failure": "on-failure", "any": "always"}

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, field_serializer
 
+from orchestrator.spec.behaviour import ServiceBehaviour
 from orchestrator.spec.models.base import Model
 from orchestrator.spec.models.build import BuildConfig
 from orchestrator.spec.models.deploy import DeployConfig
@@ -51,7 +52,7 @@ class Logging(Model):
     options: dict[str, str | None] = Field(default_factory=dict)
 
 
-class Service(Model):
+class Service(Model, ServiceBehaviour):
     _json: dict[str, Any] | None = PrivateAttr(default=None)  # see as_json
 
     name: str
@@ -137,55 +138,9 @@ class Service(Model):
     def _grace(self, value: float) -> str:
         return format_duration(value)
 
-    def dependencies(self) -> dict[str, str]:
-        """Every other service this one needs, with the reason (depends_on, links, ...)."""
-        deps: dict[str, str] = {}
-        for dep in self.depends_on:
-            deps.setdefault(dep, "depends_on")
-        for dep in self.links:
-            deps.setdefault(dep, "links")
-        for entry in self.volumes_from:
-            if not entry.startswith("container:"):
-                deps.setdefault(entry.split(":")[0], "volumes_from")
-        for key in ("network_mode", "ipc", "pid"):
-            value = getattr(self, key)
-            if isinstance(value, str) and value.startswith("service:"):
-                deps.setdefault(value[len("service:"):], key)
-        return deps
-
     def __eq__(self, other: object) -> bool:
         """Equal fields make equal services, whether or not either has made its JSON form yet."""
         if type(other) is not type(self):
             return NotImplemented
         assert isinstance(other, Service)
         return self.__dict__ == other.__dict__ and self.__pydantic_extra__ == other.__pydantic_extra__
-
-    def as_json(self) -> dict[str, Any]:
-        """``model_dump(mode="json")``, made once per service and kept with it (a fresh copy each call).
-
-        Building the serializer of this large model is most of what a small command costs; the load
-        cache makes the dump before it pickles the stack, so a command whose
-        stack comes from the cache never builds it. A service is frozen, so the dump cannot go stale.
-        """
-        import copy
-
-        if self._json is None:
-            self._json = self.model_dump(mode="json")
-        return copy.deepcopy(self._json)
-
-    def config_hash(self) -> str:
-        """sha256 over the normalized meaning; key order and short/long syntax cannot change it.
-
-        As Compose does, what does not change the container is left out: scale, build, pull
-        policy, depends_on, profiles and x-* extensions."""
-        import hashlib
-        import json
-
-        data = self.as_json()
-        for key in ("scale", "build", "pull_policy", "depends_on", "profiles", "extensions", "nested_extensions",
-                    "env_file", "label_file", "attach"):
-            data.pop(key, None)
-        if data.get("deploy"):
-            data["deploy"].pop("labels", None)
-        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()

@@ -7,13 +7,14 @@ from typing import Any
 
 from pydantic import Field
 
+from orchestrator.spec.behaviour import StackBehaviour
 from orchestrator.spec.models.base import Model
 from orchestrator.spec.models.networks import NetworkConfig
 from orchestrator.spec.models.service import Service
 from orchestrator.spec.models.toplevel import FileObject, VolumeConfig
 
 
-class Stack(Model):
+class Stack(Model, StackBehaviour):
     name: str
     services: dict[str, Service] = Field(default_factory=dict)
     networks: dict[str, NetworkConfig] = Field(default_factory=dict)
@@ -25,6 +26,3 @@ class Stack(Model):
     warnings: list[str] = Field(default_factory=list)
     disabled_services: dict[str, Service] = Field(default_factory=dict, repr=False)
     extensions: dict[str, Any] = Field(default_factory=dict)
-
-    def service(self, name: str) -> Service:
-        return self.services[name]
