@@ -1,13 +1,15 @@
 """Remove everything the state database says a stack has on the network side.
 
 Works from the rows alone, whatever state they are in (``creating`` rows of a crashed ``up``
-included), and every kernel removal tolerates an object that never got made. Order: stop the
-stack's DNS/port service, then veths, namespaces, records and leases, and bridges last.
+included), and every kernel removal tolerates an object that never got made. Order: veths,
+namespaces and bridges, then records and leases; the stack's DNS/port service and its port rules
+go meanwhile, in a thread of their own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import TYPE_CHECKING
 
 from orchestrator.network import links, nsutil
@@ -37,9 +39,29 @@ def _remove_port_rules(driver: NetworkDriver, project: str) -> None:
 
 
 def cleanup_stack(driver: NetworkDriver, project: str) -> None:
+    # The service's exit and the port rules' removal (an nft run) each wait ~20 ms on something
+    # else than the links' removal does (the kernel's RCU grace periods): they go side by side.
+    failed: list[BaseException] = []
+
+    def service_and_rules() -> None:
+        try:
+            stop_service(driver.paths, project)
+            _remove_port_rules(driver, project)
+        except BaseException as exc:  # re-raised in the caller's thread
+            failed.append(exc)
+
+    side = threading.Thread(target=service_and_rules, name=f"cleanup-{project}")
+    side.start()
+    try:
+        _remove_links(driver, project)
+    finally:
+        side.join()
+    if failed:
+        raise failed[0]
+
+
+def _remove_links(driver: NetworkDriver, project: str) -> None:
     conn = driver.conn
-    stop_service(driver.paths, project)
-    _remove_port_rules(driver, project)
     own_nets = [r["name"] for r in conn.execute("SELECT name FROM net_networks WHERE project=?", (project,))]
     marks = ",".join("?" * len(own_nets)) or "NULL"
     cids = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import time
 from pathlib import Path
@@ -54,19 +55,32 @@ def stop_service(paths: Paths, project: str, timeout: float = 3.0) -> None:
     pid = running_service(paths, project)
     if pid is not None:
         try:
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and running_service(paths, project) == pid:
-                if _zombie_or_gone(pid):
-                    break
-                time.sleep(0.02)
-            else:
-                if running_service(paths, project) == pid:
-                    os.kill(pid, signal.SIGKILL)
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            pidfd = None
+        try:
+            if pidfd is not None and running_service(paths, project) == pid:  # still the service
+                signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+                if not _wait_done(paths, project, pid, pidfd, timeout):
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
     with contextlib.suppress(FileNotFoundError):
         pid_file(paths, project).unlink()
+
+
+def _wait_done(paths: Paths, project: str, pid: int, pidfd: int, timeout: float) -> bool:
+    """Until the service has let go of its sockets and files: it removes its pid file once it has
+    (the interpreter's own teardown after that does not matter), or it has exited (the pidfd is
+    readable; a zombie of whoever spawned it counts as gone)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if select.select([pidfd], [], [], 0.002)[0] or running_service(paths, project) != pid:
+            return True
+    return _zombie_or_gone(pid)
 
 
 def _zombie_or_gone(pid: int) -> bool:

@@ -323,7 +323,7 @@ class PystackRuntime:
         if status != "stopped":
             with contextlib.suppress(ProcessLookupError):
                 os.kill(data["pid"], signal.SIGKILL)
-        if cg is not None and cg.exists():
+        if cg is not None and cg.exists() and (status != "stopped" or cg.procs()):
             self._kill_all(cdir, cg, signal.SIGKILL)
             if status == "paused":
                 cg.thaw()
