@@ -119,7 +119,6 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
         workdir: str | None, name: str | None, volumes: tuple[str, ...], publish: tuple[str, ...],
         service_ports: bool) -> None:
     """Run a one-off command in a new container of SERVICE."""
-    import secrets
     import shlex
 
     import anyio
@@ -165,7 +164,7 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
         overrides["user"] = user
     if workdir:
         overrides["working_dir"] = workdir
-    cname = name or f"{stack.name}-{service}-run-{secrets.token_hex(6)}"
+    cname = name or f"{stack.name}-{service}-run-{os.urandom(6).hex()}"
     # DNS (the gateway is the container's nameserver) and published ports are the stack's network
     # service's job; a stack that was never up has none running yet
     serve = sp.network_mode not in ("host", "none")

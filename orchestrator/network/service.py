@@ -10,7 +10,6 @@ It opens no netlink socket: it never changes a link.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
 import os
@@ -255,6 +254,8 @@ async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse  # here: the commands that import this module to start or poke the service never parse
+
     ap = argparse.ArgumentParser(prog=MODULE, description="DNS and published ports of one stack")
     ap.add_argument("--root", required=True)
     ap.add_argument("--project", required=True)
