@@ -78,6 +78,11 @@ def _probe(b: PortBinding) -> int:
         return int(s.getsockname()[1])
 
 
+def _same_address(a: str, b: str) -> bool:
+    """Two bindings' host addresses overlap: equal, or either is a wildcard."""
+    return a == b or "0.0.0.0" in (a, b) or "::" in (a, b)
+
+
 def _first_free(b: PortBinding, taken: set[int]) -> PortBinding:
     for port in range(b.host_port, b.host_port_max + 1):
         if port in taken:
@@ -117,17 +122,15 @@ def check_ports_free(
     taken: dict[PortBinding, set[int]] = {b: set() for b in bindings if b.ranged}
     if conn is not None:
         for r in conn.execute("SELECT * FROM net_ports"):
-            for b in bindings:
-                wild = "0.0.0.0" in (b.host_ip, r["host_ip"]) or "::" in (b.host_ip, r["host_ip"])
-                if (b.host_ip == r["host_ip"] or wild) and b.protocol == r["protocol"] and b.ranged:
+            same = [b for b in bindings if b.protocol == r["protocol"] and _same_address(b.host_ip, r["host_ip"])]
+            for b in same:
+                if b.ranged:
                     taken[b].add(r["host_port"])
             if r["project"] == project:
                 own.add((r["host_ip"], r["host_port"], r["protocol"]))
                 continue
-            for b in bindings:  # another stack's port, even while its kernel rules hold no socket
-                wild = "0.0.0.0" in (b.host_ip, r["host_ip"]) or "::" in (b.host_ip, r["host_ip"])
-                same_ip = b.host_ip == r["host_ip"] or wild
-                if same_ip and not b.ranged and b.host_port == r["host_port"] and b.protocol == r["protocol"]:
+            for b in same:  # another stack's port, even while its kernel rules hold no socket
+                if not b.ranged and b.host_port == r["host_port"]:
                     raise PortInUse(b, f"already published by service {r['service']} of stack {r['project']}")
 
     def probe_all() -> list[PortBinding]:
