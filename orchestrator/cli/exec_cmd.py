@@ -67,20 +67,18 @@ def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], no_tty: b
 
 
 def _publish(spec: str) -> PortPlan:
-    """``-p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]`` for a one-off container."""
+    """``-p [HOST_IP:][HOST_PORT[-LAST]:]CONTAINER_PORT[/PROTO]`` for a one-off container."""
     from orchestrator.errors import PystackError
-    from orchestrator.reconcile.desired import PortPlan
+    from orchestrator.reconcile.translate import port_plan
 
     body, _, proto = spec.partition("/")
     parts = body.rsplit(":", 2)
+    host_ip = parts[0] if len(parts) == 3 else "0.0.0.0"
+    published = parts[-2] if len(parts) >= 2 else ""
     try:
-        if len(parts) == 3:
-            return PortPlan(int(parts[2]), int(parts[1]) if parts[1] else None, parts[0], proto or "tcp")
-        if len(parts) == 2:
-            return PortPlan(int(parts[1]), int(parts[0]) if parts[0] else None, "0.0.0.0", proto or "tcp")
-        return PortPlan(int(parts[0]), None, "0.0.0.0", proto or "tcp")
+        return port_plan(int(parts[-1]), published or None, host_ip, proto or "tcp")
     except ValueError:
-        raise PystackError(f"run -p {spec!r}: expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]") from None
+        raise PystackError(f"run -p {spec!r}: expected [HOST_IP:][HOST_PORT[-LAST]:]CONTAINER_PORT[/PROTO]") from None
 
 
 def _volume(spec: str, working_dir: Path) -> MountPlan:

@@ -154,12 +154,15 @@ def _depends_on(svc: Service) -> dict[str, dict[str, Any]]:
     return deps
 
 
-def _port_plan(target: int, published: str | None, host_ip: str, protocol: str) -> PortPlan:
+def port_plan(target: int, published: str | None, host_ip: str, protocol: str) -> PortPlan:
     """``published`` is one port or, for one container port, a range to pick a free port from."""
     if not published:
         return PortPlan(target, None, host_ip, protocol)
     low, _, high = published.partition("-")
-    return PortPlan(target, int(low), host_ip, protocol, int(high) if high and int(high) > int(low) else None)
+    first, last = int(low), int(high or low)
+    if last < first:
+        raise ValueError(f"port range {published} ends before it starts")
+    return PortPlan(target, first, host_ip, protocol, last if last > first else None)
 
 
 def service_plan(stack: Stack, svc: Service, image_id: str = "") -> ServicePlan:
@@ -186,7 +189,7 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "") -> ServicePlan:
         environment={k: v for k, v in svc.environment.items() if v is not None},
         working_dir=svc.working_dir, user=svc.user, hostname=svc.hostname, domainname=svc.domainname,
         ports=[
-            _port_plan(p.target, p.published, p.host_ip or "0.0.0.0", p.protocol)
+            port_plan(p.target, p.published, p.host_ip or "0.0.0.0", p.protocol)
             for p in svc.ports
         ],
         mounts=_mounts(svc, stack), networks=_networks(svc, stack), network_mode=svc.network_mode,
