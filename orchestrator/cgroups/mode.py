@@ -43,9 +43,13 @@ def parse_mountinfo(text: str, fs_root: Path) -> Layout | None:
         left, sep, right = line.partition(" - ")
         if not sep:
             continue
-        fields = left.split()
         rfields = right.split()
-        if len(fields) < 5 or len(rfields) < 3:
+        # Every container adds mounts of its own: the type is looked at before any path is built,
+        # so that reading the layout stays cheap on a host that runs many of them.
+        if len(rfields) < 3 or rfields[0] not in ("cgroup", "cgroup2"):
+            continue
+        fields = left.split()
+        if len(fields) < 5:
             continue
         mount_point = Path(_unescape(fields[4]))
         fstype, super_opts = rfields[0], rfields[2]
