@@ -176,7 +176,7 @@ def build_config(opts: ContainerOptions) -> dict[str, Any]:
 def write_bundle(bundle_dir: Path, config: dict[str, Any]) -> None:
     bundle_dir.mkdir(parents=True, exist_ok=True)
     tmp = bundle_dir / "config.json.tmp"
-    tmp.write_text(json.dumps(config, indent=1))
+    tmp.write_text(json.dumps(config, separators=(",", ":")))  # no indent: that takes json's slow pure-Python path
     os.replace(tmp, bundle_dir / "config.json")
 
 
