@@ -38,15 +38,30 @@ def _remove_port_rules(driver: NetworkDriver, project: str) -> None:
         remove()
 
 
-def cleanup_stack(driver: NetworkDriver, project: str) -> None:
-    # The service's exit and the port rules' removal (an nft run) each wait ~20 ms on something
-    # else than the links' removal does (the kernel's RCU grace periods): they go side by side.
+def release_stack_service(driver: NetworkDriver, project: str) -> None:
+    """Stop the stack's DNS/port service and remove its port rules.
+
+    ``down`` does this as soon as the stack's containers have stopped, beside their removal:
+    nothing resolves names or uses a published port any more, and the service's exit and the
+    rules' removal (an nft run) each take ~20 ms that need not wait for the links to go.
+    """
+    stop_service(driver.paths, project)
+    _remove_port_rules(driver, project)
+
+
+def cleanup_stack(driver: NetworkDriver, project: str, *, service_released: bool = False) -> None:
+    """Everything the stack still has on the network side; ``service_released`` when
+    :func:`release_stack_service` has already run for it."""
+    if service_released:
+        _remove_links(driver, project)
+        return
+    # The service's exit and the port rules' removal wait on something else than the links'
+    # removal does (the kernel's RCU grace periods): they go side by side.
     failed: list[BaseException] = []
 
     def service_and_rules() -> None:
         try:
-            stop_service(driver.paths, project)
-            _remove_port_rules(driver, project)
+            release_stack_service(driver, project)
         except BaseException as exc:  # re-raised in the caller's thread
             failed.append(exc)
 

@@ -332,7 +332,12 @@ class NetworkDriver:
 
     # ---- whole stacks ---------------------------------------------------------------------------
 
-    def cleanup_stack(self, project: str) -> None:
+    def release_stack_service(self, project: str) -> None:
+        from orchestrator.network.cleanup import release_stack_service
+
+        release_stack_service(self, project)
+
+    def cleanup_stack(self, project: str, *, service_released: bool = False) -> None:
         from orchestrator.network.cleanup import cleanup_stack
 
-        cleanup_stack(self, project)
+        cleanup_stack(self, project, service_released=service_released)

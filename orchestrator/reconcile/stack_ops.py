@@ -237,14 +237,25 @@ async def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | N
             return
         report(f"Container {rec.name}  Removed")
 
+    released: list[bool] = []
+
+    async def release() -> None:
+        # Every container has stopped: no name is looked up and no published port used any more,
+        # so the stack's network service and port rules go beside the removals. A failure here
+        # leaves the work to the clean-up below, which tries again and reports it.
+        with contextlib.suppress(Exception):
+            await anyio.to_thread.run_sync(ctx.network.release_stack_service, project)
+            released.append(True)
+
     async with anyio.create_task_group() as tg:
+        tg.start_soon(release)
         for rec in records:
             tg.start_soon(rm, rec)
     if failed:
         raise PystackError(f"down: {len(failed)} container(s) could not be removed; run down again: "
                            + "; ".join(f"{k}: {v}" for k, v in sorted(failed.items())))
     with contextlib.suppress(ImportError):
-        await anyio.to_thread.run_sync(ctx.network.cleanup_stack, project)
+        await anyio.to_thread.run_sync(lambda: ctx.network.cleanup_stack(project, service_released=bool(released)))
         report(f"Network {project}  Removed")
     if remove_volumes:
         from orchestrator.storage.volumes import remove_volume
