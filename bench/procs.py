@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,3 +154,32 @@ def cpu_seconds(pid: int) -> float | None:
     fields = raw[raw.rfind(")") + 2:].split()
     ticks = int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
     return ticks / CLK_TCK
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from the first line of /proc/stat."""
+    with open("/proc/stat") as fh:
+        fields = [int(x) for x in fh.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # guest time is already counted in user
+    return total - idle, total
+
+
+def busy_fraction(window: float) -> float:
+    busy0, total0 = _cpu_times()
+    time.sleep(window)
+    busy1, total1 = _cpu_times()
+    return (busy1 - busy0) / max(1, total1 - total0)
+
+
+def wait_quiet(limit: float = 0.15, window: float = 0.5, cap: float = 20.0) -> float | None:
+    """Waits until the machine's CPUs are busy less than ``limit`` over one ``window`` (what an earlier
+    step set going, such as a daemon finishing its start-up, would otherwise weigh on the first runs of
+    the next figure only). Returns the busy fraction seen last when ``cap`` seconds were not enough."""
+    deadline = time.monotonic() + cap
+    while True:
+        busy = busy_fraction(window)
+        if busy < limit:
+            return None
+        if time.monotonic() > deadline:
+            return busy

@@ -101,6 +101,10 @@ def run_group(ctx: Context, group: str, figures: list[dict[str, object]], leak_n
 
     modules = {"runtime": runtime, "cli": cli_run, "stack5": stack5, "restart": restart, "fifty": fifty,
                "memory": memory}
+    busy = procs.wait_quiet()
+    if busy is not None:
+        ctx.notes.append(f"{group}: the machine was still {busy:.0%} busy after 20 s of waiting for it to "
+                         "settle; measured anyway")
     if group == "extra":
         t0 = time.monotonic()
         figs, notes = extra.run_all(ctx.quick, ctx.only, timeout=180 if ctx.quick else 300)
