@@ -84,7 +84,23 @@ def scan_tree(fs_root: Path, fs: CgroupFS = HOST_FS) -> Layout:
     return Layout("v1", v1, None)
 
 
+_HOST_LAYOUT: list[Layout] = []  # the host's, read once per process
+
+
 def layout(fs_root: Path = DEFAULT_ROOT, *, mountinfo: Path = MOUNTINFO, fs: CgroupFS = HOST_FS) -> Layout:
+    """The layout at ``fs_root``. The host's is read once per process: its hierarchies are mounted at
+    boot and never move, while every container adds lines to mountinfo that a create or delete
+    would otherwise read through again."""
+    host = fs_root == DEFAULT_ROOT and mountinfo == MOUNTINFO and fs is HOST_FS
+    if host and _HOST_LAYOUT:
+        return _HOST_LAYOUT[0]
+    found = _read_layout(fs_root, mountinfo, fs)
+    if host:
+        _HOST_LAYOUT[:] = [found]
+    return found
+
+
+def _read_layout(fs_root: Path, mountinfo: Path, fs: CgroupFS) -> Layout:
     try:
         text = mountinfo.read_text()
     except OSError:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from orchestrator.cgroups import mode
 from orchestrator.cgroups.mode import detect_mode, parse_mountinfo, scan_tree
 
 ROOT = Path("/sys/fs/cgroup")
@@ -68,3 +71,25 @@ def test_an_unmounted_v1_tree_is_judged_by_its_files(tmp_path: Path) -> None:
     (tmp_path / "unified" / "cgroup.controllers").write_text("")
     found = scan_tree(tmp_path)
     assert found.mode == "hybrid" and set(found.v1) == {"memory", "pids"}
+
+
+def test_the_hosts_layout_is_read_once_per_process_and_a_given_tree_every_time(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    reads: list[Path] = []
+    real = mode._read_layout
+
+    def counting(fs_root: Path, mountinfo: Path, fs: object) -> mode.Layout:
+        reads.append(fs_root)
+        return real(fs_root, mountinfo, fs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mode, "_read_layout", counting)
+    monkeypatch.setattr(mode, "_HOST_LAYOUT", [])
+    first = mode.layout()
+    assert mode.layout() is first
+    assert reads == [mode.DEFAULT_ROOT]
+    (tmp_path / "memory").mkdir()
+    (tmp_path / "memory" / "cgroup.procs").write_text("")
+    mode.layout(tmp_path, mountinfo=tmp_path / "none")
+    mode.layout(tmp_path, mountinfo=tmp_path / "none")
+    assert reads == [mode.DEFAULT_ROOT, tmp_path, tmp_path]
