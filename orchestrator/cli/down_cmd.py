@@ -16,8 +16,6 @@ from orchestrator.cli.options import GlobalOptions
 @click.pass_obj
 def down(opts: GlobalOptions, volumes: bool, rmi: str | None, remove_orphans: bool, timeout: float | None) -> None:
     """Stop and remove containers, networks and (with -v) volumes."""
-    import anyio
-
     from orchestrator.reconcile import stack_ops, translate
 
     name, stack = proj.project_name(opts)
@@ -31,8 +29,7 @@ def down(opts: GlobalOptions, volumes: bool, rmi: str | None, remove_orphans: bo
         vols = [v.name for v in stack.volumes.values() if not v.external]
     report = proj.reporter(opts)
     with proj.stack_lock(ctx.paths, name), report:
-        anyio.run(lambda: stack_ops.down(ctx, name, order=order, timeout=timeout, volumes=vols,
-                                         remove_volumes=volumes, report=report))
+        stack_ops.down(ctx, name, order=order, timeout=timeout, volumes=vols, remove_volumes=volumes, report=report)
         if rmi and stack is not None:
             for svc in stack.services.values():
                 if rmi == "all" or not svc.image:

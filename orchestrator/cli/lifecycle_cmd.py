@@ -34,14 +34,12 @@ def _rt_name(r: ContainerRecord) -> str | None:
 
 
 def _each(recs: list[ContainerRecord], fn: Callable[[ContainerRecord], None]) -> None:
-    import anyio
+    """``fn`` on every container at once; the first failure is raised once all have finished."""
+    from orchestrator.reconcile import threads
 
-    async def main() -> None:
-        async with anyio.create_task_group() as tg:
-            for r in recs:
-                tg.start_soon(anyio.to_thread.run_sync, fn, r)
-
-    anyio.run(main)
+    errors = [done.error for done in threads.each(fn, recs) if done.error is not None]
+    if errors:
+        raise errors[0]
 
 
 @click.command()
@@ -65,14 +63,11 @@ def start(opts: GlobalOptions, services: tuple[str, ...]) -> None:
 @click.pass_obj
 def stop(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) -> None:
     """Stop running containers without removing them."""
-    import anyio
-
     from orchestrator.reconcile import engine
 
     ctx, recs = _targets(opts, services)
     running = [r for r in recs if r.status in ("running", "paused", "created")]
-    anyio.run(lambda: engine.stop_containers(ctx, [running], timeout=timeout,
-                                             report=lambda m: click.echo(m, err=True)))
+    engine.stop_containers(ctx, [running], timeout=timeout, report=lambda m: click.echo(m, err=True))
 
 
 @click.command()

@@ -157,8 +157,6 @@ def _wait(ctx: Context, project: str, services: list[str], timeout: float | None
 
 
 def _graceful_stop(ctx: Context, stack: Stack, order: list[list[str]], timeout: float | None) -> None:
-    import anyio
-
     from orchestrator.reconcile import engine
     from orchestrator.reconcile.stack_ops import stop_tiers
     from orchestrator.state import containers as cstate
@@ -166,7 +164,7 @@ def _graceful_stop(ctx: Context, stack: Stack, order: list[list[str]], timeout: 
     recs = [r for r in cstate.for_project(ctx.db(), stack.name, include_one_off=False)
             if r.status in ("running", "paused", "created")]
     tiers = stop_tiers(ctx, stack.name, order, recs)
-    anyio.run(lambda: engine.stop_containers(ctx, tiers, timeout=timeout, report=lambda m: click.echo(m, err=True)))
+    engine.stop_containers(ctx, tiers, timeout=timeout, report=lambda m: click.echo(m, err=True))
 
 
 @click.command()

@@ -170,35 +170,36 @@ async def _run_action(ctx: Context, svc: ServicePlan, action: Action, report: Re
             report(f"Container {label}  Started")
 
 
-async def stop_containers(ctx: Context, tiers: Sequence[Sequence[ContainerRecord]], *,
-                          timeout: float | None, report: Report) -> None:
-    """Dependants first; every container gets its grace period from one shared start time."""
+def stop_containers(ctx: Context, tiers: Sequence[Sequence[ContainerRecord]], *,
+                    timeout: float | None, report: Report) -> None:
+    """Dependants first; every container gets its grace period from one shared start time.
+
+    Blocking, in threads: the commands that stop containers need no event loop for it."""
+    from orchestrator.reconcile import threads
+
     t0 = time.monotonic()
     pending: list[tuple[ContainerRecord, float]] = []
-    async with anyio.create_task_group() as tg:
-        for tier in tiers:
-            signalled = []
-            for rec in tier:
-                info = RunInfo.from_record_spec(rec.spec)
-                grace = timeout if timeout is not None else info.stop_grace_period
-                sent = await anyio.to_thread.run_sync(lifecycle.send_stop, ctx, rec, info.stop_signal)
-                if sent:
-                    report(f"Container {rec.name}  Stopping")
-                    signalled.append(rec)
-                    pending.append((rec, t0 + grace))
-            if signalled:
-                window = min(ORDER_WINDOW, max(0.0, min(d for _, d in pending) - time.monotonic()))
-                with anyio.move_on_after(window):
-                    for rec in signalled:
-                        rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
-                        await anyio.to_thread.run_sync(rt.wait, rec.id, window, abandon_on_cancel=True)
-        for rec, deadline in pending:
-            async def finish(r: ContainerRecord = rec, d: float = deadline) -> None:
-                try:
-                    await anyio.to_thread.run_sync(lifecycle.finish_stop, ctx, r, d)
-                except Exception as exc:  # reported; removal (which kills the cgroup) still follows
-                    report(f"Container {r.name}  Error while stopping: {describe(exc)}")
-                    return
-                report(f"Container {r.name}  Stopped")
-
-            tg.start_soon(finish)
+    for tier in tiers:
+        signalled = []
+        for rec in tier:
+            info = RunInfo.from_record_spec(rec.spec)
+            grace = timeout if timeout is not None else info.stop_grace_period
+            if lifecycle.send_stop(ctx, rec, info.stop_signal):
+                report(f"Container {rec.name}  Stopping")
+                signalled.append(rec)
+                pending.append((rec, t0 + grace))
+        if signalled:
+            # the next tier is asked once this one has exited, or after a short window at most
+            window = min(ORDER_WINDOW, max(0.0, min(d for _, d in pending) - time.monotonic()))
+            end = time.monotonic() + window
+            for rec in signalled:
+                left = end - time.monotonic()
+                if left <= 0:
+                    break
+                ctx.runtime(None if rec.runtime == "pystack" else rec.runtime).wait(rec.id, left)
+    for done in threads.each(lambda p: lifecycle.finish_stop(ctx, p[0], p[1]), pending):
+        name = done.item[0].name
+        if done.error is not None:  # reported; removal (which kills the cgroup) still follows
+            report(f"Container {name}  Error while stopping: {describe(done.error)}")
+        else:
+            report(f"Container {name}  Stopped")

@@ -218,44 +218,44 @@ def stop_tiers(ctx: Context, project: str, order: Sequence[Sequence[str]] | None
     return [tiers[k] for k in sorted(tiers, reverse=True)]
 
 
-async def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, timeout: float | None,
-               volumes: Sequence[str] = (), remove_volumes: bool = False, report: Report) -> None:
-    from orchestrator.reconcile import supervisor_client
+def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, timeout: float | None,
+         volumes: Sequence[str] = (), remove_volumes: bool = False, report: Report) -> None:
+    """Stop and remove the stack, in threads (no event loop: see :mod:`orchestrator.reconcile.threads`)."""
+    import threading
+
+    from orchestrator.reconcile import supervisor_client, threads
 
     supervisor_client.shutdown(ctx.paths, project)
     records = cstate.for_project(ctx.db(), project)
-    await engine.stop_containers(ctx, stop_tiers(ctx, project, order, records), timeout=timeout, report=report)
-
-    failed: dict[str, str] = {}
-
-    async def rm(rec: ContainerRecord) -> None:
-        try:
-            await anyio.to_thread.run_sync(lambda: lifecycle.remove(ctx, rec, timeout=0))
-        except Exception as exc:  # the others go on; this one stays recorded for the next down
-            failed[rec.name] = describe(exc)
-            report(f"Container {rec.name}  Error: {failed[rec.name]}")
-            return
-        report(f"Container {rec.name}  Removed")
+    engine.stop_containers(ctx, stop_tiers(ctx, project, order, records), timeout=timeout, report=report)
 
     released: list[bool] = []
 
-    async def release() -> None:
+    def release() -> None:
         # Every container has stopped: no name is looked up and no published port used any more,
         # so the stack's network service and port rules go beside the removals. A failure here
         # leaves the work to the clean-up below, which tries again and reports it.
         with contextlib.suppress(Exception):
-            await anyio.to_thread.run_sync(ctx.network.release_stack_service, project)
+            ctx.network.release_stack_service(project)
             released.append(True)
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(release)
-        for rec in records:
-            tg.start_soon(rm, rec)
+    side = threading.Thread(target=release, name=f"release-{project}")
+    side.start()
+    failed: dict[str, str] = {}
+    try:
+        for done in threads.each(lambda rec: lifecycle.remove(ctx, rec, timeout=0), records):
+            if done.error is not None:  # the others go on; this one stays recorded for the next down
+                failed[done.item.name] = describe(done.error)
+                report(f"Container {done.item.name}  Error: {failed[done.item.name]}")
+            else:
+                report(f"Container {done.item.name}  Removed")
+    finally:
+        side.join()
     if failed:
         raise PystackError(f"down: {len(failed)} container(s) could not be removed; run down again: "
                            + "; ".join(f"{k}: {v}" for k, v in sorted(failed.items())))
     with contextlib.suppress(ImportError):
-        await anyio.to_thread.run_sync(lambda: ctx.network.cleanup_stack(project, service_released=bool(released)))
+        ctx.network.cleanup_stack(project, service_released=bool(released))
         report(f"Network {project}  Removed")
     if remove_volumes:
         from orchestrator.storage.volumes import remove_volume
