@@ -18,7 +18,6 @@ import anyio
 from orchestrator.errors import PystackError
 from orchestrator.plan.model import Action, Dependency, DesiredService, ObservedContainer, Plan
 from orchestrator.plan.planner import PlanOptions, make_plan
-from orchestrator.reconcile import health, lifecycle
 from orchestrator.reconcile.context import Context
 from orchestrator.reconcile.desired import RunInfo, ServicePlan
 from orchestrator.reconcile.parallel import Outcome, describe, run_in_order
@@ -78,9 +77,13 @@ def plan_for(ctx: Context, sp: StackPlan, options: PlanOptions, targets: Sequenc
     recs = observe(ctx, sp.project)
     for r in recs:
         # up wants the stack running: a container left running by a stop that was killed midway
-        # gets its restart policy back (the row said "stopped", so the supervisor let it die)
-        if lifecycle.stop_abandoned(ctx, r) and cstate.resume_if_stopping(ctx.db(), r.id):
-            r.desired = "running"
+        # gets its restart policy back (the row said "stopped", so the supervisor let it die).
+        # The row is looked at first: an up with nothing to do never imports the lifecycle.
+        if r.status == "running" and r.desired == "stopped":
+            from orchestrator.reconcile.lifecycle import stop_abandoned
+
+            if stop_abandoned(ctx, r) and cstate.resume_if_stopping(ctx.db(), r.id):
+                r.desired = "running"
     observed = [
         ObservedContainer(r.id, r.name, r.service, r.number, r.config_hash, r.status, r.spec.get("service") or {})
         for r in recs
@@ -94,6 +97,8 @@ def _dependency(name: str, v: dict[str, Any]) -> Dependency:
 
 
 async def _wait_condition(ctx: Context, sp: StackPlan, dep: str, condition: str, report: Report) -> None:
+    from orchestrator.reconcile import health
+
     recs = [r for r in cstate.for_project(ctx.db(), sp.project, include_one_off=False) if r.service == dep]
     dep_plan = sp.services[dep]
     if condition == "service_healthy":
@@ -143,6 +148,8 @@ async def execute(ctx: Context, sp: StackPlan, plan: Plan, report: Report, *, st
 
 async def _run_action(ctx: Context, svc: ServicePlan, action: Action, report: Report, start: bool,
                       ready: anyio.Event | None = None) -> None:
+    from orchestrator.reconcile import lifecycle
+
     label = action.container_name or svc.container_name_for(action.number)
     if action.kind in ("remove", "recreate") and action.container_id:
         old = cstate.get(ctx.db(), action.container_id)
@@ -175,7 +182,7 @@ def stop_containers(ctx: Context, tiers: Sequence[Sequence[ContainerRecord]], *,
     """Dependants first; every container gets its grace period from one shared start time.
 
     Blocking, in threads: the commands that stop containers need no event loop for it."""
-    from orchestrator.reconcile import threads
+    from orchestrator.reconcile import lifecycle, threads
 
     t0 = time.monotonic()
     pending: list[tuple[ContainerRecord, float]] = []

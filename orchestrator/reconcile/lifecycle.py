@@ -8,7 +8,7 @@ after, so an interrupted step is visible to the next run (``creating`` rows are 
 from __future__ import annotations
 
 import contextlib
-import secrets
+import os
 import shutil
 import signal as _signal
 import time
@@ -27,7 +27,7 @@ STOPPING = "stopping"  # the pid and start time of the command stopping the cont
 
 
 def new_id() -> str:
-    return secrets.token_hex(6)
+    return os.urandom(6).hex()
 
 
 def container_dir(ctx: Context, rec: ContainerRecord) -> Path:

@@ -16,7 +16,7 @@ import anyio
 from orchestrator.errors import PystackError
 from orchestrator.plan.model import Plan
 from orchestrator.plan.planner import PlanOptions
-from orchestrator.reconcile import engine, lifecycle, translate
+from orchestrator.reconcile import engine, translate
 from orchestrator.reconcile.context import Context
 from orchestrator.reconcile.engine import StackPlan
 from orchestrator.reconcile.parallel import Outcome, describe
@@ -223,7 +223,7 @@ def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, t
     """Stop and remove the stack, in threads (no event loop: see :mod:`orchestrator.reconcile.threads`)."""
     import threading
 
-    from orchestrator.reconcile import supervisor_client, threads
+    from orchestrator.reconcile import lifecycle, supervisor_client, threads
 
     supervisor_client.shutdown(ctx.paths, project)
     records = cstate.for_project(ctx.db(), project)

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from orchestrator.plan.model import Action
-from orchestrator.reconcile import engine
+from orchestrator.reconcile import engine, lifecycle
 from orchestrator.reconcile.desired import ServicePlan
 
 
@@ -28,7 +28,8 @@ class FakeLifecycle:
 
 def test_containers_are_created_at_once_and_started_only_when_ready(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeLifecycle()
-    monkeypatch.setattr(engine, "lifecycle", fake)
+    monkeypatch.setattr(lifecycle, "create", fake.create)
+    monkeypatch.setattr(lifecycle, "start", fake.start)
     svc = ServicePlan(project="gate", service="s", image="busybox", config_hash="h", scale=3)
     actions = [Action("create", "s", n, "new service") for n in (1, 2, 3)]
     reports: list[str] = []
