@@ -119,8 +119,6 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     """Run a one-off command in a new container of SERVICE."""
     import shlex
 
-    import anyio
-
     from orchestrator.errors import PystackError
     from orchestrator.network.service import ensure_service, notify_service, spawn_service
     from orchestrator.plan.planner import PlanOptions
@@ -139,7 +137,7 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
             up_opts = stack_ops.UpOptions(services=tuple(deps), plan=PlanOptions())
             with proj.stack_lock(ctx.paths, stack.name):
                 sp_, plan = stack_ops.prepare(ctx, stack, up_opts, report)
-                anyio.run(stack_ops.up, ctx, stack, sp_, plan, up_opts, report)
+                stack_ops.up(ctx, stack, sp_, plan, up_opts, report)
     ids = stack_ops.ensure_images(ctx, stack, stack_ops.UpOptions(services=(service,)), report)
     stack_ops.prestart_runtime(ctx)
     fresh_networks = False  # the service listens on a new gateway only after a re-read

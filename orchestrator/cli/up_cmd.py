@@ -55,8 +55,6 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
        abort_on_container_exit: bool, exit_code_from: str | None, timeout: float | None, no_color: bool,
        no_log_prefix: bool) -> None:
     """Create and start the stack's containers."""
-    import anyio
-
     from orchestrator.errors import PystackError
     from orchestrator.plan.planner import PlanOptions
     from orchestrator.reconcile import stack_ops, supervisor_client
@@ -96,12 +94,12 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
         config_files = [str(Path(f).resolve()) for f in opts.files] or [str(stack.working_dir)]
         with report:
             if plan.empty and not no_start:
-                # Nothing to create or start: no event loop (its import alone is ~60 ms), no
-                # dependency waits (every container already runs as the file says).
+                # Nothing to create or start: no dependency waits (every container already runs
+                # as the file says), no network service to boot.
                 outcome = stack_ops.up_unchanged(ctx, stack, config_files)
             else:
                 stack_ops.spawn_network_service(ctx, stack.name, plan)
-                outcome = anyio.run(stack_ops.up, ctx, stack, sp, plan, up_opts, report, config_files)
+                outcome = stack_ops.up(ctx, stack, sp, plan, up_opts, report, config_files)
             if not no_start:
                 supervisor_client.ensure(ctx.paths, stack.name, host_netns=ctx.host_netns)
             code = _wait(ctx, stack.name, sorted(keep), wait_timeout, report) if wait and outcome.ok else 0

@@ -13,14 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio
-
 from orchestrator.errors import PystackError
 from orchestrator.plan.model import Action, Dependency, DesiredService, ObservedContainer, Plan
 from orchestrator.plan.planner import PlanOptions, make_plan
+from orchestrator.reconcile import threads
 from orchestrator.reconcile.context import Context
 from orchestrator.reconcile.desired import RunInfo, ServicePlan
 from orchestrator.reconcile.parallel import Outcome, describe, run_in_order
+from orchestrator.reconcile.threads import Gate
 from orchestrator.state import containers as cstate
 from orchestrator.state.containers import ContainerRecord
 
@@ -96,7 +96,7 @@ def _dependency(name: str, v: dict[str, Any]) -> Dependency:
                       bool(v.get("restart", False)))
 
 
-async def _wait_condition(ctx: Context, sp: StackPlan, dep: str, condition: str, report: Report) -> None:
+def _wait_condition(ctx: Context, sp: StackPlan, dep: str, condition: str, report: Report) -> None:
     from orchestrator.reconcile import health
 
     recs = [r for r in cstate.for_project(ctx.db(), sp.project, include_one_off=False) if r.service == dep]
@@ -108,7 +108,7 @@ async def _wait_condition(ctx: Context, sp: StackPlan, dep: str, condition: str,
             if rec.health != "healthy":
                 report(f"Container {rec.name}  Waiting")
                 try:
-                    await health.wait_healthy(ctx, rec, dep_plan.healthcheck, service=dep)
+                    health.wait_healthy(ctx, rec, dep_plan.healthcheck, service=dep)
                 except PystackError as exc:
                     report(f"Container {rec.name}  Error: {exc}")
                     raise
@@ -117,7 +117,7 @@ async def _wait_condition(ctx: Context, sp: StackPlan, dep: str, condition: str,
         for rec in recs:
             report(f"Container {rec.name}  Waiting")
             rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
-            status = await anyio.to_thread.run_sync(rt.wait, rec.id, None)
+            status = rt.wait(rec.id, None)
             if status is None or status.code != 0:
                 code = status.code if status else "?"
                 report(f"Container {rec.name}  Error: exited with code {code}")
@@ -125,29 +125,29 @@ async def _wait_condition(ctx: Context, sp: StackPlan, dep: str, condition: str,
             report(f"Container {rec.name}  Exited")
 
 
-async def execute(ctx: Context, sp: StackPlan, plan: Plan, report: Report, *, start: bool = True,
-                  ready: anyio.Event | None = None) -> Outcome:
-    """Run the plan. With ``ready``, containers are created at once but started only once it is set
-    (the stack's network service is then answering DNS and holding its ports)."""
+def execute(ctx: Context, sp: StackPlan, plan: Plan, report: Report, *, start: bool = True,
+            ready: Gate | None = None) -> Outcome:
+    """Run the plan, in threads (see :mod:`orchestrator.reconcile.threads`). With ``ready``,
+    containers are created at once but started only once it opens (the stack's network service is
+    then answering DNS and holding its ports)."""
     involved = [n for gen in sp.order for n in gen if n in sp.services]
 
-    async def converge(name: str) -> None:
+    def converge(name: str) -> None:
         svc = sp.services[name]
         for dep, cond in svc.depends_on.items():
             if dep in sp.services and start:
-                await _wait_condition(ctx, sp, dep, str(cond.get("condition", "service_started")), report)
+                _wait_condition(ctx, sp, dep, str(cond.get("condition", "service_started")), report)
         actions = plan.for_service(name)
-        if not actions:
-            return
-        async with anyio.create_task_group() as tg:
-            for action in actions:
-                tg.start_soon(_run_action, ctx, svc, action, report, start, ready)
+        errors = [done.error for done in threads.each(lambda a: _run_action(ctx, svc, a, report, start, ready),
+                                                      actions) if done.error is not None]
+        if errors:
+            raise errors[0]
 
-    return await run_in_order(involved, sp.deps(), converge)
+    return run_in_order(involved, sp.deps(), converge)
 
 
-async def _run_action(ctx: Context, svc: ServicePlan, action: Action, report: Report, start: bool,
-                      ready: anyio.Event | None = None) -> None:
+def _run_action(ctx: Context, svc: ServicePlan, action: Action, report: Report, start: bool,
+                ready: Gate | None = None) -> None:
     from orchestrator.reconcile import lifecycle
 
     label = action.container_name or svc.container_name_for(action.number)
@@ -155,25 +155,25 @@ async def _run_action(ctx: Context, svc: ServicePlan, action: Action, report: Re
         old = cstate.get(ctx.db(), action.container_id)
         if old is not None:
             report(f"Container {old.name}  Removing ({action.reason})")
-            await anyio.to_thread.run_sync(lambda: lifecycle.remove(ctx, old, timeout=None))
+            lifecycle.remove(ctx, old, timeout=None)
             report(f"Container {old.name}  Removed")
         if action.kind == "remove":
             return
     if action.kind in ("create", "recreate"):
         report(f"Container {label}  Creating ({action.reason})")
-        rec = await anyio.to_thread.run_sync(lifecycle.create, ctx, svc, action.number)
+        rec = lifecycle.create(ctx, svc, action.number)
         report(f"Container {label}  Created")
         if start:
             if ready is not None:
-                await ready.wait()
-            await anyio.to_thread.run_sync(lifecycle.start, ctx, rec)
+                ready.wait()
+            lifecycle.start(ctx, rec)
             report(f"Container {label}  Started")
     elif action.kind == "start" and action.container_id:
         existing = cstate.get(ctx.db(), action.container_id)
         if existing is not None:
             if ready is not None:
-                await ready.wait()
-            await anyio.to_thread.run_sync(lifecycle.start, ctx, existing)
+                ready.wait()
+            lifecycle.start(ctx, existing)
             report(f"Container {label}  Started")
 
 
@@ -182,7 +182,7 @@ def stop_containers(ctx: Context, tiers: Sequence[Sequence[ContainerRecord]], *,
     """Dependants first; every container gets its grace period from one shared start time.
 
     Blocking, in threads: the commands that stop containers need no event loop for it."""
-    from orchestrator.reconcile import lifecycle, threads
+    from orchestrator.reconcile import lifecycle
 
     t0 = time.monotonic()
     pending: list[tuple[ContainerRecord, float]] = []

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import time
-
-import anyio
 
 from orchestrator.errors import PystackError
 from orchestrator.reconcile.context import Context
@@ -43,36 +42,55 @@ def _probe_sync(ctx: Context, rec: ContainerRecord, args: list[str], env: dict[s
         return code, out.read(8192).decode(errors="replace")
 
 
-async def probe_once(ctx: Context, rec: ContainerRecord, cfg: HealthConfig, state: HealthState) -> str:
+def probe(ctx: Context, rec: ContainerRecord, cfg: HealthConfig, state: HealthState) -> str:
+    """One probe, its result recorded; blocks for the probe's timeout at most (a probe that overruns
+    is left to finish on its own thread, as Docker abandons it)."""
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
     started = time.time()
-    try:
-        with anyio.fail_after(cfg.timeout):
-            code, output = await anyio.to_thread.run_sync(_probe_sync, ctx, rec, probe_args(cfg), env,
-                                                          abandon_on_cancel=True)
-    except TimeoutError:
-        code, output = -1, f"health check exceeded timeout ({cfg.timeout}s)"
-    except PystackError as exc:
-        code, output = -1, str(exc)
+    got: list[tuple[int, str]] = []
+    failed: list[Exception] = []
+
+    def run() -> None:
+        try:
+            got.append(_probe_sync(ctx, rec, probe_args(cfg), env))
+        except PystackError as exc:
+            got.append((-1, str(exc)))
+        except Exception as exc:  # raised in the caller's thread below
+            failed.append(exc)
+
+    worker = threading.Thread(target=run, name=f"probe-{rec.name}", daemon=True)
+    worker.start()
+    worker.join(cfg.timeout)
+    if failed:
+        raise failed[0]
+    code, output = got[0] if got else (-1, f"health check exceeded timeout ({cfg.timeout}s)")
     since = started - (rec.started_at or started)
     status = state.record(cfg, exit_code=code, output=output, started=started, ended=time.time(), since_start=since)
     cstate.update(ctx.db(), rec.id, health=status, health_log=state.log)
     return status
 
 
-async def wait_healthy(ctx: Context, rec: ContainerRecord, cfg: HealthConfig, *, service: str) -> None:
+async def probe_once(ctx: Context, rec: ContainerRecord, cfg: HealthConfig, state: HealthState) -> str:
+    """:func:`probe` for the supervisor's event loop."""
+    import anyio
+
+    status: str = await anyio.to_thread.run_sync(probe, ctx, rec, cfg, state, abandon_on_cancel=True)
+    return status
+
+
+def wait_healthy(ctx: Context, rec: ContainerRecord, cfg: HealthConfig, *, service: str) -> None:
     """Probe until healthy; raise with the cause when the container turns unhealthy or exits."""
     state = HealthState()
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
     while True:
         since = time.time() - (rec.started_at or time.time())
-        await anyio.sleep(state.next_interval(cfg, since))
-        st = await anyio.to_thread.run_sync(rt.state, rec.id)
+        time.sleep(state.next_interval(cfg, since))
+        st = rt.state(rec.id)
         if st.status == "stopped":
             ex = rt.exit_status(rec.id)
             code = ex.code if ex else "?"
             raise PystackError(f"dependency {service} exited ({code}) before becoming healthy")
-        status = await probe_once(ctx, rec, cfg, state)
+        status = probe(ctx, rec, cfg, state)
         if status == "healthy":
             return
         if status == "unhealthy":

@@ -11,8 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import anyio
-
 from orchestrator.errors import PystackError
 from orchestrator.plan.model import Plan
 from orchestrator.plan.planner import PlanOptions
@@ -116,15 +114,18 @@ def needs_network_service(plan: Plan) -> bool:
 
 def spawn_network_service(ctx: Context, project: str, plan: Plan) -> None:
     """Start the stack's network service now if the plan will need it, without waiting: its
-    interpreter start-up overlaps the event loop's import and the containers' creation."""
+    interpreter start-up overlaps the containers' creation."""
     if needs_network_service(plan):
         from orchestrator.network.service import spawn_service
 
         spawn_service(ctx.paths, project, host_netns=ctx.host_netns)
 
 
-async def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOptions, report: Report,
-             config_files: Sequence[str] = ()) -> Outcome:
+def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOptions, report: Report,
+       config_files: Sequence[str] = ()) -> Outcome:
+    import threading
+
+    from orchestrator.reconcile.threads import Gate
     from orchestrator.storage.volumes import ensure_volume
 
     cstate.record_stack(ctx.db(), stack.name, str(stack.working_dir), list(config_files))
@@ -132,29 +133,37 @@ async def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOpti
     if not opts.no_start and needs_net:
         prestart_runtime(ctx)
     if not needs_net:
-        return await engine.execute(ctx, sp, plan, report, start=not opts.no_start)
-    ready = anyio.Event()
-    outcome: list[Outcome] = []
+        return engine.execute(ctx, sp, plan, report, start=not opts.no_start)
+    ready = Gate()
 
-    async def network_service() -> None:
+    def network_service() -> None:
         # The service boots (spawned already by spawn_network_service when the CLI runs up) while
         # networks, volumes and containers are made; DNS listens on the new gateways before any
-        # container starts, so that a first lookup is answered. A failure here cancels the
+        # container starts, so that a first lookup is answered. A failure here fails the
         # containers' starts with the error.
-        await _boot_network_service(ctx, stack.name)
-        await anyio.to_thread.run_sync(notify_network_service, ctx, stack.name)
-        ready.set()
+        try:
+            _boot_network_service(ctx, stack.name)
+            notify_network_service(ctx, stack.name)
+        except BaseException as exc:
+            ready.fail(exc)
+        else:
+            ready.open()
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(network_service)
+    side = threading.Thread(target=network_service, name=f"network-{stack.name}")
+    side.start()
+    try:
         for spec in network_specs(stack):
-            await anyio.to_thread.run_sync(ctx.network.ensure_network, spec)
+            ctx.network.ensure_network(spec)
         for vol in sp.volumes:
             ensure_volume(ctx.paths, vol)
-        outcome.append(await engine.execute(ctx, sp, plan, report, start=not opts.no_start, ready=ready))
+        outcome = engine.execute(ctx, sp, plan, report, start=not opts.no_start, ready=ready)
+    finally:
+        side.join()
+    if ready.error is not None:
+        raise ready.error
     # every container's published ports are bound when up returns
-    await anyio.to_thread.run_sync(notify_network_service, ctx, stack.name)
-    return outcome[0]
+    notify_network_service(ctx, stack.name)
+    return outcome
 
 
 def up_unchanged(ctx: Context, stack: Stack, config_files: Sequence[str] = ()) -> Outcome:
@@ -175,11 +184,11 @@ def prestart_runtime(ctx: Context) -> None:
     zygote.prestart(zygote.socket_path(ctx.paths.runtime_state))
 
 
-async def _boot_network_service(ctx: Context, project: str) -> None:
+def _boot_network_service(ctx: Context, project: str) -> None:
     """DNS and published ports live in their own small process per stack, independent of the supervisor."""
     from orchestrator.network.service import ensure_service
 
-    await anyio.to_thread.run_sync(lambda: ensure_service(ctx.paths, project, host_netns=ctx.host_netns))
+    ensure_service(ctx.paths, project, host_netns=ctx.host_netns)
 
 
 def notify_network_service(ctx: Context, project: str) -> None:

@@ -41,3 +41,28 @@ def each(fn: Callable[[T], R], items: Sequence[T], *, limit: int = LIMIT) -> Ite
             if exc is not None and not isinstance(exc, Exception):
                 raise exc
             yield Done(futures[fut], None if exc is not None else fut.result(), exc)
+
+
+class Gate:
+    """Where created containers wait to start until something else is ready (``up``: the stack's
+    network service answering DNS and holding its ports); when that fails, they fail with it."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._open = threading.Event()
+        self.error: BaseException | None = None
+
+    def open(self) -> None:
+        self._open.set()
+
+    def fail(self, exc: BaseException) -> None:
+        self.error = exc
+        self._open.set()
+
+    def wait(self) -> None:
+        self._open.wait()
+        if self.error is not None:
+            from orchestrator.errors import PystackError
+
+            raise PystackError(f"not started: {self.error}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import anyio
+import threading
+import time
+
 import pytest
 
 from orchestrator.reconcile.parallel import run_in_order
@@ -10,35 +12,54 @@ from orchestrator.reconcile.parallel import run_in_order
 
 def test_order_parallelism_and_failure_isolation() -> None:
     log: list[str] = []
-    deps = {"api": ["db"], "web": ["api"], "worker": ["cache"]}
+    lock = threading.Lock()
+    deps = {"api": ["db"], "web": ["api"], "worker": ["cache"], "edge": ["web"]}
 
-    async def fn(name: str) -> None:
-        log.append(f"start {name}")
-        await anyio.sleep(0.01)
+    def fn(name: str) -> None:
+        with lock:
+            log.append(f"start {name}")
+        time.sleep(0.05)
         if name == "api":
             raise RuntimeError("api exploded")
-        log.append(f"end {name}")
+        with lock:
+            log.append(f"end {name}")
 
-    out = anyio.run(run_in_order, ["db", "cache", "api", "web", "worker"], deps, fn)
+    out = run_in_order(["db", "cache", "api", "web", "worker", "edge"], deps, fn)
     assert out.failed == {"api": "api exploded"}
-    assert out.skipped == {"web": "dependency api failed"}
+    assert out.skipped == {"web": "dependency api failed", "edge": "dependency web failed"}
     assert sorted(out.done) == ["cache", "db", "worker"]
     assert log.index("end db") < log.index("start api")
     assert log.index("start cache") < log.index("end db")  # independent items overlap
-    assert "start web" not in log
+    assert "start web" not in log and "start edge" not in log
+
+
+def test_dependencies_outside_the_items_are_not_waited_for() -> None:
+    out = run_in_order(["api"], {"api": ["db"]}, lambda name: None)
+    assert out.done == ["api"] and out.ok
 
 
 @pytest.mark.parametrize("limit", [1, 2])
 def test_limit_bounds_concurrency(limit: int) -> None:
     active = 0
     peak = 0
+    lock = threading.Lock()
 
-    async def fn(name: str) -> None:
+    def fn(name: str) -> None:
         nonlocal active, peak
-        active += 1
-        peak = max(peak, active)
-        await anyio.sleep(0.01)
-        active -= 1
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.02)
+        with lock:
+            active -= 1
 
-    anyio.run(lambda: run_in_order([str(i) for i in range(6)], {}, fn, limit=limit))
+    run_in_order([str(i) for i in range(6)], {}, fn, limit=limit)
     assert peak == limit
+
+
+def test_an_interrupt_propagates() -> None:
+    def fn(name: str) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_in_order(["a"], {}, fn)
