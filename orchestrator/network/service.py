@@ -62,7 +62,7 @@ def spawn_service(
         return
     run = paths.stack_run(project)
     run.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", MODULE, "--root", str(paths.root), "--project", project, "--dns-port", str(dns_port)]
+    cmd = [*_interpreter(), "--root", str(paths.root), "--project", project, "--dns-port", str(dns_port)]
     if host_netns:
         cmd += ["--netns", host_netns]
     if resolv_conf:
@@ -75,6 +75,40 @@ def spawn_service(
         _booting[(str(paths.root), project)] = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
         )
+
+
+def spawned_here(paths: Paths, project: str) -> bool:
+    """Whether this process started a copy of the service that has not exited."""
+    proc = _booting.get((str(paths.root), project))
+    return proc is not None and proc.poll() is None
+
+
+def abandon(paths: Paths, project: str) -> None:
+    """Stop the copy this process started, booting or ready (it removes its own pid and ready
+    files): a command that failed before the stack had any container leaves no service behind."""
+    proc = _booting.pop((str(paths.root), project), None)
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(3.0)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _interpreter() -> list[str]:
+    """``python -I -S`` with this process's module path spelled out, then the module's name (by which
+    :func:`running_service` knows the process).
+
+    Without ``site`` the service skips every ``.pth`` start-up hook of the environment (an editable
+    install's import finder among them): its boot is on the path of ``up``, which starts no
+    container before the service answers.
+    """
+    code_root = str(Path(__file__).resolve().parent.parent.parent)
+    path = [code_root, *(p for p in sys.path if p and p != code_root)]
+    boot = f"import sys; sys.path[:] = {path!r}; from {MODULE} import main; sys.exit(main(sys.argv[2:]))"
+    return [sys.executable, "-I", "-S", "-c", boot, MODULE]
 
 
 def ensure_service(

@@ -127,3 +127,41 @@ services:
         squatter.kill()
         squatter.wait()
         host.pystack("-f", f, "down", "-t", "0")
+
+
+def _service_processes(project: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    cmd = fh.read().split(b"\0")
+            except OSError:
+                continue
+            if b"orchestrator.network.service" in cmd and project.encode() in cmd:
+                found.append(int(entry))
+    return found
+
+
+def test_an_up_that_fails_before_any_container_leaves_no_network_service(host: Host) -> None:
+    # up starts the stack's network service first thing; the port check fails it afterwards
+    holder = subprocess.Popen(
+        ["nsenter", f"--net=/run/netns/{host.netns}", sys.executable, "-c",
+         "import socket, sys, time; s = socket.socket(); s.bind(('0.0.0.0', 28211)); s.listen();"
+         " print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        f = str(host.write("compose.yaml", _stack("e2enoleftover", 28211)))
+        res = host.pystack("-f", f, "up", "-d", check=False)
+        assert res.returncode != 0
+        assert "28211" in res.stderr and "Traceback" not in res.stderr
+        assert _service_processes("e2enoleftover") == []
+        assert _service_pid(host, "e2enoleftover") is None
+    finally:
+        holder.kill()
+        holder.wait()
+    # and once the port is free, the same up works
+    host.pystack("-f", f, "up", "-d")
+    assert host.http("http://127.0.0.1:28211/etc/hostname").strip()
+    assert len(_service_processes("e2enoleftover")) == 1
