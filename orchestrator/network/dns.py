@@ -14,18 +14,20 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 from anyio.abc import SocketStream, TaskGroup, TaskStatus
-from dnslib import AAAA, PTR, QTYPE, RCODE, RR, A, DNSRecord
 
 from orchestrator.network.records import Listen, RecordView, register_dns, register_link, unregister_dns
+
+if TYPE_CHECKING:
+    from dnslib import DNSRecord
 
 __all__ = ["DnsServer", "read_resolv_conf", "register_dns", "register_link", "unregister_dns"]
 
 FORWARD_TIMEOUT = 1.0  # per upstream; clients time out at 5 s, so two upstreams still fit
 LOCAL_TTL = 0  # containers come and go: never let a client cache an old address
-_ = AAAA
 
 
 def read_resolv_conf(path: str | Path = "/etc/resolv.conf") -> tuple[list[str], list[str]]:
@@ -75,6 +77,8 @@ class DnsServer:
 
     def answer_local(self, query: DNSRecord, listen: Listen, src: str) -> DNSRecord | None:
         """The reply for a name we own, an NXDOMAIN we are sure of, or None to forward."""
+        from dnslib import PTR, QTYPE, RCODE, RR, A
+
         assert self.view is not None
         q = query.q
         qname = str(q.qname).rstrip(".").lower()
@@ -123,6 +127,10 @@ class DnsServer:
         return None
 
     async def handle(self, data: bytes, listen: Listen, src: str, tcp: bool) -> bytes | None:
+        # dnslib is imported by the first query (or by warm_up once the service is ready), not at
+        # boot: its import is a fifth of the service's start-up, which every up waits for
+        from dnslib import RCODE, DNSRecord
+
         try:
             query = DNSRecord.parse(data)
         except Exception:

@@ -273,6 +273,10 @@ async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns
         await bound(sync())
         write_pid(paths, project)
         _mark_ready(ready, began)
+        if dns:  # what the first query would otherwise import, now that nobody waits for the service
+            import importlib
+
+            await anyio.to_thread.run_sync(importlib.import_module, "dnslib")
         # Changes arrive as SIGHUP from whoever makes them (``poke_service``); the slow look at the
         # database only catches a change whose sender died before it could signal.
         version = server.view.version()
