@@ -94,6 +94,7 @@ class ServicePlan:
     build: dict[str, Any] | None = None
     depends_on: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> condition, required, restart
     after: list[str] = field(default_factory=list)  # every service this one starts after (graph edges)
+    made_after: list[str] = field(default_factory=list)  # whose containers must exist before this one's
     spec: dict[str, Any] = field(default_factory=dict)  # the normalized service, for change reasons
 
     def container_name_for(self, number: int) -> str:

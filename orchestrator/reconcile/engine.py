@@ -9,7 +9,7 @@ one grace period in total rather than one per tier.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,27 +127,66 @@ def _wait_condition(ctx: Context, sp: StackPlan, dep: str, condition: str, repor
 
 def execute(ctx: Context, sp: StackPlan, plan: Plan, report: Report, *, start: bool = True,
             ready: Gate | None = None) -> Outcome:
-    """Run the plan, in threads (see :mod:`orchestrator.reconcile.threads`). With ``ready``,
-    containers are created at once but started only once it opens (the stack's network service is
-    then answering DNS and holding its ports)."""
+    """Run the plan, in threads (see :mod:`orchestrator.reconcile.threads`).
+
+    A service's containers are made as soon as the services whose namespaces or volumes they use
+    have theirs (all at once for most stacks, as Compose makes them all first); each is started
+    once its own are made and its dependencies have started (and meet their conditions). With
+    ``ready``, starts also wait for it to open (the stack's network service is then answering DNS
+    and holding its ports)."""
     involved = [n for gen in sp.order for n in gen if n in sp.services]
-
-    def converge(name: str) -> None:
+    made: dict[str, list[ContainerRecord]] = {}
+    steps: list[str] = []
+    deps: dict[str, list[str]] = {}
+    for name in involved:
         svc = sp.services[name]
+        steps.append(f"make:{name}")
+        deps[f"make:{name}"] = [f"make:{d}" for d in svc.made_after if d in sp.services]
+        if start:
+            steps.append(f"start:{name}")
+            deps[f"start:{name}"] = [f"make:{name}", *(f"start:{d}" for d in svc.after if d in sp.services)]
+
+    def step(item: str) -> None:
+        phase, name = item.split(":", 1)
+        svc = sp.services[name]
+        if phase == "make":
+            made[name] = _all(threads.each(lambda a: _make(ctx, svc, a, report), plan.for_service(name)))
+            return
         for dep, cond in svc.depends_on.items():
-            if dep in sp.services and start:
+            if dep in sp.services:
                 _wait_condition(ctx, sp, dep, str(cond.get("condition", "service_started")), report)
-        actions = plan.for_service(name)
-        errors = [done.error for done in threads.each(lambda a: _run_action(ctx, svc, a, report, start, ready),
-                                                      actions) if done.error is not None]
-        if errors:
-            raise errors[0]
+        _all(threads.each(lambda rec: _start(ctx, svc, rec, report, ready), made.get(name, [])))
 
-    return run_in_order(involved, sp.deps(), converge)
+    steps_outcome = run_in_order(steps, deps, step)
+    outcome = Outcome()
+    for item, why in steps_outcome.failed.items():
+        outcome.failed.setdefault(item.split(":", 1)[1], why)
+    for item, why in steps_outcome.skipped.items():
+        name = item.split(":", 1)[1]
+        if name not in outcome.failed and name not in outcome.skipped:
+            outcome.skipped[name] = why.replace("dependency make:", "dependency ").replace("dependency start:",
+                                                                                          "dependency ")
+    outcome.done = [n for n in involved if n not in outcome.failed and n not in outcome.skipped]
+    return outcome
 
 
-def _run_action(ctx: Context, svc: ServicePlan, action: Action, report: Report, start: bool,
-                ready: Gate | None = None) -> None:
+def _all(outcomes: Iterable[threads.Done[Any, ContainerRecord | None]]) -> list[ContainerRecord]:
+    """The records of a service's containers made (or to start); the first failure once all ended."""
+    recs: list[ContainerRecord] = []
+    errors: list[Exception] = []
+    for done in outcomes:
+        if done.error is not None:
+            errors.append(done.error)
+        elif done.result is not None:
+            recs.append(done.result)
+    if errors:
+        raise errors[0]
+    return recs
+
+
+def _make(ctx: Context, svc: ServicePlan, action: Action, report: Report) -> ContainerRecord | None:
+    """One action's part before any start: the old container removed, the new one made. Returns the
+    container the action will start, if any."""
     from orchestrator.reconcile import lifecycle
 
     label = action.container_name or svc.container_name_for(action.number)
@@ -158,23 +197,24 @@ def _run_action(ctx: Context, svc: ServicePlan, action: Action, report: Report, 
             lifecycle.remove(ctx, old, timeout=None)
             report(f"Container {old.name}  Removed")
         if action.kind == "remove":
-            return
+            return None
     if action.kind in ("create", "recreate"):
         report(f"Container {label}  Creating ({action.reason})")
         rec = lifecycle.create(ctx, svc, action.number)
         report(f"Container {label}  Created")
-        if start:
-            if ready is not None:
-                ready.wait()
-            lifecycle.start(ctx, rec)
-            report(f"Container {label}  Started")
-    elif action.kind == "start" and action.container_id:
-        existing = cstate.get(ctx.db(), action.container_id)
-        if existing is not None:
-            if ready is not None:
-                ready.wait()
-            lifecycle.start(ctx, existing)
-            report(f"Container {label}  Started")
+        return rec
+    if action.kind == "start" and action.container_id:
+        return cstate.get(ctx.db(), action.container_id)
+    return None
+
+
+def _start(ctx: Context, svc: ServicePlan, rec: ContainerRecord, report: Report, ready: Gate | None) -> None:
+    from orchestrator.reconcile import lifecycle
+
+    if ready is not None:
+        ready.wait()
+    lifecycle.start(ctx, rec)
+    report(f"Container {rec.name}  Started")
 
 
 def stop_containers(ctx: Context, tiers: Sequence[Sequence[ContainerRecord]], *,

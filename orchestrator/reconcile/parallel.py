@@ -8,8 +8,11 @@ dependants are skipped with the cause, while unrelated items go on — Compose's
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 @dataclass
@@ -42,6 +45,10 @@ def run_in_order(
     Threads rather than an event loop: every item's work is blocking kernel and runtime calls
     anyway, and starting a loop costs a one-shot command ~50 ms.
     """
+    # here, not at the top: concurrent.futures brings logging along (~10 ms), which an up with
+    # nothing to do, importing this module, never needs
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
     outcome = Outcome()
     wanted = set(items)
     waiting = {name: {d for d in deps.get(name, ()) if d in wanted} for name in items}

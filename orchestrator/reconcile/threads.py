@@ -8,8 +8,10 @@ and the runtime, which threads do as well; what they report is reported from the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -34,6 +36,8 @@ def each(fn: Callable[[T], R], items: Sequence[T], *, limit: int = LIMIT) -> Ite
     """
     if not items:
         return
+    from concurrent.futures import ThreadPoolExecutor, as_completed  # brings logging: only when used
+
     with ThreadPoolExecutor(max_workers=min(limit, len(items)), thread_name_prefix="pystack") as pool:
         futures: dict[Future[R], T] = {pool.submit(fn, item): item for item in items}
         for fut in as_completed(futures):

@@ -154,6 +154,20 @@ def _depends_on(svc: Service) -> dict[str, dict[str, Any]]:
     return deps
 
 
+def _made_after(svc: Service) -> list[str]:
+    """The services whose containers this one's are made from: it joins their namespaces
+    (``network_mode``/``ipc``/``pid: service:x``) or mounts their volumes (``volumes_from``). Every
+    other dependency only orders the starts."""
+    out: list[str] = []
+    for entry in svc.volumes_from:
+        if not entry.startswith("container:"):
+            out.append(entry.split(":")[0])
+    for mode in (svc.network_mode, svc.ipc, svc.pid):
+        if isinstance(mode, str) and mode.startswith("service:"):
+            out.append(mode.removeprefix("service:"))
+    return list(dict.fromkeys(out))
+
+
 def port_plan(target: int, published: str | None, host_ip: str, protocol: str) -> PortPlan:
     """``published`` is one port or, for one container port, a range to pick a free port from."""
     if not published:
@@ -207,5 +221,6 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "") -> ServicePlan:
         build=full.get("build") if svc.build else None,
         depends_on=_depends_on(svc),
         after=list(svc.dependencies()),
+        made_after=_made_after(svc),
         spec=spec,
     )
