@@ -147,10 +147,15 @@ class KernelPorts:
         self._applied: tuple[object, ...] | None = None
         self._held: dict[tuple[str, int, str], socket.socket] = {}
 
-    def sync(self) -> None:
+    def sync(self, *, defer_empty: bool = False) -> None:
+        """``defer_empty``: with no binding wanted and nothing applied yet, leave the table (a stale
+        one from a crashed run) for a later sync; the service's boot, which ``up`` waits for, then
+        runs no nft at all for a stack whose containers are still being made."""
         from orchestrator.network.ports import project_bindings
 
         want = kernel_bindings(project_bindings(self.conn, self.project))
+        if defer_empty and not want and self._applied is None:
+            return
         nets = self.conn.execute(
             "SELECT subnet, bridge, internal FROM net_networks WHERE project=? AND status='ready'",
             (self.project,),

@@ -219,7 +219,7 @@ async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns
     ready = _ready_file(paths, project)
     async with anyio.create_task_group() as tg:
 
-        def sync() -> list[anyio.Event]:
+        def sync(booting: bool = False) -> list[anyio.Event]:
             """Apply the state; the events are set as the new listeners bind (or fail to)."""
             tried: list[anyio.Event] = []
             if dns:
@@ -228,7 +228,7 @@ async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns
                 from orchestrator.errors import NetworkFailure
 
                 try:
-                    kernel.sync()
+                    kernel.sync(defer_empty=booting)
                 except NetworkFailure as exc:  # no usable nftables here: the proxy takes every port
                     print(f"ports: {exc}; forwarding in userland instead", file=sys.stderr)
                     forwarder.accept = lambda b: True
@@ -270,9 +270,11 @@ async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns
         tg.start_soon(signals)
         tg.start_soon(syncer)
         began = time.monotonic_ns()
-        await bound(sync())
+        await bound(sync(booting=True))
         write_pid(paths, project)
         _mark_ready(ready, began)
+        if kernel is not None:
+            sync()  # what the boot left: the port rules of a crashed run that no binding wants now
         if dns:  # what the first query would otherwise import, now that nobody waits for the service
             import importlib
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from orchestrator.network.nftports import kernel_bindings, render, table_name
 from orchestrator.network.ports import PortBinding
 
@@ -33,3 +37,24 @@ def test_render_is_atomic_and_scoped() -> None:
     assert sum("fib daddr type local jump ports" in line for line in lines) == 2
     assert 'iifname "ps-aaaa" oifname "ps-*" oifname != "ps-aaaa" drop' in lines
     assert 'iifname "ps-bbbb" oifname != "ps-bbbb" drop' in lines
+
+
+def test_a_boot_with_nothing_to_forward_runs_no_nft_and_a_later_sync_clears_a_stale_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.network import nftports
+    from orchestrator.network import schema as _schema  # noqa: F401  (registers the tables)
+    from orchestrator.state.db import connect
+
+    conn = connect(tmp_path / "state.db")
+    applied: list[tuple[str, int]] = []
+    monkeypatch.setattr(nftports, "apply", lambda table, want, *rest: applied.append((table, len(want))))
+    kernel = nftports.KernelPorts(conn, str(tmp_path), "boot")
+    kernel.sync(defer_empty=True)  # the service's boot, before up has made any container
+    assert applied == []
+    kernel.sync()  # right after it is ready: a table left by a crashed run goes
+    assert applied == [(kernel.table, 0)]
+    kernel.sync(defer_empty=True)
+    kernel.sync()
+    assert applied == [(kernel.table, 0)]  # nothing changed since: no nft run
+    conn.close()
