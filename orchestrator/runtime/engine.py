@@ -28,7 +28,7 @@ from orchestrator.runtime.api import OCI_VERSION, ContainerState, ExitStatus
 from orchestrator.runtime.store import ContainerDir, alive, owner_gone, read_json, write_owner_note
 
 if TYPE_CHECKING:
-    from orchestrator.runtime import monitor
+    from orchestrator.runtime import monitor_plan
 
 KILLING = "killing"  # present while a kill of the whole cgroup (which freezes it) is under way
 _JOIN_ORDER = ("ipc", "uts", "network", "cgroup", "mount")  # mount last: paths resolve on the host first
@@ -120,7 +120,7 @@ class PystackRuntime:
         log_max_size: int | None,
         log_max_files: int,
         console_socket: Path | None,
-    ) -> monitor.MonitorPlan:
+    ) -> monitor_plan.MonitorPlan:
         ns = spec.namespaces(cfg)
         linux = cfg.get("linux") or {}
         userns = "user" in ns
@@ -162,7 +162,7 @@ class PystackRuntime:
             from orchestrator.runtime import seccomp
 
             bpf = seccomp.compile_cached(linux["seccomp"], self.paths.run / "seccomp")
-        from orchestrator.runtime.monitor import MonitorPlan
+        from orchestrator.runtime.monitor_plan import MonitorPlan
 
         return MonitorPlan(
             cdir=cdir, cfg=cfg, bundle=bundle, ns_new=new, ns_join_fds=join_fds,

@@ -23,7 +23,7 @@ from typing import IO, Any
 from orchestrator.errors import RuntimeFailure
 from orchestrator.paths import Paths
 from orchestrator.runtime import kernel as k
-from orchestrator.runtime import monitor, spec
+from orchestrator.runtime import monitor, monitor_plan, spec
 from orchestrator.runtime.api import ContainerState, ExitStatus
 from orchestrator.runtime.engine import PystackRuntime, parse_signal
 from orchestrator.runtime.store import ContainerDir, start_time, write_json
@@ -69,7 +69,7 @@ class ExternalRuntime(PystackRuntime):
         bundle = Path(bundle).absolute()
         cfg = spec.load_config(bundle)
         linux = cfg.get("linux") or {}
-        plan = monitor.MonitorPlan(
+        plan = monitor_plan.MonitorPlan(
             cdir=cdir, cfg=cfg, bundle=bundle, ns_new=0, pid_ns=(None, False), time_ns=False,
             cgroups_path=(linux.get("cgroupsPath") or "").strip("/") or None, seccomp_bpf=None,
             log_path=str(log_path) if log_path else None, log_max_size=log_max_size, log_max_files=log_max_files,
@@ -88,7 +88,7 @@ class ExternalRuntime(PystackRuntime):
         if pid_file is not None:
             Path(pid_file).write_text(str(report["pid"]))
 
-    def _monitor_body(self, plan: monitor.MonitorPlan, report_fd: int) -> None:
+    def _monitor_body(self, plan: monitor_plan.MonitorPlan, report_fd: int) -> None:
         """Runs in the monitor: become subreaper, let the runtime create, adopt its init."""
         k.prctl(k.PR_SET_CHILD_SUBREAPER, 1)
         devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)

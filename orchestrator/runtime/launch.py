@@ -21,13 +21,13 @@ from typing import Any
 
 from orchestrator.cgroups import open_cgroup
 from orchestrator.errors import RuntimeFailure
-from orchestrator.runtime import hooks, monitor, zygote
+from orchestrator.runtime import hooks, monitor_plan, zygote
 from orchestrator.runtime.store import start_time, write_json
 
 TIMEOUT = 30.0
 
 
-def launch(plan: monitor.MonitorPlan, *, use_zygote: bool = True) -> int:
+def launch(plan: monitor_plan.MonitorPlan, *, use_zygote: bool = True) -> int:
     """Create the container described by ``plan``; return its init's pid (in the host's namespace)."""
     cdir = plan.cdir
     go_r, go_w = os.pipe2(os.O_CLOEXEC)
@@ -46,6 +46,8 @@ def launch(plan: monitor.MonitorPlan, *, use_zygote: bool = True) -> int:
             with contextlib.suppress(OSError):  # no zygote: fork from here (same, more memory per container)
                 report = zygote.fork_monitor(zygote.socket_path(cdir.dir.parent), plan)
         if report < 0:
+            from orchestrator.runtime import monitor
+
             report = monitor.fork_monitor(plan, monitor.own_body)
     finally:
         for fd in (go_r, ready_w, fifo_fd, *(f for f, _ in plan.ns_join_fds)):
@@ -57,7 +59,7 @@ def launch(plan: monitor.MonitorPlan, *, use_zygote: bool = True) -> int:
             cg = open_cgroup(plan.cgroups_path)
             cg.create()
             cg.apply((plan.cfg.get("linux") or {}).get("resources") or {})
-        line = monitor.read_report(report, TIMEOUT, until_eof=False)
+        line = monitor_plan.read_report(report, TIMEOUT, until_eof=False)
         if not line or not line[:1].isdigit():
             raise RuntimeFailure(_monitor_error(line))
         pid, mpid = (int(x) for x in line.split())
@@ -102,7 +104,7 @@ def launch(plan: monitor.MonitorPlan, *, use_zygote: bool = True) -> int:
             os.close(slave)
 
 
-def _send_console(plan: monitor.MonitorPlan) -> int:
+def _send_console(plan: monitor_plan.MonitorPlan) -> int:
     """A pty for process.terminal: the master goes to --console-socket (as runc), the init takes the slave."""
     import socket
 

@@ -19,35 +19,14 @@ import select
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from orchestrator.cgroups import open_cgroup
 from orchestrator.runtime import init as cinit
 from orchestrator.runtime import kernel as k
 from orchestrator.runtime.logfile import LogWriter
-from orchestrator.runtime.store import ContainerDir, write_json
-
-
-@dataclass
-class MonitorPlan:
-    cdir: ContainerDir
-    cfg: dict[str, Any]
-    bundle: Path
-    ns_new: int
-    pid_ns: tuple[str | None, bool]  # (path to join, unshare new)
-    time_ns: bool
-    cgroups_path: str | None
-    seccomp_bpf: bytes | None
-    log_path: str | None
-    log_max_size: int | None
-    log_max_files: int
-    console_socket: str | None
-    ns_join_fds: list[tuple[int, int]] = field(default_factory=list)  # (fd, CLONE_*) for the init's setns
-    init_fds: tuple[int, int, int] = (-1, -1, -1)  # go (read), ready (write), exec fifo: handed to the init
-    userns: bool = False
-    console: str | None = None  # host path of the pty slave the init takes as its terminal
+from orchestrator.runtime.monitor_plan import MonitorPlan, read_report
+from orchestrator.runtime.store import write_json
 
 
 def fork_monitor(plan: MonitorPlan, body: Callable[[MonitorPlan, int], None]) -> int:
@@ -68,23 +47,6 @@ def fork_monitor(plan: MonitorPlan, body: Callable[[MonitorPlan, int], None]) ->
     os.close(w)
     os.waitpid(mid, 0)
     return r
-
-
-def read_report(fd: int, timeout: float, until_eof: bool) -> bytes | None:
-    """One line (or everything until EOF) from a report pipe; None on timeout."""
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            return None
-        b = os.read(fd, 65536)
-        if not b:
-            break
-        chunks.append(b)
-        if not until_eof and b.endswith(b"\n"):
-            break
-    return b"".join(chunks)
 
 
 def spawn(plan: MonitorPlan, body: Callable[[MonitorPlan, int], None], timeout: float = 30.0) -> dict[str, Any]:

@@ -25,8 +25,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from orchestrator.runtime import monitor
-from orchestrator.runtime.init import close_fds_except
+from orchestrator.runtime import monitor_plan
 from orchestrator.runtime.store import ContainerDir
 
 IDLE_EXIT = 1.0  # seconds without monitors before the zygote leaves
@@ -37,7 +36,7 @@ _N_FIXED = 7  # report, go, ready, fifo, stdin, stdout, stderr
 _WAKE_FDS: list[int] = []  # the zygote's self-pipe, closed in each monitor it forks
 
 
-def _encode(plan: monitor.MonitorPlan) -> bytes:
+def _encode(plan: monitor_plan.MonitorPlan) -> bytes:
     # Shallow: the OCI config is plain JSON data already, and a deep copy of it (asdict) was the
     # largest part of a create's time in the calling process.
     d = {f.name: getattr(plan, f.name) for f in fields(plan)}
@@ -49,14 +48,14 @@ def _encode(plan: monitor.MonitorPlan) -> bytes:
     return json.dumps(d).encode()
 
 
-def _decode(raw: bytes, fds: list[int]) -> tuple[monitor.MonitorPlan, int, list[int]]:
+def _decode(raw: bytes, fds: list[int]) -> tuple[monitor_plan.MonitorPlan, int, list[int]]:
     d: dict[str, Any] = json.loads(raw)
     report, go, ready, fifo, *rest = fds
     stdio, ns_fds = rest[:3], rest[3:]
     flags = d.pop("ns_join_fds")
     base, cid = d.pop("cdir")
     bpf = d.pop("seccomp_bpf")
-    plan = monitor.MonitorPlan(
+    plan = monitor_plan.MonitorPlan(
         cdir=ContainerDir(Path(base), cid), bundle=Path(d.pop("bundle")),
         seccomp_bpf=base64.b64decode(bpf) if bpf else None,
         ns_join_fds=list(zip(ns_fds, flags, strict=True)), init_fds=(go, ready, fifo),
@@ -86,7 +85,7 @@ def socket_path(state_dir: Path) -> Path:
     return state_dir / f"zygote-{_FINGERPRINT[0]}.sock"
 
 
-def fork_monitor(sock_path: Path, plan: monitor.MonitorPlan) -> int:
+def fork_monitor(sock_path: Path, plan: monitor_plan.MonitorPlan) -> int:
     """Ask the zygote (started if needed) for a monitor; return the read end of its report pipe."""
     _await_prestart(sock_path)
     r, w = os.pipe2(os.O_CLOEXEC)
@@ -184,6 +183,11 @@ def _daemon_main(sock_path: str, ready_fd: int) -> None:
 
 def _serve(sock_path: Path, ready_fd: int) -> None:
     """The zygote's loop. Never returns. It sleeps until a request or a monitor's exit (SIGCHLD)."""
+    # the monitor's code, imported here once for every monitor forked from this process (callers,
+    # who only send requests, never import it)
+    from orchestrator.runtime import monitor
+    from orchestrator.runtime.init import close_fds_except
+
     monitor._quiet_signals()
     os.chdir("/")
     lock = os.open(str(sock_path) + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -239,6 +243,8 @@ def _serve(sock_path: Path, ready_fd: int) -> None:
 
 
 def _handle(conn: socket.socket, srv: socket.socket, lock: int, children: set[int]) -> None:
+    from orchestrator.runtime import monitor  # imported by _serve already
+
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     _, uid, _ = struct.unpack("3i", creds)
     raw, fds, _, _ = socket.recv_fds(conn, MAX_MSG, 64)

@@ -1,0 +1,54 @@
+"""What a caller hands a container's monitor, and how it reads the monitor's report.
+
+Apart from :mod:`orchestrator.runtime.monitor` so that a command that only asks the zygote for a
+monitor never imports the monitor's own code (the container init, log writing): the zygote holds
+that, imported once, in every monitor it forks.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.runtime.store import ContainerDir
+
+
+@dataclass
+class MonitorPlan:
+    cdir: ContainerDir
+    cfg: dict[str, Any]
+    bundle: Path
+    ns_new: int
+    pid_ns: tuple[str | None, bool]  # (path to join, unshare new)
+    time_ns: bool
+    cgroups_path: str | None
+    seccomp_bpf: bytes | None
+    log_path: str | None
+    log_max_size: int | None
+    log_max_files: int
+    console_socket: str | None
+    ns_join_fds: list[tuple[int, int]] = field(default_factory=list)  # (fd, CLONE_*) for the init's setns
+    init_fds: tuple[int, int, int] = (-1, -1, -1)  # go (read), ready (write), exec fifo: handed to the init
+    userns: bool = False
+    console: str | None = None  # host path of the pty slave the init takes as its terminal
+
+
+def read_report(fd: int, timeout: float, until_eof: bool) -> bytes | None:
+    """One line (or everything until EOF) from a report pipe; None on timeout."""
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        b = os.read(fd, 65536)
+        if not b:
+            break
+        chunks.append(b)
+        if not until_eof and b.endswith(b"\n"):
+            break
+    return b"".join(chunks)
