@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -66,7 +67,8 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
             no_color, no_log_prefix)
     except BaseException:
         if early:
-            _drop_unused_network_service(ctx, stack.name)
+            with contextlib.suppress(Exception):  # the error that got here is the one to report
+                _drop_unused_network_service(ctx, stack.name)
         raise
 
 
