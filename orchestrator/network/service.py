@@ -18,9 +18,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestrator.network.service_pid import MODULE, pid_file, running_service, write_pid
 from orchestrator.paths import Paths
+
+if TYPE_CHECKING:
+    from anyio.abc import TaskStatus
 
 SAFETY_POLL = 5.0  # seconds; an idle stack's service wakes 12 times a minute, not 240
 BIND_WAIT = 2.0  # seconds a re-read waits for its new sockets before saying ready anyway
@@ -246,11 +250,12 @@ async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns
 
         wanted = anyio.Event()
 
-        async def signals() -> None:
+        async def signals(*, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
             # Never blocked by a sync: a burst of SIGHUPs (one per container that a down removes)
             # becomes one sync, and a SIGTERM behind them is obeyed at once, not after each sync.
             nonlocal wanted
             with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as sigs:
+                task_status.started()
                 async for sig in sigs:
                     if sig == signal.SIGHUP:
                         wanted.set()
@@ -267,7 +272,9 @@ async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns
                 await bound(sync())
                 _mark_ready(ready, began)
 
-        tg.start_soon(signals)
+        # Handlers first: the pid file below is how commands find this process to signal it, and
+        # a SIGHUP before the handler exists would end the process (its default action) silently.
+        await tg.start(signals)
         tg.start_soon(syncer)
         began = time.monotonic_ns()
         await bound(sync(booting=True))

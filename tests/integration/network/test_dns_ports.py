@@ -379,3 +379,29 @@ def test_a_service_spawned_early_is_the_one_ensure_service_waits_for(
     pid = s.start()
     assert pid not in (first.pid, second.pid)
     assert dns_query(driver.netns_path(api), s.gateways[net], "api") == ("NOERROR", [api_ip])
+
+
+def test_a_sighup_as_soon_as_the_pid_file_appears_is_a_request_not_an_end(
+    driver: NetworkDriver, host_ns: str, tmp_path: Path
+) -> None:
+    """``up`` starts the service before the stack has a network: its first look has nothing to wait
+    for, and a command may signal it the moment its pid file appears (a container made meanwhile)."""
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.1\n")
+    pid_path = driver.paths.stack_run("early") / "network.pid"
+    spawn_service(driver.paths, "early", host_netns=host_ns, resolv_conf=str(resolv))
+    deadline = time.monotonic() + 10
+    pid = None
+    while pid is None and time.monotonic() < deadline:
+        try:
+            pid = int(pid_path.read_text())
+        except (OSError, ValueError):
+            time.sleep(0.0005)
+    assert pid is not None
+    os.kill(pid, signal.SIGHUP)
+    try:
+        assert notify_service(driver.paths, "early")  # it answers a request, so it is alive
+        assert running_service(driver.paths, "early") == pid
+    finally:
+        driver.cleanup_stack("early")
+    assert running_service(driver.paths, "early") is None
