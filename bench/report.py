@@ -10,6 +10,8 @@ METHOD = (
     "Every tool runs the same busybox root (busybox-static plus applet links), imported into each.",
     "A warm-up run, then the counted runs; in each repetition every tool runs once, starting with a "
     "different one each time. A failed run is counted in *n (k failed)* with its error, never dropped.",
+    "Before each figure group the bench waits (20 s at most, noted if it gave up) until the machine's "
+    "CPUs are less than 15 % busy, so that what a step set going does not weigh on the next group only.",
     "Times are wall-clock from just before the command is started to just after it exited (plus, for "
     "`up`, until the published page answers); pystack is always driven through its command line.",
     "podman and dockerd run with their network namespace switched to one the bench creates, so their "
