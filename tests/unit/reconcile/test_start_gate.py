@@ -75,7 +75,10 @@ def _wait_for(cond: Any) -> None:
         time.sleep(0.01)
 
 
-def test_containers_are_created_at_once_and_started_only_when_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+def _three_behind_a_gate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[FakeLifecycle, threads.Gate, list[str], threading.Thread, list[Any]]:
+    """Three replicas made while the gate is shut: returns once all three are made."""
     fake = FakeLifecycle()
     _patch(monkeypatch, fake)
     sp, plan = _stack(s={"scale": 3})
@@ -84,6 +87,11 @@ def test_containers_are_created_at_once_and_started_only_when_ready(monkeypatch:
     runner, out = _run(sp, plan, gate, reports)
     _wait_for(lambda: len(fake.log) >= 3)
     time.sleep(0.05)
+    return fake, gate, reports, runner, out
+
+
+def test_containers_are_created_at_once_and_started_only_when_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake, gate, reports, runner, out = _three_behind_a_gate(monkeypatch)
     assert sorted(fake.log) == ["create s-1", "create s-2", "create s-3"]  # all made, none started
     gate.open()
     runner.join(5)
@@ -122,13 +130,7 @@ def test_a_service_that_cannot_be_made_skips_its_dependants_by_name(monkeypatch:
 
 
 def test_a_network_service_that_failed_fails_the_starts_with_its_cause(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = FakeLifecycle()
-    _patch(monkeypatch, fake)
-    sp, plan = _stack(s={"scale": 3})
-    gate = threads.Gate()
-    reports: list[str] = []
-    runner, out = _run(sp, plan, gate, reports)
-    _wait_for(lambda: len(fake.log) >= 3)
+    fake, gate, reports, runner, out = _three_behind_a_gate(monkeypatch)
     gate.fail(PystackError("the network service of gate did not start"))
     runner.join(5)
     assert sorted(fake.log) == ["create s-1", "create s-2", "create s-3"]  # created, never started
