@@ -14,6 +14,8 @@ from orchestrator.cli import project as proj
 from orchestrator.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from orchestrator.reconcile.context import Context
     from orchestrator.reconcile.engine import Report
     from orchestrator.spec.models import Stack
@@ -60,89 +62,51 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
         raise click.UsageError("--force-recreate and --no-recreate cannot be combined")
     stack = proj.load(opts, targets=services)
     ctx = proj.context(opts)
-    early = not dry_run and not no_start and _spawn_network_service(ctx, stack)
-    try:
-        _up(ctx, stack, opts, services, detach, dry_run, wait, wait_timeout, force_recreate, no_recreate, no_deps,
-            no_start, remove_orphans, scale, build, pull, abort_on_container_exit, exit_code_from, timeout,
-            no_color, no_log_prefix)
-    except BaseException:
-        if early:
-            with contextlib.suppress(Exception):  # the error that got here is the one to report
-                _drop_unused_network_service(ctx, stack.name)
-        raise
+    with _network_service_first(ctx, stack, wanted=not dry_run and not no_start):
+        from orchestrator.errors import PystackError
+        from orchestrator.plan.planner import PlanOptions
+        from orchestrator.reconcile import stack_ops, supervisor_client
 
+        targets = tuple(services)
+        if targets and no_deps:
+            keep = set(targets)
+        elif targets:
+            from orchestrator.plan.order import closure, dependencies
 
-def _spawn_network_service(ctx: Context, stack: Stack) -> bool:
-    """Start the stack's network service before anything else, when its containers will need one;
-    True when this started it. Its boot (an interpreter and an event loop, ~0.1 s) is what a
-    container's start waits for: it then overlaps this command's own imports and planning."""
-    if all(svc.network_mode for svc in stack.services.values()):
-        return False
-    from orchestrator.network.service import spawn_service, spawned_here
-
-    spawn_service(ctx.paths, stack.name, host_netns=ctx.host_netns)
-    return spawned_here(ctx.paths, stack.name)
-
-
-def _drop_unused_network_service(ctx: Context, project: str) -> None:
-    """``up`` failed before the stack had a container (a port in use, an image missing): the service
-    started for it has nothing to serve."""
-    from orchestrator.network.service import abandon
-    from orchestrator.state import containers as cstate
-
-    if not cstate.for_project(ctx.db(), project):
-        abandon(ctx.paths, project)
-
-
-def _up(ctx: Context, stack: Stack, opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bool,
-        wait: bool, wait_timeout: float | None, force_recreate: bool, no_recreate: bool, no_deps: bool,
-        no_start: bool, remove_orphans: bool, scale: tuple[str, ...], build: bool | None, pull: str,
-        abort_on_container_exit: bool, exit_code_from: str | None, timeout: float | None, no_color: bool,
-        no_log_prefix: bool) -> None:
-    from orchestrator.errors import PystackError
-    from orchestrator.plan.planner import PlanOptions
-    from orchestrator.reconcile import stack_ops, supervisor_client
-
-    targets = tuple(services)
-    if targets and no_deps:
-        keep = set(targets)
-    elif targets:
-        from orchestrator.plan.order import closure, dependencies
-
-        unknown = [t for t in targets if t not in stack.services]
-        if unknown:
-            raise PystackError(f"no such service: {', '.join(unknown)}")
-        keep = closure(dependencies(stack), targets)
-    else:
-        keep = set(stack.services)
-    report = proj.reporter(opts)
-    up_opts = stack_ops.UpOptions(
-        pull=pull, build=build, dry_run=dry_run, no_start=no_start, services=tuple(sorted(keep)),
-        plan=PlanOptions(force_recreate=force_recreate, no_recreate=no_recreate, no_start=no_start,
-                         remove_orphans=remove_orphans, scale=_parse_scale(scale)),
-    )
-    with proj.stack_lock(ctx.paths, stack.name):
-        sp, plan = stack_ops.prepare(ctx, stack, up_opts, report)
-        for w in plan.warnings:
-            click.echo(f"WARN {w}", err=True)
-        if dry_run:
-            if plan.empty:
-                click.echo("nothing to do: the stack matches the file")
-            for line in plan.describe():
-                click.echo(line)
-            return
-        config_files = [str(Path(f).resolve()) for f in opts.files] or [str(stack.working_dir)]
-        with report:
-            if plan.empty and not no_start:
-                # Nothing to create or start: no dependency waits (every container already runs
-                # as the file says), no network service to boot.
-                outcome = stack_ops.up_unchanged(ctx, stack, config_files)
-            else:
-                stack_ops.spawn_network_service(ctx, stack.name, plan)
-                outcome = stack_ops.up(ctx, stack, sp, plan, up_opts, report, config_files)
-            if not no_start:
-                supervisor_client.ensure(ctx.paths, stack.name, host_netns=ctx.host_netns)
-            code = _wait(ctx, stack.name, sorted(keep), wait_timeout, report) if wait and outcome.ok else 0
+            unknown = [t for t in targets if t not in stack.services]
+            if unknown:
+                raise PystackError(f"no such service: {', '.join(unknown)}")
+            keep = closure(dependencies(stack), targets)
+        else:
+            keep = set(stack.services)
+        report = proj.reporter(opts)
+        up_opts = stack_ops.UpOptions(
+            pull=pull, build=build, dry_run=dry_run, no_start=no_start, services=tuple(sorted(keep)),
+            plan=PlanOptions(force_recreate=force_recreate, no_recreate=no_recreate, no_start=no_start,
+                             remove_orphans=remove_orphans, scale=_parse_scale(scale)),
+        )
+        with proj.stack_lock(ctx.paths, stack.name):
+            sp, plan = stack_ops.prepare(ctx, stack, up_opts, report)
+            for w in plan.warnings:
+                click.echo(f"WARN {w}", err=True)
+            if dry_run:
+                if plan.empty:
+                    click.echo("nothing to do: the stack matches the file")
+                for line in plan.describe():
+                    click.echo(line)
+                return
+            config_files = [str(Path(f).resolve()) for f in opts.files] or [str(stack.working_dir)]
+            with report:
+                if plan.empty and not no_start:
+                    # Nothing to create or start: no dependency waits (every container already runs
+                    # as the file says), no network service to boot.
+                    outcome = stack_ops.up_unchanged(ctx, stack, config_files)
+                else:
+                    stack_ops.spawn_network_service(ctx, stack.name, plan)
+                    outcome = stack_ops.up(ctx, stack, sp, plan, up_opts, report, config_files)
+                if not no_start:
+                    supervisor_client.ensure(ctx.paths, stack.name, host_netns=ctx.host_netns)
+                code = _wait(ctx, stack.name, sorted(keep), wait_timeout, report) if wait and outcome.ok else 0
     for name, why in {**outcome.failed, **outcome.skipped}.items():
         click.echo(f"service {name}: {why}", err=True)
     if not outcome.ok:
@@ -162,6 +126,32 @@ def _up(ctx: Context, stack: Stack, opts: GlobalOptions, services: tuple[str, ..
     except KeyboardInterrupt:
         _graceful_stop(ctx, stack, sp.order, 0)
     sys.exit(code)
+
+
+@contextlib.contextmanager
+def _network_service_first(ctx: Context, stack: Stack, *, wanted: bool) -> Iterator[None]:
+    """Start the stack's network service before anything else, when its containers will need one.
+    Its boot (an interpreter and an event loop, ~0.1 s) is what a container's start waits for: it
+    then overlaps this command's own imports and planning. When ``up`` fails before the stack has
+    any container (a port in use, an image missing), the copy started here has nothing to serve
+    and is stopped again."""
+    early = False
+    if wanted and not all(svc.network_mode for svc in stack.services.values()):
+        from orchestrator.network.service import spawn_service, spawned_here
+
+        spawn_service(ctx.paths, stack.name, host_netns=ctx.host_netns)
+        early = spawned_here(ctx.paths, stack.name)
+    try:
+        yield
+    except BaseException:
+        if early:
+            with contextlib.suppress(Exception):  # the error that got here is the one to report
+                from orchestrator.network.service import abandon
+                from orchestrator.state import containers as cstate
+
+                if not cstate.for_project(ctx.db(), stack.name):
+                    abandon(ctx.paths, stack.name)
+        raise
 
 
 def _wait(ctx: Context, project: str, services: list[str], timeout: float | None, report: Report) -> int:

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orchestrator import isolated
 from orchestrator.network.service_pid import MODULE, pid_file, running_service, write_pid
 from orchestrator.paths import Paths
 
@@ -66,7 +67,9 @@ def spawn_service(
         return
     run = paths.stack_run(project)
     run.mkdir(parents=True, exist_ok=True)
-    cmd = [*_interpreter(), "--root", str(paths.root), "--project", project, "--dns-port", str(dns_port)]
+    # its boot is on the path of ``up``, which starts no container before the service answers
+    cmd = [*isolated.command(MODULE, site_packages=True),
+           "--root", str(paths.root), "--project", project, "--dns-port", str(dns_port)]
     if host_netns:
         cmd += ["--netns", host_netns]
     if resolv_conf:
@@ -99,20 +102,6 @@ def abandon(paths: Paths, project: str) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-
-
-def _interpreter() -> list[str]:
-    """``python -I -S`` with this process's module path spelled out, then the module's name (by which
-    :func:`running_service` knows the process).
-
-    Without ``site`` the service skips every ``.pth`` start-up hook of the environment (an editable
-    install's import finder among them): its boot is on the path of ``up``, which starts no
-    container before the service answers.
-    """
-    code_root = str(Path(__file__).resolve().parent.parent.parent)
-    path = [code_root, *(p for p in sys.path if p and p != code_root)]
-    boot = f"import sys; sys.path[:] = {path!r}; from {MODULE} import main; sys.exit(main(sys.argv[2:]))"
-    return [sys.executable, "-I", "-S", "-c", boot, MODULE]
 
 
 def ensure_service(

@@ -39,12 +39,6 @@ class StackPlan:
     working_dir: str = ""
     config_files: list[str] = field(default_factory=list)
 
-    def deps(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for name, sp in self.services.items():
-            out[name] = [d for d in sp.after if d in self.services]
-        return out
-
 
 Report = Callable[[str], None]
 

@@ -145,15 +145,14 @@ def _spawn(sock_path: Path) -> tuple[Any, int]:
     to reap it.
     """
     import subprocess
-    import sys
+
+    from orchestrator import isolated
 
     sock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     rd, wr = os.pipe()
-    code_root = str(Path(__file__).resolve().parent.parent.parent)
-    boot = f"import sys; sys.path.insert(0, {code_root!r}); from orchestrator.runtime.zygote import main; main()"
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", boot, str(sock_path), str(wr)],
+            [*isolated.command("orchestrator.runtime.zygote", site_packages=False), str(sock_path), str(wr)],
             pass_fds=(wr,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             cwd="/", close_fds=True,
         )
@@ -272,11 +271,13 @@ def _handle(conn: socket.socket, srv: socket.socket, lock: int, children: set[in
             os.close(fd)
 
 
-def main() -> None:
-    import sys
-
-    _daemon_main(sys.argv[1], int(sys.argv[2]))
+def main(argv: list[str]) -> int:
+    """``SOCKET READY_FD``: detach and serve (never returns in the serving process)."""
+    _daemon_main(argv[0], int(argv[1]))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
