@@ -29,3 +29,7 @@ fi
 # Byte-compile the package: where PYTHONDONTWRITEBYTECODE is set, Python never caches bytecode
 # itself and every command would compile its modules from source again (about 0.3 s of start-up).
 "$PY" -m compileall -q -j 0 orchestrator >/dev/null
+
+# Replace pip's `pystack` script with one that starts Python without `site` (its .pth hooks and the
+# editable install's finder cost every command tens of milliseconds); see orchestrator/launcher.py.
+"$PY" -m orchestrator.launcher >/dev/null
