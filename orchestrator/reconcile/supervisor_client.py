@@ -12,10 +12,10 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from typing import Any
 
+from orchestrator import isolated
 from orchestrator.paths import Paths
 
 
@@ -71,7 +71,8 @@ def ensure(paths: Paths, project: str, *, host_netns: str | None = None) -> None
     run_dir = paths.stack_run(project)
     run_dir.mkdir(parents=True, exist_ok=True)
     log = open(run_dir / "supervisor.log", "ab")  # noqa: SIM115 (handed to the child)
-    cmd = [sys.executable, "-m", "orchestrator.reconcile.supervisor", "--root", str(paths.root), "--project", project]
+    cmd = [*isolated.command("orchestrator.reconcile.supervisor", site_packages=True),
+           "--root", str(paths.root), "--project", project]
     if host_netns:
         cmd += ["--host-netns", host_netns]
     with log:
