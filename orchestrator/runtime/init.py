@@ -91,14 +91,10 @@ def _setup_and_exec(plan: InitPlan) -> None:
     k.prctl(k.PR_SET_DUMPABLE, 0)  # nobody in the container may open /proc/<this>/exe or mem
     if not plan.userns:  # in a user namespace our parent is a short-lived stage
         k.prctl(k.PR_SET_PDEATHSIG, 9)
-    # Joining the cgroup (the caller's write to cgroup.procs) waits for an RCU grace period on v1
-    # hosts; unless a cgroup filesystem is to be mounted, build the root meanwhile and wait for
-    # "go" (and create the cgroup namespace, whose root is the cgroup we are in) just before the
-    # identity change.
     # With OCI hooks the caller runs createRuntime between our namespaces and our mounts, and
     # sends the state JSON the in-container phases get on stdin: one more round trip, only then.
     hooked = hooks.needs_init_handshake(cfg)
-    late = not hooked and not any(m.get("type") == "cgroup" for m in cfg.get("mounts") or [])
+    late = joins_cgroup_late(cfg, plan.ns_new, plan.userns, hooked)
     if not late:
         _wait_go(plan.go_fd, keep_open=hooked)
     result_fd = -1
@@ -175,6 +171,24 @@ def _setup_and_exec(plan: InitPlan) -> None:
     os.close(plan.ready_fd)
     procsetup.finalize_and_exec(proc, plan.seccomp_bpf if nnp else None,
                                 _gate(plan.fifo_fd, hooks.of(cfg, "startContainer"), state, result_fd), path)
+
+
+def joins_cgroup_late(cfg: dict[str, Any], ns_new: int, userns: bool, hooked: bool) -> bool:
+    """Whether the init builds the root before the caller has put it into its cgroup.
+
+    Joining (the caller's write to cgroup.procs) waits for an RCU grace period on v1 hosts, so the
+    root is built meanwhile and "go" awaited just before the identity change, with the cgroup
+    namespace (whose root is the cgroup the init is in) created after it. A cgroup filesystem
+    mounted into the root changes that only when what it shows depends on the join: the root of a
+    new cgroup namespace, or, in a user namespace (where v1 hierarchies cannot be mounted), the
+    container's own cgroup directories bound in their place. Without either, it shows the host's
+    hierarchies whatever the init's cgroup, as runc's default bundle asks.
+    """
+    if hooked:
+        return False
+    if not any(m.get("type") == "cgroup" for m in cfg.get("mounts") or []):
+        return True
+    return not (ns_new & k.CLONE_NEWCGROUP) and not userns
 
 
 def _wait_go(go_fd: int, keep_open: bool = False) -> None:

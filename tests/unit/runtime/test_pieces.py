@@ -103,3 +103,15 @@ def test_the_zygote_socket_names_the_code_it_runs(tmp_path: Path) -> None:
     finally:
         zygote._FINGERPRINT.clear()
     assert other != first and zygote.socket_path(tmp_path) == first
+
+
+def test_the_init_joins_its_cgroup_late_unless_a_mounted_cgroup_fs_depends_on_the_join() -> None:
+    from orchestrator.runtime.init import joins_cgroup_late
+
+    plain: dict[str, object] = {"mounts": [{"destination": "/proc", "type": "proc"}]}
+    with_cg: dict[str, object] = {"mounts": [{"destination": "/sys/fs/cgroup", "type": "cgroup"}]}
+    assert joins_cgroup_late(plain, k.CLONE_NEWCGROUP, userns=True, hooked=False)
+    assert joins_cgroup_late(with_cg, k.CLONE_NEWNS, userns=False, hooked=False)  # shows the host's tree
+    assert not joins_cgroup_late(with_cg, k.CLONE_NEWNS | k.CLONE_NEWCGROUP, userns=False, hooked=False)
+    assert not joins_cgroup_late(with_cg, k.CLONE_NEWNS, userns=True, hooked=False)  # binds its own dirs
+    assert not joins_cgroup_late(plain, 0, userns=False, hooked=True)
