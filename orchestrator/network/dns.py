@@ -5,24 +5,30 @@ address. Everything else goes to the host's resolvers, except where waiting woul
 a single-label name nobody registered, or any unknown name asked from an ``internal`` network
 (which has no way out), gets NXDOMAIN at once — the "service name does not resolve, after a
 five-second time-out" failure users report elsewhere. dnslib does the wire format.
+
+Listening sockets wait in the service's :class:`~orchestrator.network.reactor.Reactor`; a name we
+own is answered there at once, a forwarded query or a TCP connection gets a thread of its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import socket
 import sqlite3
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import anyio
-from anyio.abc import SocketStream, TaskGroup, TaskStatus
-
+from orchestrator.network.reactor import spawn
 from orchestrator.network.records import Listen, RecordView, register_dns, register_link, unregister_dns
 
 if TYPE_CHECKING:
     from dnslib import DNSRecord
+
+    from orchestrator.network.reactor import Reactor
 
 __all__ = ["DnsServer", "read_resolv_conf", "register_dns", "register_link", "unregister_dns"]
 
@@ -65,13 +71,20 @@ class DnsServer:
         port: int = 53,
         resolv_conf: str | Path = "/etc/resolv.conf",
         upstreams: Sequence[str] | None = None,
+        reactor: Reactor | None = None,
+        lock: threading.RLock | None = None,
     ) -> None:
         self.conn = conn
         self.port = port
         servers, self.search = read_resolv_conf(resolv_conf)
         self.upstreams = list(upstreams) if upstreams is not None else servers
         self.view: RecordView | None = None
-        self._scopes: dict[Listen, anyio.CancelScope] = {}
+        self.reactor = reactor
+        # the database connection and the view's cache are shared by the reactor, the TCP threads
+        # and the service's main thread
+        self.lock = lock or threading.RLock()
+        self._socks: dict[Listen, list[socket.socket]] = {}
+        self._failed: dict[Listen, str] = {}
 
     # ---- answering ------------------------------------------------------------------------------
 
@@ -104,136 +117,174 @@ class DnsServer:
             return reply
         return None
 
-    async def _forward_udp(self, data: bytes) -> bytes | None:
+    def _forward_udp(self, data: bytes) -> bytes | None:
         for server in self.upstreams:
             try:
-                with anyio.fail_after(FORWARD_TIMEOUT):
-                    async with await anyio.create_connected_udp_socket(server, 53) as s:
-                        await s.send(data)
-                        return await s.receive()
-            except (TimeoutError, OSError):
+                with socket.socket(_family(server), socket.SOCK_DGRAM) as s:
+                    s.settimeout(FORWARD_TIMEOUT)
+                    s.connect((server, 53))
+                    s.send(data)
+                    return s.recv(65535)
+            except OSError:  # a time-out included
                 continue
         return None
 
-    async def _forward_tcp(self, data: bytes) -> bytes | None:
+    def _forward_tcp(self, data: bytes) -> bytes | None:
         for server in self.upstreams:
             try:
-                with anyio.fail_after(FORWARD_TIMEOUT * 2):
-                    async with await anyio.connect_tcp(server, 53) as s:
-                        await s.send(len(data).to_bytes(2, "big") + data)
-                        return await _read_tcp_message(s)
-            except (TimeoutError, OSError, anyio.EndOfStream, anyio.IncompleteRead):
+                with socket.create_connection((server, 53), timeout=FORWARD_TIMEOUT * 2) as s:
+                    s.sendall(len(data).to_bytes(2, "big") + data)
+                    return _read_tcp_message(s)
+            except (OSError, EOFError):
                 continue
         return None
 
-    async def handle(self, data: bytes, listen: Listen, src: str, tcp: bool) -> bytes | None:
-        # dnslib is imported by the first query (or by warm_up once the service is ready), not at
-        # boot: its import is a fifth of the service's start-up, which every up waits for
-        from dnslib import RCODE, DNSRecord
+    def _parse(self, data: bytes) -> DNSRecord | None:
+        # dnslib is imported by the first query (or by the warm-up once the service is ready), not
+        # at boot: its import is a fifth of the service's start-up, which every up waits for
+        from dnslib import DNSRecord
 
         try:
             query = DNSRecord.parse(data)
         except Exception:
             return None  # not DNS: drop, as real servers do
-        if not query.questions:
-            return None
-        local = self.answer_local(query, listen, src)
-        if local is not None:
-            return bytes(local.pack())
-        upstream = await (self._forward_tcp(data) if tcp else self._forward_udp(data))
+        return query if query.questions else None
+
+    def _local(self, query: DNSRecord, listen: Listen, src: str) -> bytes | None:
+        with self.lock:
+            local = self.answer_local(query, listen, src)
+        return bytes(local.pack()) if local is not None else None
+
+    def _remote(self, query: DNSRecord, data: bytes, tcp: bool) -> bytes:
+        """The upstream's answer, or SERVFAIL; blocks up to a time-out per upstream."""
+        from dnslib import RCODE
+
+        upstream = self._forward_tcp(data) if tcp else self._forward_udp(data)
         if upstream is not None:
             return upstream
         reply = query.reply()
         reply.header.rcode = RCODE.SERVFAIL
         return bytes(reply.pack())
 
+    def handle(self, data: bytes, listen: Listen, src: str, tcp: bool) -> bytes | None:
+        """The reply to one message, None to drop it; may block while an upstream answers."""
+        query = self._parse(data)
+        if query is None:
+            return None
+        local = self._local(query, listen, src)
+        return local if local is not None else self._remote(query, data, tcp)
+
     # ---- listening ------------------------------------------------------------------------------
 
-    async def _udp(self, listen: Listen, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        async with await anyio.create_udp_socket(local_host=listen.gateway, local_port=self.port) as sock:
-            task_status.started()
-            async with anyio.create_task_group() as tg:
-                async for data, (host, port) in sock:
-                    tg.start_soon(self._udp_one, sock, data, listen, host, port)
+    def _on_udp(self, sock: socket.socket, listen: Listen) -> None:
+        """In the reactor: names we own are answered at once, the rest in a thread of its own."""
+        try:
+            data, peer = sock.recvfrom(65535)
+        except (BlockingIOError, InterruptedError):
+            return
+        query = self._parse(data)
+        if query is None:
+            return
+        local = self._local(query, listen, peer[0])
+        if local is not None:
+            with contextlib.suppress(OSError):
+                sock.sendto(local, peer)
+            return
 
-    async def _udp_one(self, sock: anyio.abc.UDPSocket, data: bytes, listen: Listen, host: str, port: int) -> None:
-        out = await self.handle(data, listen, host, tcp=False)
-        if out is not None:
-            await sock.sendto(out, host, port)
+        def forward() -> None:
+            with contextlib.suppress(OSError):  # the socket closed meanwhile (the network went)
+                sock.sendto(self._remote(query, data, tcp=False), peer)
 
-    async def _tcp(self, listen: Listen, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        listener = await anyio.create_tcp_listener(local_host=listen.gateway, local_port=self.port, reuse_port=False)
-        async with listener:
-            task_status.started()
+        spawn(forward, "dns-forward")
 
-            async def serve(stream: SocketStream) -> None:
-                async with stream:
-                    host = stream.extra(anyio.abc.SocketAttribute.remote_address)[0]
-                    while True:
-                        try:
-                            with anyio.fail_after(10):
-                                data = await _read_tcp_message(stream)
-                        except (TimeoutError, anyio.EndOfStream, anyio.IncompleteRead, OSError):
-                            return
-                        out = await self.handle(data, listen, str(host), tcp=True)
-                        if out is None:
-                            return
-                        await stream.send(len(out).to_bytes(2, "big") + out)
+    def _on_accept(self, listener: socket.socket, listen: Listen) -> None:
+        try:
+            conn, peer = listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        spawn(lambda: self._serve_tcp(conn, listen, str(peer[0])), "dns-tcp")
 
-            await listener.serve(serve)
-
-    async def _listen(self, listen: Listen, scope: anyio.CancelScope, tried: anyio.Event) -> None:
-        with scope:
+    def _serve_tcp(self, conn: socket.socket, listen: Listen, host: str) -> None:
+        with conn:
+            conn.settimeout(10)
             while True:
-                failed: list[BaseException] = []
                 try:
-                    async with anyio.create_task_group() as tg:
-                        await tg.start(self._udp, listen)
-                        await tg.start(self._tcp, listen)
-                        tried.set()
-                except* OSError as group:  # the gateway address may not be on the bridge yet
-                    failed.extend(group.exceptions)
-                tried.set()
-                print(f"dns: cannot listen on {listen.gateway}:{self.port}: {failed[:1]}", file=sys.stderr)
-                await anyio.sleep(0.5)
+                    data = _read_tcp_message(conn)
+                    out = self.handle(data, listen, host, tcp=True)
+                    if out is None:
+                        return
+                    conn.sendall(len(out).to_bytes(2, "big") + out)
+                except (OSError, EOFError):
+                    return
 
-    def sync(self, tg: TaskGroup) -> list[anyio.Event]:
-        """Listen on every ready network of the project, stop on removed ones.
+    def _bind(self, listen: Listen) -> list[socket.socket]:
+        fam = _family(listen.gateway)
+        udp = socket.socket(fam, socket.SOCK_DGRAM)
+        tcp = socket.socket(fam, socket.SOCK_STREAM)
+        try:
+            udp.bind((listen.gateway, self.port))
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            tcp.bind((listen.gateway, self.port))
+            tcp.listen(64)
+        except OSError:
+            udp.close()
+            tcp.close()
+            raise
+        return [udp, tcp]
 
-        Returns one event per new listener, set once its sockets are bound (or its first attempt
-        failed), so that the caller can say "ready" when it is, without guessing a delay.
+    def sync(self) -> bool:
+        """Listen on every ready network of the project and on no other.
+
+        Sockets are bound before this returns, so a container started afterwards gets answers.
+        False when a network's address could not be bound (it may not be on its bridge yet): the
+        caller tries again soon.
         """
-        assert self.view is not None
-        want = set(self.view.listens())
-        for gone in set(self._scopes) - want:
-            self._scopes.pop(gone).cancel()
-        tried: list[anyio.Event] = []
-        for new in want - set(self._scopes):
-            scope = anyio.CancelScope()
-            self._scopes[new] = scope
-            tried.append(anyio.Event())
-            tg.start_soon(self._listen, new, scope, tried[-1])
-        return tried
+        assert self.view is not None and self.reactor is not None
+        with self.lock:
+            want = set(self.view.listens())
+        for gone in set(self._socks) - want:
+            for sock in self._socks.pop(gone):
+                self.reactor.remove(sock)
+            self._failed.pop(gone, None)
+        ok = True
+        for new in want - set(self._socks):
+            try:
+                udp, tcp = self._bind(new)
+            except OSError as exc:
+                ok = False
+                if self._failed.get(new) != str(exc):
+                    print(f"dns: cannot listen on {new.gateway}:{self.port}: {exc}", file=sys.stderr)
+                self._failed[new] = str(exc)
+                continue
+            self._failed.pop(new, None)
+            self._socks[new] = [udp, tcp]
+            self.reactor.add(udp, lambda udp=udp, new=new: self._on_udp(udp, new))  # type: ignore[misc]
+            self.reactor.add(tcp, lambda tcp=tcp, new=new: self._on_accept(tcp, new))  # type: ignore[misc]
+        return ok
 
-    async def serve(self, project: str, *, poll: float = 0.25) -> None:
-        """Run until cancelled, following the project's networks as they come and go."""
-        self.view = RecordView(self.conn, project)
-        async with anyio.create_task_group() as tg:
-            version = -1
-            while True:
-                v = self.view.version()
-                if v != version:
-                    version = v
-                    self.sync(tg)
-                await anyio.sleep(poll)
+    def close(self) -> None:
+        """Let go of every listening socket now (the reactor must be stopped)."""
+        for socks in self._socks.values():
+            for sock in socks:
+                sock.close()
+        self._socks.clear()
 
 
-async def _read_tcp_message(stream: SocketStream | anyio.abc.ByteStream) -> bytes:
+def _family(address: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+def _read_tcp_message(sock: socket.socket) -> bytes:
+    """One length-prefixed DNS message; EOFError when the peer closes first."""
+    size = int.from_bytes(_read_exactly(sock, 2), "big")
+    return _read_exactly(sock, size)
+
+
+def _read_exactly(sock: socket.socket, n: int) -> bytes:
     buf = b""
-    while len(buf) < 2:
-        buf += await stream.receive(2 - len(buf))
-    size = int.from_bytes(buf[:2], "big")
-    data = buf[2:]
-    while len(data) < size:
-        data += await stream.receive(size - len(data))
-    return data
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return buf

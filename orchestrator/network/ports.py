@@ -215,7 +215,7 @@ def lookup_binding(
 
 
 def __getattr__(name: str) -> object:
-    """``ports.PortForwarder`` without making every importer of this module pay for anyio."""
+    """``ports.PortForwarder`` without making every importer of this module load the proxy."""
     if name == "PortForwarder":
         from orchestrator.network.proxy import PortForwarder
 

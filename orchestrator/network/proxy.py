@@ -1,10 +1,14 @@
-"""The userland port proxy: one anyio listener per published port, following ``net_ports``.
+"""The userland port proxy: one listening socket per published port, following ``net_ports``.
 
 Why userland and not kernel NAT is measured in docs/networking.md. In short: it reaches the
 container from 127.0.0.1, the host's own addresses, IPv6 host addresses and other containers
 without ``route_localnet``, hairpin NAT or ``ip_forward`` on the host, and it is removed with
 its process. It runs in the stack's network service, apart from the supervisor, so restarting
 the supervisor or the CLI does not drop a single connection.
+
+Listening sockets and UDP sessions wait in the service's reactor; each forwarded TCP connection
+gets a thread per direction, blocked in ``recv`` (no polling), which also keeps the copy loop as
+short as a copy loop can be.
 """
 
 from __future__ import annotations
@@ -13,161 +17,208 @@ import contextlib
 import socket
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Callable
-from typing import Literal
-
-import anyio
-from anyio.abc import ConnectedUDPSocket, SocketStream, TaskGroup, TaskStatus, UDPSocket
+from typing import TYPE_CHECKING
 
 from orchestrator.network.ports import PortBinding, project_bindings
+from orchestrator.network.reactor import spawn
+
+if TYPE_CHECKING:
+    from orchestrator.network.reactor import Reactor
 
 CONNECT_TIMEOUT = 5.0
 UDP_IDLE = 60.0
 BUFSIZE = 65536
 Key = tuple[str, int, str]  # host_ip, host_port, protocol: one listener each, its target may change
+Peer = tuple[str, int]
 
 
 def _key(b: PortBinding) -> Key:
     return (b.host_ip, b.host_port, b.protocol)
 
 
-async def _pipe(src: SocketStream, dst: SocketStream) -> None:
+def _family(address: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    """Copy until EOF or an error, then pass the EOF on (the other direction may still flow)."""
     try:
-        async for chunk in src:
-            await dst.send(chunk)
-    except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+        while True:
+            chunk = src.recv(BUFSIZE)
+            if not chunk:
+                break
+            dst.sendall(chunk)
+    except OSError:
         pass
     finally:
-        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-            await dst.send_eof()
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+
+class _UdpSession:
+    """One client of a published UDP port: its own connected socket to the container."""
+
+    def __init__(self, up: socket.socket, now: float) -> None:
+        self.up = up
+        self.last = now
 
 
 class PortForwarder:
-    def __init__(self, conn: sqlite3.Connection, project: str) -> None:
-        self.conn = conn
+    def __init__(self, conn: sqlite3.Connection, project: str, reactor: Reactor | None = None) -> None:
+        self.conn = conn  # the caller's thread's only: handlers in the reactor read ``_targets``
         self.project = project
-        self._scopes: dict[Key, anyio.CancelScope] = {}
+        self.reactor = reactor
+        self._socks: dict[Key, socket.socket] = {}
         self._targets: dict[Key, PortBinding] = {}
+        self._sessions: dict[Key, dict[Peer, _UdpSession]] = {}  # touched in the reactor's thread only
         self.failed: dict[Key, str] = {}
         self.accept: Callable[[PortBinding], bool] = lambda b: True  # which bindings are the proxy's
+        self._ticking = False
 
     # ---- tcp ------------------------------------------------------------------------------------
 
-    async def _tcp(self, b: PortBinding, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        listener = await anyio.create_tcp_listener(local_host=b.host_ip, local_port=b.host_port, reuse_port=False)
-        async with listener:
-            task_status.started()
+    def _on_accept(self, listener: socket.socket, key: Key) -> None:
+        try:
+            client, _ = listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        spawn(lambda: self._forward_tcp(client, key), "port-tcp")
 
-            async def serve(client: SocketStream) -> None:
-                async with client:
-                    t = self._targets.get(_key(b))
-                    if t is None:
-                        return
-                    try:
-                        with anyio.fail_after(CONNECT_TIMEOUT):
-                            backend = await anyio.connect_tcp(t.container_ip, t.container_port)
-                    except (TimeoutError, OSError):
-                        return  # the client sees the connection close, as with a stopped container
-                    async with backend, anyio.create_task_group() as tg:
-                        backend.extra(anyio.abc.SocketAttribute.raw_socket).setsockopt(
-                            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
-                        )
-                        tg.start_soon(_pipe, client, backend)
-                        tg.start_soon(_pipe, backend, client)
-
-            await listener.serve(serve)
+    def _forward_tcp(self, client: socket.socket, key: Key) -> None:
+        with client:
+            t = self._targets.get(key)
+            if t is None:
+                return
+            try:
+                backend = socket.create_connection((t.container_ip, t.container_port), timeout=CONNECT_TIMEOUT)
+            except OSError:
+                return  # the client sees the connection close, as with a stopped container
+            with backend:
+                backend.settimeout(None)
+                client.settimeout(None)
+                backend.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                back = threading.Thread(target=_pipe, args=(backend, client), name="port-tcp-back", daemon=True)
+                back.start()
+                _pipe(client, backend)
+                back.join()
 
     # ---- udp ------------------------------------------------------------------------------------
 
-    async def _udp(self, b: PortBinding, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        fam: Literal[socket.AddressFamily.AF_INET, socket.AddressFamily.AF_INET6] = (
-            socket.AF_INET6 if ":" in b.host_ip else socket.AF_INET
-        )
-        async with await anyio.create_udp_socket(family=fam, local_host=b.host_ip, local_port=b.host_port) as sock:
-            task_status.started()
-            sessions: dict[tuple[str, int], tuple[ConnectedUDPSocket, list[float]]] = {}
-            async with anyio.create_task_group() as tg:
-                async for data, peer in sock:
-                    key = (str(peer[0]), int(peer[1]))
-                    sess = sessions.get(key)
-                    t = self._targets.get(_key(b))
-                    if sess is None and t is not None:
-                        try:
-                            up = await anyio.create_connected_udp_socket(t.container_ip, t.container_port)
-                        except OSError:
-                            continue
-                        sess = (up, [time.monotonic()])
-                        sessions[key] = sess
-                        tg.start_soon(self._udp_back, sock, up, key, sessions)
-                    if sess is None:
-                        continue
-                    sess[1][0] = time.monotonic()
-                    with contextlib.suppress(OSError):
-                        await sess[0].send(data)
+    def _on_datagram(self, sock: socket.socket, key: Key) -> None:
+        try:
+            data, peer = sock.recvfrom(BUFSIZE)
+        except OSError:  # BlockingIOError included: another wake-up took the datagram
+            return
+        sessions = self._sessions.setdefault(key, {})
+        client = (str(peer[0]), int(peer[1]))
+        sess = sessions.get(client)
+        t = self._targets.get(key)
+        stamp = time.monotonic()
+        if sess is None and t is not None:
+            up = socket.socket(_family(t.container_ip), socket.SOCK_DGRAM)
+            try:
+                up.connect((t.container_ip, t.container_port))
+            except OSError:
+                up.close()
+                return
+            sess = sessions[client] = _UdpSession(up, stamp)
+            assert self.reactor is not None
+            self.reactor.watch(up, lambda: self._on_reply(sock, sess, client))
+        if sess is None:
+            return
+        sess.last = stamp
+        with contextlib.suppress(OSError):
+            sess.up.send(data)
 
-    async def _udp_back(
-        self,
-        sock: UDPSocket,
-        up: ConnectedUDPSocket,
-        key: tuple[str, int],
-        sessions: dict[tuple[str, int], tuple[ConnectedUDPSocket, list[float]]],
-    ) -> None:
-        async with up:
-            while True:
-                last = sessions[key][1][0]
-                with anyio.move_on_after(max(0.1, UDP_IDLE - (time.monotonic() - last))):
-                    try:
-                        data = await up.receive()
-                    except OSError:
-                        continue  # ICMP unreachable from a container not yet listening
-                    await sock.sendto(data, key[0], key[1])
-                    continue
-                if time.monotonic() - sessions[key][1][0] >= UDP_IDLE:
-                    break
-        sessions.pop(key, None)
+    def _on_reply(self, sock: socket.socket, sess: _UdpSession, client: Peer) -> None:
+        try:
+            data = sess.up.recv(BUFSIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            return  # ICMP unreachable from a container not yet listening
+        sess.last = time.monotonic()
+        with contextlib.suppress(OSError):
+            sock.sendto(data, client)
+
+    def _expire(self, now: float) -> None:
+        assert self.reactor is not None
+        for sessions in self._sessions.values():
+            for client, sess in list(sessions.items()):
+                if now - sess.last >= UDP_IDLE:
+                    self.reactor.forget(sess.up)
+                    del sessions[client]
+
+    def _drop(self, key: Key) -> None:
+        """In the reactor: the listener and every session of a binding that went."""
+        assert self.reactor is not None
+        for sess in self._sessions.pop(key, {}).values():
+            self.reactor.forget(sess.up)
 
     # ---- following the table --------------------------------------------------------------------
 
-    async def _run(self, b: PortBinding, scope: anyio.CancelScope, tried: anyio.Event) -> None:
-        with scope:
-            while True:
-                try:
-                    async with anyio.create_task_group() as tg:
-                        await tg.start(self._tcp if b.protocol == "tcp" else self._udp, b)
-                        self.failed.pop(_key(b), None)
-                        tried.set()
-                except* OSError as group:
-                    msg = str(group.exceptions[0])
-                    if self.failed.get(_key(b)) != msg:
-                        print(f"ports: cannot listen on {b.describe()}: {msg}", file=sys.stderr)
-                    self.failed[_key(b)] = msg
-                tried.set()
-                await anyio.sleep(1.0)
+    def _bind(self, b: PortBinding) -> socket.socket:
+        if b.protocol == "tcp":
+            sock = socket.socket(_family(b.host_ip), socket.SOCK_STREAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((b.host_ip, b.host_port))
+                sock.listen(128)
+            except OSError:
+                sock.close()
+                raise
+            return sock
+        sock = socket.socket(_family(b.host_ip), socket.SOCK_DGRAM)
+        try:
+            sock.bind((b.host_ip, b.host_port))
+        except OSError:
+            sock.close()
+            raise
+        return sock
 
-    def sync(self, tg: TaskGroup) -> list[anyio.Event]:
-        """Follow the table; one event per new binding, set once it listens or its first try failed."""
+    def sync(self) -> bool:
+        """Follow the table: bound before this returns; False while a binding could not be bound
+        (another program holds the port): the caller tries again soon."""
+        reactor = self.reactor
+        assert reactor is not None
+        if not self._ticking:
+            reactor.every_tick(self._expire)
+            self._ticking = True
         want = {_key(b): b for b in project_bindings(self.conn, self.project) if self.accept(b)}
-        for gone in set(self._scopes) - set(want):
-            self._scopes.pop(gone).cancel()
+        for gone in set(self._socks) - set(want):
+            reactor.remove(self._socks.pop(gone))
+            reactor.call(lambda gone=gone: self._drop(gone))  # type: ignore[misc]
             self.failed.pop(gone, None)
             self._targets.pop(gone, None)
         self._targets.update(want)
-        tried: list[anyio.Event] = []
-        for key in set(want) - set(self._scopes):
-            scope = anyio.CancelScope()
-            self._scopes[key] = scope
-            tried.append(anyio.Event())
-            tg.start_soon(self._run, want[key], scope, tried[-1])
-        return tried
+        ok = True
+        for key in set(want) - set(self._socks):
+            b = want[key]
+            try:
+                sock = self._bind(b)
+            except OSError as exc:
+                ok = False
+                if self.failed.get(key) != str(exc):
+                    print(f"ports: cannot listen on {b.describe()}: {exc}", file=sys.stderr)
+                self.failed[key] = str(exc)
+                continue
+            self.failed.pop(key, None)
+            self._socks[key] = sock
+            if b.protocol == "tcp":
+                reactor.add(sock, lambda sock=sock, key=key: self._on_accept(sock, key))  # type: ignore[misc]
+            else:
+                reactor.add(sock, lambda sock=sock, key=key: self._on_datagram(sock, key))  # type: ignore[misc]
+        return ok
 
-    async def serve(self, *, poll: float = 0.25) -> None:
-        """Forward every binding of the project until cancelled, re-reading the table on change."""
-        async with anyio.create_task_group() as tg:
-            version = -1
-            while True:
-                v = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
-                if v != version:
-                    version = v
-                    self.sync(tg)
-                await anyio.sleep(poll)
+    def close(self) -> None:
+        """Let go of every listening socket now (the reactor must be stopped)."""
+        for sock in self._socks.values():
+            sock.close()
+        self._socks.clear()
+        for sessions in self._sessions.values():
+            for sess in sessions.values():
+                sess.up.close()
+        self._sessions.clear()

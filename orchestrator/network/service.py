@@ -18,17 +18,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from orchestrator import isolated
 from orchestrator.network.service_pid import MODULE, pid_file, running_service, write_pid
 from orchestrator.paths import Paths
 
-if TYPE_CHECKING:
-    from anyio.abc import TaskStatus
-
 SAFETY_POLL = 5.0  # seconds; an idle stack's service wakes 12 times a minute, not 240
-BIND_WAIT = 2.0  # seconds a re-read waits for its new sockets before saying ready anyway
+RETRY = 0.5  # seconds between two tries to bind an address that was not there yet
 
 
 def poke_service(paths: Paths, project: str) -> None:
@@ -190,103 +186,107 @@ def _ports_mode(requested: str) -> str:
     return requested
 
 
-async def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns: bool, ports: bool, mode: str) -> None:
-    import anyio
+SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
+
+
+def _warm_up_dns() -> None:
+    import dnslib  # noqa: F401
+
+
+def _main(paths: Paths, project: str, resolv_conf: str, dns_port: int, dns: bool, ports: bool, mode: str) -> None:
+    """The service's life, in plain threads: this one follows the state, the reactor serves.
+
+    SIGHUP asks for a look at the state now; SIGTERM and SIGINT end the process. They are blocked
+    in every thread (the caller blocked them before any existed) and taken here with
+    ``sigtimedwait``, so a burst of SIGHUPs becomes one or two looks and a SIGTERM behind them is
+    obeyed right after the look under way.
+    """
+    import threading
 
     from orchestrator.network.dns import DnsServer
     from orchestrator.network.proxy import PortForwarder
+    from orchestrator.network.reactor import Reactor, spawn
+    from orchestrator.network.records import RecordView
     from orchestrator.state.db import connect
 
+    # Two connections: the DNS server's is shared by the reactor, the DNS-over-TCP threads and
+    # this thread (behind its lock); the ports' is this thread's alone, so that an nft run never
+    # holds up an answer.
     conn = connect(paths.state_db)
-    server = DnsServer(conn, port=dns_port, resolv_conf=resolv_conf)
-    forwarder = PortForwarder(conn, project)
+    own = connect(paths.state_db)
+    lock = threading.RLock()
+    reactor = Reactor()
+    server = DnsServer(conn, port=dns_port, resolv_conf=resolv_conf, reactor=reactor, lock=lock)
+    forwarder = PortForwarder(own, project, reactor)
     kernel = None
     if ports and mode == "nft":
         from orchestrator.network import nftports
 
-        kernel = nftports.KernelPorts(conn, str(paths.root), project)
+        kernel = nftports.KernelPorts(own, str(paths.root), project)
         forwarder.accept = lambda b: not nftports.kernel_bindings([b])
-    from orchestrator.network.records import RecordView
-
     server.view = RecordView(conn, project)
     ready = _ready_file(paths, project)
-    async with anyio.create_task_group() as tg:
 
-        def sync(booting: bool = False) -> list[anyio.Event]:
-            """Apply the state; the events are set as the new listeners bind (or fail to)."""
-            tried: list[anyio.Event] = []
-            if dns:
-                tried += server.sync(tg)
-            if kernel is not None:
-                from orchestrator.errors import NetworkFailure
+    def sync(booting: bool = False) -> bool:
+        """Apply the state: every new DNS and port socket is bound when this returns. False when
+        one could not be (reported in the log): the loop below tries again soon."""
+        ok = True
+        if dns:
+            ok = server.sync() and ok
+        if kernel is not None:
+            from orchestrator.errors import NetworkFailure
 
-                try:
-                    kernel.sync(defer_empty=booting)
-                except NetworkFailure as exc:  # no usable nftables here: the proxy takes every port
-                    print(f"ports: {exc}; forwarding in userland instead", file=sys.stderr)
-                    forwarder.accept = lambda b: True
-            if ports:
-                tried += forwarder.sync(tg)
-            return tried
+            try:
+                kernel.sync(defer_empty=booting)
+            except NetworkFailure as exc:  # no usable nftables here: the proxy takes every port
+                print(f"ports: {exc}; forwarding in userland instead", file=sys.stderr)
+                forwarder.accept = lambda b: True
+        if ports:
+            ok = forwarder.sync() and ok
+        return ok
 
-        async def bound(tried: list[anyio.Event]) -> None:
-            # "ready" means every new DNS and port socket is bound: a container started after it
-            # gets answers, and a port is held when up returns (a try that failed is reported in
-            # the log and retried, so a bad address does not hold up the rest for long)
-            with anyio.move_on_after(BIND_WAIT):
-                for event in tried:
-                    await event.wait()
-
-        wanted = anyio.Event()
-
-        async def signals(*, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-            # Never blocked by a sync: a burst of SIGHUPs (one per container that a down removes)
-            # becomes one sync, and a SIGTERM behind them is obeyed at once, not after each sync.
-            nonlocal wanted
-            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as sigs:
-                task_status.started()
-                async for sig in sigs:
-                    if sig == signal.SIGHUP:
-                        wanted.set()
-                    else:
-                        tg.cancel_scope.cancel()
-                        return
-
-        async def syncer() -> None:
-            nonlocal wanted
-            while True:
-                await wanted.wait()
-                wanted = anyio.Event()  # a SIGHUP from now on asks for another sync
-                began = time.monotonic_ns()
-                await bound(sync())
-                _mark_ready(ready, began)
-
-        # Handlers first: the pid file below is how commands find this process to signal it, and
-        # a SIGHUP before the handler exists would end the process (its default action) silently.
-        await tg.start(signals)
-        tg.start_soon(syncer)
+    reactor.start()
+    try:
         began = time.monotonic_ns()
-        await bound(sync(booting=True))
+        ok = sync(booting=True)
         write_pid(paths, project)
         _mark_ready(ready, began)
         if kernel is not None:
             sync()  # what the boot left: the port rules of a crashed run that no binding wants now
         if dns:  # what the first query would otherwise import, now that nobody waits for the service
-            import importlib
-
-            await anyio.to_thread.run_sync(importlib.import_module, "dnslib")
+            spawn(_warm_up_dns, "dns-warm-up")
         # Changes arrive as SIGHUP from whoever makes them (``poke_service``); the slow look at the
         # database only catches a change whose sender died before it could signal.
-        version = server.view.version()
+        with lock:
+            version = server.view.version()
+        next_look = time.monotonic() + SAFETY_POLL
         while True:
-            await anyio.sleep(SAFETY_POLL)
-            v = server.view.version()
-            if v != version:
-                version = v
-                sync()
-    if kernel is not None:
-        kernel.close()  # the rules stay: forwarding outlives this process; only the port holds go
-    conn.close()
+            wait = RETRY if not ok else max(0.0, next_look - time.monotonic())
+            info = signal.sigtimedwait(SIGNALS, wait)
+            if info is not None and info.si_signo != signal.SIGHUP:
+                break
+            if info is not None:
+                began = time.monotonic_ns()
+                ok = sync()
+                _mark_ready(ready, began)
+                continue
+            if not ok:
+                ok = sync()
+            if time.monotonic() >= next_look:
+                next_look = time.monotonic() + SAFETY_POLL
+                with lock:
+                    v = server.view.version()
+                if v != version:
+                    version = v
+                    ok = sync()
+    finally:
+        reactor.stop()
+        server.close()
+        forwarder.close()
+        if kernel is not None:
+            kernel.close()  # the rules stay: forwarding outlives this process; only the port holds go
+        conn.close()
+        own.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
         help="kernel DNAT (nft) or the userland proxy for IPv4 bindings",
     )
     args = ap.parse_args(argv)
+    # Before anything else, and before any thread exists (each inherits the mask): a SIGHUP from a
+    # command that found the pid file must never end the process, and only _main takes them.
+    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     paths = Paths(Path(args.root))
     if args.netns:
         from orchestrator.network import nsutil
@@ -319,19 +322,9 @@ def main(argv: list[str] | None = None) -> int:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return 0
-    import anyio
-
     try:
-        anyio.run(
-            _main,
-            paths,
-            args.project,
-            args.resolv_conf,
-            args.dns_port,
-            not args.no_dns,
-            not args.no_ports,
-            _ports_mode(args.ports),
-        )
+        _main(paths, args.project, args.resolv_conf, args.dns_port, not args.no_dns, not args.no_ports,
+              _ports_mode(args.ports))
     finally:
         for f in (pid_file(paths, args.project), _ready_file(paths, args.project)):
             with contextlib.suppress(FileNotFoundError):
