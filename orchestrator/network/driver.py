@@ -187,7 +187,8 @@ class NetworkDriver:
             row = self._record_network(spec, used_routes)
             prefixlen = ipaddress.IPv4Network(row["subnet"]).prefixlen
             links.ensure_bridge(ipr, row["bridge"], row["gateway"], prefixlen, row["mtu"])
-        self.conn.execute("UPDATE net_networks SET status='ready' WHERE name=?", (spec.name,))
+        with transaction(self.conn) as c:  # behind the process's write lock, never SQLite's busy sleeps
+            c.execute("UPDATE net_networks SET status='ready' WHERE name=?", (spec.name,))
         return _info(row)
 
     def _record_network(self, spec: NetworkSpec, routes: list[ipaddress.IPv4Network]) -> sqlite3.Row:
@@ -271,7 +272,8 @@ class NetworkDriver:
             path = nsutil.create(name, self.paths.netns)
         except OSError as exc:
             raise NetworkFailure(f"cannot create network namespace {name}: {exc}") from None
-        self.conn.execute("UPDATE net_netns SET status='ready' WHERE container_id=?", (container_id,))
+        with transaction(self.conn) as c:  # behind the process's write lock, never SQLite's busy sleeps
+            c.execute("UPDATE net_netns SET status='ready' WHERE container_id=?", (container_id,))
         return path
 
     def delete_netns(self, container_id: str) -> None:
@@ -280,7 +282,8 @@ class NetworkDriver:
             nsutil.remove(path.name, path.parent)
         except OSError as exc:
             raise NetworkFailure(f"cannot remove network namespace {path}: {exc}") from None
-        self.conn.execute("DELETE FROM net_netns WHERE container_id=?", (container_id,))
+        with transaction(self.conn) as c:  # behind the process's write lock, never SQLite's busy sleeps
+            c.execute("DELETE FROM net_netns WHERE container_id=?", (container_id,))
 
     # ---- endpoints ------------------------------------------------------------------------------
 
