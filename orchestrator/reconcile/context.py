@@ -29,11 +29,14 @@ class Context:
         self._local = threading.local()
         self._runtimes: dict[str, Runtime] = {}
         self._lock = threading.Lock()
+        self._ensured = False
 
     def db(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            self.paths.ensure()
+            if not self._ensured:  # once: every worker thread opens its own connection
+                self.paths.ensure()
+                self._ensured = True
             conn = connect(self.paths.state_db)
             self._local.conn = conn
         return conn

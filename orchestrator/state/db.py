@@ -45,11 +45,16 @@ BUSY_TIMEOUT = 30.0  # seconds, for the Python lock as for SQLite's own
 
 
 def _write_lock(path: Path) -> threading.RLock:
-    key = str(path.resolve())
+    with _SCHEMAS_LOCK:
+        lock = _WRITE_LOCKS.get(str(path))
+    if lock is not None:
+        return lock
+    key = str(path.resolve())  # two spellings of one file share its lock
     with _SCHEMAS_LOCK:
         lock = _WRITE_LOCKS.get(key)
         if lock is None:
             lock = _WRITE_LOCKS[key] = threading.RLock()
+        _WRITE_LOCKS[str(path)] = lock
         return lock
 
 
