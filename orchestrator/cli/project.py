@@ -27,6 +27,11 @@ def project_name(opts: GlobalOptions) -> tuple[str, Stack | None]:
     """The project a command acts on; the stack when a file is there (``down -p x`` works without one)."""
     from orchestrator.errors import PystackError
 
+    if opts.project_name and not opts.files:
+        from orchestrator.spec.discovery import could_find_stack_file
+
+        if not could_find_stack_file(opts.project_directory, opts.env_files):
+            return opts.project_name, None
     try:
         stack = load(opts)
     except PystackError:

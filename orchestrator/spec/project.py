@@ -24,13 +24,13 @@ from typing import Any
 from orchestrator.errors import SpecError
 from orchestrator.spec.cache import probe_is_file
 from orchestrator.spec.context import LoadContext, display_name
+from orchestrator.spec.discovery import DEFAULT_FILE_NAMES
 from orchestrator.spec.dotenv import lookup_in, read_env_file
 from orchestrator.spec.extends import apply_extends, empty_definition
 from orchestrator.spec.include import apply_includes
 from orchestrator.spec.merge import merge_files
 from orchestrator.spec.source import MDict, Position, PositionMap, flatten
 
-DEFAULT_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 _VALID_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
 _DROP_NAME_CHARS = re.compile(r"[^a-z0-9_-]+")
 
