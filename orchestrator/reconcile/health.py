@@ -70,14 +70,6 @@ def probe(ctx: Context, rec: ContainerRecord, cfg: HealthConfig, state: HealthSt
     return status
 
 
-async def probe_once(ctx: Context, rec: ContainerRecord, cfg: HealthConfig, state: HealthState) -> str:
-    """:func:`probe` for the supervisor's event loop."""
-    import anyio
-
-    status: str = await anyio.to_thread.run_sync(probe, ctx, rec, cfg, state, abandon_on_cancel=True)
-    return status
-
-
 def wait_healthy(ctx: Context, rec: ContainerRecord, cfg: HealthConfig, *, service: str) -> None:
     """Probe until healthy; raise with the cause when the container turns unhealthy or exits."""
     state = HealthState()

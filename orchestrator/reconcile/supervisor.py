@@ -5,6 +5,11 @@ pidfd (no polling: an idle stack costs no CPU), applies the restart policy with 
 when a process exits, runs health checks on their intervals, and re-reads the state when a
 command tells it to over its unix socket. It owns no container: ``kill -9`` of it loses nothing,
 and the next command starts a new one that adopts what runs.
+
+Plain threads, no event loop (importing asyncio and anyio was two fifths of its memory): one per
+watched container, blocked in ``select`` on the pidfd and a wake-up pipe, one per running
+container with a health check, and one for the socket; SIGTERM and SIGINT are taken by the main
+thread with ``sigwait``.
 """
 
 from __future__ import annotations
@@ -14,14 +19,15 @@ import contextlib
 import fcntl
 import json
 import os
+import select
 import signal
+import socket
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import anyio
-import anyio.abc
+from typing import Any, TypeVar
 
 from orchestrator.errors import PystackError
 from orchestrator.paths import Paths
@@ -31,44 +37,89 @@ from orchestrator.reconcile.desired import RunInfo
 from orchestrator.reconcile.health_state import HealthState
 from orchestrator.reconcile.policy import RestartState, next_delay, should_restart
 from orchestrator.state import containers as cstate
+from orchestrator.state.db import connect
+
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+T = TypeVar("T")
+
+
+class Watch:
+    """What stops one container's watcher: an event for its sleeps, a pipe for its pidfd waits."""
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC)
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+
+    def sleep(self, seconds: float) -> bool:
+        """False when cancelled meanwhile."""
+        return not self.cancelled.wait(max(0.0, seconds))
+
+    def wait_exit(self, pid: int) -> bool:
+        """Until ``pid`` exits (True) or the watch is cancelled (False)."""
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return True
+        try:
+            ready = select.select([pidfd, self._wake_r], [], [])[0]
+        finally:
+            os.close(pidfd)
+        return pidfd in ready and not self.cancelled.is_set()
+
+    def close(self) -> None:
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 class Supervisor:
     def __init__(self, ctx: Context, project: str) -> None:
         self.ctx = ctx
         self.project = project
-        self.watched: dict[str, anyio.CancelScope] = {}
-        self.stop = anyio.Event()
-        self.tg: anyio.abc.TaskGroup | None = None
+        self.watched: dict[str, Watch] = {}
+        self.lock = threading.Lock()  # ``watched``: the socket thread reloads, watchers leave
+        # One connection for every watcher, taken in turns: a connection per thread cost ~0.2 MB
+        # per container. (A restart or a probe opens the thread's own, through the context.)
+        self._conn = connect(ctx.paths.state_db)
+        self._db_lock = threading.Lock()
+
+    def _q(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(connection, *args, **kwargs)`` on the shared connection."""
+        with self._db_lock:
+            return fn(self._conn, *args, **kwargs)
 
     def log(self, msg: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} {msg}", flush=True)
 
-    async def run(self) -> None:
+    def run(self) -> None:
+        """Serve the socket and watch the containers until SIGTERM or SIGINT (blocked by the caller)."""
         sock_path = self.ctx.paths.supervisor_socket(self.project)
         with contextlib.suppress(FileNotFoundError):
             sock_path.unlink()
-        listener = await anyio.create_unix_listener(sock_path)
-        async with anyio.create_task_group() as tg:
-            self.tg = tg
-            tg.start_soon(self._serve, listener)
-            self.reload()
-            await self.stop.wait()
-            tg.cancel_scope.cancel()
-        with contextlib.suppress(FileNotFoundError):
-            sock_path.unlink()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(sock_path))
+        listener.listen(16)
+        threading.Thread(target=self._serve, args=(listener,), name="socket", daemon=True).start()
+        self.reload()
+        signal.sigwait(SIGNALS)
+        self.exit_now()
 
     def reload(self) -> None:
-        assert self.tg is not None
-        recs = {r.id: r for r in cstate.for_project(self.ctx.db(), self.project)}
-        for cid in list(self.watched):
-            if cid not in recs:
-                self.watched.pop(cid).cancel()
-        for cid, rec in recs.items():
-            if cid not in self.watched and not rec.one_off and rec.status not in ("creating", "removing"):
-                scope = anyio.CancelScope()
-                self.watched[cid] = scope
-                self.tg.start_soon(self._watch, cid, scope)
+        recs = {r.id: r for r in self._q(cstate.for_project, self.project)}
+        with self.lock:
+            for cid in list(self.watched):
+                if cid not in recs:
+                    self.watched.pop(cid).cancel()
+            for cid, rec in recs.items():
+                if cid not in self.watched and not rec.one_off and rec.status not in ("creating", "removing"):
+                    watch = self.watched[cid] = Watch()
+                    threading.Thread(target=self._watch, args=(cid, watch), name=f"watch-{cid}",
+                                     daemon=True).start()
 
     def exit_now(self) -> None:
         """Leave at once: the supervisor owns no container and every change it made is committed,
@@ -79,59 +130,69 @@ class Supervisor:
                 (run_dir / name).unlink()
         os._exit(0)
 
-    async def _serve(self, listener: anyio.abc.SocketListener) -> None:
-        async def handle(stream: anyio.abc.SocketStream) -> None:
-            async with stream:
-                with contextlib.suppress(Exception):
-                    data = b""
-                    while not data.endswith(b"\n"):
-                        data += await stream.receive(65536)
-                    msg: dict[str, Any] = json.loads(data)
-                    op = msg.get("op")
-                    if op == "reload":
-                        self.reload()
-                    reply = {"ok": True, "op": op, "pid": os.getpid(), "watched": sorted(self.watched)}
-                    await stream.send(json.dumps(reply).encode() + b"\n")
-                    if op == "shutdown":
-                        self.exit_now()
-
-        await listener.serve(handle)
-
-    async def _watch(self, cid: str, scope: anyio.CancelScope) -> None:
-        try:
-            with scope:
-                await self._watch_loop(cid)
-        finally:
-            if self.watched.get(cid) is scope:
-                del self.watched[cid]
-
-    async def _watch_loop(self, cid: str) -> None:
-        restart = RestartState()
+    def _serve(self, listener: socket.socket) -> None:
         while True:
-            rec = cstate.get(self.ctx.db(), cid)
+            conn, _ = listener.accept()
+            with conn, contextlib.suppress(Exception):
+                conn.settimeout(5)
+                data = b""
+                while not data.endswith(b"\n"):
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                msg: dict[str, Any] = json.loads(data)
+                op = msg.get("op")
+                if op == "reload":
+                    self.reload()
+                with self.lock:
+                    watched = sorted(self.watched)
+                reply = {"ok": True, "op": op, "pid": os.getpid(), "watched": watched}
+                conn.sendall(json.dumps(reply).encode() + b"\n")
+                if op == "shutdown":
+                    self.exit_now()
+
+    def _watch(self, cid: str, watch: Watch) -> None:
+        try:
+            self._watch_loop(cid, watch)
+        except Exception as exc:  # one container's trouble must not end the others' watch
+            self.log(f"{cid}: watcher failed: {type(exc).__name__}: {exc}")
+        finally:
+            with self.lock:
+                if self.watched.get(cid) is watch:
+                    del self.watched[cid]
+            watch.close()
+
+    def _watch_loop(self, cid: str, watch: Watch) -> None:
+        restart = RestartState()
+        while not watch.cancelled.is_set():
+            rec = self._q(cstate.get, cid)
             if rec is None:
                 return
             info = RunInfo.from_record_spec(rec.spec)
             rt = self.ctx.runtime(info.runtime)
             try:
-                st = await anyio.to_thread.run_sync(rt.state, cid)
+                st = rt.state(cid)
             except PystackError:
                 return
             run_started = rec.started_at
             if st.status in ("running", "paused") and st.pid:
-                async with anyio.create_task_group() as tg:
-                    if info.healthcheck and not info.healthcheck.disabled:
-                        tg.start_soon(self._health_loop, cid, info)
-                    await self._wait_exit(st.pid)
-                    tg.cancel_scope.cancel()
-                status = await anyio.to_thread.run_sync(rt.wait, cid, 5.0)
+                run_over = threading.Event()
+                if info.healthcheck and not info.healthcheck.disabled:
+                    threading.Thread(target=self._health_loop, args=(cid, info, watch, run_over),
+                                     name=f"health-{cid}", daemon=True).start()
+                exited = watch.wait_exit(st.pid)
+                run_over.set()
+                if not exited:
+                    return  # cancelled
+                status = rt.wait(cid, 5.0)
                 code = status.code if status else -1
                 changes: dict[str, Any] = {"status": "exited", "finished_at": time.time(), "exit_code": code,
                                            "oom_killed": bool(status and status.oom_killed)}
-                if not cstate.update_if_started_at(self.ctx.db(), cid, run_started, **changes):
+                if not self._q(cstate.update_if_started_at, cid, run_started, **changes):
                     continue  # a command restarted it meanwhile: watch the new run
                 self.log(f"{rec.name} exited with {code}")
-                cstate.add_event(self.ctx.db(), self.project, "die", service=rec.service, container=rec.name,
+                self._q(cstate.add_event, self.project, "die", service=rec.service, container=rec.name,
                                  detail=f"exit {code}")
             elif st.status == "created":
                 return  # created but never started (up --no-start): nothing to supervise yet
@@ -139,7 +200,7 @@ class Supervisor:
                 status = rt.exit_status(cid)
                 code = status.code if status else -1
                 if rec.status in ("running", "paused"):
-                    cstate.update_if_started_at(self.ctx.db(), cid, run_started, status="exited",
+                    self._q(cstate.update_if_started_at, cid, run_started, status="exited",
                                                 finished_at=status.finished_at if status else time.time(),
                                                 exit_code=code, oom_killed=bool(status and status.oom_killed))
             verdict = self._still_ours(cid, run_started)
@@ -151,21 +212,22 @@ class Supervisor:
             if not should_restart(info.restart, code, restart.attempts, stopped_by_user=False):
                 return
             delay = next_delay(info.restart, restart, ran_for)
-            await anyio.sleep(delay)
+            if not watch.sleep(delay):
+                return
             verdict = self._still_ours(cid, run_started)
             if verdict != "ours":
                 if verdict == "gone":
                     return
                 continue
-            rec = cstate.get(self.ctx.db(), cid)
+            rec = self._q(cstate.get, cid)
             assert rec is not None
             try:
-                await anyio.to_thread.run_sync(lifecycle.start, self.ctx, rec)
+                lifecycle.start(self.ctx, rec)
             except PystackError as exc:
                 self.log(f"{rec.name}: restart failed: {exc}")
                 continue
-            cstate.update(self.ctx.db(), cid, restart_count=rec.restart_count + 1)
-            cstate.add_event(self.ctx.db(), self.project, "restart", service=rec.service, container=rec.name)
+            self._q(cstate.update, cid, restart_count=rec.restart_count + 1)
+            self._q(cstate.add_event, self.project, "restart", service=rec.service, container=rec.name)
             self.log(f"{rec.name} restarted (attempt {restart.attempts}, after {delay:.1f}s)")
 
     def _still_ours(self, cid: str, run_started: float | None) -> str:
@@ -173,40 +235,38 @@ class Supervisor:
 
         "gone": removed, or stopped by a user (desired is not running); "restarted": a command
         started a new run meanwhile (watch that one); "ours": apply the restart policy."""
-        rec = cstate.get(self.ctx.db(), cid)
+        rec = self._q(cstate.get, cid)
         if rec is None:
             return "gone"
         if rec.started_at != run_started:
             return "restarted"
         return "ours" if rec.desired == "running" else "gone"
 
-    async def _wait_exit(self, pid: int) -> None:
-        try:
-            fd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            return
-        try:
-            await anyio.wait_readable(fd)
-        finally:
-            os.close(fd)
-
-    async def _health_loop(self, cid: str, info: RunInfo) -> None:
+    def _health_loop(self, cid: str, info: RunInfo, watch: Watch, run_over: threading.Event) -> None:
+        """Probes on the check's intervals for one run of the container; ends with the run."""
         assert info.healthcheck is not None
         cfg = info.healthcheck
         state = HealthState()
         while True:
-            rec = cstate.get(self.ctx.db(), cid)
+            rec = self._q(cstate.get, cid)
             if rec is None:
                 return
             since = time.time() - (rec.started_at or time.time())
-            await anyio.sleep(state.next_interval(cfg, since))
-            rec = cstate.get(self.ctx.db(), cid)
+            if run_over.wait(state.next_interval(cfg, since)) or watch.cancelled.is_set():
+                return
+            rec = self._q(cstate.get, cid)
             if rec is None:
                 return
             before = rec.health
-            status = await health.probe_once(self.ctx, rec, cfg, state)
+            try:
+                status = health.probe(self.ctx, rec, cfg, state)
+            except PystackError as exc:
+                self.log(f"{rec.name}: health check failed to run: {exc}")
+                continue
+            if run_over.is_set():
+                return  # the run ended during the probe: its result belongs to no run
             if status != before:
-                cstate.add_event(self.ctx.db(), self.project, f"health_status: {status}", service=rec.service,
+                self._q(cstate.add_event, self.project, f"health_status: {status}", service=rec.service,
                                  container=rec.name)
 
 
@@ -216,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--project", required=True)
     ap.add_argument("--host-netns", default=None)
     args = ap.parse_args(argv)
+    # before any thread exists, so that every thread inherits the mask and only run() takes them
+    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     paths = Paths(Path(args.root))
     run_dir = paths.stack_run(args.project)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -225,23 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     except BlockingIOError:
         return 0  # another supervisor already watches this stack
     (run_dir / "supervisor.pid").write_text(str(os.getpid()))
-    ctx = Context(paths, host_netns=args.host_netns)
-    sup = Supervisor(ctx, args.project)
-
-    async def runner() -> None:
-        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async with anyio.create_task_group() as tg:
-                async def on_signal() -> None:
-                    async for _ in signals:
-                        sup.stop.set()
-                        return
-
-                tg.start_soon(on_signal)
-                await sup.run()
-                tg.cancel_scope.cancel()
-
     try:
-        anyio.run(runner)
+        Supervisor(Context(paths, host_netns=args.host_netns), args.project).run()
     finally:
         with contextlib.suppress(FileNotFoundError):
             (run_dir / "supervisor.pid").unlink()
