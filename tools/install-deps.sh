@@ -19,7 +19,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PY=${PYTHON:-python3}
-if ! "$PY" -c 'import orchestrator, pytest, hypothesis, jsonschema, mypy, ruff, pyroute2, anyio, dnslib' 2>/dev/null \
+if ! "$PY" -c 'import orchestrator, pytest, hypothesis, jsonschema, mypy, ruff, pyroute2, dnslib' 2>/dev/null \
    || [ pyproject.toml -nt .deps-stamp ]; then
   echo "installing Python packages"
   "$PY" -m pip install -q --disable-pip-version-check -e '.[dev]'
