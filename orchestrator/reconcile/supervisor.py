@@ -66,7 +66,10 @@ class Watch:
         except ProcessLookupError:
             return True
         try:
-            ready = select.select([pidfd, self._wake_r], [], [])[0]
+            poller = select.poll()  # not select(): a big stack's descriptors pass 1024
+            poller.register(pidfd, select.POLLIN)
+            poller.register(self._wake_r, select.POLLIN)
+            ready = [fd for fd, _ in poller.poll()]
         finally:
             os.close(pidfd)
         return pidfd in ready and not self.cancelled.is_set()
