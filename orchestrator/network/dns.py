@@ -16,13 +16,12 @@ import contextlib
 import ipaddress
 import socket
 import sqlite3
-import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orchestrator.network.reactor import spawn
+from orchestrator.network.reactor import bind_reported, family, opened, spawn
 from orchestrator.network.records import Listen, RecordView, register_dns, register_link, unregister_dns
 
 if TYPE_CHECKING:
@@ -120,7 +119,7 @@ class DnsServer:
     def _forward_udp(self, data: bytes) -> bytes | None:
         for server in self.upstreams:
             try:
-                with socket.socket(_family(server), socket.SOCK_DGRAM) as s:
+                with socket.socket(family(server), socket.SOCK_DGRAM) as s:
                     s.settimeout(FORWARD_TIMEOUT)
                     s.connect((server, 53))
                     s.send(data)
@@ -218,19 +217,19 @@ class DnsServer:
                     return
 
     def _bind(self, listen: Listen) -> list[socket.socket]:
-        fam = _family(listen.gateway)
-        udp = socket.socket(fam, socket.SOCK_DGRAM)
-        tcp = socket.socket(fam, socket.SOCK_STREAM)
+        address = (listen.gateway, self.port)
+
+        def listening(sock: socket.socket) -> None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(64)
+
+        udp = opened(listen.gateway, socket.SOCK_DGRAM, lambda sock: sock.bind(address))
         try:
-            udp.bind((listen.gateway, self.port))
-            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            tcp.bind((listen.gateway, self.port))
-            tcp.listen(64)
+            return [udp, opened(listen.gateway, socket.SOCK_STREAM, listening)]
         except OSError:
             udp.close()
-            tcp.close()
             raise
-        return [udp, tcp]
 
     def sync(self) -> bool:
         """Listen on every ready network of the project and on no other.
@@ -248,16 +247,12 @@ class DnsServer:
             self._failed.pop(gone, None)
         ok = True
         for new in want - set(self._socks):
-            try:
-                udp, tcp = self._bind(new)
-            except OSError as exc:
+            socks = bind_reported(self._failed, new, f"dns: cannot listen on {new.gateway}:{self.port}",
+                                  lambda new=new: self._bind(new))  # type: ignore[misc]
+            if socks is None:
                 ok = False
-                if self._failed.get(new) != str(exc):
-                    print(f"dns: cannot listen on {new.gateway}:{self.port}: {exc}", file=sys.stderr)
-                self._failed[new] = str(exc)
                 continue
-            self._failed.pop(new, None)
-            self._socks[new] = [udp, tcp]
+            udp, tcp = self._socks[new] = socks
             self.reactor.add(udp, lambda udp=udp, new=new: self._on_udp(udp, new))  # type: ignore[misc]
             self.reactor.add(tcp, lambda tcp=tcp, new=new: self._on_accept(tcp, new))  # type: ignore[misc]
         return ok
@@ -268,10 +263,6 @@ class DnsServer:
             for sock in socks:
                 sock.close()
         self._socks.clear()
-
-
-def _family(address: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in address else socket.AF_INET
 
 
 def _read_tcp_message(sock: socket.socket) -> bytes:

@@ -16,14 +16,13 @@ from __future__ import annotations
 import contextlib
 import socket
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from orchestrator.network.ports import PortBinding, project_bindings
-from orchestrator.network.reactor import spawn
+from orchestrator.network.reactor import bind_reported, opened, spawn
 
 if TYPE_CHECKING:
     from orchestrator.network.reactor import Reactor
@@ -37,10 +36,6 @@ Peer = tuple[str, int]
 
 def _key(b: PortBinding) -> Key:
     return (b.host_ip, b.host_port, b.protocol)
-
-
-def _family(address: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in address else socket.AF_INET
 
 
 def _pipe(src: socket.socket, dst: socket.socket) -> None:
@@ -118,11 +113,10 @@ class PortForwarder:
         t = self._targets.get(key)
         stamp = time.monotonic()
         if sess is None and t is not None:
-            up = socket.socket(_family(t.container_ip), socket.SOCK_DGRAM)
+            target = (t.container_ip, t.container_port)
             try:
-                up.connect((t.container_ip, t.container_port))
+                up = opened(t.container_ip, socket.SOCK_DGRAM, lambda sock: sock.connect(target))
             except OSError:
-                up.close()
                 return
             sess = sessions[client] = _UdpSession(up, stamp)
             assert self.reactor is not None
@@ -161,23 +155,16 @@ class PortForwarder:
     # ---- following the table --------------------------------------------------------------------
 
     def _bind(self, b: PortBinding) -> socket.socket:
-        if b.protocol == "tcp":
-            sock = socket.socket(_family(b.host_ip), socket.SOCK_STREAM)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind((b.host_ip, b.host_port))
-                sock.listen(128)
-            except OSError:
-                sock.close()
-                raise
-            return sock
-        sock = socket.socket(_family(b.host_ip), socket.SOCK_DGRAM)
-        try:
-            sock.bind((b.host_ip, b.host_port))
-        except OSError:
-            sock.close()
-            raise
-        return sock
+        address = (b.host_ip, b.host_port)
+        if b.protocol != "tcp":
+            return opened(b.host_ip, socket.SOCK_DGRAM, lambda sock: sock.bind(address))
+
+        def listening(sock: socket.socket) -> None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(128)
+
+        return opened(b.host_ip, socket.SOCK_STREAM, listening)
 
     def sync(self) -> bool:
         """Follow the table: bound before this returns; False while a binding could not be bound
@@ -197,15 +184,11 @@ class PortForwarder:
         ok = True
         for key in set(want) - set(self._socks):
             b = want[key]
-            try:
-                sock = self._bind(b)
-            except OSError as exc:
+            sock = bind_reported(self.failed, key, f"ports: cannot listen on {b.describe()}",
+                                 lambda b=b: self._bind(b))  # type: ignore[misc]
+            if sock is None:
                 ok = False
-                if self.failed.get(key) != str(exc):
-                    print(f"ports: cannot listen on {b.describe()}: {exc}", file=sys.stderr)
-                self.failed[key] = str(exc)
                 continue
-            self.failed.pop(key, None)
             self._socks[key] = sock
             if b.protocol == "tcp":
                 reactor.add(sock, lambda sock=sock, key=key: self._on_accept(sock, key))  # type: ignore[misc]

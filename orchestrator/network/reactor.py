@@ -17,6 +17,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
+
+K = TypeVar("K")
+T = TypeVar("T")
 
 TICK = 1.0  # seconds between two calls of the tick handlers (UDP session expiry)
 
@@ -113,3 +117,32 @@ def _guarded(fn: Callable[[], None]) -> None:
 def spawn(target: Callable[[], None], name: str) -> None:
     """A daemon thread for work that may block: the process may exit without waiting for it."""
     threading.Thread(target=lambda: _guarded(target), name=name, daemon=True).start()
+
+
+def family(address: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+def opened(address: str, kind: socket.SocketKind, setup: Callable[[socket.socket], None]) -> socket.socket:
+    """A socket of ``address``'s family once ``setup`` (bind, connect, listen) has run; closed if it fails."""
+    sock = socket.socket(family(address), kind)
+    try:
+        setup(sock)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def bind_reported(failed: dict[K, str], key: K, what: str, bind: Callable[[], T]) -> T | None:
+    """``bind()``, or None once its error is logged as ``what: error``: once per distinct error,
+    since the service tries again every half second until the address is there or the port free."""
+    try:
+        out = bind()
+    except OSError as exc:
+        if failed.get(key) != str(exc):
+            print(f"{what}: {exc}", file=sys.stderr)
+        failed[key] = str(exc)
+        return None
+    failed.pop(key, None)
+    return out

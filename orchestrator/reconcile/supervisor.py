@@ -36,6 +36,7 @@ from orchestrator.reconcile.context import Context
 from orchestrator.reconcile.desired import RunInfo
 from orchestrator.reconcile.health_state import HealthState
 from orchestrator.reconcile.policy import RestartState, next_delay, should_restart
+from orchestrator.reconcile.supervisor_client import read_line
 from orchestrator.state import containers as cstate
 from orchestrator.state.db import connect
 
@@ -138,13 +139,7 @@ class Supervisor:
             conn, _ = listener.accept()
             with conn, contextlib.suppress(Exception):
                 conn.settimeout(5)
-                data = b""
-                while not data.endswith(b"\n"):
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                msg: dict[str, Any] = json.loads(data)
+                msg: dict[str, Any] = json.loads(read_line(conn))
                 op = msg.get("op")
                 if op == "reload":
                     self.reload()

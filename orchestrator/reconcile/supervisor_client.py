@@ -36,6 +36,17 @@ def _pid(paths: Paths, project: str) -> int | None:
     return pid if alive(pid) else None
 
 
+def read_line(sock: socket.socket) -> bytes:
+    """One message of the protocol: bytes up to a newline, or to the peer's end."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def request(paths: Paths, project: str, op: str, timeout: float = 2.0, **args: Any) -> dict[str, Any] | None:
     path = paths.supervisor_socket(project)
     if not path.exists():
@@ -45,12 +56,7 @@ def request(paths: Paths, project: str, op: str, timeout: float = 2.0, **args: A
             s.settimeout(timeout)
             s.connect(str(path))
             s.sendall(json.dumps({"op": op, **args}).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = read_line(s)
     except OSError:
         return None
     try:
