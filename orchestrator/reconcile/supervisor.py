@@ -7,7 +7,7 @@ command tells it to over its unix socket. It owns no container: ``kill -9`` of i
 and the next command starts a new one that adopts what runs.
 
 Plain threads, no event loop (importing asyncio and anyio was two fifths of its memory): one per
-watched container, blocked in ``select`` on the pidfd and a wake-up pipe, one per running
+watched container, blocked in ``poll`` on the pidfd and a wake-up pipe, one per running
 container with a health check, and one for the socket; SIGTERM and SIGINT are taken by the main
 thread with ``sigwait``.
 """
@@ -258,8 +258,8 @@ class Supervisor:
             before = rec.health
             try:
                 status = health.probe(self.ctx, rec, cfg, state)
-            except PystackError as exc:
-                self.log(f"{rec.name}: health check failed to run: {exc}")
+            except Exception as exc:  # logged; the next interval probes again (never a dead checker)
+                self.log(f"{rec.name}: health check failed to run: {type(exc).__name__}: {exc}")
                 continue
             if run_over.is_set():
                 return  # the run ended during the probe: its result belongs to no run
