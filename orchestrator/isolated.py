@@ -1,6 +1,7 @@
 """The command line of a fresh ``python -I -S`` running one of pystack's modules.
 
-What the zygote and each stack's network service start as: ``-I -S`` keeps the environment's
+What the zygote and each stack's network service and supervisor start as (the ``pystack``
+command itself too: :mod:`orchestrator.launcher`): ``-I -S`` keeps the environment's
 ``site`` start-up (``.pth`` hooks, an editable install's import finder) out of processes whose
 start-up a command waits for, so their module path is spelled out instead.
 """

@@ -54,8 +54,13 @@ def write(target: Path, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     target = Path(args[0]) if args else Path(sysconfig.get_path("scripts")) / "pystack"
-    # run as ``-m``, sys.path[0] is the working directory: not part of the installed path
-    write(target, render(sys.executable, module_path(sys.path[1:])))
+    try:
+        # run as ``-m``, sys.path[0] is the working directory: not part of the installed path
+        text = render(sys.executable, module_path(sys.path[1:]))
+    except ValueError as exc:  # pip's script still works, only slower: keep it and say why
+        print(f"launcher: {exc}; {target} stays as pip wrote it", file=sys.stderr)
+        return 0
+    write(target, text)
     print(f"wrote {target}")
     return 0
 

@@ -131,7 +131,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
 @contextlib.contextmanager
 def _network_service_first(ctx: Context, stack: Stack, *, wanted: bool) -> Iterator[None]:
     """Start the stack's network service before anything else, when its containers will need one.
-    Its boot (an interpreter and an event loop, ~0.1 s) is what a container's start waits for: it
+    Its boot (an interpreter and its imports, ~0.1 s) is what a container's start waits for: it
     then overlaps this command's own imports and planning. When ``up`` fails before the stack has
     any container (a port in use, an image missing), the copy started here has nothing to serve
     and is stopped again."""

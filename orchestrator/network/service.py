@@ -1,7 +1,7 @@
 """``python -m orchestrator.network.service --root R --project P``: a stack's DNS and port proxy.
 
-One small long-lived process per stack, started by the supervisor (or anything else) and
-independent of it: it reads networks, names and bindings from the state database and follows
+One small long-lived process per stack, started by ``up`` (or by any command that finds it
+missing) and independent of the supervisor: it reads networks, names and bindings from the state database and follows
 their changes (polling SQLite's ``data_version``; SIGHUP re-reads at once), so a restart of the
 supervisor or the CLI drops no DNS answer and no forwarded connection. A second copy for the
 same project exits at once, which makes "start it if it is not running" safe to call anywhere.

@@ -78,7 +78,7 @@ def _main(plan: MonitorPlan, report_fd: int, body: Callable[[MonitorPlan, int], 
 
 
 def _quiet_signals() -> None:
-    """Forget the caller's signal handling (an event loop's SIGCHLD handler, its wakeup fd)."""
+    """Forget the caller's signal handling (the zygote's SIGCHLD handler and wakeup fd)."""
     with contextlib.suppress(ValueError):
         signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)

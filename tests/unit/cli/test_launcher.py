@@ -40,3 +40,14 @@ def test_a_written_launcher_runs_a_command_that_needs_the_third_party_packages(t
     out = subprocess.run([str(target), "-f", str(stack), "config", "--services"], capture_output=True, text=True,
                          cwd=tmp_path, timeout=60)
     assert (out.returncode, out.stdout, out.stderr) == (0, "web\n", "")
+
+
+def test_an_interpreter_path_a_shebang_cannot_hold_leaves_pip_s_script_and_says_why(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "pystack"
+    target.write_text("pip's script\n")
+    monkeypatch.setattr(sys, "executable", "/opt/my python/bin/python3")
+    assert launcher.main([str(target)]) == 0
+    assert target.read_text() == "pip's script\n"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "stays as pip wrote it" in err
