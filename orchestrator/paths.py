@@ -23,6 +23,7 @@ def default_root() -> Path:
 
 @dataclass(frozen=True)
 class Paths:
+    """Every path under the state root in one place, so that no module invents its own layout."""
     root: Path
 
     @classmethod

@@ -12,6 +12,7 @@ from pathlib import Path
 
 @dataclass
 class GlobalOptions:
+    """The options given before the command word, handed to every command so that each loads the same stack."""
     files: list[str] = field(default_factory=list)
     project_name: str | None = None
     project_directory: str | None = None

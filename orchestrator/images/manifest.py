@@ -42,6 +42,7 @@ _GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "ar
 
 @dataclass(frozen=True)
 class Platform:
+    """An os/architecture[/variant] triple: how an index entry is matched to the machine a pull runs on."""
     os: str
     architecture: str
     variant: str | None = None

@@ -8,6 +8,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class LayerRef:
+    """One layer by both digests: the blob's (what registries serve) and the diff's (its directory's name)."""
     diff_id: str  # sha256 of the uncompressed tar: names the unpacked directory
     digest: str  # sha256 of the blob as stored and as a registry serves it
     size: int  # blob size in bytes
@@ -16,6 +17,7 @@ class LayerRef:
 
 @dataclass
 class Image:
+    """A stored image as the engine uses it: its digests, its config document and its layers, base first."""
     ref: str | None
     manifest_digest: str
     config_digest: str

@@ -29,6 +29,7 @@ _DOMAIN = re.compile(
 
 @dataclass(frozen=True)
 class Reference:
+    """An image reference split into its parts, so that pulls know which registry to ask and names compare exactly."""
     domain: str
     path: str
     tag: str | None = None

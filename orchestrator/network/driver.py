@@ -32,6 +32,7 @@ _ = _schema
 
 @dataclass
 class NetworkSpec:
+    """A network as the stack file asks for it; the driver picks what it leaves open (subnet, gateway)."""
     name: str
     project: str
     subnet: str | None = None
@@ -45,6 +46,7 @@ class NetworkSpec:
 
 @dataclass
 class NetworkInfo:
+    """A network as recorded in the state database, for ``network ls`` and for wiring containers onto it."""
     name: str
     bridge: str
     subnet: str
@@ -57,6 +59,7 @@ class NetworkInfo:
 
 @dataclass
 class Attachment:
+    """What a container asks of one network: the names it answers to there and an optional fixed address."""
     network: str
     aliases: list[str] = field(default_factory=list)
     ipv4_address: str | None = None
@@ -67,6 +70,7 @@ class Attachment:
 
 @dataclass
 class Endpoint:
+    """A container's wired interface on one network, as recorded: what detach and DNS need without asking the kernel."""
     network: str
     interface: str
     address: str

@@ -32,6 +32,7 @@ _RTENTRY = "@L16s16s16sHhLPhPLLH"
 
 @dataclass(frozen=True)
 class IfAddr:
+    """An IPv4 address on an interface, as the ioctl path sets it without a netlink round trip."""
     ifname: str
     address: str
     prefixlen: int

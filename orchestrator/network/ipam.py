@@ -21,6 +21,7 @@ Net4 = ipaddress.IPv4Network
 
 @dataclass(frozen=True)
 class Ipam:
+    """A network's subnet, gateway and allocation range, as the pure functions below chose and checked them."""
     subnet: Net4
     gateway: ipaddress.IPv4Address
     ip_range: Net4 | None

@@ -22,6 +22,7 @@ _ = _schema
 
 @dataclass(frozen=True)
 class PortBinding:
+    """A published port as the proxy serves it: host side, container side and the protocol."""
     host_ip: str
     host_port: int  # 0: pick a free port in check_ports_free
     container_ip: str

@@ -15,6 +15,7 @@ ActionKind = Literal["create", "recreate", "start", "remove", "stop"]
 
 @dataclass(frozen=True)
 class Dependency:
+    """A ``depends_on`` entry as the planner orders by: which service, and what it must reach first."""
     service: str
     condition: str = "service_started"
     required: bool = True
@@ -23,6 +24,7 @@ class Dependency:
 
 @dataclass(frozen=True)
 class DesiredService:
+    """A service as the file wants it, reduced to what the planner compares: its config hash and scale."""
     name: str
     config_hash: str
     scale: int = 1
@@ -32,6 +34,7 @@ class DesiredService:
 
 @dataclass(frozen=True)
 class ObservedContainer:
+    """A container as the state database has it, reduced to what the planner compares against the file."""
     id: str
     name: str
     service: str
@@ -43,6 +46,7 @@ class ObservedContainer:
 
 @dataclass(frozen=True)
 class Action:
+    """One step of a plan, with the reason that ``up --dry-run`` prints before anything is done."""
     kind: ActionKind
     service: str
     number: int
@@ -57,6 +61,7 @@ class Action:
 
 @dataclass
 class Plan:
+    """The actions that make a project equal to its file, with the order their services start in."""
     project: str
     actions: list[Action] = field(default_factory=list)
     order: list[list[str]] = field(default_factory=list)  # start generations of the services involved

@@ -18,6 +18,7 @@ from orchestrator.plan.model import Action, DesiredService, ObservedContainer, P
 
 @dataclass(frozen=True)
 class PlanOptions:
+    """The ``up`` flags that change what the planner decides, kept apart from the side-effecting options."""
     force_recreate: bool = False
     no_recreate: bool = False
     no_start: bool = False

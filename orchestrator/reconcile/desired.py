@@ -16,6 +16,7 @@ from orchestrator.reconcile.policy import RestartPolicy
 
 @dataclass(frozen=True)
 class PortPlan:
+    """A published port of a service, before a host port is picked for each of its containers."""
     target: int
     published: int | None
     host_ip: str
@@ -25,6 +26,7 @@ class PortPlan:
 
 @dataclass(frozen=True)
 class MountPlan:
+    """A service's mount resolved from the stack file: what the runtime config needs, with no spec model left."""
     type: str  # bind | volume | tmpfs
     source: str | None
     target: str
@@ -38,6 +40,7 @@ class MountPlan:
 
 @dataclass(frozen=True)
 class NetPlan:
+    """A service's attachment to one network, resolved to the network's full name."""
     network: str  # full name, e.g. shop_default
     key: str  # the name used in the stack file
     aliases: tuple[str, ...] = ()
@@ -49,6 +52,7 @@ class NetPlan:
 
 @dataclass
 class ServicePlan:
+    """Everything the reconciler needs to create a service's containers, resolved once from the stack file."""
     project: str
     service: str
     image: str

@@ -23,6 +23,7 @@ EARLY_FIRST = 0.05  # seconds after the start of the first early probe
 
 @dataclass(frozen=True)
 class HealthConfig:
+    """A health check with Compose's defaults filled in, in seconds, as the supervisor runs it."""
     test: tuple[str, ...]
     interval: float = 30.0
     timeout: float = 30.0
@@ -37,6 +38,7 @@ class HealthConfig:
 
 @dataclass
 class HealthState:
+    """A container's health as Docker reports it (status, failing streak, last probes), kept across probes."""
     status: str = "starting"
     failing_streak: int = 0
     log: list[dict[str, Any]] = field(default_factory=list)

@@ -22,6 +22,7 @@ COLOURS = (36, 33, 32, 35, 34, 96, 93, 92, 95, 94)
 
 @dataclass(frozen=True)
 class LogRecord:
+    """One line of a container's log with its stream and time, so that ``logs`` can merge and filter services."""
     time: str
     stream: str
     text: str

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Outcome:
+    """What a parallel step did to each service, so that one failure is reported without losing the rest."""
     done: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)

@@ -19,6 +19,7 @@ HEALTHY_RUN = 10.0
 
 @dataclass(frozen=True)
 class RestartPolicy:
+    """A ``restart:`` or ``deploy.restart_policy`` setting in one shape, as the supervisor applies it."""
     condition: str = "no"  # no | always | on-failure | unless-stopped
     max_attempts: int | None = None
     delay: float | None = None
@@ -27,6 +28,7 @@ class RestartPolicy:
 
 @dataclass
 class RestartState:
+    """The restart count and back-off the supervisor keeps for one container between its exits."""
     attempts: int = 0  # consecutive restarts since the last healthy run
     backoff: float = 0.0
 

@@ -30,6 +30,7 @@ Report = Callable[[str], None]
 
 @dataclass(frozen=True)
 class UpOptions:
+    """The ``up`` and ``create`` flags, gathered so that the reconciler takes one value rather than a dozen."""
     pull: str = "missing"  # always | missing | never
     build: bool | None = None  # True --build, False --no-build, None: build when missing
     plan: PlanOptions = field(default_factory=PlanOptions)

@@ -21,6 +21,7 @@ STATUSES = ("creating", "created", "running", "stopped", "paused")
 
 @dataclass
 class ContainerState:
+    """The OCI runtime spec's ``state`` of a container, as ``runtime state`` prints it."""
     oci_version: str
     id: str
     status: str
@@ -41,6 +42,7 @@ class ContainerState:
 
 @dataclass
 class ExitStatus:
+    """How a container's process ended: its exit code or signal, and whether the OOM killer ended it."""
     code: int
     signal: int | None
     oom_killed: bool

@@ -28,6 +28,7 @@ INIT_PATH = "/sbin/docker-init"
 
 @dataclass
 class ContainerOptions:
+    """What a container needs from its service, in runtime terms; the builder turns it into an OCI config."""
     args: list[str]
     rootfs: Path
     env: dict[str, str] = field(default_factory=dict)

@@ -19,6 +19,7 @@ from orchestrator.runtime.store import ContainerDir
 
 @dataclass
 class MonitorPlan:
+    """What a caller hands a container's monitor: all decided before the fork, so the monitor only acts."""
     cdir: ContainerDir
     cfg: dict[str, Any]
     bundle: Path

@@ -32,6 +32,7 @@ def display_name(path: Path) -> str:
 
 @dataclass
 class LoadContext:
+    """What one load carries across files and includes: the environment, the warnings and the parsed files."""
     environment: dict[str, str]
     interpolate: bool = True
     warnings: list[str] = field(default_factory=list)

@@ -50,6 +50,7 @@ EnvReader = Callable[[str, bool, str | None], dict[str, str]]
 
 @dataclass
 class Context:
+    """What normalising one service needs from its project: its name, its base directory and its environment."""
     project: str
     base: str
     report: Report

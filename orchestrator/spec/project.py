@@ -37,6 +37,7 @@ _DROP_NAME_CHARS = re.compile(r"[^a-z0-9_-]+")
 
 @dataclass
 class LoadOptions:
+    """The inputs of a load besides the files' contents: also the load cache's key."""
     files: list[str] = field(default_factory=list)
     project_name: str | None = None
     project_directory: str | None = None
@@ -48,6 +49,7 @@ class LoadOptions:
 
 @dataclass
 class LoadedProject:
+    """A project merged from its files and interpolated, with each key's position for error messages."""
     name: str
     data: dict[str, Any]
     positions: PositionMap

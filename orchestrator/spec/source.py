@@ -26,6 +26,7 @@ OVERRIDE = "override"
 
 @dataclass(frozen=True, slots=True)
 class Position:
+    """Where a key sits in a stack file, so that an error names the file, line and column."""
     file: str
     line: int  # 1-based
     column: int  # 1-based

@@ -67,6 +67,7 @@ STATUSES = ("creating", "created", "running", "paused", "exited", "removing")
 
 @dataclass
 class ContainerRecord:
+    """A container as the state database stores it: what ``ps`` shows and what the planner compares."""
     id: str
     name: str
     project: str
