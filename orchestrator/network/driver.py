@@ -70,7 +70,7 @@ class Attachment:
 
 @dataclass
 class Endpoint:
-    """A container's wired interface on one network, as recorded: what detach and DNS need without asking the kernel."""
+    """A container's wired interface on one network, as the state database records it when it is wired."""
     network: str
     interface: str
     address: str

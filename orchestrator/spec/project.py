@@ -37,7 +37,7 @@ _DROP_NAME_CHARS = re.compile(r"[^a-z0-9_-]+")
 
 @dataclass
 class LoadOptions:
-    """The inputs of a load besides the files' contents: also the load cache's key."""
+    """The inputs of a load besides the files' contents; the load cache keys its entries on the same inputs."""
     files: list[str] = field(default_factory=list)
     project_name: str | None = None
     project_directory: str | None = None
