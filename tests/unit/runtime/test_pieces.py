@@ -105,6 +105,24 @@ def test_the_zygote_socket_names_the_code_it_runs(tmp_path: Path) -> None:
     assert other != first and zygote.socket_path(tmp_path) == first
 
 
+def test_the_zygote_serves_without_threading() -> None:
+    """threading's at-fork hook would run in every monitor the zygote forks and make each own ~350 KiB
+    more; what the zygote imports to serve must leave it out (a fresh interpreter, as the zygote is)."""
+    import subprocess
+    import sys
+
+    from orchestrator.isolated import CODE_ROOT
+
+    code = (f"import sys; sys.path[:0] = [{CODE_ROOT!r}]\n"
+            "import orchestrator.runtime.zygote\n"
+            "from orchestrator.runtime import monitor\n"
+            "from orchestrator.runtime.init import close_fds_except\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'threading') or 'none')")
+    res = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "none"
+
+
 def test_the_init_joins_its_cgroup_late_unless_a_mounted_cgroup_fs_depends_on_the_join() -> None:
     from orchestrator.runtime.init import joins_cgroup_late
 
