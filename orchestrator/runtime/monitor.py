@@ -106,7 +106,7 @@ def own_body(plan: MonitorPlan, report_fd: int) -> None:
         for i, fd in enumerate(child_stdio):
             if fd != i:
                 os.dup2(fd, i)
-        cinit.run(cinit.InitPlan(plan.cfg, plan.bundle, plan.ns_new, plan.ns_join_fds, go_r, ready_w, fifo_fd,
+        cinit.run(cinit.InitPlan(plan.config(), plan.bundle, plan.ns_new, plan.ns_join_fds, go_r, ready_w, fifo_fd,
                                  plan.seccomp_bpf, console=plan.console, userns=plan.userns,
                                  start_result=str(plan.cdir.start_result)))
 
@@ -166,7 +166,7 @@ def _fork_in_userns(plan: MonitorPlan, become_init: Callable[[], None]) -> int:
     try:
         if os.read(up_r, 1) != b"U":
             raise OSError("could not create the user namespace")
-        linux = plan.cfg.get("linux") or {}
+        linux = plan.config().get("linux") or {}
         for name, key in (("uid_map", "uidMappings"), ("gid_map", "gidMappings")):
             lines = "".join(f"{m['containerID']} {m['hostID']} {m['size']}\n" for m in linux.get(key) or [])
             with open(f"/proc/{stage1}/{name}", "w") as f:

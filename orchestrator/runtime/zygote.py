@@ -11,7 +11,6 @@ by ``create``, it exits by itself a moment after its last monitor. Requests are 
 from __future__ import annotations
 
 import _thread
-import base64
 import contextlib
 import fcntl
 import gc
@@ -36,28 +35,41 @@ _N_FIXED = 7  # report, go, ready, fifo, stdin, stdout, stderr
 _WAKE_FDS: list[int] = []  # the zygote's self-pipe, closed in each monitor it forks
 
 
+_HEAD = struct.Struct("=III")  # lengths of the fields' JSON, of the OCI config's JSON, of the seccomp program
+_RAW = ("cfg", "cfg_json", "seccomp_bpf", "init_fds")  # sent as raw bytes or as descriptors
+
+
 def _encode(plan: monitor_plan.MonitorPlan) -> bytes:
+    """The small fields as JSON; the OCI config's JSON and the seccomp program as raw bytes after them,
+    so that the zygote and its monitor never build the config's objects (see MonitorPlan.config)."""
     # Shallow: the OCI config is plain JSON data already, and a deep copy of it (asdict) was the
     # largest part of a create's time in the calling process.
-    d = {f.name: getattr(plan, f.name) for f in fields(plan)}
+    d = {f.name: getattr(plan, f.name) for f in fields(plan) if f.name not in _RAW}
     d["cdir"] = [str(plan.cdir.dir.parent), plan.cdir.id]
     d["bundle"] = str(plan.bundle)
-    d["seccomp_bpf"] = base64.b64encode(plan.seccomp_bpf).decode() if plan.seccomp_bpf else None
     d["ns_join_fds"] = [flag for _, flag in plan.ns_join_fds]
-    d.pop("init_fds")
-    return json.dumps(d).encode()
+    head = json.dumps(d).encode()
+    cfg = plan.cfg_json if not plan.cfg and plan.cfg_json else json.dumps(plan.cfg).encode()
+    bpf = plan.seccomp_bpf or b""
+    return _HEAD.pack(len(head), len(cfg), len(bpf)) + head + cfg + bpf
 
 
 def _decode(raw: bytes, fds: list[int]) -> tuple[monitor_plan.MonitorPlan, int, list[int]]:
-    d: dict[str, Any] = json.loads(raw)
+    n_head, n_cfg, n_bpf = _HEAD.unpack_from(raw)
+    at = _HEAD.size
+    if at + n_head + n_cfg + n_bpf != len(raw):
+        raise ValueError("a monitor request of the wrong length")
+    d: dict[str, Any] = json.loads(raw[at:at + n_head])
+    at += n_head
+    cfg_json = raw[at:at + n_cfg]
+    at += n_cfg
     report, go, ready, fifo, *rest = fds
     stdio, ns_fds = rest[:3], rest[3:]
     flags = d.pop("ns_join_fds")
     base, cid = d.pop("cdir")
-    bpf = d.pop("seccomp_bpf")
     plan = monitor_plan.MonitorPlan(
-        cdir=ContainerDir(Path(base), cid), bundle=Path(d.pop("bundle")),
-        seccomp_bpf=base64.b64decode(bpf) if bpf else None,
+        cdir=ContainerDir(Path(base), cid), cfg={}, cfg_json=cfg_json, bundle=Path(d.pop("bundle")),
+        seccomp_bpf=raw[at:] if n_bpf else None,
         ns_join_fds=list(zip(ns_fds, flags, strict=True)), init_fds=(go, ready, fifo),
         pid_ns=tuple(d.pop("pid_ns")), **d,
     )

@@ -105,6 +105,31 @@ def test_the_zygote_socket_names_the_code_it_runs(tmp_path: Path) -> None:
     assert other != first and zygote.socket_path(tmp_path) == first
 
 
+def test_a_monitor_request_carries_the_config_and_the_seccomp_program_as_raw_bytes(tmp_path: Path) -> None:
+    """The zygote and its monitor leave the OCI config unparsed; the init parses it (plan.config())."""
+    from orchestrator.runtime import zygote
+    from orchestrator.runtime.monitor_plan import MonitorPlan
+    from orchestrator.runtime.store import ContainerDir
+
+    cfg = {"ociVersion": "1.0.2", "process": {"args": ["/bin/true"], "env": ["A=é"]},
+           "linux": {"uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}}
+    plan = MonitorPlan(cdir=ContainerDir(tmp_path, "c1"), cfg=cfg, bundle=tmp_path / "b", ns_new=0x20000,
+                       pid_ns=(None, True), time_ns=False, cgroups_path="pystack/c1", seccomp_bpf=bytes(range(256)),
+                       log_path="/l.json", log_max_size=None, log_max_files=1, console_socket=None,
+                       ns_join_fds=[(9, 0x40000000)], userns=True)
+    raw = zygote._encode(plan)
+    got, report, stdio = zygote._decode(raw, [10, 11, 12, 13, 20, 21, 22, 30])
+    assert got.cfg == {} and got.config() == cfg and got.cfg == cfg
+    assert got.seccomp_bpf == bytes(range(256))
+    assert (report, stdio, got.init_fds, got.ns_join_fds) == (10, [20, 21, 22], (11, 12, 13), [(30, 0x40000000)])
+    assert (got.cdir.dir, got.bundle, got.pid_ns, got.userns) == (tmp_path / "c1", tmp_path / "b", (None, True), True)
+    no_filter = zygote._decode(zygote._encode(MonitorPlan(**{**vars(plan), "seccomp_bpf": None})),
+                               [10, 11, 12, 13, 20, 21, 22, 30])[0]
+    assert no_filter.seccomp_bpf is None
+    with pytest.raises(ValueError, match="wrong length"):
+        zygote._decode(raw[:-1], [10, 11, 12, 13, 20, 21, 22, 30])
+
+
 def test_the_zygote_serves_without_threading() -> None:
     """threading's at-fork hook would run in every monitor the zygote forks and make each own ~350 KiB
     more; what the zygote imports to serve must leave it out (a fresh interpreter, as the zygote is)."""
