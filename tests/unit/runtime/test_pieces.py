@@ -131,7 +131,7 @@ def test_a_monitor_request_carries_the_config_and_the_seccomp_program_as_raw_byt
 
 
 def test_the_zygote_serves_without_threading() -> None:
-    """threading's at-fork hook would run in every monitor the zygote forks and make each own ~350 KiB
+    """threading's at-fork hook would run in every monitor the zygote forks and make each own ~210 KiB
     more; what the zygote imports to serve must leave it out (a fresh interpreter, as the zygote is)."""
     import subprocess
     import sys
