@@ -165,7 +165,7 @@ class PystackRuntime:
         from orchestrator.runtime.monitor_plan import MonitorPlan
 
         return MonitorPlan(
-            cdir=cdir, cfg=cfg, bundle=bundle, ns_new=new, ns_join_fds=join_fds,
+            cdir=cdir, cfg=cfg, bundle=str(bundle), ns_new=new, ns_join_fds=join_fds,
             pid_ns=(ns.get("pid"), "pid" in ns and ns["pid"] is None), time_ns="time" in ns and ns["time"] is None,
             cgroups_path=cg_path, seccomp_bpf=bpf,
             log_path=str(log_path) if log_path else None, log_max_size=log_max_size, log_max_files=log_max_files,

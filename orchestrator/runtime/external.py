@@ -70,7 +70,7 @@ class ExternalRuntime(PystackRuntime):
         cfg = spec.load_config(bundle)
         linux = cfg.get("linux") or {}
         plan = monitor_plan.MonitorPlan(
-            cdir=cdir, cfg=cfg, bundle=bundle, ns_new=0, pid_ns=(None, False), time_ns=False,
+            cdir=cdir, cfg=cfg, bundle=str(bundle), ns_new=0, pid_ns=(None, False), time_ns=False,
             cgroups_path=(linux.get("cgroupsPath") or "").strip("/") or None, seccomp_bpf=None,
             log_path=str(log_path) if log_path else None, log_max_size=log_max_size, log_max_files=log_max_files,
             console_socket=str(console_socket) if console_socket else None,

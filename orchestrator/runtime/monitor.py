@@ -19,6 +19,7 @@ import select
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from orchestrator.cgroups import open_cgroup
@@ -106,8 +107,8 @@ def own_body(plan: MonitorPlan, report_fd: int) -> None:
         for i, fd in enumerate(child_stdio):
             if fd != i:
                 os.dup2(fd, i)
-        cinit.run(cinit.InitPlan(plan.config(), plan.bundle, plan.ns_new, plan.ns_join_fds, go_r, ready_w, fifo_fd,
-                                 plan.seccomp_bpf, console=plan.console, userns=plan.userns,
+        cinit.run(cinit.InitPlan(plan.config(), Path(plan.bundle), plan.ns_new, plan.ns_join_fds, go_r, ready_w,
+                                 fifo_fd, plan.seccomp_bpf, console=plan.console, userns=plan.userns,
                                  start_result=str(plan.cdir.start_result)))
 
     if plan.userns:

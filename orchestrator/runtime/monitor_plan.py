@@ -12,7 +12,6 @@ import os
 import select
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from orchestrator.runtime.store import ContainerDir
@@ -23,7 +22,7 @@ class MonitorPlan:
     """What a caller hands a container's monitor: all decided before the fork, so the monitor only acts."""
     cdir: ContainerDir
     cfg: dict[str, Any]
-    bundle: Path
+    bundle: str  # a string, not a Path: see ContainerDir
     ns_new: int
     pid_ns: tuple[str | None, bool]  # (path to join, unshare new)
     time_ns: bool

@@ -46,7 +46,6 @@ def _encode(plan: monitor_plan.MonitorPlan) -> bytes:
     # largest part of a create's time in the calling process.
     d = {f.name: getattr(plan, f.name) for f in fields(plan) if f.name not in _RAW}
     d["cdir"] = [str(plan.cdir.dir.parent), plan.cdir.id]
-    d["bundle"] = str(plan.bundle)
     d["ns_join_fds"] = [flag for _, flag in plan.ns_join_fds]
     head = json.dumps(d).encode()
     cfg = plan.cfg_json if not plan.cfg and plan.cfg_json else json.dumps(plan.cfg).encode()
@@ -68,7 +67,7 @@ def _decode(raw: bytes, fds: list[int]) -> tuple[monitor_plan.MonitorPlan, int, 
     flags = d.pop("ns_join_fds")
     base, cid = d.pop("cdir")
     plan = monitor_plan.MonitorPlan(
-        cdir=ContainerDir(Path(base), cid), cfg={}, cfg_json=cfg_json, bundle=Path(d.pop("bundle")),
+        cdir=ContainerDir(base, cid), cfg={}, cfg_json=cfg_json, bundle=d.pop("bundle"),
         seccomp_bpf=raw[at:] if n_bpf else None,
         ns_join_fds=list(zip(ns_fds, flags, strict=True)), init_fds=(go, ready, fifo),
         pid_ns=tuple(d.pop("pid_ns")), **d,
