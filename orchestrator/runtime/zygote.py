@@ -48,12 +48,14 @@ def _encode(plan: monitor_plan.MonitorPlan) -> bytes:
     d["cdir"] = [str(plan.cdir.dir.parent), plan.cdir.id]
     d["ns_join_fds"] = [flag for _, flag in plan.ns_join_fds]
     head = json.dumps(d).encode()
-    cfg = plan.cfg_json if not plan.cfg and plan.cfg_json else json.dumps(plan.cfg).encode()
+    cfg = json.dumps(plan.config()).encode()
     bpf = plan.seccomp_bpf or b""
     return _HEAD.pack(len(head), len(cfg), len(bpf)) + head + cfg + bpf
 
 
 def _decode(raw: bytes, fds: list[int]) -> tuple[monitor_plan.MonitorPlan, int, list[int]]:
+    if len(raw) < _HEAD.size:
+        raise ValueError("a monitor request too short for its header")
     n_head, n_cfg, n_bpf = _HEAD.unpack_from(raw)
     at = _HEAD.size
     if at + n_head + n_cfg + n_bpf != len(raw):
@@ -264,7 +266,10 @@ def _handle(conn: socket.socket, srv: socket.socket, lock: int, children: set[in
     try:
         if uid != 0 or len(fds) < _N_FIXED:
             return
-        plan, report, stdio = _decode(raw, fds)
+        try:
+            plan, report, stdio = _decode(raw, fds)
+        except (ValueError, KeyError, TypeError):  # not a request pystack sent: no answer, and serve on
+            return
         pid = os.fork()
         if pid == 0:
             srv.close()

@@ -1,0 +1,41 @@
+"""The monitor zygote, a real process: a request it cannot read gets no answer and leaves it serving."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+from orchestrator.runtime import zygote
+
+
+def _send(sock_path: Path, payload: bytes) -> bytes:
+    """One request with the seven descriptors a real one carries; what the zygote answers."""
+    fds = [os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC) for _ in range(7)]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC) as s:
+            s.settimeout(10)
+            s.connect(str(sock_path))
+            socket.send_fds(s, [payload], fds)
+            return s.recv(1)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def test_a_request_the_zygote_cannot_read_is_refused_and_it_serves_on(tmp_path: Path) -> None:
+    sock = tmp_path / "zygote-test.sock"
+    zygote._await(*zygote._spawn(sock))
+    try:
+        assert sock.exists()
+        assert _send(sock, b"short") == b""  # shorter than the header
+        assert _send(sock, zygote._HEAD.pack(3, 0, 0) + b"{x}") == b""  # a header that is not JSON
+        assert _send(sock, zygote._HEAD.pack(2, 0, 0) + b"{}") == b""  # JSON without the fields
+        # still there: the same socket accepts again
+        assert _send(sock, b"") == b""
+    finally:
+        deadline = time.monotonic() + 10  # with no monitor it leaves by itself within IDLE_EXIT
+        while sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert not sock.exists()
