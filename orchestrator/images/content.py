@@ -3,14 +3,14 @@
 A blob becomes visible only under its own digest and only after its bytes were hashed on the
 way in, so a crash or a lying registry can leave a stray temporary file but never a wrong blob.
 Writers stream into ``blobs/ingest/`` on the same filesystem, fsync, then rename into place.
+hashlib (OpenSSL) and tempfile are imported where blobs are written or hashed: a command that only
+reads the store (every ``up``) does not load them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -22,10 +22,16 @@ CHUNK = 1 << 20
 
 
 def sha256_bytes(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+    """The digest of a blob held in memory: a manifest or a config, small enough for the interpreter's
+    own sha256 (no OpenSSL to load for an ``up`` that only reads an image's config)."""
+    from orchestrator import sha256
+
+    return "sha256:" + sha256.hexdigest(data)
 
 
 def sha256_file(path: Path) -> tuple[str, int]:
+    import hashlib
+
     h = hashlib.sha256()
     size = 0
     with open(path, "rb") as f:
@@ -84,6 +90,8 @@ class ContentStore:
 
     def temp_file(self) -> tuple[BinaryIO, Path]:
         self._ensure()
+        import tempfile
+
         fd, name = tempfile.mkstemp(dir=self.ingest_dir, prefix="in-")
         return os.fdopen(fd, "wb"), Path(name)
 
@@ -124,6 +132,8 @@ class ContentStore:
         on_bytes: Callable[[int], None] | None = None,
     ) -> tuple[str, int]:
         """Copy ``stream`` into the store, hashing as it goes; refuse it if it is not ``expected``."""
+        import hashlib
+
         h = hashlib.sha256()
         size = 0
         f, tmp = self.temp_file()

@@ -5,7 +5,8 @@ only after every blob it needs is present and verified, so a half-finished pull 
 shows up as an image. Removing an image deletes only the blobs and layer directories that no
 remaining image uses, and never an image a container holds (see :meth:`acquire`). A store-wide
 lock (shared for writers, exclusive for removal) keeps a removal from deleting a blob that a
-concurrent pull is about to reference.
+concurrent pull is about to reference. The layer code (and the archive modules it needs) is imported
+by the methods that unpack or remove layers: every ``up`` reads the store, few write it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from orchestrator.errors import ImageError
-from orchestrator.images import layers as layerdirs
 from orchestrator.images import manifest as mf
 from orchestrator.images import reference
 from orchestrator.images.content import ContentStore
@@ -242,6 +242,8 @@ class ImageStore:
         if ref:
             reference.parse(ref)
         with self.writing():
+            from orchestrator.images import layers as layerdirs
+
             stored = [layerdirs.ingest_layer_blob(self.content, item) for item in layers]
             full = mf.complete_config(config, [lr.diff_id for lr in stored], created=config.get("created"))
             return self.write_image(full, stored, refs)
@@ -292,6 +294,8 @@ class ImageStore:
     def layer_dirs(self, image: Image) -> builtins.list[Path]:
         """The unpacked directory of each layer, lowest first; unpacks (once, shared) what is missing."""
         with self.writing():
+            from orchestrator.images import layers as layerdirs
+
             return [layerdirs.ensure_unpacked(self.paths, self.content, lr) for lr in image.layers]
 
     # -- removal ----------------------------------------------------------------------------
@@ -386,6 +390,8 @@ class ImageStore:
             used_diffs.add(row[1])
         for d in sorted(candidates - used):
             self.content.delete(d)
+        from orchestrator.images import layers as layerdirs
+
         for d in sorted(diff_ids - used_diffs):
             layerdirs.remove_unpacked(self.paths, d)
         return [f"Deleted: {d}" for d in images]

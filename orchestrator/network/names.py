@@ -7,8 +7,9 @@ every other tool on the host, so they are derived from a hash of the state root 
 
 from __future__ import annotations
 
-import hashlib
 import re
+
+from orchestrator import sha256
 
 IFNAMSIZ_MAX = 15
 _NETNS_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -16,7 +17,7 @@ _NETNS_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 def _digest(*parts: str, salt: int = 0) -> str:
     data = "\0".join((*parts, str(salt))).encode()
-    return hashlib.sha256(data).hexdigest()
+    return sha256.hexdigest(data)
 
 
 def bridge_name(root: str, network: str, salt: int = 0) -> str:

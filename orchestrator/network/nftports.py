@@ -10,7 +10,6 @@ IPv6 host addresses stay with the proxy: NAT cannot turn an IPv6 connection into
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import shutil
 import socket
@@ -20,12 +19,13 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from orchestrator import sha256
 from orchestrator.errors import NetworkFailure
 from orchestrator.network.ports import PortBinding
 
 
 def table_name(root: str, project: str) -> str:
-    return "pystack_" + hashlib.sha256(f"{root}\0{project}".encode()).hexdigest()[:12]
+    return "pystack_" + sha256.hexdigest(f"{root}\0{project}".encode())[:12]
 
 
 def available() -> bool:

@@ -6,10 +6,10 @@ It also decides the names Compose gives things: ``<project>-<service>-<n>`` cont
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
+from orchestrator import sha256
 from orchestrator.errors import PystackError
 from orchestrator.reconcile.desired import MountPlan, NetPlan, PortPlan, ServicePlan
 from orchestrator.reconcile.health_state import HealthConfig
@@ -190,13 +190,13 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "") -> ServicePlan:
     spec = {k: v for k, v in full.items() if k != "extensions"}
     # A profile file's content counts, not only its path: an edited profile recreates the service.
     profile = json.dumps(seccomp, sort_keys=True) if isinstance(seccomp, dict) else ""
-    config_hash = hashlib.sha256(f"{svc.config_hash()}:{image_id}{profile}".encode()).hexdigest()
+    config_hash = sha256.hexdigest(f"{svc.config_hash()}:{image_id}{profile}".encode())
     # What the hash covers beyond the file, kept beside it so that a recreate names it
     # ("recreate web-1: image digest changed") instead of a bare "configuration changed".
     if image_id:
         spec["image digest"] = image_id
     if profile:
-        spec["seccomp profile"] = hashlib.sha256(profile.encode()).hexdigest()[:16]
+        spec["seccomp profile"] = sha256.hexdigest(profile.encode())[:16]
     return ServicePlan(
         project=stack.name, service=svc.name, image=image_ref(stack.name, svc), config_hash=config_hash,
         scale=svc.scale, container_name=svc.container_name, command=svc.command, entrypoint=svc.entrypoint,

@@ -10,10 +10,10 @@ namespace by path). The named namespace outlives the process in it, which is wha
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator import sha256
 from orchestrator.errors import PystackError
 from orchestrator.reconcile.context import Context
 from orchestrator.reconcile.desired import ServicePlan
@@ -182,7 +182,7 @@ def mounts_for(ctx: Context, sp: ServicePlan, rec: ContainerRecord, rootfs: Path
             continue
         if m.type == "volume":
             # an anonymous volume is one per container
-            anon = f"{rec.id}-{hashlib.sha256(m.target.encode()).hexdigest()[:12]}"
+            anon = f"{rec.id}-{sha256.hexdigest(m.target.encode())[:12]}"
             name = anon if m.source is None else m.source
             vdir = volumes.ensure_volume(ctx.paths, name)
             if not m.nocopy:

@@ -12,7 +12,6 @@ import builtins
 import contextlib
 import os
 import select
-import shutil
 import signal
 import sys
 import time
@@ -106,6 +105,8 @@ class PystackRuntime:
 
             pid = launch.launch(plan, use_zygote=self.use_zygote)
         except BaseException:
+            import shutil
+
             shutil.rmtree(cdir.dir, ignore_errors=True)
             raise
         if pid_file is not None:
@@ -336,6 +337,8 @@ class PystackRuntime:
                 except Exception:
                     cg.kill_all(signal.SIGKILL)
                     time.sleep(0.02)
+        import shutil  # here, not at the top: a command that only reads states never loads its archive modules
+
         shutil.rmtree(cdir.dir, ignore_errors=True)
         poststop = (data.get("hooks") or {}).get("poststop")
         if poststop:

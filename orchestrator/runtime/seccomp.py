@@ -10,7 +10,6 @@ seccomp(2) call.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import tempfile
@@ -18,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from orchestrator import sha256
 from orchestrator.errors import RuntimeFailure
 
 _DATA = Path(__file__).with_name("seccomp_default.json")
@@ -125,7 +125,7 @@ def _kernel_version() -> tuple[int, int]:
 
 
 def compile_cached(profile: dict[str, Any], cache_dir: Path) -> bytes:
-    key = hashlib.sha256(json.dumps(profile, sort_keys=True).encode()).hexdigest()
+    key = sha256.hexdigest(json.dumps(profile, sort_keys=True).encode())
     path = cache_dir / f"{key}.bpf"
     try:
         return path.read_bytes()

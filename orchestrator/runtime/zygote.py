@@ -84,10 +84,11 @@ def socket_path(state_dir: Path) -> Path:
     """The zygote's socket for *this* code: a caller running other code (an upgrade, another
     interpreter) gets a zygote of its own, while the old one serves its monitors and leaves."""
     if not _FINGERPRINT:
-        import hashlib
         import sys
 
-        h = hashlib.sha256(sys.executable.encode())
+        from orchestrator import sha256
+
+        h = sha256.new(sys.executable.encode())
         pkg = Path(__file__).resolve().parent.parent
         for folder in (pkg / "runtime", pkg / "cgroups"):
             for entry in sorted(os.scandir(folder), key=lambda e: e.name):

@@ -78,8 +78,9 @@ class ServiceBehaviour:
 
         As Compose does, what does not change the container is left out: scale, build, pull
         policy, depends_on, profiles and x-* extensions."""
-        import hashlib
         import json
+
+        from orchestrator import sha256
 
         data = self.as_json()
         for key in ("scale", "build", "pull_policy", "depends_on", "profiles", "extensions", "nested_extensions",
@@ -88,4 +89,4 @@ class ServiceBehaviour:
         if data.get("deploy"):
             data["deploy"].pop("labels", None)
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return sha256.hexdigest(blob.encode())

@@ -187,9 +187,9 @@ def make_key(
     targets: Sequence[str],
 ) -> bytes:
     """Everything but the files that a load's result depends on, as bytes."""
-    import hashlib
+    from orchestrator import sha256
 
-    environ = hashlib.sha256(repr(sorted(os.environ.items())).encode("utf-8", "backslashreplace")).hexdigest()
+    environ = sha256.hexdigest(repr(sorted(os.environ.items())).encode("utf-8", "backslashreplace"))
     parts = (
         CACHE_VERSION,
         [str(f) for f in files],
@@ -218,14 +218,14 @@ def make_key(
 
 def _content_hash(path: str) -> tuple[str, _StatId]:
     """sha256 of a regular file's content and its identity while read; anything else is uncacheable."""
-    import hashlib
+    from orchestrator import sha256
 
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_READ:
             raise _Uncacheable(path)
-        digest = hashlib.sha256()
+        digest = sha256.new()
         while True:
             chunk = os.read(fd, 1 << 20)
             if not chunk:
@@ -272,9 +272,9 @@ def _stored_states(rec: _Recorder, started_ns: int) -> tuple[dict[str, str | Non
 
 
 def _entry_path(cache_dir: Path, key: bytes) -> Path:
-    import hashlib
+    from orchestrator import sha256
 
-    return cache_dir / (hashlib.sha256(key).hexdigest() + _SUFFIX)
+    return cache_dir / (sha256.hexdigest(key) + _SUFFIX)
 
 
 def _read_entry(path: Path, key: bytes, models: bool) -> Stack | None:
