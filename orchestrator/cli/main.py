@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -150,5 +150,18 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(70)
 
 
+def run() -> NoReturn:
+    """The process's entry point (the ``pystack`` script, ``python -m orchestrator``): :func:`main`,
+    then an exit without the interpreter's teardown (:mod:`orchestrator.cli.quick_exit`). Tests
+    call :func:`main`, which returns or raises ``SystemExit`` like any function."""
+    from orchestrator.cli.quick_exit import exit_process
+
+    try:
+        code = main()
+    except SystemExit as exc:
+        code = exc.code
+    exit_process(code)
+
+
 if __name__ == "__main__":
-    main()
+    run()
