@@ -190,7 +190,8 @@ class NetworkDriver:
             used_routes = links.used_networks(ipr)
             row = self._record_network(spec, used_routes)
             prefixlen = ipaddress.IPv4Network(row["subnet"]).prefixlen
-            links.ensure_bridge(ipr, row["bridge"], row["gateway"], prefixlen, row["mtu"])
+            group = names.link_group(str(self.paths.root), spec.project) if spec.project else None
+            links.ensure_bridge(ipr, row["bridge"], row["gateway"], prefixlen, row["mtu"], group)
         with transaction(self.conn) as c:  # behind the process's write lock, never SQLite's busy sleeps
             c.execute("UPDATE net_networks SET status='ready' WHERE name=?", (spec.name,))
         return _info(row)
@@ -338,6 +339,29 @@ class NetworkDriver:
             c.execute("DELETE FROM net_ports WHERE container_id=?", (container_id,))
 
     # ---- whole stacks ---------------------------------------------------------------------------
+
+    def delete_stack_links(self, project: str) -> bool:
+        """Delete the stack's bridges and host-side veths (their peers go with them) in one request,
+        by the stack's link group; True when it did. ``down`` calls it once the containers have
+        stopped: the links then share one wait for the kernel's RCU grace periods instead of one
+        wait per veth namespace batch and another per bridge (stack5: ~80 ms -> ~35 ms here).
+
+        Only when every link in the group is one the state database gives this stack: a link
+        that another tool put in the same group is never deleted, and the per-link removal that
+        follows in ``down`` then does the work as before. Links made before groups were given
+        are in group 0 and also left to it."""
+        root = str(self.paths.root)
+        group = names.link_group(root, project)
+        own = {str(r["bridge"]) for r in self.conn.execute("SELECT bridge FROM net_networks WHERE project=?",
+                                                             (project,))}
+        own |= {str(r["host_veth"]) for r in self.conn.execute("SELECT host_veth FROM net_endpoints WHERE project=?",
+                                                                 (project,))}
+        with self._host() as ipr:
+            members = [link.name for link in ipr.links() if link.group == group]
+            if not members or not set(members) <= own:
+                return False
+            links.delete_group(ipr, group)
+        return True
 
     def release_stack_service(self, project: str) -> None:
         from orchestrator.network.cleanup import release_stack_service

@@ -52,11 +52,12 @@ def used_networks(ipr: Rtnl) -> list[ipaddress.IPv4Network]:
     return nets
 
 
-def ensure_bridge(ipr: Rtnl, name: str, gateway: str, prefixlen: int, mtu: int | None) -> None:
+def ensure_bridge(ipr: Rtnl, name: str, gateway: str, prefixlen: int, mtu: int | None,
+                  group: int | None = None) -> None:
     idx = lookup(ipr, name)
     if idx is None:
         try:
-            ipr.add_bridge(name, mtu=mtu)
+            ipr.add_bridge(name, mtu=mtu, group=group)
         except (OSError, ValueError) as exc:
             if _err(exc) != 17:  # EEXIST: another process won the race
                 raise NetworkFailure(f"cannot create bridge {name}: {exc}") from None
@@ -96,8 +97,18 @@ def delete_link(ipr: Rtnl, name: str) -> None:
             raise NetworkFailure(f"cannot delete link {name}: {exc}") from None
 
 
+def delete_group(ipr: Rtnl, group: int) -> None:
+    """Every link in link group ``group``, in one request (nothing when none is left)."""
+    try:
+        ipr.del_group(group)
+    except (OSError, ValueError) as exc:
+        if _err(exc) != 19:  # ENODEV: no link in the group
+            raise NetworkFailure(f"cannot delete the links of group {group}: {exc}") from None
+
+
 def add_veth(
-    ipr: Rtnl, host_name: str, bridge: str, netns_path: str, ifname: str, mac: str | None, mtu: int | None
+    ipr: Rtnl, host_name: str, bridge: str, netns_path: str, ifname: str, mac: str | None, mtu: int | None,
+    group: int | None = None,
 ) -> None:
     """A veth pair whose peer is born inside the container's namespace, so it never has a host name."""
     delete_link(ipr, host_name)  # a leftover of a crash between record and wiring
@@ -105,7 +116,7 @@ def add_veth(
     if br is None:
         raise NetworkFailure(f"bridge {bridge} does not exist; run `pystack up` again to recreate it")
     try:
-        ipr.add_veth(host_name, ifname, netns_path, peer_mac=mac, mtu=mtu)
+        ipr.add_veth(host_name, ifname, netns_path, peer_mac=mac, mtu=mtu, group=group)
     except (OSError, ValueError) as exc:
         raise NetworkFailure(f"cannot create veth {host_name} → {ifname}: {exc}") from None
     idx = lookup(ipr, host_name)

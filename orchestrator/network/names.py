@@ -30,6 +30,14 @@ def veth_name(root: str, container_id: str, network: str, salt: int = 0) -> str:
     return "pv" + _digest("veth", root, container_id, network, salt=salt)[:11]
 
 
+def link_group(root: str, project: str) -> int:
+    """The link group of a stack's bridges and host-side veths, so that ``down`` deletes them in one
+    request (:meth:`orchestrator.network.rtnl.Rtnl.del_group`). Groups are 32-bit numbers shared
+    by every tool on the host; this one lies in 2**30 .. 2**31-1, away from the small numbers
+    people name in /etc/iproute2/group, and ``down`` checks each member before it deletes them."""
+    return (1 << 30) | (int(_digest("group", root, project)[:8], 16) & ((1 << 30) - 1))
+
+
 def netns_name(container_id: str) -> str:
     """The ``/run/netns`` file name: the container id itself, made file-name safe and short."""
     name = _NETNS_SAFE.sub("_", container_id)[:64].lstrip(".")

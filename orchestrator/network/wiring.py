@@ -91,9 +91,11 @@ def attach(
             project = nets[0]["project"]
         rows = [_lease(c, str(driver.paths.root), container_id, project, i, a) for i, a in enumerate(ordered)]
     gw_index = default_gateway_index(ordered, [bool(n["internal"]) for n in nets])
+    group = names.link_group(str(driver.paths.root), project) if project else None
     with driver._host() as ipr:
         for row, net in zip(rows, nets, strict=True):
-            links.add_veth(ipr, row["host_veth"], net["bridge"], str(netns), row["interface"], row["mac"], net["mtu"])
+            links.add_veth(ipr, row["host_veth"], net["bridge"], str(netns), row["interface"], row["mac"], net["mtu"],
+                           group)
     addrs = [ifconfig.IfAddr(r["interface"], r["address"], r["prefixlen"]) for r in rows]
     gateway = rows[gw_index]["gateway"] if gw_index is not None else None
     try:

@@ -228,6 +228,13 @@ def stop_tiers(ctx: Context, project: str, order: Sequence[Sequence[str]] | None
     return [tiers[k] for k in sorted(tiers, reverse=True)]
 
 
+def _delete_links(ctx: Context, project: str) -> None:
+    """The stack's bridges and veths in one kernel batch (see NetworkDriver.delete_stack_links);
+    whatever it leaves, the removals in :func:`down` delete link by link."""
+    with contextlib.suppress(PystackError, ImportError):
+        ctx.network.delete_stack_links(project)
+
+
 def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, timeout: float | None,
          volumes: Sequence[str] = (), remove_volumes: bool = False, report: Report) -> None:
     """Stop and remove the stack, in threads (no event loop: see :mod:`orchestrator.reconcile.threads`)."""
@@ -237,7 +244,19 @@ def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, t
 
     supervisor_client.shutdown(ctx.paths, project)
     records = cstate.for_project(ctx.db(), project)
-    engine.stop_containers(ctx, stop_tiers(ctx, project, order, records), timeout=timeout, report=report)
+    tiers = stop_tiers(ctx, project, order, records)
+    if timeout == 0:
+        # Killed at once: no container gets to use its network again, so its links go meanwhile.
+        links = threading.Thread(target=_delete_links, args=(ctx, project), name=f"links-{project}")
+        links.start()
+        try:
+            engine.stop_containers(ctx, tiers, timeout=timeout, report=report)
+        finally:
+            links.join()
+    else:
+        # A grace period is the containers' to use, network included: their links go after it.
+        engine.stop_containers(ctx, tiers, timeout=timeout, report=report)
+        _delete_links(ctx, project)
 
     released: list[bool] = []
 

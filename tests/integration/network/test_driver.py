@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import NetworkFailure
+from orchestrator.network import names
 from orchestrator.network.driver import Attachment, NetworkDriver, NetworkSpec
 from tests.integration.network.conftest import TEST_POOL, cid, nsexec, sh
 from tests.integration.network.nethelpers import (
@@ -61,6 +62,53 @@ def test_two_containers_talk_over_tcp_and_udp(driver: NetworkDriver) -> None:
         nc.kill()
         nc.wait()
     assert out == "hello-nc\n"
+
+
+def _links(host_ns: str) -> dict[str, str]:
+    """name -> group of every link in the stand-in host namespace."""
+    import json
+
+    out = nsexec(host_ns, "ip", "-d", "-j", "link", "show").stdout
+    return {x["ifname"]: str(x.get("group")) for x in json.loads(out)}
+
+
+def test_a_stack_s_links_are_in_its_group_and_go_in_one_request(driver: NetworkDriver, host_ns: str) -> None:
+    _net(driver, "g1_default", project="g1")
+    _net(driver, "g2_default", project="g2")
+    a, b, other = cid(), cid(), cid()
+    ea = driver.attach(a, driver.create_netns(a, project="g1"), [Attachment("g1_default")])
+    eb = driver.attach(b, driver.create_netns(b, project="g1"), [Attachment("g1_default")])
+    eo = driver.attach(other, driver.create_netns(other, project="g2"), [Attachment("g2_default")])
+    group = str(names.link_group(str(driver.paths.root), "g1"))
+    bridge = driver.get_network("g1_default")
+    assert bridge is not None
+    mine = {bridge.bridge, ea[0].host_veth, eb[0].host_veth}
+    before = _links(host_ns)
+    assert {n for n, g in before.items() if g == group} == mine
+    assert before[eo[0].host_veth] == str(names.link_group(str(driver.paths.root), "g2")) != group
+    assert driver.delete_stack_links("g1") is True
+    after = _links(host_ns)
+    assert not mine & set(after) and eo[0].host_veth in after
+    assert nsexec(a, "ip", "-j", "link", "show").stdout.count("eth0") == 0  # the peer went with its veth
+    assert driver.delete_stack_links("g1") is False  # nothing left: nothing to do
+    driver.cleanup_stack("g1")
+    assert driver.get_network("g1_default") is None
+
+
+def test_a_link_someone_else_put_in_the_group_stops_the_batch(driver: NetworkDriver, host_ns: str) -> None:
+    _net(driver, "g3_default", project="g3")
+    a = cid()
+    ea = driver.attach(a, driver.create_netns(a, project="g3"), [Attachment("g3_default")])
+    group = str(names.link_group(str(driver.paths.root), "g3"))
+    nsexec(host_ns, "ip", "link", "add", "foreign0", "type", "bridge")
+    nsexec(host_ns, "ip", "link", "set", "foreign0", "group", group)
+    assert driver.delete_stack_links("g3") is False
+    left = _links(host_ns)
+    assert {"foreign0", ea[0].host_veth} <= set(left)  # nothing of the group was deleted
+    driver.cleanup_stack("g3")  # the link-by-link removal still takes the stack's own
+    left = _links(host_ns)
+    assert "foreign0" in left and ea[0].host_veth not in left
+    nsexec(host_ns, "ip", "link", "del", "foreign0")
 
 
 def test_other_network_cannot_reach(driver: NetworkDriver) -> None:

@@ -148,6 +148,24 @@ def test_del_link(ns: str, peer_ns: str, r: Rtnl) -> None:
     assert exc.value.code == 19
 
 
+def test_a_group_is_given_at_creation_and_deleted_in_one_request(ns: str, peer_ns: str, r: Rtnl) -> None:
+    group = 0x40000abc
+    r.add_bridge("rtnltestgb", group=group)
+    r.add_veth("rtnltestgv", "eth5", f"/run/netns/{peer_ns}", group=group)
+    r.add_bridge("rtnltestnb")  # not in the group
+    assert ip_link(ns, "rtnltestgb")["group"] == ip_link(ns, "rtnltestgv")["group"] == str(group)
+    assert ip_link(peer_ns, "eth5")["group"] == "default"  # the peer is the container's, not the group's
+    assert {link.name for link in r.links() if link.group == group} == {"rtnltestgb", "rtnltestgv"}
+    r.del_group(group)
+    left = {x["ifname"] for x in ip_json(ns, "link")}
+    assert "rtnltestnb" in left and not left & {"rtnltestgb", "rtnltestgv"}
+    assert "eth5" not in {x["ifname"] for x in ip_json(peer_ns, "link")}  # the pair went with it
+    with pytest.raises(NetlinkError) as exc:
+        r.del_group(group)
+    assert exc.value.code == 19
+    links.delete_group(r, group)  # idempotent: an empty group is nothing to do
+
+
 def test_addresses_and_routes_agree_with_pyroute2(ns: str, r: Rtnl) -> None:
     pyroute2 = pytest.importorskip("pyroute2")
     r.add_bridge("rtnltestba")

@@ -125,6 +125,18 @@ def test_attrs_masks_nested_and_byteorder_flags_and_refuses_truncation() -> None
         rtnl.attrs(struct.pack("=HH", 2, 3))
 
 
+def test_a_link_group_is_a_top_level_u32_of_the_new_link_never_of_the_peer() -> None:
+    group = raw_attr(27, struct.pack("=I", 0x40001234))
+    assert rtnl.bridge_request("pst0", group=0x40001234).startswith(
+        IFINFO.pack(0, 0, 0, 0, 0) + raw_attr(3, b"pst0\0") + group)
+    body = rtnl.veth_request("vh0", "eth1", 9, group=0x40001234)
+    top = rtnl.attrs(body, 16)
+    assert top[rtnl.IFLA_GROUP] == struct.pack("=I", 0x40001234)
+    peer = rtnl.attrs(rtnl.attrs(rtnl.attrs(top[rtnl.IFLA_LINKINFO])[rtnl.IFLA_INFO_DATA])[rtnl.VETH_INFO_PEER], 16)
+    assert rtnl.IFLA_GROUP not in peer
+    assert rtnl.decode_link(IFINFO.pack(0, 0, 3, 0, 0) + raw_attr(3, b"pv0\0") + group).group == 0x40001234
+
+
 def test_decode_link() -> None:
     linkinfo = raw_attr(0x8000 | 18, raw_attr(1, b"bridge\0") + raw_attr(2, b""))
     payload = (
@@ -296,3 +308,13 @@ def test_addrs_filters_by_index() -> None:
     r, _ = scripted(answer, answer)
     assert r.addrs() == [Addr(1, "127.0.0.1", 24), Addr(4, "10.231.0.1", 24)]
     assert r.addrs(4) == [Addr(4, "10.231.0.1", 24)]
+
+
+def test_deleting_a_group_names_it_and_no_link_and_refuses_the_default_group() -> None:
+    r, fake = scripted([reply(rtnl.NLMSG_ERROR, 0, ACK)])
+    r.del_group(0x40001234)
+    _n, kind, _flags, _seq, _pid = struct.unpack_from("=IHHII", fake.sent[0])
+    assert kind == rtnl.RTM_DELLINK
+    assert fake.sent[0][16:] == IFINFO.pack(0, 0, 0, 0, 0) + raw_attr(27, struct.pack("=I", 0x40001234))
+    with pytest.raises(ValueError, match="default group"):
+        r.del_group(0)
