@@ -86,6 +86,9 @@ class HybridCgroup:
         if sig == signal.SIGKILL and self.v2.exists():
             self.v2.kill_all(sig)
 
+    def remove_if_empty(self) -> bool:
+        return self.v1.remove_if_empty() and self.v2.remove_if_empty()
+
     def destroy(self) -> None:
         if self.procs():
             self.kill_all(signal.SIGKILL)

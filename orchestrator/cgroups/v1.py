@@ -187,6 +187,13 @@ class V1Cgroup:
         for d in self._unique_dirs():
             self._remove(d)
 
+    def remove_if_empty(self) -> bool:
+        for leaf in self._unique_dirs():
+            if not (self.fs.rmdir(leaf) or not self.fs.exists(leaf)):
+                return False  # tasks or children: destroy() reads, kills and waits
+            self._prune_parents(leaf)
+        return True
+
     def _remove(self, leaf: Path) -> None:
         removed = False
         for _ in range(100):
@@ -196,6 +203,9 @@ class V1Cgroup:
             time.sleep(0.01)  # tasks just killed leave the css a moment later
         if not removed:
             raise CgroupError(f"cannot remove cgroup {leaf}: still busy")
+        self._prune_parents(leaf)
+
+    def _prune_parents(self, leaf: Path) -> None:
         if self.own_parents:
             parent = leaf.parent
             for _ in self.parts[:-1]:

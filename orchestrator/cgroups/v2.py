@@ -183,6 +183,15 @@ class V2Cgroup:
             time.sleep(0.01)
         else:
             raise CgroupError(f"cannot remove cgroup {self.dir}: still busy")
+        self._prune_parents()
+
+    def remove_if_empty(self) -> bool:
+        if not (self.fs.rmdir(self.dir) or not self.fs.exists(self.dir)):
+            return False  # tasks or children: destroy() reads, kills and waits
+        self._prune_parents()
+        return True
+
+    def _prune_parents(self) -> None:
         if self.own_parents:
             parent = self.dir.parent
             for _ in self.parts[:-1]:

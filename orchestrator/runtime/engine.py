@@ -324,12 +324,17 @@ class PystackRuntime:
         if status != "stopped":
             with contextlib.suppress(ProcessLookupError):
                 os.kill(data["pid"], signal.SIGKILL)
-        if cg is not None and cg.exists() and (status != "stopped" or cg.procs()):
+        gone = False
+        if cg is not None and status == "stopped" and cdir.exit_file.exists():
+            # The monitor has recorded the exit (and read the OOM count): the usual cgroup is
+            # empty now, and goes with one rmdir per hierarchy, nothing read or signalled.
+            gone = cg.remove_if_empty()
+        if cg is not None and not gone and cg.exists() and (status != "stopped" or cg.procs()):
             self._kill_all(cdir, cg, signal.SIGKILL)
             if status == "paused":
                 cg.thaw()
         self._wait_monitor(data, 10.0)
-        if cg is not None and cg.exists():
+        if cg is not None and not gone and cg.exists():
             for _ in range(100):
                 try:
                     cg.destroy()

@@ -13,7 +13,7 @@ import pytest
 
 from orchestrator.cgroups import Cgroup, detect_mode
 
-from .conftest import CG_ROOT
+from .conftest import CG_ROOT, leftovers
 
 pytestmark = [pytest.mark.root, pytest.mark.skipif(detect_mode() == "unified", reason="host has no cgroup v1")]
 
@@ -123,3 +123,19 @@ def test_sigterm_to_a_paused_group_waits_for_resume(cg: Cgroup, spawn: Spawn) ->
     assert cg.frozen() and p.poll() is None  # still paused: delivered on resume, as Docker does
     cg.thaw()
     assert p.wait(timeout=10) == -signal.SIGTERM
+
+
+def test_remove_if_empty_keeps_a_busy_cgroup_and_removes_an_empty_one_everywhere(
+        cg: Cgroup, cg_path: str, spawn: Spawn) -> None:
+    name = cg_path.rsplit("/", 1)[1]
+    p = spawn("import time; print('up', flush=True); time.sleep(30)")
+    assert p.stdout is not None and p.stdout.readline().strip() == "up"
+    assert cg.remove_if_empty() is False
+    assert cg.exists() and cg.procs() == [p.pid] and p.poll() is None  # read and signalled nothing
+    p.kill()
+    assert p.wait(timeout=10) == -signal.SIGKILL
+    deadline = time.monotonic() + 5
+    while not cg.remove_if_empty():  # the css goes a moment after the last task
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert leftovers(name) == [] and not cg.exists()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -304,3 +305,27 @@ def test_a_kill_cut_short_inside_its_freeze_is_thawed_at_the_next_look(
         assert st is not None and st.code == 137
     finally:
         rt.delete(cid, force=True)
+
+
+def test_delete_kills_what_outlived_pid_1_and_removes_the_cgroup(rt: PystackRuntime, make_bundle: BundleFactory,
+                                                                  tmp_path: Path) -> None:
+    from orchestrator.cgroups import open_cgroup
+
+    def host_pids(cfg: dict[str, Any]) -> None:  # as `pid: host`: PID 1's exit does not take the rest with it
+        cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "pid"]
+
+    cid, bundle = make_bundle(["sh", "-c", "sleep 300 </dev/null >/dev/null 2>&1 & echo $! > /left; exit 0"],
+                              edit=host_pids)
+    rt.create(cid, bundle)
+    rt.start(cid)
+    st = rt.wait(cid, 20)
+    assert st is not None and st.code == 0
+    left = int((bundle / "rootfs" / "left").read_text())
+    cg = open_cgroup(f"pystack/{cid}")
+    assert cg.procs() == [left]  # still running in the container's cgroup
+    rt.delete(cid)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{left}").exists() and "Z" not in Path(f"/proc/{left}/stat").read_text().split()[2]:
+        assert time.monotonic() < deadline, "the process left behind was not killed"
+        time.sleep(0.02)
+    assert not cg.exists()

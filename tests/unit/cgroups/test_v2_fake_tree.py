@@ -197,3 +197,19 @@ def test_destroy_kills_removes_and_prunes_only_empty_parents(fake: FakeCgroup2, 
     assert not (fake.root / "pystack-cgtest").exists()
     other.destroy()  # idempotent
     assert sorted(p.name for p in fake.root.iterdir() if p.is_dir()) == []
+
+
+def test_remove_if_empty_reads_and_kills_nothing_and_keeps_a_busy_cgroup(fake: FakeCgroup2, no_mounts: Path,
+                                                                        cg: V2Cgroup,
+                                                                        sleeper: subprocess.Popen[bytes]) -> None:
+    other = open_cgroup("pystack-cgtest/other000", fs_root=fake.root, fs=fake, mountinfo=no_mounts)
+    other.create()
+    cg.add_process(sleeper.pid)
+    assert cg.remove_if_empty() is False
+    assert cg.exists() and cg.procs() == [sleeper.pid] and sleeper.poll() is None  # nothing signalled
+    cg.kill_all()
+    assert sleeper.wait(timeout=5) == -signal.SIGKILL
+    assert cg.remove_if_empty() is True and not cg.exists()
+    assert (fake.root / "pystack-cgtest").is_dir()  # the other container still lives there
+    assert other.remove_if_empty() is True and not (fake.root / "pystack-cgtest").exists()
+    assert other.remove_if_empty() is True  # gone already
