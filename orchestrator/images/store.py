@@ -286,6 +286,12 @@ class ImageStore:
         with db.transaction(self.conn) as c:
             c.execute("DELETE FROM images_holders WHERE holder=?", (holder,))
 
+    def release_all(self, holders: Sequence[str]) -> None:
+        """:meth:`release` of many holders in one transaction."""
+        if holders:
+            with db.transaction(self.conn) as c:
+                c.executemany("DELETE FROM images_holders WHERE holder=?", [(h,) for h in holders])
+
     def holders(self, manifest_digest: str) -> builtins.list[str]:
         return [r[0] for r in self.conn.execute(
             "SELECT holder FROM images_holders WHERE manifest_digest=? ORDER BY holder", (manifest_digest,))]

@@ -228,11 +228,12 @@ def stop_tiers(ctx: Context, project: str, order: Sequence[Sequence[str]] | None
     return [tiers[k] for k in sorted(tiers, reverse=True)]
 
 
-def _delete_links(ctx: Context, project: str) -> None:
+def _delete_links(ctx: Context, project: str) -> bool:
     """The stack's bridges and veths in one kernel batch (see NetworkDriver.delete_stack_links);
-    whatever it leaves, the removals in :func:`down` delete link by link."""
+    True when none of its links is left. Otherwise the removals in :func:`down` take them link by link."""
     with contextlib.suppress(PystackError, ImportError):
-        ctx.network.delete_stack_links(project)
+        return ctx.network.delete_stack_links(project)
+    return False
 
 
 def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, timeout: float | None,
@@ -240,14 +241,16 @@ def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, t
     """Stop and remove the stack, in threads (no event loop: see :mod:`orchestrator.reconcile.threads`)."""
     import threading
 
-    from orchestrator.reconcile import lifecycle, supervisor_client, threads
+    from orchestrator.reconcile import lifecycle, stack_removal, supervisor_client, threads
 
     supervisor_client.shutdown(ctx.paths, project)
     records = cstate.for_project(ctx.db(), project)
     tiers = stop_tiers(ctx, project, order, records)
+    links_gone: list[bool] = []
     if timeout == 0:
         # Killed at once: no container gets to use its network again, so its links go meanwhile.
-        links = threading.Thread(target=_delete_links, args=(ctx, project), name=f"links-{project}")
+        links = threading.Thread(target=lambda: links_gone.append(_delete_links(ctx, project)),
+                                 name=f"links-{project}")
         links.start()
         try:
             engine.stop_containers(ctx, tiers, timeout=timeout, report=report)
@@ -256,7 +259,7 @@ def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, t
     else:
         # A grace period is the containers' to use, network included: their links go after it.
         engine.stop_containers(ctx, tiers, timeout=timeout, report=report)
-        _delete_links(ctx, project)
+        links_gone.append(_delete_links(ctx, project))
 
     released: list[bool] = []
 
@@ -272,12 +275,15 @@ def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, t
     side.start()
     failed: dict[str, str] = {}
     try:
-        for done in threads.each(lambda rec: lifecycle.remove(ctx, rec, timeout=0), records):
-            if done.error is not None:  # the others go on; this one stays recorded for the next down
-                failed[done.item.name] = describe(done.error)
-                report(f"Container {done.item.name}  Error: {failed[done.item.name]}")
-            else:
-                report(f"Container {done.item.name}  Removed")
+        if links_gone and links_gone[0]:
+            failed = stack_removal.remove_all(ctx, records, report)
+        else:
+            for done in threads.each(lambda rec: lifecycle.remove(ctx, rec, timeout=0), records):
+                if done.error is not None:  # the others go on; this one stays recorded for the next down
+                    failed[done.item.name] = describe(done.error)
+                    report(f"Container {done.item.name}  Error: {failed[done.item.name]}")
+                else:
+                    report(f"Container {done.item.name}  Removed")
     finally:
         side.join()
     if failed:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,6 +141,26 @@ def update(conn: sqlite3.Connection, container_id: str, **changes: Any) -> None:
 def delete(conn: sqlite3.Connection, container_id: str) -> None:
     with transaction(conn):
         conn.execute("DELETE FROM containers WHERE id=?", (container_id,))
+
+
+def mark_removing(conn: sqlite3.Connection, container_ids: Sequence[str]) -> None:
+    """What ``update(status="removing", desired="removed")`` records, for many containers in one transaction."""
+    with transaction(conn):
+        conn.executemany("UPDATE containers SET status='removing', desired='removed' WHERE id=?",
+                         [(i,) for i in container_ids])
+
+
+def forget_containers(conn: sqlite3.Connection, records: Sequence[ContainerRecord]) -> None:
+    """The rows of removed containers and a ``remove`` event for each, in one transaction."""
+    if not records:
+        return
+    now = time.time()
+    with transaction(conn):
+        conn.executemany("DELETE FROM containers WHERE id=?", [(r.id,) for r in records])
+        conn.executemany(
+            "INSERT INTO events(time, project, service, container, action, detail) VALUES (?,?,?,?,'remove','')",
+            [(now, r.project, r.service, r.name) for r in records],
+        )
 
 
 def get(conn: sqlite3.Connection, container_id: str) -> ContainerRecord | None:

@@ -71,3 +71,56 @@ def test_invalid_stack_creates_nothing(host: Host) -> None:
     assert "compose.yaml:4" in res.stderr and "ports" in res.stderr
     assert "Traceback" not in res.stderr
     assert json.loads(host.pystack("-p", "work", "ps", "-a", "--format", "json").stdout) == []
+
+
+GROUPED = """
+name: e2egroup
+services:
+  a:
+    image: busybox:latest
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 86400 & wait"]
+    scale: 3
+  b:
+    image: busybox:latest
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 86400 & wait"]
+"""
+
+
+def _group_links(host: Host, group: int) -> set[str]:
+    out = host.sh("/usr/sbin/ip -o link show").stdout  # iproute2: busybox ip does not print groups
+    return {line.split(": ")[1].split("@")[0] for line in out.splitlines() if f" group {group} " in line}
+
+
+def _state_rows(host: Host) -> dict[str, int]:
+    import sqlite3
+
+    conn = sqlite3.connect(host.root / "state.db")
+    try:
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("containers", "net_endpoints", "net_netns", "net_networks", "images_holders")}
+    finally:
+        conn.close()
+
+
+def test_down_takes_the_stack_s_links_as_one_group_and_leaves_a_stranger_s(host: Host) -> None:
+    from orchestrator.network.names import link_group
+
+    f = host.write("compose.yaml", GROUPED)
+    group = link_group(str(host.root), "e2egroup")
+    for stranger in (False, True):
+        host.pystack("-f", str(f), "up", "-d")
+        mine = _group_links(host, group)
+        assert len(mine) == 5  # the bridge and four host-side veths
+        if stranger:  # a link another tool put in the same group: down must not delete it
+            made = host.sh(f"/usr/sbin/ip link add e2estranger type bridge && "
+                           f"/usr/sbin/ip link set e2estranger group {group}")
+            assert made.returncode == 0, made.stderr
+        host.pystack("-f", str(f), "down")
+        assert _group_links(host, group) == ({"e2estranger"} if stranger else set())
+        assert not mine & set(host.sh("ip -o link show").stdout.split())
+        assert _state_rows(host) == dict.fromkeys(
+            ("containers", "net_endpoints", "net_netns", "net_networks", "images_holders"), 0)
+        assert not list((host.root / "containers").glob("*"))
+        events = [json.loads(x) for x in host.pystack("-p", "e2egroup", "events", "--json").stdout.splitlines()]
+        assert sum(e["action"] == "remove" for e in events) == 4 * (2 if stranger else 1)
+    assert host.sh("/usr/sbin/ip link del e2estranger").returncode == 0
