@@ -219,26 +219,27 @@ def stop_containers(ctx: Context, tiers: Sequence[Sequence[ContainerRecord]], *,
     from orchestrator.reconcile import lifecycle
 
     t0 = time.monotonic()
-    pending: list[tuple[ContainerRecord, float]] = []
+    pending: list[tuple[ContainerRecord, float, bool]] = []
     for tier in tiers:
         signalled = []
         for rec in tier:
             info = RunInfo.from_record_spec(rec.spec)
             grace = timeout if timeout is not None else info.stop_grace_period
-            if lifecycle.send_stop(ctx, rec, info.stop_signal):
+            sig = lifecycle.stop_signal_for(grace, info.stop_signal)
+            if lifecycle.send_stop(ctx, rec, sig):
                 report(f"Container {rec.name}  Stopping")
                 signalled.append(rec)
-                pending.append((rec, t0 + grace))
+                pending.append((rec, t0 + grace, sig == "SIGKILL"))
         if signalled:
             # the next tier is asked once this one has exited, or after a short window at most
-            window = min(ORDER_WINDOW, max(0.0, min(d for _, d in pending) - time.monotonic()))
+            window = min(ORDER_WINDOW, max(0.0, min(d for _, d, _ in pending) - time.monotonic()))
             end = time.monotonic() + window
             for rec in signalled:
                 left = end - time.monotonic()
                 if left <= 0:
                     break
                 ctx.runtime(None if rec.runtime == "pystack" else rec.runtime).wait(rec.id, left)
-    for done in threads.each(lambda p: lifecycle.finish_stop(ctx, p[0], p[1]), pending):
+    for done in threads.each(lambda p: lifecycle.finish_stop(ctx, p[0], p[1], killed=p[2]), pending):
         name = done.item[0].name
         if done.error is not None:  # reported; removal (which kills the cgroup) still follows
             report(f"Container {name}  Error while stopping: {describe(done.error)}")

@@ -23,6 +23,7 @@ from orchestrator.state import containers as cstate
 from orchestrator.state.containers import ContainerRecord
 
 LOG_NAME = "log.json"
+KILLED_EXIT_WAIT = 2.0  # a PID 1 sent SIGKILL is gone at once; past this, its whole cgroup is killed
 STOPPING = "stopping"  # the pid and start time of the command stopping the container, while it does
 
 
@@ -155,10 +156,19 @@ def send_stop(ctx: Context, rec: ContainerRecord, stop_signal: str | None) -> bo
     return True
 
 
-def finish_stop(ctx: Context, rec: ContainerRecord, deadline: float) -> None:
-    """Wait for the exit until the deadline, then SIGKILL; record the exit status."""
+def stop_signal_for(grace: float, stop_signal: str | None) -> str | None:
+    """The signal that stops a container given ``grace`` seconds: its stop signal, or SIGKILL at once
+    when there is no grace period (``-t 0``), where the stop signal would be followed by SIGKILL
+    before any handler could finish. The kill of the whole cgroup stays for what outlives PID 1."""
+    return "SIGKILL" if grace <= 0 else stop_signal
+
+
+def finish_stop(ctx: Context, rec: ContainerRecord, deadline: float, *, killed: bool = False) -> None:
+    """Wait for the exit until the deadline (for a PID 1 sent SIGKILL, ``killed``, until it is
+    reaped: :data:`KILLED_EXIT_WAIT` at most), then SIGKILL the cgroup; record the exit status."""
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
-    status = rt.wait(rec.id, timeout=max(0.0, deadline - time.monotonic()))
+    left = max(0.0, deadline - time.monotonic())
+    status = rt.wait(rec.id, timeout=max(left, KILLED_EXIT_WAIT) if killed else left)
     if status is None:
         with contextlib.suppress(PystackError):
             rt.kill(rec.id, int(_signal.SIGKILL), all=True)
@@ -195,8 +205,9 @@ def stop_abandoned(ctx: Context, rec: ContainerRecord) -> bool:
 def stop(ctx: Context, rec: ContainerRecord, *, timeout: float | None = None) -> None:
     info = RunInfo.from_record_spec(rec.spec)
     grace = timeout if timeout is not None else info.stop_grace_period
-    if send_stop(ctx, rec, info.stop_signal):
-        finish_stop(ctx, rec, time.monotonic() + grace)
+    sig = stop_signal_for(grace, info.stop_signal)
+    if send_stop(ctx, rec, sig):
+        finish_stop(ctx, rec, time.monotonic() + grace, killed=sig == "SIGKILL")
     elif rec.status != "exited":
         cstate.update(ctx.db(), rec.id, status="exited", desired="stopped")
 

@@ -228,17 +228,22 @@ def stop_tiers(ctx: Context, project: str, order: Sequence[Sequence[str]] | None
     return [tiers[k] for k in sorted(tiers, reverse=True)]
 
 
-def _delete_links(ctx: Context, project: str) -> bool:
-    """The stack's bridges and veths in one kernel batch (see NetworkDriver.delete_stack_links);
-    True when none of its links is left. Otherwise the removals in :func:`down` take them link by link."""
+def _links_plan(ctx: Context, project: str) -> tuple[bool, int | None]:
+    """NetworkDriver.stack_links, or "link by link" when the network side cannot be read."""
     with contextlib.suppress(PystackError, ImportError):
-        return ctx.network.delete_stack_links(project)
-    return False
+        return ctx.network.stack_links(project)
+    return False, None
 
 
 def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, timeout: float | None,
          volumes: Sequence[str] = (), remove_volumes: bool = False, report: Report) -> None:
-    """Stop and remove the stack, in threads (no event loop: see :mod:`orchestrator.reconcile.threads`)."""
+    """Stop and remove the stack, in threads (no event loop: see :mod:`orchestrator.reconcile.threads`).
+
+    The stack's links go as one kernel batch (NetworkDriver.stack_links) in a thread of their own:
+    with ``-t 0`` while the containers are killed (none gets to use its network again), otherwise
+    once the grace period is over; the containers are removed meanwhile, as one batch too
+    (:mod:`orchestrator.reconcile.stack_removal`) when no link of theirs is left to wait for.
+    """
     import threading
 
     from orchestrator.reconcile import lifecycle, stack_removal, supervisor_client, threads
@@ -246,21 +251,14 @@ def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, t
     supervisor_client.shutdown(ctx.paths, project)
     records = cstate.for_project(ctx.db(), project)
     tiers = stop_tiers(ctx, project, order, records)
-    links_gone: list[bool] = []
-    if timeout == 0:
-        # Killed at once: no container gets to use its network again, so its links go meanwhile.
-        links = threading.Thread(target=lambda: links_gone.append(_delete_links(ctx, project)),
-                                 name=f"links-{project}")
-        links.start()
-        try:
-            engine.stop_containers(ctx, tiers, timeout=timeout, report=report)
-        finally:
-            links.join()
-    else:
-        # A grace period is the containers' to use, network included: their links go after it.
-        engine.stop_containers(ctx, tiers, timeout=timeout, report=report)
-        links_gone.append(_delete_links(ctx, project))
+    batch, group = _links_plan(ctx, project)
 
+    def delete_links(group: int) -> None:
+        # A failure leaves the links to cleanup_stack below, which deletes them one by one.
+        with contextlib.suppress(PystackError):
+            ctx.network.delete_link_group(group)
+
+    links = threading.Thread(target=delete_links, args=(group,), name=f"links-{project}") if group else None
     released: list[bool] = []
 
     def release() -> None:
@@ -272,10 +270,15 @@ def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, t
             released.append(True)
 
     side = threading.Thread(target=release, name=f"release-{project}")
-    side.start()
     failed: dict[str, str] = {}
     try:
-        if links_gone and links_gone[0]:
+        if links is not None and timeout == 0:
+            links.start()
+        engine.stop_containers(ctx, tiers, timeout=timeout, report=report)
+        if links is not None and links.ident is None:
+            links.start()
+        side.start()
+        if batch:
             failed = stack_removal.remove_all(ctx, records, report)
         else:
             for done in threads.each(lambda rec: lifecycle.remove(ctx, rec, timeout=0), records):
@@ -285,7 +288,9 @@ def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, t
                 else:
                     report(f"Container {done.item.name}  Removed")
     finally:
-        side.join()
+        for t in (links, side):
+            if t is not None and t.ident is not None:
+                t.join()
     if failed:
         raise PystackError(f"down: {len(failed)} container(s) could not be removed; run down again: "
                            + "; ".join(f"{k}: {v}" for k, v in sorted(failed.items())))

@@ -9,10 +9,10 @@ the rows of those that are gone go in a transaction per kind (network, image hol
 DNS names and published ports are not withdrawn one by one either: the stack's network service
 is being stopped meanwhile.
 
-It is for a stack whose links are gone already (deleted as one group, see
-:meth:`~orchestrator.network.driver.NetworkDriver.delete_stack_links`): otherwise each
-container's namespace has to go first, so that the kernel takes its veths in a batch, and
-``lifecycle.remove`` waits for them. An interrupted run leaves rows marked ``removing``, which
+It is for a stack whose links all go as one group (see
+:meth:`~orchestrator.network.driver.NetworkDriver.stack_links`), in a thread beside this
+removal: otherwise each container's namespace has to go first, so that the kernel takes its
+veths in a batch, and ``lifecycle.remove`` waits for them. An interrupted run leaves rows marked ``removing``, which
 the next ``down`` finishes: every step tolerates what is already gone.
 """
 

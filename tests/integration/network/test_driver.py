@@ -86,11 +86,12 @@ def test_a_stack_s_links_are_in_its_group_and_go_in_one_request(driver: NetworkD
     before = _links(host_ns)
     assert {n for n, g in before.items() if g == group} == mine
     assert before[eo[0].host_veth] == str(names.link_group(str(driver.paths.root), "g2")) != group
-    assert driver.delete_stack_links("g1") is True
+    assert driver.stack_links("g1") == (True, int(group))
+    driver.delete_link_group(int(group))
     after = _links(host_ns)
     assert not mine & set(after) and eo[0].host_veth in after
     assert nsexec(a, "ip", "-j", "link", "show").stdout.count("eth0") == 0  # the peer went with its veth
-    assert driver.delete_stack_links("g1") is True  # nothing left: nothing to do, and none of its links there
+    assert driver.stack_links("g1") == (True, None)  # none of its links left: nothing to delete or wait for
     driver.cleanup_stack("g1")
     assert driver.get_network("g1_default") is None
 
@@ -102,9 +103,8 @@ def test_a_link_someone_else_put_in_the_group_stops_the_batch(driver: NetworkDri
     group = str(names.link_group(str(driver.paths.root), "g3"))
     nsexec(host_ns, "ip", "link", "add", "foreign0", "type", "bridge")
     nsexec(host_ns, "ip", "link", "set", "foreign0", "group", group)
-    assert driver.delete_stack_links("g3") is False
-    left = _links(host_ns)
-    assert {"foreign0", ea[0].host_veth} <= set(left)  # nothing of the group was deleted
+    assert driver.stack_links("g3") == (False, None)  # no batch: the group is not all the stack's
+    assert {"foreign0", ea[0].host_veth} <= set(_links(host_ns))
     driver.cleanup_stack("g3")  # the link-by-link removal still takes the stack's own
     left = _links(host_ns)
     assert "foreign0" in left and ea[0].host_veth not in left
