@@ -282,8 +282,8 @@ class NetworkDriver:
         return path
 
     def unpin_netns(self, container_id: str) -> None:
-        """The namespace's pin only, its record left for :meth:`cleanup_stack`: a ``down`` whose
-        links are gone already forgets the whole stack's records in one transaction."""
+        """The namespace's pin only, its record kept: a ``down`` whose links are gone already
+        forgets many containers' records at once (:meth:`forget_containers`)."""
         path = self.netns_path(container_id)
         try:
             nsutil.remove(path.name, path.parent)
@@ -303,11 +303,7 @@ class NetworkDriver:
             c.executemany("DELETE FROM net_ports WHERE container_id=?", ids)
 
     def delete_netns(self, container_id: str) -> None:
-        path = self.netns_path(container_id)
-        try:
-            nsutil.remove(path.name, path.parent)
-        except OSError as exc:
-            raise NetworkFailure(f"cannot remove network namespace {path}: {exc}") from None
+        self.unpin_netns(container_id)
         with transaction(self.conn) as c:  # behind the process's write lock, never SQLite's busy sleeps
             c.execute("DELETE FROM net_netns WHERE container_id=?", (container_id,))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.cgroups import CgroupError, V2Cgroup, detect_mode, open_cgroup
+from orchestrator.cgroups import Cgroup, CgroupError, V2Cgroup, detect_mode, open_cgroup
 
 from .fake_cgroup2 import FakeCgroup2
 
@@ -183,11 +183,16 @@ def test_stats_and_oom_kills_read_back(fake: FakeCgroup2, cg: V2Cgroup) -> None:
     assert st.oom_kills == cg.oom_kill_count() == 1
 
 
-def test_destroy_kills_removes_and_prunes_only_empty_parents(fake: FakeCgroup2, no_mounts: Path,
-                                                             cg: V2Cgroup,
+@pytest.fixture
+def other(fake: FakeCgroup2, no_mounts: Path) -> Cgroup:
+    """A second container's cgroup beside ``cg``, so that their shared parent is not empty."""
+    group = open_cgroup("pystack-cgtest/other000", fs_root=fake.root, fs=fake, mountinfo=no_mounts)
+    group.create()
+    return group
+
+
+def test_destroy_kills_removes_and_prunes_only_empty_parents(fake: FakeCgroup2, cg: V2Cgroup, other: Cgroup,
                                                              sleeper: subprocess.Popen[bytes]) -> None:
-    other = open_cgroup("pystack-cgtest/other000", fs_root=fake.root, fs=fake, mountinfo=no_mounts)
-    other.create()
     cg.add_process(sleeper.pid)
     cg.destroy()
     assert sleeper.wait(timeout=5) == -signal.SIGKILL
@@ -199,11 +204,9 @@ def test_destroy_kills_removes_and_prunes_only_empty_parents(fake: FakeCgroup2, 
     assert sorted(p.name for p in fake.root.iterdir() if p.is_dir()) == []
 
 
-def test_remove_if_empty_reads_and_kills_nothing_and_keeps_a_busy_cgroup(fake: FakeCgroup2, no_mounts: Path,
-                                                                        cg: V2Cgroup,
+def test_remove_if_empty_reads_and_kills_nothing_and_keeps_a_busy_cgroup(fake: FakeCgroup2, cg: V2Cgroup,
+                                                                        other: Cgroup,
                                                                         sleeper: subprocess.Popen[bytes]) -> None:
-    other = open_cgroup("pystack-cgtest/other000", fs_root=fake.root, fs=fake, mountinfo=no_mounts)
-    other.create()
     cg.add_process(sleeper.pid)
     assert cg.remove_if_empty() is False
     assert cg.exists() and cg.procs() == [sleeper.pid] and sleeper.poll() is None  # nothing signalled
