@@ -17,7 +17,7 @@ from orchestrator.cgroups.convert import (
 from orchestrator.cgroups.fs import HOST_FS, CgroupFS
 from orchestrator.cgroups.hybrid import HybridCgroup
 from orchestrator.cgroups.mode import DEFAULT_ROOT, MOUNTINFO, detect_mode, layout
-from orchestrator.cgroups.types import Cgroup, CgroupStats, Mode
+from orchestrator.cgroups.types import Cgroup, CgroupStats, Mode, SelfJoin
 from orchestrator.cgroups.v1 import V1Cgroup
 from orchestrator.cgroups.v2 import V2Cgroup
 from orchestrator.errors import CgroupError
@@ -28,6 +28,7 @@ __all__ = [
     "CgroupStats",
     "HybridCgroup",
     "Mode",
+    "SelfJoin",
     "V1Cgroup",
     "V2Cgroup",
     "cpu_weight_from_shares",

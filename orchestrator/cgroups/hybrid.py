@@ -13,7 +13,7 @@ from typing import Any
 
 from orchestrator.cgroups.plan_v1 import plan_v1
 from orchestrator.cgroups.plan_v2 import plan_v2
-from orchestrator.cgroups.types import CgroupStats
+from orchestrator.cgroups.types import CgroupStats, SelfJoin
 from orchestrator.cgroups.v1 import V1Cgroup
 from orchestrator.cgroups.v2 import V2Cgroup
 from orchestrator.errors import CgroupError
@@ -57,6 +57,9 @@ class HybridCgroup:
     def add_process(self, pid: int) -> None:
         self.v1.add_process(pid)
         self.v2.add_process(pid)
+
+    def self_join(self) -> SelfJoin:
+        return SelfJoin(self.v2.self_join().v2_dir, self.v1.self_join().v1_tasks)
 
     def procs(self) -> list[int]:
         return sorted(set(self.v1.procs()) | set(self.v2.procs()))

@@ -21,7 +21,7 @@ from orchestrator.cgroups.fs import (
 )
 from orchestrator.cgroups.killing import signal_all
 from orchestrator.cgroups.plan_v1 import plan_v1
-from orchestrator.cgroups.types import CgroupStats
+from orchestrator.cgroups.types import CgroupStats, SelfJoin
 from orchestrator.errors import CgroupError
 
 FREEZE_TIMEOUT = 5.0
@@ -135,6 +135,9 @@ class V1Cgroup:
     def add_process(self, pid: int) -> None:
         for d in self._unique_dirs():
             self.fs.write(d / "cgroup.procs", str(pid))
+
+    def self_join(self) -> SelfJoin:
+        return SelfJoin(None, tuple(str(d / "tasks") for d in self._unique_dirs()))
 
     def procs(self) -> list[int]:
         found: set[int] = set()

@@ -21,7 +21,7 @@ from orchestrator.cgroups.fs import (
 )
 from orchestrator.cgroups.killing import EMPTY_TIMEOUT, signal_all
 from orchestrator.cgroups.plan_v2 import not_applicable_v2, plan_v2
-from orchestrator.cgroups.types import CgroupStats
+from orchestrator.cgroups.types import CgroupStats, SelfJoin
 from orchestrator.errors import CgroupError
 
 FREEZE_TIMEOUT = 5.0
@@ -120,6 +120,9 @@ class V2Cgroup:
     # -- processes ---------------------------------------------------------------------------
     def add_process(self, pid: int) -> None:
         self.fs.write(self.dir / "cgroup.procs", str(pid))
+
+    def self_join(self) -> SelfJoin:
+        return SelfJoin(str(self.dir), ())
 
     def procs(self) -> list[int]:
         f = self.dir / "cgroup.procs"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.cgroups.types import SelfJoin
 from orchestrator.runtime import hooks, inroot, procsetup, rootfs
 from orchestrator.runtime import kernel as k
 from orchestrator.runtime.procsetup import SetupError
@@ -49,6 +50,7 @@ class InitPlan:
     console: str | None = None
     userns: bool = False  # the init is in a new user namespace: no parent-death signal, root by fd
     start_result: str = ""  # FIFO that reports a startContainer hook's failure to ``start``
+    cgroup_join: SelfJoin | None = None  # joins its cgroup itself, first thing (None: the caller does)
 
 
 def close_fds_except(keep: set[int]) -> None:
@@ -94,7 +96,14 @@ def _setup_and_exec(plan: InitPlan) -> None:
     # With OCI hooks the caller runs createRuntime between our namespaces and our mounts, and
     # sends the state JSON the in-container phases get on stdin: one more round trip, only then.
     hooked = hooks.needs_init_handshake(cfg)
-    late = joins_cgroup_late(cfg, plan.ns_new, plan.userns, hooked)
+    if plan.cgroup_join is not None:
+        # Before any namespace: the paths are the host's. In its cgroups from here on, the init
+        # may build its root before "go" and create its cgroup namespace with the others.
+        _join_cgroup(plan.cgroup_join)
+        late, cgroupns_late = not hooked, False
+    else:
+        late = joins_cgroup_late(cfg, plan.ns_new, plan.userns, hooked)
+        cgroupns_late = late
     if not late:
         _wait_go(plan.go_fd, keep_open=hooked)
     result_fd = -1
@@ -107,7 +116,7 @@ def _setup_and_exec(plan: InitPlan) -> None:
         k.setns(fd, flag)
         os.close(fd)
     _step[0] = "creating namespaces"
-    early = plan.ns_new & ~k.CLONE_NEWCGROUP if late else plan.ns_new
+    early = plan.ns_new & ~k.CLONE_NEWCGROUP if cgroupns_late else plan.ns_new
     if early:
         k.unshare(early)
     rootfs_fd = None
@@ -148,7 +157,7 @@ def _setup_and_exec(plan: InitPlan) -> None:
     rootfs.finish(cfg)
     if late:
         _wait_go(plan.go_fd)
-        if plan.ns_new & k.CLONE_NEWCGROUP:
+        if cgroupns_late and plan.ns_new & k.CLONE_NEWCGROUP:
             _step[0] = "creating the cgroup namespace"
             k.unshare(k.CLONE_NEWCGROUP)
     close_fds_except({plan.ready_fd, plan.fifo_fd, result_fd})
@@ -176,6 +185,9 @@ def _setup_and_exec(plan: InitPlan) -> None:
 def joins_cgroup_late(cfg: dict[str, Any], ns_new: int, userns: bool, hooked: bool) -> bool:
     """Whether the init builds the root before the caller has put it into its cgroup.
 
+    Only for an init the caller moves (in a user namespace); one that joins by itself (SelfJoin)
+    is in its cgroups before anything else, so it always builds first.
+
     Joining (the caller's write to cgroup.procs) waits for an RCU grace period on v1 hosts, so the
     root is built meanwhile and "go" awaited just before the identity change, with the cgroup
     namespace (whose root is the cgroup the init is in) created after it. A cgroup filesystem
@@ -189,6 +201,23 @@ def joins_cgroup_late(cfg: dict[str, Any], ns_new: int, userns: bool, hooked: bo
     if not any(m.get("type") == "cgroup" for m in cfg.get("mounts") or []):
         return True
     return not (ns_new & k.CLONE_NEWCGROUP) and not userns
+
+
+def _join_cgroup(join: SelfJoin) -> None:
+    """Enter the container's cgroups without the threadgroup lock a caller's write takes (SelfJoin):
+    the init is single-threaded, so ``0`` in a v1 ``tasks`` file moves all of it. Only when it
+    could not be born in its cgroup2 cgroup does it write there, which does take the lock."""
+    _step[0] = "joining the container's cgroup"
+    files = ([join.v2_dir + "/cgroup.procs"] if join.v2_dir else []) + list(join.v1_tasks)
+    for path in files:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise SetupError(f"cannot join cgroup {os.path.dirname(path)}: {exc.strerror}") from None
 
 
 def _wait_go(go_fd: int, keep_open: bool = False) -> None:

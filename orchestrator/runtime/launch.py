@@ -1,8 +1,10 @@
-"""The caller's half of ``create``: while the monitor forks the init, the caller prepares its cgroup.
+"""The caller's half of ``create``: the container's cgroup, the monitor, the release of the init.
 
 Protocol (all pipes close-on-exec, created here and inherited down the fork chain):
-caller → monitor → init. The monitor reports ``"<init pid> <monitor pid>\\n"``; the caller puts
-that pid into the cgroup it created meanwhile and writes ``G`` on the init's *go* pipe; the init
+caller → monitor → init. The caller makes the cgroup and sets its limits first; the monitor forks
+the init into it (born in its cgroup2 cgroup, joining the v1 hierarchies by itself: see
+``cgroups.SelfJoin``) and reports ``"<init pid> <monitor pid>\\n"``; the caller writes ``G`` on the
+init's *go* pipe (in a user namespace, after putting that pid into the cgroup itself); the init
 builds the container and answers ``R`` (or ``E<message>``) on its *ready* pipe, then blocks on
 ``exec.fifo`` until ``start``. With OCI hooks there is one more exchange before the mounts: the
 init sends ``H``, the caller runs prestart and createRuntime and answers ``G<state JSON>\\n``.
@@ -37,33 +39,40 @@ def launch(plan: monitor_plan.MonitorPlan, *, use_zygote: bool = True) -> int:
         os.mkfifo(cdir.start_result, 0o600)
     fifo_fd = os.open(cdir.fifo, os.O_RDWR | os.O_CLOEXEC)
     plan.init_fds = (go_r, ready_w, fifo_fd)
+    for_child = [go_r, ready_w, fifo_fd, *(f for f, _ in plan.ns_join_fds)]  # ours to close once forked
     slave = None
-    if (plan.cfg.get("process") or {}).get("terminal") and plan.console_socket:
-        slave = _send_console(plan)
-    try:
-        report = -1
-        if use_zygote:
-            with contextlib.suppress(OSError):  # no zygote: fork from here (same, more memory per container)
-                report = zygote.fork_monitor(zygote.socket_path(cdir.dir.parent), plan)
-        if report < 0:
-            from orchestrator.runtime import monitor
-
-            report = monitor.fork_monitor(plan, monitor.own_body)
-    finally:
-        for fd in (go_r, ready_w, fifo_fd, *(f for f, _ in plan.ns_join_fds)):
-            os.close(fd)
     cg = None
+    report = -1
     pid = mpid = 0
     try:
-        if plan.cgroups_path:  # overlaps with the monitor forking the init
+        if (plan.cfg.get("process") or {}).get("terminal") and plan.console_socket:
+            slave = _send_console(plan)
+        if plan.cgroups_path:
+            # Made and limited before the init exists, so that it can be born in it (or join it by
+            # itself) without the caller's write to cgroup.procs: see SelfJoin.
             cg = open_cgroup(plan.cgroups_path)
             cg.create()
             cg.apply((plan.cfg.get("linux") or {}).get("resources") or {})
+            if not plan.userns:  # inside its user namespace the init may not write the host's cgroup files
+                join = cg.self_join()
+                plan.join_v2, plan.join_v1, plan.joins_itself = join.v2_dir, list(join.v1_tasks), True
+        try:
+            if use_zygote:
+                with contextlib.suppress(OSError):  # no zygote: fork from here (same, more memory per container)
+                    report = zygote.fork_monitor(zygote.socket_path(cdir.dir.parent), plan)
+            if report < 0:
+                from orchestrator.runtime import monitor
+
+                report = monitor.fork_monitor(plan, monitor.own_body)
+        finally:
+            for fd in for_child:
+                os.close(fd)
+            for_child.clear()
         line = monitor_plan.read_report(report, TIMEOUT, until_eof=False)
         if not line or not line[:1].isdigit():
             raise RuntimeFailure(_monitor_error(line))
         pid, mpid = (int(x) for x in line.split())
-        if cg is not None:
+        if cg is not None and not plan.joins_itself:
             try:
                 cg.add_process(pid)
             except Exception:
@@ -98,8 +107,9 @@ def launch(plan: monitor_plan.MonitorPlan, *, use_zygote: bool = True) -> int:
         _abort(pid, mpid, cg)
         raise
     finally:
-        for fd in (go_w, ready_r, report):
-            os.close(fd)
+        for fd in (*for_child, go_w, ready_r, report):
+            if fd >= 0:
+                os.close(fd)
         if slave is not None:
             os.close(slave)
 

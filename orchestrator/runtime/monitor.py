@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from orchestrator.cgroups import open_cgroup
+from orchestrator.cgroups import SelfJoin, open_cgroup
 from orchestrator.runtime import init as cinit
 from orchestrator.runtime import kernel as k
 from orchestrator.runtime.logfile import LogWriter
@@ -103,13 +103,14 @@ def own_body(plan: MonitorPlan, report_fd: int) -> None:
         child_stdio = [devnull, out_w, err_w]
     go_r, ready_w, fifo_fd = plan.init_fds
 
-    def become_init() -> None:
+    def become_init(born_in_v2: bool = False) -> None:
         for i, fd in enumerate(child_stdio):
             if fd != i:
                 os.dup2(fd, i)
+        join = SelfJoin(None if born_in_v2 else plan.join_v2, tuple(plan.join_v1)) if plan.joins_itself else None
         cinit.run(cinit.InitPlan(plan.config(), Path(plan.bundle), plan.ns_new, plan.ns_join_fds, go_r, ready_w,
                                  fifo_fd, plan.seccomp_bpf, console=plan.console, userns=plan.userns,
-                                 start_result=str(plan.cdir.start_result)))
+                                 start_result=str(plan.cdir.start_result), cgroup_join=join))
 
     if plan.userns:
         pid = _fork_in_userns(plan, become_init)
@@ -121,9 +122,9 @@ def own_body(plan: MonitorPlan, report_fd: int) -> None:
             os.close(fd)
         elif pid_new or plan.time_ns:
             k.unshare((k.CLONE_NEWPID if pid_new else 0) | (k.CLONE_NEWTIME if plan.time_ns else 0))
-        pid = os.fork()
+        pid, born_in_v2 = _fork_into(plan.join_v2) if plan.joins_itself and plan.join_v2 else (os.fork(), False)
         if pid == 0:
-            become_init()
+            become_init(born_in_v2)
     for fd in (go_r, ready_w, fifo_fd, *(f for f, _ in plan.ns_join_fds)):
         os.close(fd)
     if pipes:
@@ -136,6 +137,22 @@ def own_body(plan: MonitorPlan, report_fd: int) -> None:
         os.dup2(devnull, i)
     os.close(devnull)
     record_exit(plan, pid, pidfd, pipes, plan.cgroups_path)
+
+
+def _fork_into(v2_dir: str) -> tuple[int, bool]:
+    """Fork the init born in its cgroup2 cgroup; ``(pid, True)``, or ``(pid, False)`` from a plain
+    fork where the kernel refuses (before Linux 5.7, or a seccomp filter that forbids clone3), in
+    which case the init joins by writing to cgroup.procs, as slow as the caller's write but correct."""
+    try:
+        fd = os.open(v2_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return os.fork(), False
+    try:
+        return k.fork_into_cgroup(fd), True
+    except OSError:
+        return os.fork(), False
+    finally:
+        os.close(fd)
 
 
 def _fork_in_userns(plan: MonitorPlan, become_init: Callable[[], None]) -> int:

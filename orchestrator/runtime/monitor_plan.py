@@ -36,6 +36,11 @@ class MonitorPlan:
     init_fds: tuple[int, int, int] = (-1, -1, -1)  # go (read), ready (write), exec fifo: handed to the init
     userns: bool = False
     console: str | None = None  # host path of the pty slave the init takes as its terminal
+    # The init enters its cgroup by itself (cgroups.SelfJoin): born in ``join_v2`` when the kernel
+    # allows it, then ``0`` written to each of ``join_v1``. Otherwise the caller writes its pid.
+    joins_itself: bool = False
+    join_v2: str | None = None
+    join_v1: list[str] = field(default_factory=list)
     # The OCI config as JSON, when ``cfg`` was left empty: a monitor forked from the zygote never
     # parses it (see :meth:`config`).
     cfg_json: bytes = b""

@@ -1,8 +1,8 @@
 """A cgroup filesystem mounted into the root shows what its namespace says, whenever the init joins.
 
-The init builds the root before the caller has put it into its cgroup unless what the mount
-shows depends on that join (``init.joins_cgroup_late``); both orders are checked here on the
-real v1 hierarchies of this host.
+The init joins its cgroups by itself before anything else (``cgroups.SelfJoin``), so what the
+mount shows is right in both cases checked here on the real v1 hierarchies of this host. (The
+order the caller's join needs, in a user namespace, is ``init.joins_cgroup_late``.)
 """
 
 from __future__ import annotations

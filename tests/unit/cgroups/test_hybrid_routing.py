@@ -49,3 +49,15 @@ def test_unified_keys_need_the_controller_in_the_cgroup2_tree(hybrid: HybridCgro
 def test_a_controller_neither_tree_has_is_a_clear_error(hybrid: HybridCgroup) -> None:
     with pytest.raises(CgroupError, match="no cgroup v1 pids controller"):
         hybrid.apply({"pids": {"limit": 10}})
+
+
+def test_self_join_names_one_tasks_file_per_v1_hierarchy_and_the_cgroup2_directory(tmp_path: Path) -> None:
+    shared = tmp_path / "cpu,cpuacct"  # co-mounted controllers: one hierarchy, one tasks file
+    v1 = V1Cgroup(PATH, {"cpu": shared, "cpuacct": shared, "memory": tmp_path / "memory"})
+    v2 = V2Cgroup(PATH, tmp_path / "unified", enable_in_root=False)
+    assert v1.self_join().v2_dir is None
+    assert sorted(v1.self_join().v1_tasks) == sorted([str(shared / PATH / "tasks"),
+                                                      str(tmp_path / "memory" / PATH / "tasks")])
+    assert v2.self_join().v2_dir == str(tmp_path / "unified" / PATH) and v2.self_join().v1_tasks == ()
+    both = HybridCgroup(v1, v2).self_join()
+    assert (both.v2_dir, both.v1_tasks) == (v2.self_join().v2_dir, v1.self_join().v1_tasks)

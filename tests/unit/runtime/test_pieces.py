@@ -160,3 +160,13 @@ def test_the_init_joins_its_cgroup_late_unless_a_mounted_cgroup_fs_depends_on_th
     assert not joins_cgroup_late(with_cg, k.CLONE_NEWNS | k.CLONE_NEWCGROUP, userns=False, hooked=False)
     assert not joins_cgroup_late(with_cg, k.CLONE_NEWNS, userns=True, hooked=False)  # binds its own dirs
     assert not joins_cgroup_late(plain, 0, userns=False, hooked=True)
+
+
+def test_an_init_that_cannot_join_its_cgroup_says_which(tmp_path: Path) -> None:
+    from orchestrator.cgroups import SelfJoin
+    from orchestrator.runtime.init import _join_cgroup
+    from orchestrator.runtime.procsetup import SetupError
+
+    missing = tmp_path / "pystack" / "gone"
+    with pytest.raises(SetupError, match=f"cannot join cgroup {missing}: No such file or directory"):
+        _join_cgroup(SelfJoin(None, (str(missing / "tasks"),)))
