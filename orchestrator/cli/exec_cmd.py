@@ -139,7 +139,14 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
                 sp_, plan = stack_ops.prepare(ctx, stack, up_opts, report)
                 stack_ops.up(ctx, stack, sp_, plan, up_opts, report)
     ids = stack_ops.ensure_images(ctx, stack, stack_ops.UpOptions(services=(service,)), report)
-    stack_ops.prestart_runtime(ctx)
+    if detach:
+        stack_ops.prestart_runtime(ctx)
+    else:
+        # The container lives as long as this command waits for it: its monitor is forked from
+        # here rather than from a zygote that would take ~60 ms to boot for this one container.
+        rt_ = ctx.runtime()
+        if hasattr(rt_, "use_zygote"):
+            rt_.use_zygote = False
     fresh_networks = False  # the service listens on a new gateway only after a re-read
     for spec in stack_ops.network_specs(stack):
         fresh_networks = fresh_networks or ctx.network.get_network(spec.name) is None

@@ -99,3 +99,24 @@ networks:
     out = host.pystack("-f", f, "run", "--rm", "-T", "tool", "nslookup", "tool").stdout
     assert "Name:\ttool" in out and "Address: 10." in out
     host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_a_foreground_run_forks_its_monitor_itself_and_starts_no_zygote(host: Host) -> None:
+    """The container of ``run`` without ``-d`` lives as long as the command: a zygote (an interpreter
+    booted to share pages between many monitors) would only delay it. ``run -d`` still uses one."""
+    from orchestrator.paths import Paths
+
+    f = str(host.write("compose.yaml", """
+name: e2erunfg
+services:
+  one:
+    image: busybox:latest
+    network_mode: none
+"""))
+    state = Paths(host.root).runtime_state
+    out = host.pystack("-f", f, "run", "--rm", "-T", "one", "echo", "fg-ok").stdout
+    assert out == "fg-ok\n"
+    assert not list(state.glob("zygote-*.sock"))  # one that had served a monitor stays 1 s idle
+    host.pystack("-f", f, "run", "-d", "one", "sleep", "30")
+    assert list(state.glob("zygote-*.sock"))
+    host.pystack("-f", f, "down", "-t", "0")
