@@ -78,8 +78,11 @@ def plan_for(ctx: Context, sp: StackPlan, options: PlanOptions, targets: Sequenc
 
             if stop_abandoned(ctx, r) and cstate.resume_if_stopping(ctx.db(), r.id):
                 r.desired = "running"
+    # A row whose removal has begun is planned as left "removing" whatever its status since (a
+    # down killed after the stop that precedes the removal): it is recreated, never started again.
     observed = [
-        ObservedContainer(r.id, r.name, r.service, r.number, r.config_hash, r.status, r.spec.get("service") or {})
+        ObservedContainer(r.id, r.name, r.service, r.number, r.config_hash,
+                          "removing" if r.desired == "removed" else r.status, r.spec.get("service") or {})
         for r in recs
     ]
     return make_plan(sp.project, desired, observed, sp.order, options)

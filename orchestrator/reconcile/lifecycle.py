@@ -144,7 +144,7 @@ def send_stop(ctx: Context, rec: ContainerRecord, stop_signal: str | None) -> bo
     if st.status not in ("running", "paused", "created"):
         return False
     _note_stopper(ctx, rec)
-    cstate.update(ctx.db(), rec.id, desired="stopped")
+    cstate.want_stopped(ctx.db(), rec.id)
     if st.status == "paused":
         with contextlib.suppress(PystackError):
             rt.resume(rec.id)

@@ -143,6 +143,14 @@ def delete(conn: sqlite3.Connection, container_id: str) -> None:
         conn.execute("DELETE FROM containers WHERE id=?", (container_id,))
 
 
+def want_stopped(conn: sqlite3.Connection, container_id: str) -> None:
+    """Record desired "stopped", unless a removal has begun: its desired "removed" must outlive the
+    stop that comes before the removal, so that an ``up`` after a ``down`` killed midway recreates
+    the container (its links may be gone already) instead of starting it again."""
+    with transaction(conn):
+        conn.execute("UPDATE containers SET desired='stopped' WHERE id=? AND desired<>'removed'", (container_id,))
+
+
 def mark_removing(conn: sqlite3.Connection, container_ids: Sequence[str]) -> None:
     """What ``update(status="removing", desired="removed")`` records, for many containers in one transaction."""
     with transaction(conn):

@@ -85,3 +85,39 @@ def test_kill_9_at_random_points_then_converge_and_clean_down(host: Host) -> Non
     assert links == []
     leftover = subprocess.run(["pgrep", "-f", f"--root {host.root}"], capture_output=True, text=True).stdout
     assert leftover.strip() == ""
+
+
+def test_an_up_after_a_down_killed_past_its_links_recreates_every_container(host: Host) -> None:
+    """What a ``down -t 0`` killed after its first steps leaves, made with down's own calls in its
+    order: the supervisor shut down, every row marked removing, the stack's links deleted as one
+    group, then one container stopped (the stop that precedes a removal). ``up`` recreates them
+    all (new ids, the published port answers), where it used to start that stopped container
+    again, and keep the others, without a network."""
+    from orchestrator.network import names
+    from orchestrator.paths import Paths
+    from orchestrator.reconcile import engine, supervisor_client
+    from orchestrator.reconcile.context import Context
+    from orchestrator.state import containers as cstate
+
+    f = str(host.write("compose.yaml", STACK))
+    host.pystack("-f", f, "up", "-d")
+    ctx = Context(Paths(host.root), host_netns=host.netns)
+    try:
+        supervisor_client.shutdown(ctx.paths, "e2efault")
+        records = cstate.for_project(ctx.db(), "e2efault")
+        before = {r.id for r in records}
+        cstate.mark_removing(ctx.db(), sorted(before))
+        ctx.network.delete_link_group(names.link_group(str(host.root), "e2efault"))
+        web = [r for r in records if r.service == "web"]
+        engine.stop_containers(ctx, [web], timeout=0, report=lambda _line: None)
+    finally:
+        ctx.close()
+
+    host.pystack("-f", f, "up", "-d")
+    rows = json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)
+    assert sorted(r["Service"] for r in rows) == ["api", "db", "web"]
+    assert all(r["State"] == "running" for r in rows), rows
+    assert not {r["ID"] for r in rows} & before, "a container was kept or started again without its network"
+    assert host.http("http://127.0.0.1:28190/etc/hostname").strip()
+    host.pystack("-f", f, "down", "-v", "-t", "0")
+    assert _mounts_under(host.root) == []
