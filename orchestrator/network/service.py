@@ -161,6 +161,8 @@ def notify_service(paths: Paths, project: str, timeout: float = 2.0) -> bool:
     while time.monotonic() < deadline:
         if _synced_at(ready) >= asked:
             return True
+        if running_service(paths, project) != pid:  # it left (a stop under way): nothing to wait for
+            return False
         time.sleep(0.005)
     return False
 

@@ -119,7 +119,9 @@ def ports_free(ctx: Context, project: str, wanted: list[PortBinding]) -> list[Po
 
     The service may still hold the port of a container removed a moment ago (removal only pokes
     it, and a removal killed half-way does not even do that): once it has re-read the state, a
-    port of the stack's own is free again. Raises :class:`PortInUse` when it still is not.
+    port of the stack's own is free again. A service that a ``down`` killed midway had asked to
+    stop may still be closing its sockets: once it is gone, so is its hold. Either way the ports
+    are probed once more; :class:`PortInUse` when one still is not free.
     """
     from orchestrator.network.ports import PortInUse, check_ports_free
     from orchestrator.network.service import notify_service
@@ -128,8 +130,7 @@ def ports_free(ctx: Context, project: str, wanted: list[PortBinding]) -> list[Po
     try:
         return check_ports_free(wanted, host_netns=ctx.host_netns, conn=conn, project=project)
     except PortInUse:
-        if not notify_service(ctx.paths, project):
-            raise
+        notify_service(ctx.paths, project)
         return check_ports_free(wanted, host_netns=ctx.host_netns, conn=conn, project=project)
 
 

@@ -289,6 +289,32 @@ def test_notify_waits_for_a_look_that_began_after_the_request(
     assert dns_query(driver.netns_path(worker), s.gateways[late], "worker") == ("NOERROR", [worker_ip])
 
 
+def test_notify_stops_waiting_once_the_service_has_left(
+    driver: NetworkDriver, upstream: FakeUpstream, tmp_path: Path, host_ns: str
+) -> None:
+    """A service that a killed ``down`` asked to stop removes its pid file once its sockets are
+    closed; a notify then has nothing to wait for (its caller probes the ports again at once)."""
+    s = _stack(driver, "gone", upstream, tmp_path, host_ns)
+    s.container("api", [s.network("default")])
+    pid = s.start()
+    pid_path = driver.paths.stack_run("gone") / "network.pid"
+    os.kill(pid, signal.SIGSTOP)  # it cannot answer; its pid file goes, as when it has let go, mid-wait
+    kept = pid_path.read_text()
+    leave = threading.Timer(0.3, pid_path.unlink)
+    try:
+        leave.start()
+        t0 = time.monotonic()
+        assert notify_service(driver.paths, "gone", timeout=30) is False
+        assert time.monotonic() - t0 < 10, "notify waited out its timeout for a service that had left"
+    finally:
+        leave.join()
+        pid_path.write_text(kept)
+        os.kill(pid, signal.SIGCONT)
+    assert notify_service(driver.paths, "gone")
+    driver.cleanup_stack("gone")
+    assert running_service(driver.paths, "gone") is None
+
+
 def test_a_burst_of_change_signals_still_lets_a_stop_through_at_once(
     driver: NetworkDriver, upstream: FakeUpstream, tmp_path: Path, host_ns: str
 ) -> None:
