@@ -81,6 +81,19 @@ class Watch:
                 os.close(fd)
 
 
+def recorded_exit(rt: Any, cid: str, timeout: float = 5.0) -> Any:
+    """The exit status of a run that has ended, once its monitor has recorded it; None if it never will.
+
+    A run that ended a moment ago (a restart whose process exits at once) already counts as
+    stopped while its monitor still drains the log pipes and has not written ``exit.json``:
+    reading the record straight away found none, and the exit code was lost (-1).
+    """
+    try:
+        return rt.wait(cid, timeout)
+    except PystackError:  # the monitor is gone without a record
+        return rt.exit_status(cid)
+
+
 class Supervisor:
     def __init__(self, ctx: Context, project: str) -> None:
         self.ctx = ctx
@@ -195,7 +208,7 @@ class Supervisor:
             elif st.status == "created":
                 return  # created but never started (up --no-start): nothing to supervise yet
             else:  # it exited while nobody watched (before this supervisor, or between two of them)
-                status = rt.exit_status(cid)
+                status = recorded_exit(rt, cid)
                 code = status.code if status else -1
                 if rec.status in ("running", "paused"):
                     self._q(cstate.update_if_started_at, cid, run_started, status="exited",
