@@ -39,6 +39,11 @@ def fork_monitor(plan: MonitorPlan, body: Callable[[MonitorPlan, int], None]) ->
         if mid == 0:
             try:
                 os.close(r)
+                # Only what the monitor and the init are handed: the caller's other descriptors
+                # (the write end of the init's go pipe above all, but also its database, locks
+                # and sockets) would otherwise live on in the monitor, and an init whose caller
+                # died would wait for its "go" for ever.
+                cinit.close_fds_except({w, *plan.init_fds, *(f for f, _ in plan.ns_join_fds)})
                 if os.fork() == 0:
                     _main(plan, w, body)
             finally:
