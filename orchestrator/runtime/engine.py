@@ -316,7 +316,10 @@ class PystackRuntime:
 
     def delete(self, container_id: str, *, force: bool = False) -> None:
         cdir = self._dir(container_id)
-        data = cdir.load()
+        data = read_json(cdir.state_file)
+        if data is None:
+            self._delete_unfinished(cdir)
+            return
         status = self._status(cdir, data)
         if status in ("running", "paused") and not force:
             raise RuntimeFailure(f"container {container_id} is {status}: stop it first or delete --force")
@@ -352,6 +355,33 @@ class PystackRuntime:
             state = hooks.state_json(container_id, "stopped", None, data["bundle"], data.get("annotations"),
                                      data.get("oci_version", ""))
             hooks.run_all_warning(poststop, state, "poststop", self.warn)
+
+    def _delete_unfinished(self, cdir: ContainerDir) -> None:
+        """Undo a create whose caller was killed before it wrote ``state.json``.
+
+        The cgroup exists from before the init is forked (which is born in it), so without this
+        a ``down`` after such a kill left the cgroup, empty or holding an init that waits for a
+        "go" that never comes, on the host. Refused while the creating process still runs.
+        """
+        if not cdir.dir.is_dir():
+            raise RuntimeFailure(f"container {cdir.id} does not exist", exit_code=1)
+        note = read_json(cdir.create_file) or {}
+        if note and alive(note.get("pid"), note.get("pid_start")):
+            raise RuntimeFailure(f"container {cdir.id} is being created")
+        if note.get("cgroups_path"):
+            from orchestrator.cgroups import open_cgroup
+
+            cg = open_cgroup(note["cgroups_path"])
+            for _ in range(100):
+                if not cg.exists():
+                    break
+                try:
+                    cg.destroy()  # kills what is in it (the init), then one rmdir per hierarchy
+                except Exception:
+                    time.sleep(0.02)
+        import shutil
+
+        shutil.rmtree(cdir.dir, ignore_errors=True)
 
     # -- exit -------------------------------------------------------------------------------------
     def exit_status(self, container_id: str) -> ExitStatus | None:

@@ -47,6 +47,8 @@ def launch(plan: monitor_plan.MonitorPlan, *, use_zygote: bool = True) -> int:
     try:
         if (plan.cfg.get("process") or {}).get("terminal") and plan.console_socket:
             slave = _send_console(plan)
+        me = os.getpid()
+        write_json(cdir.create_file, {"pid": me, "pid_start": start_time(me), "cgroups_path": plan.cgroups_path})
         if plan.cgroups_path:
             # Made and limited before the init exists, so that it can be born in it (or join it by
             # itself) without the caller's write to cgroup.procs: see SelfJoin.
@@ -102,6 +104,7 @@ def launch(plan: monitor_plan.MonitorPlan, *, use_zygote: bool = True) -> int:
             "hooks": {p: hooks.of(plan.cfg, p) for p in ("startContainer", "poststart", "poststop")
                       if hooks.of(plan.cfg, p)},
         })
+        cdir.create_file.unlink()
         return pid
     except BaseException:
         _abort(pid, mpid, cg)

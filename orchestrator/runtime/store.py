@@ -117,6 +117,12 @@ class ContainerDir:
         return self.dir / "exec.fifo"
 
     @property
+    def create_file(self) -> Path:
+        """Who is creating the container and its cgroup's path, until ``state.json`` is written:
+        what a ``delete`` needs to undo a create whose caller was killed (see PystackRuntime.delete)."""
+        return self.dir / "create.json"
+
+    @property
     def start_result(self) -> Path:
         """FIFO over which the init reports a failed startContainer hook (only when there are any)."""
         return self.dir / "start.result"
