@@ -58,8 +58,14 @@ def _mounts_under(root: Path) -> list[str]:
         return [line.split()[4] for line in fh if line.split()[4].startswith(str(root))]
 
 
+def _container_cgroups() -> set[str]:
+    """Every container cgroup on the host, in every hierarchy (``pystack/<id>`` directories)."""
+    return {str(p) for p in Path("/sys/fs/cgroup").glob("*/pystack/*") if p.is_dir()}
+
+
 def test_kill_9_at_random_points_then_converge_and_clean_down(host: Host) -> None:
     f = str(host.write("compose.yaml", STACK))
+    cgroups_before = _container_cgroups()
     rng = random.Random(20261202)
     for trial in range(TRIALS):
         verb = "up" if trial % 2 == 0 else "down"
@@ -85,6 +91,8 @@ def test_kill_9_at_random_points_then_converge_and_clean_down(host: Host) -> Non
     assert links == []
     leftover = subprocess.run(["pgrep", "-f", f"--root {host.root}"], capture_output=True, text=True).stdout
     assert leftover.strip() == ""
+    # a create killed before it recorded its state (even halfway through making the cgroup) included
+    assert _container_cgroups() <= cgroups_before
 
 
 def test_an_up_after_a_down_killed_past_its_links_recreates_every_container(host: Host) -> None:
