@@ -247,10 +247,27 @@ def move_mount(from_fd: int, from_path: str, to_fd: int, to_path: str, flags: in
 # every monitor shares these objects instead of building its own.
 _clone3 = ctypes.PyDLL(None, use_errno=True).syscall
 _clone3.restype = ctypes.c_long
+_clone3.argtypes = (ctypes.c_long, ctypes.c_void_p, ctypes.c_size_t)
 _before_fork = ctypes.pythonapi.PyOS_BeforeFork
 _after_fork_child = ctypes.pythonapi.PyOS_AfterFork_Child
 _after_fork_parent = ctypes.pythonapi.PyOS_AfterFork_Parent
 _CLONE_ARGS = struct.Struct("=11Q")  # struct clone_args up to .cgroup (CLONE_ARGS_SIZE_VER2, 88 bytes)
+_clone_args = ctypes.create_string_buffer(_CLONE_ARGS.size)
+
+
+def prepare_fork_into_cgroup() -> None:
+    """Run :func:`fork_into_cgroup`'s ctypes machinery once, in the zygote, without forking.
+
+    Its first call builds ctypes' conversion state for these functions; built in each monitor, it
+    cost ~0.14 MB of private memory per container (measured), built here it is shared by every
+    monitor. It goes as a fork that fails does: clone3 with a size below the smallest struct the
+    kernel knows fails with EINVAL before anything is created.
+    """
+    _before_fork()
+    try:
+        _clone3(SYS_CLONE3, ctypes.addressof(_clone_args), 0)
+    finally:
+        _after_fork_parent()
 
 
 def fork_into_cgroup(cgroup_fd: int) -> int:
@@ -270,10 +287,9 @@ def fork_into_cgroup(cgroup_fd: int) -> int:
     if cgroup_fd < 0:
         raise OSError(errno.EBADF, os.strerror(errno.EBADF))
     sys.audit("os.fork")
-    args = ctypes.create_string_buffer(
-        _CLONE_ARGS.pack(CLONE_INTO_CGROUP, 0, 0, 0, signal.SIGCHLD, 0, 0, 0, 0, 0, cgroup_fd), _CLONE_ARGS.size)
+    _CLONE_ARGS.pack_into(_clone_args, 0, CLONE_INTO_CGROUP, 0, 0, 0, signal.SIGCHLD, 0, 0, 0, 0, 0, cgroup_fd)
     _before_fork()
-    pid = int(_clone3(ctypes.c_long(SYS_CLONE3), args, ctypes.c_size_t(_CLONE_ARGS.size)))
+    pid = int(_clone3(SYS_CLONE3, ctypes.addressof(_clone_args), _CLONE_ARGS.size))
     if pid == 0:
         _after_fork_child()
         return 0

@@ -203,7 +203,9 @@ def _serve(sock_path: Path, ready_fd: int) -> None:
     # who only send requests, never import it)
     from orchestrator.runtime import monitor
     from orchestrator.runtime.init import close_fds_except
+    from orchestrator.runtime.kernel import prepare_fork_into_cgroup
 
+    prepare_fork_into_cgroup()
     monitor._quiet_signals()
     os.chdir("/")
     lock = os.open(str(sock_path) + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

@@ -129,3 +129,15 @@ def test_fork_into_cgroup_refused_raises_and_makes_no_child(target: str | None) 
             os.close(fd)
     assert info.value.errno in (errno.EBADF, errno.ENOSYS)
     assert _children() <= before
+
+
+def test_preparing_the_clone_in_the_zygote_forks_nothing_and_leaves_the_interpreter_whole() -> None:
+    before = _children()
+    kernel.prepare_fork_into_cgroup()
+    assert _children() <= before
+    pid = os.fork()  # the import lock that PyOS_BeforeFork took is released again
+    if pid == 0:
+        import json as _again  # noqa: F401  (an import in the child needs that lock)
+
+        os._exit(7)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 7
