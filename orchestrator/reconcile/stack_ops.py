@@ -269,22 +269,21 @@ def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, t
             ctx.network.release_stack_service(project)
             released.append(True)
 
-    def start_links() -> None:
+    def start_links(links: threading.Thread) -> None:
         # Recorded first: a down killed once the veths are gone leaves every container marked
         # removing, which the next up recreates, rather than stopped or running containers
         # that it would start or keep without a network.
         cstate.mark_removing(ctx.db(), [r.id for r in records])
-        assert links is not None
         links.start()
 
     side = threading.Thread(target=release, name=f"release-{project}")
     failed: dict[str, str] = {}
     try:
         if links is not None and timeout == 0:
-            start_links()
+            start_links(links)
         engine.stop_containers(ctx, tiers, timeout=timeout, report=report)
         if links is not None and links.ident is None:
-            start_links()
+            start_links(links)
         side.start()
         if batch:
             failed = stack_removal.remove_all(ctx, records, report)

@@ -338,13 +338,7 @@ class PystackRuntime:
                 cg.thaw()
         self._wait_monitor(data, 10.0)
         if cg is not None and not gone and cg.exists():
-            for _ in range(100):
-                try:
-                    cg.destroy()
-                    break
-                except Exception:
-                    cg.kill_all(signal.SIGKILL)
-                    time.sleep(0.02)
+            self._destroy(cg)
         import shutil  # here, not at the top: a command that only reads states never loads its archive modules
 
         shutil.rmtree(cdir.dir, ignore_errors=True)
@@ -355,6 +349,19 @@ class PystackRuntime:
             state = hooks.state_json(container_id, "stopped", None, data["bundle"], data.get("annotations"),
                                      data.get("oci_version", ""))
             hooks.run_all_warning(poststop, state, "poststop", self.warn)
+
+    @staticmethod
+    def _destroy(cg: Any) -> None:
+        """``destroy()`` until it succeeds, 2 s at most: tasks just killed leave their cgroup a
+        moment later, and one that forked meanwhile is killed again."""
+        for _ in range(100):
+            try:
+                cg.destroy()
+                return
+            except Exception:
+                with contextlib.suppress(Exception):
+                    cg.kill_all(signal.SIGKILL)
+                time.sleep(0.02)
 
     def _delete_unfinished(self, cdir: ContainerDir) -> None:
         """Undo a create whose caller was killed before it wrote ``state.json``.
@@ -372,13 +379,8 @@ class PystackRuntime:
             from orchestrator.cgroups import open_cgroup
 
             cg = open_cgroup(note["cgroups_path"])
-            for _ in range(100):
-                if not cg.exists():
-                    break
-                try:
-                    cg.destroy()  # kills what is in it (the init), then one rmdir per hierarchy
-                except Exception:
-                    time.sleep(0.02)
+            if cg.exists():
+                self._destroy(cg)  # kills what is in it (the init), then one rmdir per hierarchy
         import shutil
 
         shutil.rmtree(cdir.dir, ignore_errors=True)
