@@ -26,7 +26,8 @@ from orchestrator.runtime import kernel as k
 from orchestrator.runtime import monitor, monitor_plan, spec
 from orchestrator.runtime.api import ContainerState, ExitStatus
 from orchestrator.runtime.engine import PystackRuntime, parse_signal
-from orchestrator.runtime.store import ContainerDir, start_time, write_json
+from orchestrator.runtime.jsonfile import write_json
+from orchestrator.runtime.store import ContainerDir, start_time
 
 
 class ExternalRuntime(PystackRuntime):

@@ -24,7 +24,8 @@ from typing import Any
 from orchestrator.cgroups import open_cgroup
 from orchestrator.errors import RuntimeFailure
 from orchestrator.runtime import hooks, monitor_plan, zygote
-from orchestrator.runtime.store import start_time, write_json
+from orchestrator.runtime.jsonfile import write_json
+from orchestrator.runtime.store import start_time
 
 TIMEOUT = 30.0
 

@@ -15,24 +15,23 @@ import contextlib
 import gc
 import json
 import os
-import select
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from orchestrator.cgroups import SelfJoin, open_cgroup
+from orchestrator.cgroups import SelfJoin
 from orchestrator.runtime import init as cinit
 from orchestrator.runtime import kernel as k
+from orchestrator.runtime import relay
 from orchestrator.runtime.logfile import LogWriter
 from orchestrator.runtime.monitor_plan import MonitorPlan, read_report
-from orchestrator.runtime.store import write_json
 
 
 def fork_monitor(plan: MonitorPlan, body: Callable[[MonitorPlan, int], None]) -> int:
     """Fork the monitor (twice, so nobody has to reap it); return the read end of its report pipe."""
     r, w = os.pipe2(os.O_CLOEXEC)
+    plan.caller_fd = os.pidfd_open(os.getpid())  # the monitor watches its caller: see record_exit
     gc.freeze()  # the monitor's collector must not touch (and so un-share) every inherited object
     try:
         mid = os.fork()
@@ -43,13 +42,15 @@ def fork_monitor(plan: MonitorPlan, body: Callable[[MonitorPlan, int], None]) ->
                 # (the write end of the init's go pipe above all, but also its database, locks
                 # and sockets) would otherwise live on in the monitor, and an init whose caller
                 # died would wait for its "go" for ever.
-                cinit.close_fds_except({w, *plan.init_fds, *(f for f, _ in plan.ns_join_fds)})
+                cinit.close_fds_except({w, plan.caller_fd, *plan.init_fds, *(f for f, _ in plan.ns_join_fds)})
                 if os.fork() == 0:
                     _main(plan, w, body)
             finally:
                 os._exit(0)
     finally:
         gc.unfreeze()
+        os.close(plan.caller_fd)
+        plan.caller_fd = -1
     os.close(w)
     os.waitpid(mid, 0)
     return r
@@ -206,56 +207,36 @@ def _fork_in_userns(plan: MonitorPlan, become_init: Callable[[], None]) -> int:
 
 
 def record_exit(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], cgroups_path: str | None) -> None:
-    """Relay logs until PID 1 is gone, then write exit.json with the code and the OOM flag."""
-    status = _supervise(plan, pid, pidfd, pipes)
-    oom = False
-    if cgroups_path and os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:  # OOM kills are SIGKILL
-        try:
-            oom = open_cgroup(cgroups_path).oom_kill_count() > 0
-        except Exception:
-            oom = False
-    code, sig = _decode(status)
-    write_json(plan.cdir.exit_file, {"code": code, "signal": sig, "oom_killed": oom,
-                                     "finished_at": time.time()})
+    """Relay logs until PID 1 is gone, then write exit.json with the code and the OOM flag.
 
-
-def _supervise(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str]) -> int:
+    A monitor forked by its caller (``plan.caller_fd``) re-executes itself lean if that caller
+    dies while PID 1 still runs: see :mod:`orchestrator.runtime.lean_monitor`.
+    """
     log = LogWriter(plan.log_path, plan.log_max_size, plan.log_max_files) if plan.log_path else None
-    poller = select.poll()
-    poller.register(pidfd, select.POLLIN)
-    for fd in pipes:
-        poller.register(fd, select.POLLIN)
-    open_pipes = set(pipes)
-    exited_at: float | None = None
-    while open_pipes or exited_at is None:
-        timeout: float | None = log.next_deadline() if log else None
-        if exited_at is not None:
-            left = exited_at + 2.0 - time.monotonic()  # grandchildren holding the pipes: give up
-            if left <= 0:
-                break
-            timeout = left if timeout is None else min(timeout, left)
-        events = poller.poll(None if timeout is None else int(timeout * 1000) + 1)
-        for fd, _ev in events:
-            if fd == pidfd:
-                poller.unregister(pidfd)
-                exited_at = time.monotonic()
-                continue
-            data = os.read(fd, 65536)
-            if data and log:
-                log.feed(pipes[fd], data)
-            elif not data:
-                poller.unregister(fd)
-                open_pipes.discard(fd)
-        if log:
-            log.flush_partial()
-    if log:
-        log.close()
-    _, status = os.waitpid(pid, 0)
-    return status
+    orphaned = None
+    if plan.caller_fd >= 0:
+        orphaned = (plan.caller_fd, lambda: _become_lean(plan, pid, pidfd, pipes, cgroups_path))
+    status = relay.relay(pid, pidfd, pipes, log, orphaned)
+    relay.record(plan.cdir.exit_file, status, cgroups_path)
 
 
-def _decode(status: int) -> tuple[int, int | None]:
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        return 128 + sig, sig
-    return os.WEXITSTATUS(status), None
+def _become_lean(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], cgroups_path: str | None) -> None:
+    """Exec a fresh interpreter that goes on relaying, so that the dead caller's pages are let go.
+
+    Same process, so PID 1 stays its child and its pid and start time, which the state file
+    names, stay true. Should the exec fail, this copy simply carries on.
+    """
+    from orchestrator import isolated
+
+    carried = (pidfd, *pipes)
+    args = {"pid": pid, "pidfd": pidfd, "pipes": {str(fd): name for fd, name in pipes.items()},
+            "log": [plan.log_path, plan.log_max_size, plan.log_max_files],
+            "exit_file": str(plan.cdir.exit_file), "cgroups_path": cgroups_path}
+    argv = [*isolated.command("orchestrator.runtime.lean_monitor", site_packages=False), json.dumps(args)]
+    for fd in carried:
+        os.set_inheritable(fd, True)
+    try:
+        os.execv(argv[0], argv)
+    except OSError:
+        for fd in carried:
+            os.set_inheritable(fd, False)

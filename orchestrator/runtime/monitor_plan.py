@@ -44,6 +44,9 @@ class MonitorPlan:
     # The OCI config as JSON, when ``cfg`` was left empty: a monitor forked from the zygote never
     # parses it (see :meth:`config`).
     cfg_json: bytes = b""
+    # A pidfd of the process that forked this monitor itself (monitor.fork_monitor), -1 for one
+    # forked by the zygote: a monitor outliving its caller re-executes lean (lean_monitor).
+    caller_fd: int = -1
 
     def config(self) -> dict[str, Any]:
         """The OCI config, parsed from ``cfg_json`` on first use.

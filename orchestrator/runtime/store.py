@@ -66,16 +66,6 @@ def owner_gone(note: Path) -> bool:
 
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        os.write(fd, json.dumps(data).encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
 def read_json(path: Path) -> dict[str, Any] | None:
     try:
         with open(path, "rb") as f:

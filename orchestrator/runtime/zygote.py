@@ -36,7 +36,7 @@ _WAKE_FDS: list[int] = []  # the zygote's self-pipe, closed in each monitor it f
 
 
 _HEAD = struct.Struct("=III")  # lengths of the fields' JSON, of the OCI config's JSON, of the seccomp program
-_RAW = ("cfg", "cfg_json", "seccomp_bpf", "init_fds")  # sent as raw bytes or as descriptors
+_RAW = ("cfg", "cfg_json", "seccomp_bpf", "init_fds", "caller_fd")  # sent as raw bytes or as descriptors, or not at all
 
 
 def _encode(plan: monitor_plan.MonitorPlan) -> bytes:

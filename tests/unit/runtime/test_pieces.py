@@ -116,7 +116,7 @@ def test_a_monitor_request_carries_the_config_and_the_seccomp_program_as_raw_byt
     plan = MonitorPlan(cdir=ContainerDir(tmp_path, "c1"), cfg=cfg, bundle=str(tmp_path / "b"), ns_new=0x20000,
                        pid_ns=(None, True), time_ns=False, cgroups_path="pystack/c1", seccomp_bpf=bytes(range(256)),
                        log_path="/l.json", log_max_size=None, log_max_files=1, console_socket=None,
-                       ns_join_fds=[(9, 0x40000000)], userns=True)
+                       ns_join_fds=[(9, 0x40000000)], userns=True, caller_fd=17)
     raw = zygote._encode(plan)
     got, report, stdio = zygote._decode(raw, [10, 11, 12, 13, 20, 21, 22, 30])
     assert got.cfg == {} and got.config() == cfg and got.cfg == cfg
@@ -125,6 +125,7 @@ def test_a_monitor_request_carries_the_config_and_the_seccomp_program_as_raw_byt
     assert "dir" not in vars(got.cdir)  # no Path built in the zygote: see ContainerDir
     assert (got.cdir.dir, got.bundle) == (tmp_path / "c1", str(tmp_path / "b"))
     assert (got.pid_ns, got.userns) == ((None, True), True)
+    assert got.caller_fd == -1  # a descriptor of the caller's, meaningless in the zygote: its monitors watch nobody
     no_filter = zygote._decode(zygote._encode(MonitorPlan(**{**vars(plan), "seccomp_bpf": None})),
                                [10, 11, 12, 13, 20, 21, 22, 30])[0]
     assert no_filter.seccomp_bpf is None
