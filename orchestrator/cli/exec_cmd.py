@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -15,6 +16,7 @@ from orchestrator.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
     from orchestrator.reconcile.desired import MountPlan, PortPlan
+    from orchestrator.runtime.api import Runtime
 
 
 def _env_pairs(values: tuple[str, ...]) -> dict[str, str]:
@@ -94,6 +96,27 @@ def _volume(spec: str, working_dir: Path) -> MountPlan:
         path = (working_dir / os.path.expanduser(src)).resolve()
         return MountPlan("bind", str(path), target, read_only=mode == "ro")
     return MountPlan("volume", src, target, read_only=mode == "ro")
+
+
+PROXIED_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+
+
+def _proxy_signals(rt: Runtime, container_id: str) -> None:
+    """What a foreground ``run`` is sent, its container's PID 1 is sent, as by ``docker run``'s
+    ``--sig-proxy`` (on by default); the command goes on waiting for PID 1 and its exit code.
+
+    Without this a ``kill`` of the command (a CI job cancelled, a ``timeout``) ended the command
+    alone and left its container running, never removed for ``--rm``. Ctrl-C (SIGINT) stays the
+    command's own: it stops the container, since a PID 1 without a handler ignores SIGINT.
+    """
+    import signal
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(Exception):  # PID 1 already gone: the wait below sees it
+            rt.kill(container_id, signum)
+
+    for name in PROXIED_SIGNALS:
+        signal.signal(getattr(signal, name), forward)
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -183,6 +206,7 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
         click.echo(rec.name)
         return
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
+    _proxy_signals(rt, rec.id)
     follower = Follower(ctx.paths.container(rec.id) / "log.json")
     code = 0
     try:

@@ -120,3 +120,34 @@ services:
     host.pystack("-f", f, "run", "-d", "one", "sleep", "30")
     assert list(state.glob("zygote-*.sock"))
     host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_a_foreground_run_passes_the_signals_it_is_sent_to_its_container(host: Host) -> None:
+    """As ``docker run``'s --sig-proxy: a SIGTERM to the command reaches PID 1, whose exit code the
+    command then returns, and ``--rm`` still removes the container. Before, the command died alone
+    and left its container running."""
+    f = str(host.write("compose.yaml", """
+name: e2esigproxy
+services:
+  one:
+    image: busybox:latest
+    network_mode: none
+"""))
+    script = 'trap "echo got-TERM; exit 3" TERM; echo ready; while :; do sleep 0.05; done'
+    cmd = ["nsenter", f"--net=/run/netns/{host.netns}", sys.executable, "-m", "orchestrator", "-f", f,
+           "run", "--rm", "-T", "one", "sh", "-c", script]
+    with subprocess.Popen(cmd, cwd=host.workdir, env=host.env(), stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline() == "ready\n"
+            proc.terminate()
+            out, _ = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 3
+    assert out == "got-TERM\n"
+    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    assert rows == []
+    host.pystack("-f", f, "down", "-t", "0")
+
