@@ -63,13 +63,10 @@ def ps(opts: GlobalOptions, services: tuple[str, ...], show_all: bool, quiet: bo
        statuses: tuple[str, ...], fmt: str) -> None:
     """List the stack's containers."""
     from orchestrator.reconcile.engine import observe
-    from orchestrator.state import containers as cstate
 
     name, _ = proj.project_name(opts)
     ctx = proj.context(opts)
-    recs = observe(ctx, name)
-    recs += [r for r in cstate.for_project(ctx.db(), name)
-             if r.one_off]
+    recs = observe(ctx, name, one_off=True)
     if services:
         recs = [r for r in recs if r.service in services]
     if statuses:

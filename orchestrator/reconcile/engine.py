@@ -43,19 +43,28 @@ class StackPlan:
 Report = Callable[[str], None]
 
 
-def observe(ctx: Context, project: str) -> list[ContainerRecord]:
-    """Records checked against the runtime: a 'running' record whose process is gone is 'exited'."""
-    recs = cstate.for_project(ctx.db(), project, include_one_off=False)
+def observe(ctx: Context, project: str, *, one_off: bool = False) -> list[ContainerRecord]:
+    """Records checked against the runtime: a 'running' record whose process is gone is 'exited',
+    with the exit code its monitor recorded. ``one_off``: the containers of ``run`` too, whose
+    command writes their exit itself unless it was killed first."""
+    recs = cstate.for_project(ctx.db(), project, include_one_off=one_off)
     for rec in recs:
         if rec.status in ("running", "paused", "created"):
+            rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
             try:
-                st = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime).state(rec.id)
+                st = rt.state(rec.id)
             except PystackError:
                 rec.status = "creating"  # the runtime lost it: treat as half made
                 continue
             if st.status == "stopped" and rec.status != "exited":
                 rec.status = "exited"
-                cstate.update(ctx.db(), rec.id, status="exited")
+                ended = rt.exit_status(rec.id)
+                if ended is not None:
+                    rec.exit_code, rec.oom_killed = ended.code, ended.oom_killed
+                    cstate.update(ctx.db(), rec.id, status="exited", exit_code=ended.code,
+                                  oom_killed=ended.oom_killed)
+                else:
+                    cstate.update(ctx.db(), rec.id, status="exited")
     return recs
 
 

@@ -151,3 +151,34 @@ services:
     assert rows == []
     host.pystack("-f", f, "down", "-t", "0")
 
+
+def test_a_killed_foreground_run_leaves_its_container_to_finish_and_ps_shows_how_it_ended(host: Host) -> None:
+    """SIGKILL cannot be passed on: the container runs on without its command (whose monitor goes
+    lean, see tests/integration/runtime/test_lean_monitor.py). ``ps`` then reads how it ended from
+    the runtime, since no command is left to write it down."""
+    f = str(host.write("compose.yaml", """
+name: e2erunkilled
+services:
+  one:
+    image: busybox:latest
+    network_mode: none
+    volumes: ["./flag:/flag"]
+"""))
+    host.write("flag/.keep", "")
+    script = "echo ready; while [ ! -e /flag/go ]; do sleep 0.05; done; exit 6"
+    cmd = ["nsenter", f"--net=/run/netns/{host.netns}", sys.executable, "-m", "orchestrator", "-f", f,
+           "run", "-T", "one", "sh", "-c", script]
+    with subprocess.Popen(cmd, cwd=host.workdir, env=host.env(), stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n"
+        proc.kill()
+    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    assert [r["State"] for r in rows] == ["running"]
+    host.write("flag/go", "")
+    deadline = time.monotonic() + 20
+    while rows[0]["State"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    assert (rows[0]["State"], rows[0]["ExitCode"], rows[0]["Status"]) == ("exited", 6, "Exited (6)")
+    host.pystack("-f", f, "down", "-t", "0")
+    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
