@@ -50,8 +50,8 @@ def observe(ctx: Context, project: str, *, one_off: bool = False) -> list[Contai
     recs = cstate.for_project(ctx.db(), project, include_one_off=one_off)
     for rec in recs:
         if rec.status in ("running", "paused", "created"):
-            rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
             try:
+                rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
                 st = rt.state(rec.id)
             except PystackError:
                 rec.status = "creating"  # the runtime lost it: treat as half made
