@@ -6,6 +6,7 @@ from a container's filesystem afterwards. Every wrapper raises ``OSError`` with 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -91,6 +92,7 @@ MS_LAZYTIME = 1 << 25
 MNT_DETACH = 2
 
 PR_SET_PDEATHSIG = 1
+PR_GET_DUMPABLE = 3
 PR_SET_DUMPABLE = 4
 PR_CAPBSET_READ = 23
 PR_CAPBSET_DROP = 24
@@ -268,6 +270,22 @@ def prepare_fork_into_cgroup() -> None:
         _clone3(SYS_CLONE3, ctypes.addressof(_clone_args), 0)
     finally:
         _after_fork_parent()
+
+
+def prepare_monitor_calls() -> None:
+    """Make, in the zygote, every ctypes call a monitor makes once, so that no monitor builds its own.
+
+    A foreign function's first call looks it up in libc and builds its conversion state: for
+    ``unshare`` that was ~0.16 MB of private memory in a forked child that does only that,
+    measured (in a real monitor, much of it overlaps with what it dirties anyway). Each call here is
+    one that changes nothing: clone3 as in :func:`prepare_fork_into_cgroup`, ``unshare(0)``,
+    ``setns`` of no descriptor (EBADF), ``prctl(PR_GET_DUMPABLE)``.
+    """
+    prepare_fork_into_cgroup()
+    unshare(0)
+    with contextlib.suppress(OSError):
+        setns(-1, 0)
+    prctl(PR_GET_DUMPABLE)
 
 
 def fork_into_cgroup(cgroup_fd: int) -> int:

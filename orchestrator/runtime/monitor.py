@@ -15,7 +15,6 @@ import contextlib
 import gc
 import json
 import os
-import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -85,12 +84,22 @@ def _main(plan: MonitorPlan, report_fd: int, body: Callable[[MonitorPlan, int], 
 
 
 def _quiet_signals() -> None:
-    """Forget the caller's signal handling (the zygote's SIGCHLD handler and wakeup fd)."""
+    """Forget the caller's signal handling (the zygote's SIGCHLD handler and wakeup fd).
+
+    Through ``_signal``, the C module under ``signal``: ``signal.signal`` turns the handler it
+    replaces back into an enum member, and for the zygote's Python handler that lookup fails and
+    raises and catches a ValueError, whose objects scattered over pages the monitor shared with
+    the zygote (~0.26 MB more private memory in a forked child that does only this, measured).
+    With the zygote's other preparations (``kernel.prepare_monitor_calls``, ``zygote._rehearse``),
+    a monitor in a stack of 20 owns ~1.17 MB instead of ~1.40 MB.
+    """
+    import _signal  # type: ignore[import-not-found]  # no stub in typeshed for the C module
+
     with contextlib.suppress(ValueError):
-        signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
-        signal.signal(s, signal.SIG_IGN)
+        _signal.set_wakeup_fd(-1)
+    _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+    for s in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGPIPE):
+        _signal.signal(s, _signal.SIG_IGN)
 
 
 def own_body(plan: MonitorPlan, report_fd: int) -> None:

@@ -171,3 +171,25 @@ def test_an_init_that_cannot_join_its_cgroup_says_which(tmp_path: Path) -> None:
     missing = tmp_path / "pystack" / "gone"
     with pytest.raises(SetupError, match=f"cannot join cgroup {missing}: No such file or directory"):
         _join_cgroup(SelfJoin(None, (str(missing / "tasks"),)))
+
+
+def test_a_monitor_quiets_the_signals_it_inherits_without_the_signal_module_s_enum_lookup() -> None:
+    """The zygote's Python SIGCHLD handler and wakeup fd are dropped, and the signals a monitor must
+    survive are ignored: through ``_signal``, whose calls skip the failing enum lookup that made each
+    monitor own more memory (see monitor._quiet_signals)."""
+    import subprocess
+    import sys
+
+    from orchestrator.isolated import CODE_ROOT
+
+    code = (f"import os, signal, sys; sys.path[:0] = [{CODE_ROOT!r}]\n"
+            "r, w = os.pipe2(os.O_NONBLOCK)\n"
+            "signal.set_wakeup_fd(w)\n"
+            "signal.signal(signal.SIGCHLD, lambda *_: None)\n"
+            "from orchestrator.runtime import monitor\n"
+            "monitor._quiet_signals()\n"
+            "names = ('SIGCHLD', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE')\n"
+            "print(signal.set_wakeup_fd(-1), *(signal.getsignal(getattr(signal, n)).name for n in names))")
+    res = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["-1", "SIG_DFL", "SIG_IGN", "SIG_IGN", "SIG_IGN", "SIG_IGN"]
