@@ -4,7 +4,7 @@ A monitor forked straight from the caller shares its pages copy-on-write only un
 writes them again, which a busy orchestrator soon does: each monitor then owns megabytes. The
 zygote is forked once from the caller, sits idle in ``poll()`` and forks every monitor on request,
 so the pages stay shared by all of them. It is not a daemon in the usual sense: started on demand
-by ``create``, it exits by itself a moment after its last monitor. Requests are JSON plus the fds
+by ``create``, it exits by itself a moment after its last monitor. Requests are bytes plus the fds
 (SCM_RIGHTS) over a 0600 SEQPACKET socket in the runtime state directory; the peer must be root.
 """
 
@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import gc
 import json
+import marshal
 import os
 import select
 import signal
@@ -36,19 +37,19 @@ _N_FIXED = 7  # report, go, ready, fifo, stdin, stdout, stderr
 _WAKE_FDS: list[int] = []  # the zygote's self-pipe, closed in each monitor it forks
 
 
-_HEAD = struct.Struct("=III")  # lengths of the fields' JSON, of the OCI config's JSON, of the seccomp program
+_HEAD = struct.Struct("=III")  # lengths of the fields (marshal), of the OCI config's JSON, of the seccomp program
 _RAW = ("cfg", "cfg_json", "seccomp_bpf", "init_fds", "caller_fd")  # sent as raw bytes or as descriptors, or not at all
 
 
 def _encode(plan: monitor_plan.MonitorPlan) -> bytes:
-    """The small fields as JSON; the OCI config's JSON and the seccomp program as raw bytes after them,
+    """The small fields marshalled; the OCI config's JSON and the seccomp program as raw bytes after them,
     so that the zygote and its monitor never build the config's objects (see MonitorPlan.config)."""
     # Shallow: the OCI config is plain JSON data already, and a deep copy of it (asdict) was the
     # largest part of a create's time in the calling process.
     d = {f.name: getattr(plan, f.name) for f in fields(plan) if f.name not in _RAW}
     d["cdir"] = [str(plan.cdir.dir.parent), plan.cdir.id]
     d["ns_join_fds"] = [flag for _, flag in plan.ns_join_fds]
-    head = json.dumps(d).encode()
+    head = marshal.dumps(d)
     cfg = json.dumps(plan.config()).encode()
     bpf = plan.seccomp_bpf or b""
     return _HEAD.pack(len(head), len(cfg), len(bpf)) + head + cfg + bpf
@@ -61,7 +62,13 @@ def _decode(raw: bytes, fds: list[int]) -> tuple[monitor_plan.MonitorPlan, int, 
     at = _HEAD.size
     if at + n_head + n_cfg + n_bpf != len(raw):
         raise ValueError("a monitor request of the wrong length")
-    d: dict[str, Any] = json.loads(raw[at:at + n_head])
+    # marshal rather than JSON: the zygote decodes each request between two forks, and every page
+    # that writes is then a private copy in each monitor forked before it. json.loads dirtied
+    # ~0.14 MB more of them per request than marshal.loads, measured. The peer is root (checked by
+    # the caller of this function) and its plan is run as root anyway: marshal trusts no one more.
+    d = marshal.loads(raw[at:at + n_head])
+    if not isinstance(d, dict):
+        raise ValueError("a monitor request whose fields are not a mapping")
     at += n_head
     cfg_json = raw[at:at + n_cfg]
     at += n_cfg
@@ -310,7 +317,7 @@ def _handle(conn: socket.socket, srv: socket.socket, lock: int, children: set[in
             return
         try:
             plan, report, stdio = _decode(raw, fds)
-        except (ValueError, KeyError, TypeError):  # not a request pystack sent: no answer, and serve on
+        except (ValueError, KeyError, TypeError, EOFError):  # not a request pystack sent: no answer, and serve on
             return
         pid = os.fork()
         if pid == 0:

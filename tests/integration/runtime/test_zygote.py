@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import os
 import socket
 import time
@@ -30,8 +31,12 @@ def test_a_request_the_zygote_cannot_read_is_refused_and_it_serves_on(tmp_path: 
     try:
         assert sock.exists()
         assert _send(sock, b"short") == b""  # shorter than the header
-        assert _send(sock, zygote._HEAD.pack(3, 0, 0) + b"{x}") == b""  # a header that is not JSON
-        assert _send(sock, zygote._HEAD.pack(2, 0, 0) + b"{}") == b""  # JSON without the fields
+        assert _send(sock, zygote._HEAD.pack(3, 0, 0) + b"{x}") == b""  # fields that do not decode
+        assert _send(sock, zygote._HEAD.pack(2, 0, 0) + b"{}") == b""  # not marshal data either
+        empty = marshal.dumps({})
+        assert _send(sock, zygote._HEAD.pack(len(empty), 0, 0) + empty) == b""  # without the fields
+        number = marshal.dumps(7)
+        assert _send(sock, zygote._HEAD.pack(len(number), 0, 0) + number) == b""  # not a mapping
         # still there: the same socket accepts again
         assert _send(sock, b"") == b""
     finally:
