@@ -146,19 +146,13 @@ def test_preparing_the_clone_in_the_zygote_forks_nothing_and_leaves_the_interpre
 def test_preparing_every_monitor_call_in_the_zygote_changes_nothing_of_the_process() -> None:
     """unshare(0), setns of no descriptor and prctl(PR_GET_DUMPABLE) build ctypes' state for the
     calls a monitor makes, and must leave every namespace and the dumpable flag as they were."""
-    import subprocess
-    import sys
+    from tests.fresh import run_fresh
 
-    from orchestrator.isolated import CODE_ROOT
-
-    code = (f"import os, sys; sys.path[:0] = [{CODE_ROOT!r}]\n"
-            "from orchestrator.runtime import kernel\n"
-            "def seen():\n"
-            "    ns = {n: os.readlink('/proc/self/ns/' + n) for n in sorted(os.listdir('/proc/self/ns'))}\n"
-            "    return ns, kernel.prctl(kernel.PR_GET_DUMPABLE), len(os.listdir('/proc/self/task'))\n"
-            "before = seen()\n"
-            "kernel.prepare_monitor_calls()\n"
-            "print(seen() == before, before[1])")
-    res = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
-    assert res.stdout.split() == ["True", "1"]
+    out = run_fresh("from orchestrator.runtime import kernel\n"
+                    "def seen():\n"
+                    "    ns = {n: os.readlink('/proc/self/ns/' + n) for n in sorted(os.listdir('/proc/self/ns'))}\n"
+                    "    return ns, kernel.prctl(kernel.PR_GET_DUMPABLE), len(os.listdir('/proc/self/task'))\n"
+                    "before = seen()\n"
+                    "kernel.prepare_monitor_calls()\n"
+                    "print(seen() == before, before[1])", imports="os")
+    assert out.split() == ["True", "1"]

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-from orchestrator.isolated import CODE_ROOT
+from tests.fresh import run_fresh
 
 
 def test_an_unpacked_layer_is_found_without_loading_hashlib_or_shutil(tmp_path: Path) -> None:
-    code = f"""import sys
-sys.path.insert(0, {CODE_ROOT!r})
-from pathlib import Path
+    out = run_fresh(f"""from pathlib import Path
 from orchestrator.paths import Paths
 from orchestrator.images import layers
 from orchestrator.images.model import LayerRef
@@ -22,6 +18,5 @@ diff_id = "sha256:" + "ab" * 32
 layer = LayerRef(diff_id=diff_id, digest=diff_id, size=1, media_type="application/vnd.oci.image.layer.v1.tar")
 print(layers.ensure_unpacked(paths, None, layer) == paths.layers / ("ab" * 32))
 print(sorted(m for m in ("hashlib", "_hashlib", "shutil") if m in sys.modules) or "none")
-"""
-    out = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.stdout.split() == ["True", "none"], out.stderr
+""")
+    assert out.split() == ["True", "none"]

@@ -136,19 +136,13 @@ def test_a_monitor_request_carries_the_config_and_the_seccomp_program_as_raw_byt
 def test_the_zygote_serves_without_threading() -> None:
     """threading's at-fork hook would run in every monitor the zygote forks and make each own ~210 KiB
     more; what the zygote imports to serve must leave it out (a fresh interpreter, as the zygote is)."""
-    import subprocess
-    import sys
+    from tests.fresh import run_fresh
 
-    from orchestrator.isolated import CODE_ROOT
-
-    code = (f"import sys; sys.path[:0] = [{CODE_ROOT!r}]\n"
-            "import orchestrator.runtime.zygote\n"
-            "from orchestrator.runtime import monitor\n"
-            "from orchestrator.runtime.init import close_fds_except\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'threading') or 'none')")
-    res = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
-    assert res.stdout.strip() == "none"
+    out = run_fresh("import orchestrator.runtime.zygote\n"
+                    "from orchestrator.runtime import monitor\n"
+                    "from orchestrator.runtime.init import close_fds_except\n"
+                    "print(sorted(m for m in sys.modules if m.split('.')[0] == 'threading') or 'none')")
+    assert out.strip() == "none"
 
 
 def test_the_init_joins_its_cgroup_late_unless_a_mounted_cgroup_fs_depends_on_the_join() -> None:
@@ -177,19 +171,14 @@ def test_a_monitor_quiets_the_signals_it_inherits_without_the_signal_module_s_en
     """The zygote's Python SIGCHLD handler and wakeup fd are dropped, and the signals a monitor must
     survive are ignored: through ``_signal``, whose calls skip the failing enum lookup that made each
     monitor own more memory (see monitor._quiet_signals)."""
-    import subprocess
-    import sys
+    from tests.fresh import run_fresh
 
-    from orchestrator.isolated import CODE_ROOT
-
-    code = (f"import os, signal, sys; sys.path[:0] = [{CODE_ROOT!r}]\n"
-            "r, w = os.pipe2(os.O_NONBLOCK)\n"
-            "signal.set_wakeup_fd(w)\n"
-            "signal.signal(signal.SIGCHLD, lambda *_: None)\n"
-            "from orchestrator.runtime import monitor\n"
-            "monitor._quiet_signals()\n"
-            "names = ('SIGCHLD', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE')\n"
-            "print(signal.set_wakeup_fd(-1), *(signal.getsignal(getattr(signal, n)).name for n in names))")
-    res = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
-    assert res.stdout.split() == ["-1", "SIG_DFL", "SIG_IGN", "SIG_IGN", "SIG_IGN", "SIG_IGN"]
+    out = run_fresh("r, w = os.pipe2(os.O_NONBLOCK)\n"
+                    "signal.set_wakeup_fd(w)\n"
+                    "signal.signal(signal.SIGCHLD, lambda *_: None)\n"
+                    "from orchestrator.runtime import monitor\n"
+                    "monitor._quiet_signals()\n"
+                    "names = ('SIGCHLD', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE')\n"
+                    "print(signal.set_wakeup_fd(-1), *(signal.getsignal(getattr(signal, n)).name for n in names))",
+                    imports="os, signal")
+    assert out.split() == ["-1", "SIG_DFL", "SIG_IGN", "SIG_IGN", "SIG_IGN", "SIG_IGN"]
