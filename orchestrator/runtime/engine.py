@@ -21,7 +21,6 @@ from typing import IO, TYPE_CHECKING, Any
 
 from orchestrator.errors import CgroupError, RuntimeFailure
 from orchestrator.paths import Paths
-from orchestrator.runtime import kernel as k
 from orchestrator.runtime import spec
 from orchestrator.runtime.api import OCI_VERSION, ContainerState, ExitStatus
 from orchestrator.runtime.store import ContainerDir, alive, owner_gone, read_json, write_owner_note
@@ -144,6 +143,10 @@ class PystackRuntime:
                 raise RuntimeFailure(f"{key}: SELinux is not enabled on this host")
         if (cfg.get("process") or {}).get("terminal") and console_socket is None and log_path is None:
             raise RuntimeFailure("process.terminal needs --console-socket")
+        # Here rather than at the top: kernel loads ctypes (~1.8 ms), which a command that only
+        # reads containers' states (up with nothing to do, ps, down) never needs.
+        from orchestrator.runtime import kernel as k
+
         new = 0
         for t in _UNSHARE:
             if t in ns and ns[t] is None:

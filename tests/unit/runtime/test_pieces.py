@@ -182,3 +182,15 @@ def test_a_monitor_quiets_the_signals_it_inherits_without_the_signal_module_s_en
                     "print(signal.set_wakeup_fd(-1), *(signal.getsignal(getattr(signal, n)).name for n in names))",
                     imports="os, signal")
     assert out.split() == ["-1", "SIG_DFL", "SIG_IGN", "SIG_IGN", "SIG_IGN", "SIG_IGN"]
+
+
+def test_reading_containers_states_loads_no_ctypes(tmp_path: Path) -> None:
+    """up with nothing to do, ps and down only read states: the runtime's kernel calls (ctypes,
+    ~1.8 ms to load) are imported by create alone."""
+    from tests.fresh import run_fresh
+
+    out = run_fresh("from pathlib import Path\n"
+                    "from orchestrator.paths import Paths\n"
+                    "from orchestrator.runtime.engine import PystackRuntime\n"
+                    f"print(PystackRuntime(Paths(Path({str(tmp_path)!r}))).list(), 'ctypes' in sys.modules)")
+    assert out.split() == ["[]", "False"]
