@@ -58,13 +58,12 @@ def observe(ctx: Context, project: str, *, one_off: bool = False) -> list[Contai
                 continue
             if st.status == "stopped" and rec.status != "exited":
                 rec.status = "exited"
+                changes: dict[str, object] = {"status": "exited"}
                 ended = rt.exit_status(rec.id)
                 if ended is not None:
                     rec.exit_code, rec.oom_killed = ended.code, ended.oom_killed
-                    cstate.update(ctx.db(), rec.id, status="exited", exit_code=ended.code,
-                                  oom_killed=ended.oom_killed)
-                else:
-                    cstate.update(ctx.db(), rec.id, status="exited")
+                    changes.update(exit_code=ended.code, oom_killed=ended.oom_killed)
+                cstate.update(ctx.db(), rec.id, **changes)
     return recs
 
 

@@ -1,12 +1,13 @@
 """The per-container monitor: parent of PID 1 for its whole life, as conmon or containerd-shim.
 
-Forked twice from the caller (so the caller never has to reap it and its death loses nothing),
-it forks PID 1 into the container's PID namespace, then sleeps in poll() on PID 1's pidfd and
-its stdout/stderr pipes, writing Docker json-file logs; when PID 1 exits it records the exit
-code and the OOM flag in ``exit.json`` and leaves. The caller does the rest of create (cgroup,
-release of the init, state file), so the monitor runs as little code as possible; the caller
-freezes the GC before forking so that the monitor's pages stay shared copy-on-write (USS is
-what each container costs).
+Forked by the zygote (:mod:`orchestrator.runtime.zygote`), or twice from the caller where there
+is none (so the caller never has to reap it and its death loses nothing), it forks PID 1 into the
+container's PID namespace, then sleeps in poll() on PID 1's pidfd and its stdout/stderr pipes,
+writing Docker json-file logs (:mod:`orchestrator.runtime.relay`); when PID 1 exits it records the
+exit code and the OOM flag in ``exit.json`` and leaves. The caller does the rest of create
+(cgroup, release of the init, state file), so the monitor runs as little code as possible and its
+pages stay shared copy-on-write (USS is what each container costs). One forked from its caller
+re-executes lean if that caller dies first (:mod:`orchestrator.runtime.lean_monitor`).
 """
 
 from __future__ import annotations

@@ -65,7 +65,6 @@ def owner_gone(note: Path) -> bool:
     return not alive(pid, started or None)
 
 
-
 def read_json(path: Path) -> dict[str, Any] | None:
     try:
         with open(path, "rb") as f:
