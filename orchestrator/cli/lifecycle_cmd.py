@@ -107,7 +107,11 @@ def kill(opts: GlobalOptions, services: tuple[str, ...], sig: str) -> None:
 
 
 def _freezer(verb: str) -> click.Command:
-    @click.command(name=verb)
+    """``pause`` or ``unpause``. Like Compose, each touches only the containers it can change
+    (running ones, paused ones), so a stack with an exited one-shot service still pauses."""
+    summary = "Pause the stack's running containers (freezer)." if verb == "pause" else "Resume paused containers."
+
+    @click.command(name=verb, help=summary)
     @click.argument("services", nargs=-1)
     @click.pass_obj
     def cmd(opts: GlobalOptions, services: tuple[str, ...]) -> None:
@@ -115,6 +119,8 @@ def _freezer(verb: str) -> click.Command:
 
         ctx, recs = _targets(opts, services)
         for r in recs:
+            if r.status != ("running" if verb == "pause" else "paused"):
+                continue
             rt = ctx.runtime(_rt_name(r))
             if verb == "pause":
                 rt.pause(r.id)
@@ -124,7 +130,6 @@ def _freezer(verb: str) -> click.Command:
                 cstate.update(ctx.db(), r.id, status="running")
             click.echo(f"Container {r.name}  {'Paused' if verb == 'pause' else 'Unpaused'}", err=True)
 
-    cmd.__doc__ = "Pause the stack's containers (freezer)." if verb == "pause" else "Resume paused containers."
     return cmd
 
 

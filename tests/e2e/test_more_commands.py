@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from tests.e2e.conftest import Host
@@ -56,3 +57,35 @@ services:
     host.pystack("-f", f, "kill", "-s", "KILL")
     rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert rows[0]["State"] == "exited" and rows[0]["ExitCode"] == 137
+
+
+def test_pause_skips_containers_it_cannot_change(host: Host) -> None:
+    """A stack whose one-shot service has exited still pauses: Compose pauses the running
+    containers only, and unpauses the paused ones."""
+    f = str(host.write("compose.yaml", """
+name: e2epause
+services:
+  once:
+    image: busybox:latest
+    command: ["true"]
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+"""))
+    host.pystack("-f", f, "up", "-d", "--wait")
+
+    def states() -> dict[str, str]:
+        rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+        return {r["Service"]: r["State"] for r in rows}
+
+    deadline = time.monotonic() + 10  # --wait does not wait for a one-shot service to finish
+    while states()["once"] != "exited" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert states() == {"once": "exited", "app": "running"}
+    assert "Container e2epause-app-1  Paused" in host.pystack("-f", f, "pause").stderr
+    assert states() == {"once": "exited", "app": "paused"}
+    host.pystack("-f", f, "pause")  # nothing left to pause: not an error
+    assert "Container e2epause-app-1  Unpaused" in host.pystack("-f", f, "unpause").stderr
+    assert states() == {"once": "exited", "app": "running"}
+    assert "Pause the stack's running containers" in host.pystack("pause", "--help").stdout
+    host.pystack("-f", f, "down", "-t", "0")
