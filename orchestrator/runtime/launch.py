@@ -23,7 +23,7 @@ from typing import Any
 
 from orchestrator.cgroups import open_cgroup
 from orchestrator.errors import RuntimeFailure
-from orchestrator.runtime import hooks, monitor_plan, zygote
+from orchestrator.runtime import hooks, monitor_plan
 from orchestrator.runtime.jsonfile import write_json
 from orchestrator.runtime.store import start_time
 
@@ -61,6 +61,8 @@ def launch(plan: monitor_plan.MonitorPlan, *, use_zygote: bool = True) -> int:
                 plan.join_v2, plan.join_v1, plan.joins_itself = join.v2_dir, list(join.v1_tasks), True
         try:
             if use_zygote:
+                from orchestrator.runtime import zygote  # here: socket and the rest stay out of a command without one
+
                 with contextlib.suppress(OSError):  # no zygote: fork from here (same, more memory per container)
                     report = zygote.fork_monitor(zygote.socket_path(cdir.dir.parent), plan)
             if report < 0:

@@ -194,3 +194,13 @@ def test_reading_containers_states_loads_no_ctypes(tmp_path: Path) -> None:
                     "from orchestrator.runtime.engine import PystackRuntime\n"
                     f"print(PystackRuntime(Paths(Path({str(tmp_path)!r}))).list(), 'ctypes' in sys.modules)")
     assert out.split() == ["[]", "False"]
+
+
+def test_launching_without_the_zygote_loads_no_socket() -> None:
+    """A foreground ``run`` and ``runtime run`` fork their monitor themselves: the zygote's client
+    (socket, selectors: ~2 ms) is imported only by a create that asks the zygote."""
+    from tests.fresh import run_fresh
+
+    out = run_fresh("import orchestrator.runtime.launch\n"
+                    "print('orchestrator.runtime.zygote' in sys.modules, 'socket' in sys.modules)")
+    assert out.split() == ["False", "False"]
