@@ -12,28 +12,48 @@ from orchestrator.cli import project as proj
 from orchestrator.cli.options import GlobalOptions
 
 
-def _status_text(r: object) -> str:
+def _status_text(r: object, now: float | None = None) -> str:
+    """The STATUS column as ``docker ps`` (and so Compose) writes it: scripts and people read
+    ``Up 3 minutes (healthy)``, ``Up 5 seconds (Paused)``, ``Exited (0) 2 hours ago``."""
     from orchestrator.state.containers import ContainerRecord
 
     assert isinstance(r, ContainerRecord)
-    if r.status == "running":
-        up_for = _ago(r.started_at)
-        health = f" ({r.health})" if r.health else ""
-        return f"Up {up_for}{health}"
+    now = time.time() if now is None else now
+    if r.status in ("running", "paused"):
+        text = f"Up {human_duration(now - r.started_at)}" if r.started_at else "Up"
+        if r.status == "paused":
+            return f"{text} (Paused)"
+        if r.health:
+            return f"{text} ({'health: starting' if r.health == 'starting' else r.health})"
+        return text
     if r.status == "exited":
-        return f"Exited ({r.exit_code if r.exit_code is not None else '?'}){' OOMKilled' if r.oom_killed else ''}"
+        code = r.exit_code if r.exit_code is not None else "?"
+        ago = f" {human_duration(now - r.finished_at)} ago" if r.finished_at else ""
+        return f"Exited ({code}){ago}{' OOMKilled' if r.oom_killed else ''}"
     return r.status.capitalize()
 
 
-def _ago(t: float | None) -> str:
-    if not t:
-        return ""
-    s = int(time.time() - t)
+def human_duration(seconds: float) -> str:
+    """A rounded-down span in Docker's words (its ``HumanDuration``): "Less than a second",
+    "About a minute", "3 hours", "2 weeks"."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
     if s < 60:
-        return f"{s} seconds"
-    if s < 3600:
-        return f"{s // 60} minutes"
-    return f"{s // 3600} hours"
+        return f"{s} second{'s' if s > 1 else ''}"
+    minutes = s // 60
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = minutes // 60
+    if hours == 1:
+        return "About an hour"
+    for limit, unit, size in ((48, "hours", 1), (24 * 7 * 2, "days", 24), (24 * 30 * 3, "weeks", 24 * 7),
+                              (24 * 365 * 2, "months", 24 * 30)):
+        if hours < limit:
+            return f"{hours // size} {unit}"
+    return f"{hours // (24 * 365)} years"
 
 
 def _ports(r: object) -> str:
@@ -82,11 +102,12 @@ def ps(opts: GlobalOptions, services: tuple[str, ...], show_all: bool, quiet: bo
             click.echo(s)
         return
     rows = []
+    now = time.time()
     for r in recs:
         cmd = (r.spec.get("service") or {}).get("command") or []
         rows.append({
             "ID": r.id, "Name": r.name, "Image": r.image, "Command": shlex.join(cmd)[:30], "Service": r.service,
-            "Created": _ago(r.created_at) + " ago", "Status": _status_text(r), "State": r.status,
+            "Created": human_duration(now - r.created_at) + " ago", "Status": _status_text(r, now), "State": r.status,
             "Health": r.health or "", "ExitCode": r.exit_code, "Ports": _ports(r),
         })
     if fmt == "json":

@@ -61,8 +61,8 @@ def observe(ctx: Context, project: str, *, one_off: bool = False) -> list[Contai
                 changes: dict[str, object] = {"status": "exited"}
                 ended = rt.exit_status(rec.id)
                 if ended is not None:
-                    rec.exit_code, rec.oom_killed = ended.code, ended.oom_killed
-                    changes.update(exit_code=ended.code, oom_killed=ended.oom_killed)
+                    rec.exit_code, rec.oom_killed, rec.finished_at = ended.code, ended.oom_killed, ended.finished_at
+                    changes.update(exit_code=ended.code, oom_killed=ended.oom_killed, finished_at=ended.finished_at)
                 cstate.update(ctx.db(), rec.id, **changes)
     return recs
 

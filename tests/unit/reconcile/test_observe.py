@@ -38,6 +38,7 @@ def test_a_row_whose_process_ended_is_exited_with_the_recorded_code(tmp_path: Pa
     assert seen == {"c1": ("exited", 6), "c2": ("exited", 3)}
     stored = {r.id: (r.status, r.exit_code) for r in cstate.for_project(ctx.db(), "obs")}
     assert stored == seen
+    assert {r.finished_at for r in cstate.for_project(ctx.db(), "obs")} == {1.0}  # when, for ps's "ago"
 
 
 def test_a_row_whose_runtime_cannot_be_opened_counts_as_half_made(tmp_path: Path) -> None:
