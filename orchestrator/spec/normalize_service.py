@@ -204,10 +204,21 @@ def _label_files(value: Any, ctx: Context) -> list[str]:
     return [resolve_path(p, ctx.base, ctx.home) for p in string_list(value, "path", allow_single=True)]
 
 
+def _resolve_bare(values: Mapping[str, str | None], ctx: Context) -> dict[str, str | None]:
+    """``KEY`` with no value takes the project's value; without one it stays ``None`` (unset)."""
+    return {k: (v if v is not None else ctx.environment.get(k)) for k, v in values.items()}
+
+
 def _environment(value: Any, ctx: Context) -> dict[str, str | None]:
-    env = list_or_dict(value, "variable")
-    # ``KEY`` with no value takes the value of the project's environment, or stays unset
-    return {k: (v if v is not None else ctx.environment.get(k)) for k, v in env.items()}
+    return _resolve_bare(list_or_dict(value, "variable"), ctx)
+
+
+def _build(value: Any, ctx: Context) -> dict[str, Any]:
+    """Build args are resolved like ``environment`` (compose-go uses the same lookup for both)."""
+    build = normalize_build(value, ctx.base, ctx.home)
+    if "args" in build:
+        build["args"] = _resolve_bare(build["args"], ctx)
+    return build
 
 
 _SIMPLE_STR = ("image", "working_dir", "user", "hostname", "domainname", "container_name", "network_mode",
@@ -294,7 +305,7 @@ def normalize_service(name: str, raw: Any, ctx: Context) -> dict[str, Any] | Non
             elif key == "healthcheck":
                 out["healthcheck"] = normalize_healthcheck(value)
             elif key == "build":
-                out["build"] = normalize_build(value, ctx.base, ctx.home)
+                out["build"] = _build(value, ctx)
             elif key == "extra_hosts":
                 out["extra_hosts"] = parse_extra_hosts(value)
             elif key in ("configs", "secrets"):

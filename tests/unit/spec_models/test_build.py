@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .helpers import service, service_errors
+from pathlib import Path
+
+from .helpers import load_file, service, service_errors, write
 
 
 def test_string_to_context() -> None:
@@ -20,6 +22,24 @@ def test_remote_context_untouched_and_args() -> None:
     assert b is not None
     assert (b.context, b.args, b.target, b.shm_size) == ("https://github.com/docker/compose.git",
                                                          {"A": "1", "B": None}, "prod", 1024**3)
+
+
+def test_args_without_a_value_take_the_project_value_like_environment() -> None:
+    env = {"SENTRY_IMAGE": "getsentry/sentry:nightly", "B": "b"}
+    listed = service({"build": {"context": ".", "args": ["SENTRY_IMAGE", "NOPE", "X=1", "E="]}}, environment=env)
+    mapped = service({"build": {"context": ".", "args": {"B": None, "NOPE": None, "X": "own"}}}, environment=env)
+    assert listed.build is not None and mapped.build is not None
+    assert listed.build.args == {"SENTRY_IMAGE": "getsentry/sentry:nightly", "NOPE": None, "X": "1", "E": ""}
+    assert mapped.build.args == {"B": "b", "NOPE": None, "X": "own"}
+
+
+def test_args_from_the_dotenv_file(tmp_path: Path) -> None:
+    write(tmp_path, "SENTRY_IMAGE=getsentry/sentry:nightly\n", ".env")
+    path = write(tmp_path, "services:\n  web:\n    build: {context: ., args: [SENTRY_IMAGE]}\n"
+                           "    environment: [SENTRY_IMAGE]\n")
+    web = load_file(path).services["web"]
+    assert web.build is not None and web.build.args == {"SENTRY_IMAGE": "getsentry/sentry:nightly"}
+    assert web.environment == {"SENTRY_IMAGE": "getsentry/sentry:nightly"}
 
 
 def test_build_without_image_is_fine_and_neither_is_an_error() -> None:
