@@ -38,6 +38,8 @@ class LoadContext:
     warnings: list[str] = field(default_factory=list)
     warned: set[str] = field(default_factory=set)
     include_stack: tuple[str, ...] = ()
+    #: service name → the variables of the included project it came from (shared by every include)
+    service_environments: dict[str, dict[str, str]] = field(default_factory=dict)
     _cache: dict[str, MDict] = field(default_factory=dict)
     _includes: list[int] = field(default_factory=lambda: [0])  # shared by every included project
 
@@ -72,6 +74,7 @@ class LoadContext:
             warnings=self.warnings,
             warned=self.warned,
             include_stack=(*self.include_stack, include),
+            service_environments=self.service_environments,
             _includes=self._includes,
         )
 

@@ -4,8 +4,10 @@ An entry is a path (or list of paths, merged like ``-f`` files) with an optional
 ``project_directory`` (default: the first file's directory) and ``env_file`` (default: that
 directory's ``.env``). Included files are interpolated with their own variables — the including
 project's variables win over the included ``.env`` —, their relative paths are made absolute against
-their project directory, and their resources are added to this file. A resource the including file
-(or another include) already defines differently is an error, as is a file that includes itself.
+their project directory, and their resources are added to this file. Those variables stay with the
+included services: their ``KEY``-alone entries and env files are resolved with them later. A
+resource the including file (or another include) already defines differently is an error, as is a
+file that includes itself.
 """
 
 from __future__ import annotations
@@ -83,6 +85,11 @@ def apply_includes(doc: MDict, ctx: LoadContext, project_dir: Path, file_key: st
             merged = tree if merged is None else merge_files(merged, tree)
         assert merged is not None
         strip_tags(merged)
+        services = merged.get("services")
+        if isinstance(services, MDict):
+            for name in services:
+                # a nested include recorded its own services first: the innermost project's variables win
+                ctx.service_environments.setdefault(name, env)
         for section in SECTIONS:
             items = merged.get(section)
             if not isinstance(items, MDict):

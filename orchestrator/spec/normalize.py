@@ -54,7 +54,7 @@ def normalize_stack(data: Any, ctx: Context) -> dict[str, Any]:
             continue
         if name.startswith("x-"):
             continue
-        service = normalize_service(name, raw, ctx)
+        service = normalize_service(name, raw, ctx.for_service(name))
         if service is not None:
             services[name] = service
     out["services"] = services

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from orchestrator.spec.models.build import normalize_build
@@ -45,21 +45,34 @@ from orchestrator.spec.models.units import (
 from orchestrator.spec.models.volumes import parse_volumes
 from orchestrator.spec.report import Path_, Report
 
-EnvReader = Callable[[str, bool, str | None], dict[str, str]]
+Lookup = Callable[[str], str | None]
+#: (path, required, format, lookup for ``${VAR}`` and ``KEY``-alone lines) → the file's variables
+EnvReader = Callable[[str, bool, str | None, Lookup], dict[str, str]]
 
 
 @dataclass
 class Context:
-    """What normalising one service needs from its project: its name, its base directory and its environment."""
+    """What normalising one service needs from its project: its name, its base directory and its environment.
+
+    ``service_environments`` holds the variables of services that came from an ``include`` with its
+    own ``.env`` or ``env_file``: Compose resolves such a service's ``KEY``-alone entries and its
+    env files with the included project's variables, not only the including one's.
+    """
     project: str
     base: str
     report: Report
     environment: Mapping[str, str] = field(default_factory=dict)
     read_env_file: EnvReader | None = None
+    service_environments: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def home(self) -> str | None:
         return self.environment.get("HOME")
+
+    def for_service(self, name: str) -> Context:
+        """The context one service is normalized in: its own variables when an include gave it some."""
+        own = self.service_environments.get(name)
+        return self if own is None else replace(self, environment=own)
 
 
 def _command(value: Any) -> list[str] | None:
@@ -186,13 +199,30 @@ def _env_files(value: Any, ctx: Context) -> list[dict[str, Any]]:
     return out
 
 
-def _read_env_files(files: list[dict[str, Any]], ctx: Context, path: Path_) -> dict[str, str]:
+def _read_env_files(files: list[dict[str, Any]], ctx: Context, path: Path_,
+                    environment: Mapping[str, str | None]) -> dict[str, str]:
+    """The variables of a service's env files, later files over earlier ones.
+
+    ``${VAR}`` and ``KEY``-alone lines look in the project's variables, then in the service's own
+    ``environment``, then in what the earlier files (and earlier lines) defined: compose-go's order
+    (``WithServicesEnvironmentResolved``), so ``two.env`` can build on ``one.env``.
+    """
     merged: dict[str, str] = {}
     if ctx.read_env_file is None:
         return merged
+    project = ctx.environment
+    own = {k: v for k, v in environment.items() if v is not None}
+
+    def lookup(name: str) -> str | None:
+        for source in (project, own, merged):
+            value = source.get(name)
+            if value is not None:
+                return value
+        return None
+
     for i, entry in enumerate(files):
         try:
-            merged.update(ctx.read_env_file(entry["path"], entry.get("required", True), entry.get("format")))
+            merged.update(ctx.read_env_file(entry["path"], entry.get("required", True), entry.get("format"), lookup))
         except Invalid as exc:
             ctx.report.error((*path, i), exc.message)
         except Exception as exc:  # the reader raises SpecError/OSError with its own message
@@ -287,7 +317,6 @@ def normalize_service(name: str, raw: Any, ctx: Context) -> dict[str, Any] | Non
                 environment = _environment(value, ctx)
             elif key == "env_file":
                 out["env_file"] = _env_files(value, ctx)
-                env_from_files = _read_env_files(out["env_file"], ctx, kpath)
             elif key == "labels":
                 out["labels"] = {**out.get("labels", {}), **_str_map(value, "label")}
             elif key == "label_file":
@@ -344,6 +373,8 @@ def normalize_service(name: str, raw: Any, ctx: Context) -> dict[str, Any] | Non
         except Invalid as exc:
             ctx.report.error((*kpath, *exc.subpath), exc.message)
 
+    if out.get("env_file"):  # read last: the files may refer to the service's own environment
+        env_from_files = _read_env_files(out["env_file"], ctx, (*path, "env_file"), environment)
     # env_file contents first, the service's own environment wins (Compose's precedence)
     if env_from_files or environment:
         out["environment"] = {**env_from_files, **environment}

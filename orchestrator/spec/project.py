@@ -58,6 +58,7 @@ class LoadedProject:
     config_files: list[Path]
     profiles: list[str]
     warnings: list[str]
+    service_environments: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def normalize_project_name(name: str) -> str:
@@ -180,6 +181,7 @@ def load_project(opts: LoadOptions) -> LoadedProject:
         config_files=config_files,
         profiles=profiles,
         warnings=ctx.warnings,
+        service_environments=ctx.service_environments,
     )
 
 

@@ -74,7 +74,10 @@ def render() -> str:
         "- `environment`, `labels`, `sysctls`, `annotations`, build `args`: lists of `KEY=VALUE` become mappings; "
         "`KEY` alone takes the value from the project's environment, or stays unset.",
         "- `env_file`: a string or list becomes `[{path, required, format}]`; the files' variables are merged "
-        "into `environment`, later files over earlier, the service's own `environment` over all.",
+        "into `environment`, later files over earlier, the service's own `environment` over all; `${VAR}` in "
+        "a file looks in the project's variables, then the service's `environment`, then the earlier files.",
+        "- a service brought in by `include` resolves `KEY` alone and its env files with the included "
+        "project's variables (its `.env` or the entry's `env_file`).",
         "- `depends_on`: a list becomes `{service: {condition: service_started, required: true, restart: false}}`.",
         "- `links`: becomes `{service: alias}`. `extra_hosts`: becomes `(host, ip)` pairs.",
         "- durations (`healthcheck.*`, `stop_grace_period`, restart `delay`/`window`): `1m30s`, `500ms` → seconds.",

@@ -7,7 +7,6 @@ of short syntax → pydantic models, one service at a time so each error keeps i
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,7 @@ from orchestrator.spec.models.service import Service
 from orchestrator.spec.models.stack import Stack
 from orchestrator.spec.models.toplevel import FileObject, VolumeConfig
 from orchestrator.spec.normalize import normalize_stack
-from orchestrator.spec.normalize_service import Context, EnvReader
+from orchestrator.spec.normalize_service import Context, EnvReader, Lookup
 from orchestrator.spec.report import PositionLookup, Report
 from orchestrator.spec.validate import check_references, check_unique
 
@@ -46,24 +45,20 @@ def load_stack(opts: LoadOptions, *, targets: Sequence[str] = ()) -> Stack:
         profiles=loaded.profiles,
         targets=targets,
         warnings=loaded.warnings,
-        read_env_file=_env_reader(loaded.environment, interpolate=getattr(opts, "interpolate", True)),
+        read_env_file=_env_reader(interpolate=getattr(opts, "interpolate", True)),
+        service_environments=loaded.service_environments,
     )
 
 
-def _env_reader(environment: Mapping[str, str], *, interpolate: bool = True) -> EnvReader:
+def _env_reader(*, interpolate: bool = True) -> EnvReader:
+    """Reads a service's env file; the caller's lookup answers ``${VAR}`` unless interpolation is off.
+
+    ``format: raw`` files are taken verbatim, so they get no lookup either."""
     from orchestrator.spec import dotenv
 
-    reader: Any = dotenv.read_env_file
-    params = inspect.signature(reader).parameters
-
-    def read(path: str, required: bool, fmt: str | None) -> dict[str, str]:
-        kwargs: dict[str, Any] = {"required": required}
-        if "lookup" in params:
-            kwargs["lookup"] = environment.get if interpolate and fmt != "raw" else None
-        if "format" in params and fmt is not None:
-            kwargs["format"] = fmt
-        result: dict[str, str] = reader(Path(path), **kwargs)
-        return result
+    def read(path: str, required: bool, fmt: str | None, lookup: Lookup) -> dict[str, str]:
+        use = lookup if interpolate and fmt != "raw" else None
+        return dotenv.read_env_file(Path(path), required=required, lookup=use, format=fmt)
 
     return read
 
@@ -79,13 +74,14 @@ def build_stack(
     targets: Sequence[str] = (),
     warnings: Iterable[str] = (),
     read_env_file: EnvReader | None = None,
+    service_environments: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Stack:
     """The pure part of :func:`load_stack`: loaded data (plain dicts) → Stack, or SpecErrors."""
     report = Report(positions)
     report.warnings.extend(warnings)
     env = dict(environment or {})
     ctx = Context(project=project, base=str(working_dir), report=report, environment=env,
-                  read_env_file=read_env_file)
+                  read_env_file=read_env_file, service_environments=service_environments or {})
     normalized = normalize_stack(data, ctx)
 
     services: dict[str, Service] = {}

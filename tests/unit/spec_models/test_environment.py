@@ -45,3 +45,37 @@ def test_bad_entry() -> None:
 
     [line] = service_errors({"environment": [{"A": 1}]})
     assert line.startswith("services.svc.environment[0]: invalid variable")
+
+
+def test_env_file_sees_earlier_files_the_service_environment_and_project_first(tmp_path: Path) -> None:
+    # compose-go's order for ${VAR} in a service's env file: the project's variables, then the
+    # service's own environment, then what earlier files defined
+    write(tmp_path, "A=a1\nP=from-file\n", "one.env")
+    write(tmp_path, "D=${A}-d\nF=${E}\nQ=${P}\n", "two.env")
+    path = write(tmp_path, "services:\n  s:\n    image: x\n    env_file: [one.env, two.env]\n"
+                           "    environment: {E: own}\n")
+    svc = load_file(path, environ={"P": "from-project"}).services["s"]
+    assert svc.environment == {"A": "a1", "P": "from-file", "D": "a1-d", "F": "own", "Q": "from-project", "E": "own"}
+
+
+def test_include_env_file_values_reach_the_included_services_env_files(tmp_path: Path) -> None:
+    # docker/compose's include-envfile-interpolation fixture, plus KEY-alone entries
+    (tmp_path / "sub").mkdir()
+    write(tmp_path, "VAR=1\n", "values.env")
+    write(tmp_path, "MYVAR=${VAR?}\n", "sub/sub.env")
+    write(tmp_path, "services:\n  app:\n    image: alpine\n    env_file: sub.env\n    environment: [VAR]\n"
+                    "    build: {context: ., args: [VAR]}\n", "sub/compose.yaml")
+    path = write(tmp_path, "include:\n  - path: sub/compose.yaml\n    env_file: values.env\n"
+                           "services:\n  web:\n    image: alpine\n    environment: [VAR]\n")
+    stack = load_file(path)
+    app = stack.services["app"]
+    assert app.environment == {"MYVAR": "1", "VAR": "1"}
+    assert app.build is not None and app.build.args == {"VAR": "1"}
+    assert stack.services["web"].environment == {"VAR": None}  # the including project does not see them
+
+
+def test_missing_required_variable_in_env_file_is_a_located_error(tmp_path: Path) -> None:
+    write(tmp_path, "MYVAR=${VAR?}\n", "sub.env")
+    path = write(tmp_path, "services:\n  s:\n    image: x\n    env_file: sub.env\n")
+    [line] = load_errors(path)
+    assert ":4:" in line and "services.s.env_file[0]: required variable VAR is missing a value" in line, line
