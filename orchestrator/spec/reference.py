@@ -99,7 +99,8 @@ def render() -> str:
         "- `depends_on`, `links`, `volumes_from`, `network_mode`/`ipc`/`pid: service:x` naming unknown services;",
         "- networks, named volumes, configs and secrets used but not declared;",
         "- the same `container_name` twice, or `container_name` with `scale` above 1;",
-        "- the same host port published twice (also through ranges) on overlapping addresses and one protocol;",
+        "- the same host port published twice (also through ranges) on overlapping addresses and one protocol, "
+        "by services that run containers (`scale: 0` or `deploy.replicas: 0` publish nothing);",
         "- dependency cycles (`dependency cycle detected: a -> b -> a`) and self-dependencies.",
         "",
         "Profiles: a service with `profiles` runs only when one of them is active (`--profile`, "

@@ -55,6 +55,8 @@ def check_unique(stack: Stack, report: Report) -> None:
             if other != name:
                 report.error((*base, "container_name"),
                              f"container name {svc.container_name!r} is already used by service {other}")
+        if svc.scale == 0:
+            continue  # runs no container, so publishes nothing (Compose accepts such a twin of a service)
         for i, port in enumerate(svc.ports):
             host_ports = published_ports(port)
             if len(host_ports) != 1:

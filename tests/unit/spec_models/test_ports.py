@@ -87,6 +87,13 @@ def test_same_host_port_twice_is_an_error_also_through_ranges() -> None:
     assert "host port 8003/tcp is already published by service a" in str(info.value)
 
 
+def test_a_service_scaled_to_zero_publishes_nothing() -> None:
+    for zero in ({"scale": 0}, {"deploy": {"replicas": 0}}):
+        s = stack({"services": {"web": {"image": "x", "ports": ["8080:80"]},
+                                "web-debug": {"image": "x", "ports": ["8080:80"], **zero}}})
+        assert set(s.services) == {"web", "web-debug"}
+
+
 def test_same_port_different_protocol_or_ip_is_fine() -> None:
     s = stack({"services": {"a": {"image": "x", "ports": ["127.0.0.1:80:80", "53:53/udp"]},
                             "b": {"image": "x", "ports": ["127.0.0.2:80:80", "53:53/tcp"]}}})
