@@ -12,6 +12,7 @@ flattened into plain dicts/lists and a :class:`PositionMap` keyed by path.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +91,9 @@ class PositionMap:
             elif isinstance(node, MList) and isinstance(part, int) and 0 <= part < len(node):
                 child = node[part]
                 p = node.ipos[part] if part < len(node.ipos) else None
+            elif isinstance(node, MList) and isinstance(part, str) and (index := _named_item(node, part)) >= 0:
+                child = node[index]
+                p = node.ipos[index] if index < len(node.ipos) else None
             else:
                 break
             if p is None and isinstance(child, MDict | MList):
@@ -139,6 +143,19 @@ class PositionMap:
 
     def __len__(self) -> int:
         return len(self.paths())
+
+
+def _named_item(items: MList, name: str) -> int:
+    """The index of the list item a normalized mapping key came from, or -1.
+
+    The list forms of ``depends_on``, ``networks``, ``links``, ``environment``... become mappings
+    keyed by the item's name (the text before ``:`` or ``=``), and checks name that key; the item
+    is where the user wrote it.
+    """
+    for i, item in enumerate(items):
+        if isinstance(item, str) and (item == name or re.split("[:=]", item, maxsplit=1)[0] == name):
+            return i
+    return -1
 
 
 def _walk(node: Any, path: Path_) -> Any:

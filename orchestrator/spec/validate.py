@@ -26,7 +26,7 @@ def check_references(stack: Stack, all_services: Iterable[str], report: Report) 
             if why == "depends_on" and not svc.depends_on[dep].required:
                 report.warn((*base, "depends_on", dep), f"optional dependency on undefined service {dep!r}")
                 continue
-            path = (*base, why, dep) if why in ("depends_on",) else (*base, why)
+            path = (*base, why, dep) if why in ("depends_on", "links", "volumes_from") else (*base, why)
             report.error(path, f"refers to undefined service {dep!r}")
         if svc.network_mode is None:
             for net in svc.networks:

@@ -63,3 +63,29 @@ def test_interpolated_values_normalized(tmp_path: Path) -> None:
                            "    ports: [\"${PORT}:80\"]\n    privileged: ${PRIV:-false}\n")
     svc = load_file(path, environ={"PORT": "9000"}).services["api"]
     assert (svc.resources.memory_limit, svc.ports[0].published, svc.privileged) == (64 * 1024**2, "9000", False)
+
+
+def test_each_list_item_is_located_at_its_own_place(tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+services:
+  a:
+    image: x
+    depends_on: [b, nope1, nope2]
+    links:
+      - b
+      - nope3:alias
+    networks:
+      - default
+      - nonet
+    volumes_from: [b, ghost:ro]
+  b:
+    image: x
+""")
+    assert load_errors(path) == [
+        "compose.yaml:4:21: services.a.depends_on.nope1: refers to undefined service 'nope1'",
+        "compose.yaml:4:28: services.a.depends_on.nope2: refers to undefined service 'nope2'",
+        "compose.yaml:7:9: services.a.links.nope3: refers to undefined service 'nope3'",
+        "compose.yaml:10:9: services.a.networks.nonet: network 'nonet' is used but not declared",
+        "compose.yaml:11:23: services.a.volumes_from.ghost: refers to undefined service 'ghost'",
+    ]
+
