@@ -79,8 +79,10 @@ def parse_port_short(value: Any) -> list[dict[str, Any]]:
         raw = str(value)
     elif isinstance(value, str):
         raw = value.strip()
+    elif isinstance(value, float):
+        raise Invalid(f"invalid port {value!r}: a port number must be a whole number")
     else:
-        raise Invalid(f"invalid port {kind(value)}: must be a number, a string or a mapping")
+        raise Invalid(f"invalid port: must be a number, a string or a mapping, not {kind(value)}")
     body, _, proto = raw.partition("/")
     protocol = proto.lower() if proto else "tcp"
     if protocol not in ("tcp", "udp"):

@@ -89,3 +89,10 @@ services:
         "compose.yaml:11:23: services.a.volumes_from.ghost: refers to undefined service 'ghost'",
     ]
 
+
+def test_a_fractional_port_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path, "services:\n  a:\n    image: x\n    ports: [80.5, [80]]\n")
+    assert load_errors(path) == [
+        "compose.yaml:4:13: services.a.ports[0]: invalid port 80.5: a port number must be a whole number",
+        "compose.yaml:4:19: services.a.ports[1]: invalid port: must be a number, a string or a mapping, not a list",
+    ]
