@@ -145,7 +145,7 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     from orchestrator.errors import PystackError
     from orchestrator.network.service import ensure_service, notify_service, spawn_service
     from orchestrator.plan.planner import PlanOptions
-    from orchestrator.reconcile import lifecycle, stack_ops, translate
+    from orchestrator.reconcile import lifecycle, stack_ops
     from orchestrator.reconcile.logs import Follower
     from orchestrator.state import containers as cstate
 
@@ -161,7 +161,7 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
             with proj.stack_lock(ctx.paths, stack.name):
                 sp_, plan = stack_ops.prepare(ctx, stack, up_opts, report)
                 stack_ops.up(ctx, stack, sp_, plan, up_opts, report)
-    ids = stack_ops.ensure_images(ctx, stack, stack_ops.UpOptions(services=(service,)), report)
+    images = stack_ops.ensure_images(ctx, stack, stack_ops.UpOptions(services=(service,)), report)
     if detach:
         stack_ops.prestart_runtime(ctx)
     else:
@@ -174,7 +174,7 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     for spec in stack_ops.network_specs(stack):
         fresh_networks = fresh_networks or ctx.network.get_network(spec.name) is None
         ctx.network.ensure_network(spec)
-    sp = translate.service_plan(stack, stack.services[service], ids.get(service, ""))
+    sp = stack_ops.service_plan(stack, service, images)
     if not service_ports:
         sp.ports = []
     sp.ports = sp.ports + [_publish(p) for p in publish]

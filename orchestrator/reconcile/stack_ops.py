@@ -16,12 +16,14 @@ from orchestrator.plan.model import Plan
 from orchestrator.plan.planner import PlanOptions
 from orchestrator.reconcile import engine, translate
 from orchestrator.reconcile.context import Context
+from orchestrator.reconcile.desired import ServicePlan
 from orchestrator.reconcile.engine import StackPlan
 from orchestrator.reconcile.parallel import Outcome, describe
 from orchestrator.state import containers as cstate
 from orchestrator.state.containers import ContainerRecord
 
 if TYPE_CHECKING:
+    from orchestrator.images.model import Image
     from orchestrator.network.driver import NetworkSpec
     from orchestrator.spec.models import Stack
 
@@ -39,9 +41,10 @@ class UpOptions:
     services: tuple[str, ...] = ()
 
 
-def ensure_images(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -> dict[str, str]:
-    """Pull or build what each service needs; returns service → image id."""
-    ids: dict[str, str] = {}
+def ensure_images(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -> dict[str, Image]:
+    """Pull or build what each service needs; returns service → image (its id and its config,
+    whose HEALTHCHECK the service's healthcheck completes)."""
+    images: dict[str, Image] = {}
     for name, svc in stack.services.items():
         ref = translate.image_ref(stack.name, svc)
         have = ctx.images.exists(ref)
@@ -61,8 +64,8 @@ def ensure_images(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -
             report(f"Image {ref}  Pulling")
             ctx.images.pull(ref, platform=svc.platform)
             report(f"Image {ref}  Pulled")
-        ids[name] = ctx.images.resolve(ref).id
-    return ids
+        images[name] = ctx.images.resolve(ref)
+    return images
 
 
 def network_specs(stack: Stack) -> list[NetworkSpec]:
@@ -83,10 +86,21 @@ def network_specs(stack: Stack) -> list[NetworkSpec]:
     return specs
 
 
-def stack_plan(ctx: Context, stack: Stack, image_ids: dict[str, str]) -> StackPlan:
+def service_plan(stack: Stack, name: str, images: dict[str, Image]) -> ServicePlan:
+    """A service's plan with its image's id and health check, when the image is known (a dry run
+    may plan before a pull)."""
+    image = images.get(name)
+    if image is None:
+        return translate.service_plan(stack, stack.services[name])
+    health = image.container_config.get("Healthcheck")
+    return translate.service_plan(stack, stack.services[name], image.id,
+                                  health if isinstance(health, dict) else None)
+
+
+def stack_plan(ctx: Context, stack: Stack, images: dict[str, Image]) -> StackPlan:
     from orchestrator.plan.order import generations
 
-    services = {n: translate.service_plan(stack, s, image_ids.get(n, "")) for n, s in stack.services.items()}
+    services = {n: service_plan(stack, n, images) for n in stack.services}
     return StackPlan(
         project=stack.name, services=services, order=generations(stack),
         volumes=[v.name for v in stack.volumes.values() if not v.external],

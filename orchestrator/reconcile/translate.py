@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator import sha256
 from orchestrator.errors import PystackError
 from orchestrator.reconcile.desired import MountPlan, NetPlan, PortPlan, ServicePlan
-from orchestrator.reconcile.health_state import HealthConfig
+from orchestrator.reconcile.health_merge import effective_health
 from orchestrator.reconcile.policy import RestartPolicy
 
 if TYPE_CHECKING:
@@ -179,11 +179,15 @@ def port_plan(target: int, published: str | None, host_ip: str, protocol: str) -
     return PortPlan(target, first, host_ip, protocol, last if last > first else None)
 
 
-def service_plan(stack: Stack, svc: Service, image_id: str = "") -> ServicePlan:
-    hc = None
-    if svc.healthcheck is not None and not svc.healthcheck.disable and svc.healthcheck.test:
-        h = svc.healthcheck
-        hc = HealthConfig(tuple(h.test), h.interval, h.timeout, h.retries, h.start_period, h.start_interval)
+_HEALTH_FIELDS = ("test", "interval", "timeout", "retries", "start_period", "start_interval", "disable")
+
+
+def service_plan(stack: Stack, svc: Service, image_id: str = "",
+                 image_health: dict[str, Any] | None = None) -> ServicePlan:
+    """``image_health``: the image config's ``Healthcheck``, which the service's own fields override.
+    The image id is in the hash, so a rebuilt image with another HEALTHCHECK recreates too."""
+    h = svc.healthcheck
+    hc = effective_health(None if h is None else {k: getattr(h, k) for k in _HEALTH_FIELDS}, image_health)
     r = svc.resources
     nnp, seccomp = _security(svc)
     full = svc.as_json()

@@ -86,8 +86,10 @@ def render() -> str:
         "two different values for the same limit are an error.",
         "- `restart` and `deploy.restart_policy` become one restart model (`restart` names the condition).",
         "- `scale` and `deploy.replicas` become `scale` (an error when they differ).",
-        "- `healthcheck`: a string test becomes `[CMD-SHELL, ...]`; Docker's defaults are filled in "
-        "(interval 30s, timeout 30s, retries 3, start_period 0s, start_interval 5s); `disable: true` is `[NONE]`.",
+        "- `healthcheck`: a string test becomes `[CMD-SHELL, ...]`; `disable: true` is `[NONE]`. Fields left "
+        "out (`test` too) stay unset here: at `up` each one comes from the image's HEALTHCHECK, else Docker's "
+        "default (interval 30s, timeout 30s, retries 3, start_period 0s, start_interval 5s); as in Docker, "
+        "a zero duration or `retries: 0` counts as left out. `[NONE]` turns off the image's check too.",
         "- `command`, `entrypoint`: a string is split like a POSIX shell.",
         "- `build`: a string becomes `{context}`; a local context is made absolute; dockerfile defaults to "
         "`Dockerfile`.",

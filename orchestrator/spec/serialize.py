@@ -39,6 +39,8 @@ def service_to_compose(svc: Service) -> dict[str, Any]:
         data["links"] = [name if alias == name else f"{name}:{alias}" for name, alias in svc.links.items()]
     if svc.extra_hosts:
         data["extra_hosts"] = [f"{host}={ip}" for host, ip in svc.extra_hosts]
+    if svc.healthcheck is not None:  # exclude_defaults keeps serialized Nones: the fields left out
+        data["healthcheck"] = _drop_none(svc.healthcheck.model_dump(mode="json", exclude_defaults=True))
     if svc.build is not None:
         build = svc.build.model_dump(mode="json", exclude_defaults=True)
         build["context"] = svc.build.context

@@ -1,4 +1,9 @@
-"""Healthchecks with Docker's defaults filled in, so the monitor never guesses."""
+"""Healthchecks as the stack file gives them: a field left out is ``None``, not a default.
+
+Compose's healthcheck overrides the image's HEALTHCHECK field by field, so "not given" must stay
+distinguishable from "given the default value" until the image config is known; the reconciler
+merges the two and fills Docker's defaults (see :mod:`orchestrator.reconcile.health_merge`).
+"""
 
 from __future__ import annotations
 
@@ -18,22 +23,17 @@ from orchestrator.spec.models.units import (
     scalar_str,
 )
 
-DEFAULT_INTERVAL = 30.0
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_RETRIES = 3
-DEFAULT_START_INTERVAL = 5.0
-
 
 class Healthcheck(Model):
-    test: list[str]
-    interval: float = DEFAULT_INTERVAL
-    timeout: float = DEFAULT_TIMEOUT
-    retries: int = DEFAULT_RETRIES
-    start_period: float = 0.0
-    start_interval: float = DEFAULT_START_INTERVAL
+    test: list[str] | None = None
+    interval: float | None = None
+    timeout: float | None = None
+    retries: int | None = None
+    start_period: float | None = None
+    start_interval: float | None = None
     disable: bool = False
 
-    @field_serializer("interval", "timeout", "start_period", "start_interval")
+    @field_serializer("interval", "timeout", "start_period", "start_interval", when_used="unless-none")
     def _durations(self, value: float) -> str:
         return format_duration(value)
 
@@ -59,16 +59,17 @@ def normalize_healthcheck(value: Any) -> dict[str, Any] | None:
         if test_list[0] == "CMD-SHELL" and len(test_list) != 2:
             test_list = ["CMD-SHELL", " ".join(test_list[1:])]
     elif test is None:
-        test_list = ["NONE"] if disable else []
+        test_list = ["NONE"] if disable else []  # [] : the image's test, if it has one
     else:
         raise Invalid("test must be a string or a non-empty list", ("test",))
     if test_list == ["NONE"]:
         disable = True
     if disable:
         test_list = ["NONE"]
-    if not test_list:
-        raise Invalid("a healthcheck needs a test (or disable: true)", ("test",))
-    out["test"] = test_list
+    if test_list:
+        out["test"] = test_list
+    else:
+        out.pop("test", None)
     out["disable"] = disable
     for key in _DURATIONS:
         if value.get(key) is not None:

@@ -58,7 +58,8 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "extra_hosts": S("supported", "normalized to (host, ip) pairs"),
     "gpus": S("warned", "GPU devices are not passed through"),
     "group_add": S("supported"),
-    "healthcheck": S("supported", "Docker's defaults filled in (30s, 30s, 3, 0s, 5s)"),
+    "healthcheck": S("supported", "fields left out come from the image's HEALTHCHECK, then Docker's "
+                     "defaults (30s, 30s, 3, 0s, 5s)"),
     "hostname": S("supported"),
     "image": S("supported"),
     "init": S("supported"),

@@ -86,3 +86,22 @@ def test_what_the_hash_covers_beyond_the_file_names_the_recreate(tmp_path: Path)
     assert edited.config_hash != before.config_hash
     assert summarize(changed_paths(before.spec, edited.spec)) == "seccomp profile changed"
     assert translate.service_plan(stack, svc, "sha256:1111").config_hash == edited.config_hash  # stable
+
+
+def test_the_image_healthcheck_completes_the_service_s(tmp_path: Path) -> None:
+    """``healthcheck: {interval: 1s}`` keeps the image's test; the plan (and so the gate and the
+    supervisor) gets the merged check, and a change on either side recreates."""
+    stack = _stack(tmp_path, "services:\n  a:\n    image: busybox\n    healthcheck: {interval: 1s}\n"
+                             "  b:\n    image: busybox\n")
+    image = {"Test": ["CMD-SHELL", "test -e /tmp/ok"], "Interval": 30_000_000_000, "Retries": 2}
+    a = translate.service_plan(stack, stack.services["a"], "sha256:1", image)
+    assert a.healthcheck is not None
+    assert (a.healthcheck.test, a.healthcheck.interval, a.healthcheck.retries) == (
+        ("CMD-SHELL", "test -e /tmp/ok"), 1.0, 2)
+    b = translate.service_plan(stack, stack.services["b"], "sha256:1", image)
+    assert b.healthcheck is not None and b.healthcheck.interval == 30.0
+    assert translate.service_plan(stack, stack.services["b"], "sha256:1").healthcheck is None
+    edited = _stack(tmp_path, "services:\n  a:\n    image: busybox\n    healthcheck: {interval: 2s}\n")
+    assert translate.service_plan(edited, edited.services["a"], "sha256:1", image).config_hash != a.config_hash
+    rebuilt = translate.service_plan(stack, stack.services["a"], "sha256:2", {**image, "Retries": 5})
+    assert rebuilt.config_hash != a.config_hash

@@ -1,4 +1,4 @@
-"""healthcheck: string test to CMD-SHELL, durations to seconds, Docker's defaults, disable."""
+"""healthcheck: string test to CMD-SHELL, durations to seconds, fields left out kept unset, disable."""
 
 from __future__ import annotations
 
@@ -7,10 +7,21 @@ from orchestrator.spec.models import Healthcheck
 from .helpers import service, service_errors
 
 
-def test_defaults_and_shell_form() -> None:
+def test_shell_form_and_fields_left_unset() -> None:
+    """The image's HEALTHCHECK fills what is left out, so no default may stand in for it here."""
     hc = service({"healthcheck": {"test": "curl -f localhost"}}).healthcheck
-    assert hc == Healthcheck(test=["CMD-SHELL", "curl -f localhost"], interval=30, timeout=30, retries=3,
-                             start_period=0, start_interval=5)
+    assert hc == Healthcheck(test=["CMD-SHELL", "curl -f localhost"])
+    assert hc is not None and (hc.interval, hc.timeout, hc.retries, hc.start_period, hc.start_interval) == (
+        None, None, None, None, None)
+
+
+def test_no_test_is_accepted() -> None:
+    """Compose takes the test from the image then (immich: ``healthcheck: {disable: false}``)."""
+    hc = service({"healthcheck": {"interval": "5s"}}).healthcheck
+    assert hc == Healthcheck(interval=5.0) and hc.test is None
+    hc = service({"healthcheck": {"disable": False}}).healthcheck
+    assert hc == Healthcheck() and not hc.disable
+    assert service({"healthcheck": {}}).healthcheck == Healthcheck()
 
 
 def test_durations() -> None:
