@@ -9,7 +9,7 @@ from orchestrator.cli.options import GlobalOptions
 
 
 @click.command()
-@click.option("-v", "--volumes", is_flag=True, help="Remove named volumes declared in the stack file.")
+@click.option("-v", "--volumes", is_flag=True, help="Remove the stack file's named volumes and all anonymous ones.")
 @click.option("--rmi", type=click.Choice(["local", "all"]), default=None)
 @click.option("--remove-orphans", is_flag=True)
 @click.option("-t", "--timeout", type=float, default=None, help="Shutdown timeout in seconds.")

@@ -227,7 +227,7 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
         lifecycle.stop(ctx, rec, timeout=0)
         code = 130
     if remove:
-        lifecycle.remove(ctx, rec, timeout=0)
+        lifecycle.remove(ctx, rec, timeout=0, anonymous="delete")  # as docker run --rm
     sys.exit(code)
 
 

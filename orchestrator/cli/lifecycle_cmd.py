@@ -141,7 +141,7 @@ unpause = _freezer("unpause")
 @click.argument("services", nargs=-1)
 @click.option("-f", "--force", is_flag=True)
 @click.option("-s", "--stop", "stop_first", is_flag=True)
-@click.option("-v", "--volumes", is_flag=True)
+@click.option("-v", "--volumes", is_flag=True, help="Remove the containers' anonymous volumes too.")
 @click.pass_obj
 def rm(opts: GlobalOptions, services: tuple[str, ...], force: bool, stop_first: bool, volumes: bool) -> None:
     """Remove stopped containers."""
@@ -149,6 +149,6 @@ def rm(opts: GlobalOptions, services: tuple[str, ...], force: bool, stop_first: 
 
     ctx, recs = _targets(opts, services)
     victims = [r for r in recs if r.status not in ("running", "paused") or stop_first or force]
-    _each(victims, lambda r: lifecycle.remove(ctx, r, timeout=None))
+    _each(victims, lambda r: lifecycle.remove(ctx, r, timeout=None, anonymous="delete" if volumes else "release"))
     for r in victims:
         click.echo(f"Container {r.name}  Removed", err=True)

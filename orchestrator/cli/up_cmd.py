@@ -42,6 +42,8 @@ def _parse_scale(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--no-deps", is_flag=True)
 @click.option("--no-start", is_flag=True)
 @click.option("--remove-orphans", is_flag=True)
+@click.option("-V", "--renew-anon-volumes", "renew_anon", is_flag=True,
+              help="Recreated containers start with new anonymous volumes rather than their predecessors'.")
 @click.option("--scale", multiple=True, metavar="SERVICE=NUM")
 @click.option("--build", "build", flag_value=True, default=None)
 @click.option("--no-build", "build", flag_value=False)
@@ -54,7 +56,7 @@ def _parse_scale(values: tuple[str, ...]) -> dict[str, int]:
 @click.pass_obj
 def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bool, wait: bool,
        wait_timeout: float | None, force_recreate: bool, no_recreate: bool, no_deps: bool, no_start: bool,
-       remove_orphans: bool, scale: tuple[str, ...], build: bool | None, pull: str,
+       remove_orphans: bool, renew_anon: bool, scale: tuple[str, ...], build: bool | None, pull: str,
        abort_on_container_exit: bool, exit_code_from: str | None, timeout: float | None, no_color: bool,
        no_log_prefix: bool) -> None:
     """Create and start the stack's containers."""
@@ -82,6 +84,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
         report = proj.reporter(opts)
         up_opts = stack_ops.UpOptions(
             pull=pull, build=build, dry_run=dry_run, no_start=no_start, services=tuple(sorted(keep)),
+            renew_anonymous=renew_anon,
             plan=PlanOptions(force_recreate=force_recreate, no_recreate=no_recreate, no_start=no_start,
                              remove_orphans=remove_orphans, scale=_parse_scale(scale)),
         )
@@ -203,13 +206,15 @@ def _graceful_stop(ctx: Context, stack: Stack, order: list[list[str]], timeout: 
 @click.option("--no-build", "build", flag_value=False)
 @click.option("--pull", type=click.Choice(["always", "missing", "never"]), default="missing")
 @click.option("--remove-orphans", is_flag=True)
+@click.option("-V", "--renew-anon-volumes", "renew_anon", is_flag=True,
+              help="Recreated containers start with new anonymous volumes rather than their predecessors'.")
 @click.option("--scale", multiple=True, metavar="SERVICE=NUM")
 @click.pass_context
 def create(click_ctx: click.Context, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
-           build: bool | None, pull: str, remove_orphans: bool, scale: tuple[str, ...]) -> None:
+           build: bool | None, pull: str, remove_orphans: bool, renew_anon: bool, scale: tuple[str, ...]) -> None:
     """Create the stack's containers without starting them (``up --no-start``)."""
     click_ctx.invoke(up, services=services, detach=True, dry_run=False, wait=False, wait_timeout=None,
                      force_recreate=force_recreate, no_recreate=no_recreate, no_deps=False, no_start=True,
-                     remove_orphans=remove_orphans, scale=scale, build=build, pull=pull,
+                     remove_orphans=remove_orphans, renew_anon=renew_anon, scale=scale, build=build, pull=pull,
                      abort_on_container_exit=False, exit_code_from=None, timeout=None, no_color=False,
                      no_log_prefix=False)

@@ -131,7 +131,7 @@ def _wait_condition(ctx: Context, sp: StackPlan, dep: str, condition: str, repor
 
 
 def execute(ctx: Context, sp: StackPlan, plan: Plan, report: Report, *, start: bool = True,
-            ready: Gate | None = None) -> Outcome:
+            ready: Gate | None = None, renew_anonymous: bool = False) -> Outcome:
     """Run the plan, in threads (see :mod:`orchestrator.reconcile.threads`).
 
     A service's containers are made as soon as the services whose namespaces or volumes they use
@@ -155,7 +155,8 @@ def execute(ctx: Context, sp: StackPlan, plan: Plan, report: Report, *, start: b
         phase, name = item.split(":", 1)
         svc = sp.services[name]
         if phase == "make":
-            made[name] = _all(threads.each(lambda a: _make(ctx, svc, a, report), plan.for_service(name)))
+            made[name] = _all(threads.each(lambda a: _make(ctx, svc, a, report, renew_anonymous),
+                                               plan.for_service(name)))
             return
         for dep, cond in svc.depends_on.items():
             if dep in sp.services:
@@ -189,9 +190,11 @@ def _all(outcomes: Iterable[threads.Done[Any, ContainerRecord | None]]) -> list[
     return recs
 
 
-def _make(ctx: Context, svc: ServicePlan, action: Action, report: Report) -> ContainerRecord | None:
+def _make(ctx: Context, svc: ServicePlan, action: Action, report: Report,
+          renew_anonymous: bool = False) -> ContainerRecord | None:
     """One action's part before any start: the old container removed, the new one made. Returns the
-    container the action will start, if any."""
+    container the action will start, if any. A recreated container's anonymous volumes stay where
+    its replacement takes them over; a container removed for good leaves them behind."""
     from orchestrator.reconcile import lifecycle
 
     label = action.container_name or svc.container_name_for(action.number)
@@ -199,13 +202,13 @@ def _make(ctx: Context, svc: ServicePlan, action: Action, report: Report) -> Con
         old = cstate.get(ctx.db(), action.container_id)
         if old is not None:
             report(f"Container {old.name}  Removing ({action.reason})")
-            lifecycle.remove(ctx, old, timeout=None)
+            lifecycle.remove(ctx, old, timeout=None, anonymous="keep" if action.kind == "recreate" else "release")
             report(f"Container {old.name}  Removed")
         if action.kind == "remove":
             return None
     if action.kind in ("create", "recreate"):
         report(f"Container {label}  Creating ({action.reason})")
-        rec = lifecycle.create(ctx, svc, action.number)
+        rec = lifecycle.create(ctx, svc, action.number, renew_anonymous=renew_anonymous)
         report(f"Container {label}  Created")
         return rec
     if action.kind == "start" and action.container_id:

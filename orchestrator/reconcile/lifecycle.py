@@ -13,7 +13,7 @@ import shutil
 import signal as _signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import PystackError
 from orchestrator.reconcile import imageconfig
@@ -21,6 +21,9 @@ from orchestrator.reconcile.context import Context
 from orchestrator.reconcile.desired import RunInfo, ServicePlan, record_spec, run_info
 from orchestrator.state import containers as cstate
 from orchestrator.state.containers import ContainerRecord
+
+if TYPE_CHECKING:
+    from orchestrator.reconcile.anonymous import Disposal
 
 LOG_NAME = "log.json"
 KILLED_EXIT_WAIT = 2.0  # a PID 1 sent SIGKILL is gone at once; past this, its whole cgroup is killed
@@ -36,8 +39,12 @@ def container_dir(ctx: Context, rec: ContainerRecord) -> Path:
 
 
 def create(ctx: Context, sp: ServicePlan, number: int, *, one_off: bool = False,
-           name: str | None = None, overrides: dict[str, Any] | None = None) -> ContainerRecord:
-    """Make the container (root, network, bundle, runtime ``create``) without starting it."""
+           name: str | None = None, overrides: dict[str, Any] | None = None,
+           renew_anonymous: bool = False) -> ContainerRecord:
+    """Make the container (root, network, bundle, runtime ``create``) without starting it.
+
+    A service container takes over the anonymous volumes its replica's predecessor left, unless
+    ``renew_anonymous`` (``up -V``): see :mod:`orchestrator.reconcile.anonymous`."""
     cid = new_id()
     max_size, max_files = imageconfig.log_limits(sp)
     rec = ContainerRecord(
@@ -51,16 +58,18 @@ def create(ctx: Context, sp: ServicePlan, number: int, *, one_off: bool = False,
         raise PystackError(f'container name "{rec.name}" is already in use by container {existing.id}')
     cstate.insert(conn, rec)
     try:
-        _build(ctx, sp, rec, overrides or {})
+        _build(ctx, sp, rec, overrides or {}, renew_anonymous)
     except BaseException:
         with contextlib.suppress(Exception):
-            remove(ctx, rec, timeout=0)
+            # a service container's volumes stay for the next try to take over, data and all
+            remove(ctx, rec, timeout=0, anonymous="delete" if one_off else "keep")
         raise
     return rec
 
 
-def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[str, Any]) -> None:
-    from orchestrator.reconcile import wiring
+def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[str, Any],
+           renew_anonymous: bool) -> None:
+    from orchestrator.reconcile import anonymous, wiring
     from orchestrator.runtime.config_builder import build_config, write_bundle
     from orchestrator.storage.rootfs import mount_rootfs
 
@@ -76,7 +85,9 @@ def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[
     netns, hostfiles = wiring.wire_network(ctx, sp, rec, cdir)
     cstate.update(conn, rec.id, netns=netns)
     rec.netns = netns
-    mounts = wiring.mounts_for(ctx, sp, rec, rootfs, hostfiles)
+    wanted = anonymous.targets(sp.mounts, anonymous.image_volume_paths(image.container_config))
+    anon = anonymous.assign(ctx.paths, cdir, rec, wanted, renew=renew_anonymous)
+    mounts = wiring.mounts_for(ctx, sp, rec, rootfs, hostfiles, anon)
     opts = imageconfig.container_options(sp, image.config, rec, rootfs=rootfs, netns=netns, mounts=mounts,
                                          overrides=overrides)
     write_bundle(cdir, build_config(opts))
@@ -212,9 +223,12 @@ def stop(ctx: Context, rec: ContainerRecord, *, timeout: float | None = None) ->
         cstate.update(ctx.db(), rec.id, status="exited", desired="stopped")
 
 
-def remove(ctx: Context, rec: ContainerRecord, *, timeout: float | None = 0) -> None:
-    """Undo everything a container has: process, cgroup, network, DNS names, root, directory, row."""
+def remove(ctx: Context, rec: ContainerRecord, *, timeout: float | None = 0,
+           anonymous: Disposal = "release") -> None:
+    """Undo everything a container has: process, cgroup, network, DNS names, root, directory, row;
+    its anonymous volumes are kept for a replacement, released or deleted as ``anonymous`` says."""
     from orchestrator.reconcile import wiring
+    from orchestrator.reconcile.anonymous import dispose
     from orchestrator.storage.rootfs import unmount_rootfs
 
     conn = ctx.db()
@@ -229,6 +243,7 @@ def remove(ctx: Context, rec: ContainerRecord, *, timeout: float | None = 0) -> 
     cdir = ctx.paths.container(rec.id)
     unmount_rootfs(cdir)
     ctx.images.release(rec.id)
+    dispose(ctx.paths, cdir, rec, anonymous)
     shutil.rmtree(cdir, ignore_errors=True)
     cstate.delete(conn, rec.id)
     cstate.add_event(conn, rec.project, "remove", service=rec.service, container=rec.name)

@@ -25,6 +25,7 @@ from orchestrator.state.containers import ContainerRecord
 if TYPE_CHECKING:
     from orchestrator.images.model import Image
     from orchestrator.network.driver import NetworkSpec
+    from orchestrator.reconcile.anonymous import Disposal
     from orchestrator.spec.models import Stack
 
 Report = Callable[[str], None]
@@ -39,6 +40,7 @@ class UpOptions:
     dry_run: bool = False
     no_start: bool = False
     services: tuple[str, ...] = ()
+    renew_anonymous: bool = False  # -V: the containers made start with empty anonymous volumes
 
 
 def ensure_images(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -> dict[str, Image]:
@@ -148,7 +150,7 @@ def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOptions, r
     if not opts.no_start and needs_net:
         prestart_runtime(ctx)
     if not needs_net:
-        return engine.execute(ctx, sp, plan, report, start=not opts.no_start)
+        return engine.execute(ctx, sp, plan, report, start=not opts.no_start, renew_anonymous=opts.renew_anonymous)
     ready = Gate()
 
     def network_service() -> None:
@@ -171,7 +173,8 @@ def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOptions, r
             ctx.network.ensure_network(spec)
         for vol in sp.volumes:
             ensure_volume(ctx.paths, vol)
-        outcome = engine.execute(ctx, sp, plan, report, start=not opts.no_start, ready=ready)
+        outcome = engine.execute(ctx, sp, plan, report, start=not opts.no_start, ready=ready,
+                                 renew_anonymous=opts.renew_anonymous)
     finally:
         side.join()
     if ready.error is not None:
@@ -299,10 +302,12 @@ def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, t
         if links is not None and links.ident is None:
             start_links(links)
         side.start()
+        anonymous: Disposal = "delete" if remove_volumes else "release"
         if batch:
-            failed = stack_removal.remove_all(ctx, records, report)
+            failed = stack_removal.remove_all(ctx, records, report, anonymous)
         else:
-            for done in threads.each(lambda rec: lifecycle.remove(ctx, rec, timeout=0), records):
+            for done in threads.each(lambda rec: lifecycle.remove(ctx, rec, timeout=0, anonymous=anonymous),
+                                     records):
                 if done.error is not None:  # the others go on; this one stays recorded for the next down
                     failed[done.item.name] = describe(done.error)
                     report(f"Container {done.item.name}  Error: {failed[done.item.name]}")
@@ -319,9 +324,12 @@ def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, t
         ctx.network.cleanup_stack(project, service_released=bool(released))
         report(f"Network {project}  Removed")
     if remove_volumes:
+        from orchestrator.reconcile.anonymous import of_project
         from orchestrator.storage.volumes import remove_volume
 
         for vol in volumes:
             remove_volume(ctx.paths, vol)
             report(f"Volume {vol}  Removed")
+        for vol in of_project(ctx.paths, project):  # those left behind by earlier removals too
+            remove_volume(ctx.paths, vol)
     cstate.forget_stack(ctx.db(), project)

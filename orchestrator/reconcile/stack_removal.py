@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from orchestrator.errors import PystackError
 from orchestrator.reconcile import lifecycle, threads
@@ -29,6 +30,9 @@ from orchestrator.reconcile.parallel import describe
 from orchestrator.state import containers as cstate
 from orchestrator.state.containers import ContainerRecord
 
+if TYPE_CHECKING:
+    from orchestrator.reconcile.anonymous import Disposal
+
 Report = Callable[[str], None]
 
 # A container's removal is short kernel calls between bits of Python: more threads than this only
@@ -36,14 +40,16 @@ Report = Callable[[str], None]
 WORKERS = 8
 
 
-def remove_all(ctx: Context, records: Sequence[ContainerRecord], report: Report) -> dict[str, str]:
-    """Remove ``records``; returns name → why for those that could not be (their rows stay)."""
+def remove_all(ctx: Context, records: Sequence[ContainerRecord], report: Report,
+               anonymous: Disposal = "release") -> dict[str, str]:
+    """Remove ``records``; returns name → why for those that could not be (their rows stay).
+    ``anonymous`` says what becomes of their anonymous volumes, as in ``lifecycle.remove``."""
     if not records:
         return {}
     cstate.mark_removing(ctx.db(), [r.id for r in records])
     failed: dict[str, str] = {}
     gone: list[ContainerRecord] = []
-    for done in threads.each(lambda rec: _take_apart(ctx, rec), records, limit=WORKERS):
+    for done in threads.each(lambda rec: _take_apart(ctx, rec, anonymous), records, limit=WORKERS):
         if done.error is not None:
             failed[done.item.name] = describe(done.error)
             report(f"Container {done.item.name}  Error: {failed[done.item.name]}")
@@ -58,8 +64,9 @@ def remove_all(ctx: Context, records: Sequence[ContainerRecord], report: Report)
     return failed
 
 
-def _take_apart(ctx: Context, rec: ContainerRecord) -> None:
+def _take_apart(ctx: Context, rec: ContainerRecord, anonymous: Disposal) -> None:
     """Everything of one container but its rows, in the order ``lifecycle.remove`` keeps."""
+    from orchestrator.reconcile.anonymous import dispose
     from orchestrator.reconcile.wiring import owns_netns
     from orchestrator.storage.rootfs import unmount_rootfs
 
@@ -73,4 +80,5 @@ def _take_apart(ctx: Context, rec: ContainerRecord) -> None:
         ctx.network.unpin_netns(rec.id)
     cdir = lifecycle.container_dir(ctx, rec)
     unmount_rootfs(cdir)
+    dispose(ctx.paths, cdir, rec, anonymous)
     shutil.rmtree(cdir, ignore_errors=True)

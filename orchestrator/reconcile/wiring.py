@@ -10,13 +10,13 @@ namespace by path). The named namespace outlives the process in it, which is wha
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator import sha256
 from orchestrator.errors import PystackError
 from orchestrator.reconcile.context import Context
-from orchestrator.reconcile.desired import ServicePlan
+from orchestrator.reconcile.desired import MountPlan, ServicePlan
 from orchestrator.state import containers as cstate
 from orchestrator.state.containers import ContainerRecord
 
@@ -168,11 +168,16 @@ def unwire_network(ctx: Context, rec: ContainerRecord) -> None:
 
 
 def mounts_for(ctx: Context, sp: ServicePlan, rec: ContainerRecord, rootfs: Path,
-               hostfiles: dict[str, Path]) -> list[dict[str, Any]]:
+               hostfiles: dict[str, Path], anonymous: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The container's mounts in the runtime's terms; ``anonymous`` maps each path that gets an
+    anonymous volume (the service's and the image's: :mod:`orchestrator.reconcile.anonymous`) to
+    the volume's name."""
+    from orchestrator.reconcile.anonymous import labels
     from orchestrator.storage import volumes
 
     out: list[dict[str, Any]] = []
-    for m in sp.mounts:
+    from_image = [t for t in anonymous if all(m.target != t for m in sp.mounts)]
+    for m in [*sp.mounts, *(MountPlan(type="volume", source=None, target=t) for t in from_image)]:
         if m.type == "tmpfs":
             opts = ["nosuid", "nodev"]
             if m.tmpfs_size:
@@ -182,10 +187,10 @@ def mounts_for(ctx: Context, sp: ServicePlan, rec: ContainerRecord, rootfs: Path
             out.append({"destination": m.target, "type": "tmpfs", "source": "tmpfs", "options": opts})
             continue
         if m.type == "volume":
-            # an anonymous volume is one per container
-            anon = f"{rec.id}-{sha256.hexdigest(m.target.encode())[:12]}"
-            name = anon if m.source is None else m.source
-            vdir = volumes.ensure_volume(ctx.paths, name)
+            if m.source is None:
+                vdir = volumes.ensure_volume(ctx.paths, anonymous[m.target], labels=labels(rec))
+            else:
+                vdir = volumes.ensure_volume(ctx.paths, m.source)
             if not m.nocopy:
                 volumes.populate_from_image(vdir, rootfs, m.target)
             src = vdir

@@ -77,6 +77,29 @@ def remove_volume(paths: Paths, name: str) -> None:
     shutil.rmtree(root)
 
 
+def release_volume(paths: Paths, name: str) -> str | None:
+    """Give the volume a fresh random name, data and labels kept; returns it (None if there was none).
+
+    Anonymous volumes are named for the replica and path that use them, so that a recreated
+    container finds its predecessor's data. One whose container is removed for good is renamed
+    out of that place: the next container made there starts empty, as with Compose, and the old
+    data stays until ``down -v`` removes the stack's anonymous volumes.
+    """
+    root = _volume_root(paths, name)
+    if root.is_symlink() or not (root / "_data").is_dir():
+        return None
+    fresh = os.urandom(32).hex()
+    os.rename(root, _volume_root(paths, fresh))
+    meta = paths.volumes / fresh / "meta.json"
+    with contextlib.suppress(OSError, ValueError):
+        data = json.loads(meta.read_text())
+        data["name"] = fresh
+        tmp = meta.with_name("meta.json.tmp")
+        tmp.write_text(json.dumps(data, sort_keys=True))
+        os.replace(tmp, meta)
+    return fresh
+
+
 def populate_from_image(volume_dir: Path, image_root: Path, target: str) -> None:
     """Copy the image's content at ``target`` into ``volume_dir`` if the volume is still empty.
 

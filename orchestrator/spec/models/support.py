@@ -111,7 +111,8 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "user": S("supported"),
     "userns_mode": S("supported"),
     "uts": S("supported"),
-    "volumes": S("supported", "short syntax to long; bind sources absolute; npipe refused"),
+    "volumes": S("supported", "short syntax to long; bind sources absolute; npipe refused; a path alone, and "
+                               "each image `VOLUME`, gets an anonymous volume that a recreated container keeps"),
     "volumes_from": S("supported", "adds a dependency"),
     "working_dir": S("supported"),
 }

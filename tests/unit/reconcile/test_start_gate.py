@@ -30,7 +30,7 @@ class FakeLifecycle:
         self.slow = slow or {}
         self.fail = fail
 
-    def create(self, ctx: Any, svc: ServicePlan, number: int) -> Rec:
+    def create(self, ctx: Any, svc: ServicePlan, number: int, renew_anonymous: bool = False) -> Rec:
         time.sleep(self.slow.get(svc.service, 0.0))
         if svc.service == self.fail:
             raise PystackError(f"{svc.service} cannot be made")
