@@ -60,7 +60,7 @@ def create(ctx: Context, sp: ServicePlan, number: int, *, one_off: bool = False,
 
 
 def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[str, Any]) -> None:
-    from orchestrator.reconcile import wiring
+    from orchestrator.reconcile import secrets, wiring
     from orchestrator.runtime.config_builder import build_config, write_bundle
     from orchestrator.storage.rootfs import mount_rootfs
 
@@ -77,6 +77,7 @@ def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[
     cstate.update(conn, rec.id, netns=netns)
     rec.netns = netns
     mounts = wiring.mounts_for(ctx, sp, rec, rootfs, hostfiles)
+    mounts += secrets.mounts_for(ctx, sp, rec)  # after the volumes: a secret shows over a volume's file
     opts = imageconfig.container_options(sp, image.config, rec, rootfs=rootfs, netns=netns, mounts=mounts,
                                          overrides=overrides)
     write_bundle(cdir, build_config(opts))
