@@ -39,6 +39,27 @@ class MountPlan:
 
 
 @dataclass(frozen=True)
+class FilePlan:
+    """A secret or config a service mounts, resolved from the stack file (see :mod:`.secrets`).
+
+    Its content comes from the host file ``file``, or is ``content`` (an ``environment:`` source's
+    value or a config's inline ``content:``; None when the variable is not set). ``digest`` stands
+    for the content in the config hash and the recorded spec, so that the value itself is kept
+    nowhere but in the file pystack writes for the container.
+    """
+    kind: str  # secret | config
+    name: str  # its key under the top-level secrets: or configs:
+    target: str  # absolute path in the container
+    file: str | None = None
+    environment: str | None = None
+    content: str | None = field(default=None, repr=False)
+    uid: int | None = None
+    gid: int | None = None
+    mode: int = 0o444
+    digest: str = ""
+
+
+@dataclass(frozen=True)
 class NetPlan:
     """A service's attachment to one network, resolved to the network's full name."""
     network: str  # full name, e.g. shop_default
@@ -68,6 +89,7 @@ class ServicePlan:
     domainname: str | None = None
     ports: list[PortPlan] = field(default_factory=list)
     mounts: list[MountPlan] = field(default_factory=list)
+    files: list[FilePlan] = field(default_factory=list)  # secrets and configs, mounted read-only
     networks: list[NetPlan] = field(default_factory=list)
     network_mode: str | None = None  # None = bridge networks; host, none, service:x, container:x
     links: dict[str, str] = field(default_factory=dict)

@@ -69,7 +69,7 @@ def create(ctx: Context, sp: ServicePlan, number: int, *, one_off: bool = False,
 
 def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[str, Any],
            renew_anonymous: bool) -> None:
-    from orchestrator.reconcile import anonymous, wiring
+    from orchestrator.reconcile import anonymous, secrets, wiring
     from orchestrator.runtime.config_builder import build_config, write_bundle
     from orchestrator.storage.rootfs import mount_rootfs
 
@@ -88,6 +88,7 @@ def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[
     wanted = anonymous.targets(sp.mounts, anonymous.image_volume_paths(image.container_config))
     anon = anonymous.assign(ctx.paths, cdir, rec, wanted, renew=renew_anonymous)
     mounts = wiring.mounts_for(ctx, sp, rec, rootfs, hostfiles, anon)
+    mounts += secrets.mounts_for(ctx, sp, rec)  # after the volumes: a secret shows over a volume's file
     opts = imageconfig.container_options(sp, image.config, rec, rootfs=rootfs, netns=netns, mounts=mounts,
                                          overrides=overrides)
     write_bundle(cdir, build_config(opts))

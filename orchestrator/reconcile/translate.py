@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator import sha256
 from orchestrator.errors import PystackError
-from orchestrator.reconcile.desired import MountPlan, NetPlan, PortPlan, ServicePlan
+from orchestrator.reconcile import secrets
+from orchestrator.reconcile.desired import FilePlan, MountPlan, NetPlan, PortPlan, ServicePlan
 from orchestrator.reconcile.health_merge import effective_health
 from orchestrator.reconcile.policy import RestartPolicy
 
@@ -109,6 +110,27 @@ def _mounts(svc: Service, stack: Stack) -> list[MountPlan]:
     return out
 
 
+def _files(svc: Service, stack: Stack) -> list[FilePlan]:
+    """The service's secrets and configs with their sources (:mod:`.secrets` writes and mounts them)."""
+    out: list[FilePlan] = []
+    for kind, refs, declared in (("secret", svc.secrets, stack.secrets), ("config", svc.configs, stack.configs)):
+        for ref in refs:
+            obj = declared.get(ref.source)
+            if obj is None or obj.external:  # the loader refuses both; a plan must not mount nothing
+                why = "is not declared" if obj is None else "is external (pystack keeps no secret store)"
+                raise PystackError(f"service {svc.name!r}: {kind} {ref.source!r} {why}")
+            content = stack.environment.get(obj.environment) if obj.environment is not None else obj.content
+            target = (secrets.secret_target if kind == "secret" else secrets.config_target)(ref.source, ref.target)
+            out.append(FilePlan(
+                kind=kind, name=ref.source, target=target, file=obj.file, environment=obj.environment,
+                content=None if obj.file is not None else content,
+                uid=secrets.numeric_id(ref.uid), gid=secrets.numeric_id(ref.gid),
+                mode=secrets.DEFAULT_MODE if ref.mode is None else ref.mode,
+                digest=secrets.digest(kind, ref.source, file=obj.file, content=content),
+            ))
+    return out
+
+
 def network_name(stack: Stack, key: str) -> str:
     cfg = stack.networks.get(key)
     return cfg.name if cfg is not None else f"{stack.name}_{key}"
@@ -194,13 +216,17 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "",
     spec = {k: v for k, v in full.items() if k != "extensions"}
     # A profile file's content counts, not only its path: an edited profile recreates the service.
     profile = json.dumps(seccomp, sort_keys=True) if isinstance(seccomp, dict) else ""
-    config_hash = sha256.hexdigest(f"{svc.config_hash()}:{image_id}{profile}".encode())
+    files = _files(svc, stack)
+    definitions = secrets.definitions(files)  # the top-level secrets/configs used: their sources count too
+    more = json.dumps(definitions, sort_keys=True) if definitions else ""
+    config_hash = sha256.hexdigest(f"{svc.config_hash()}:{image_id}{profile}{more}".encode())
     # What the hash covers beyond the file, kept beside it so that a recreate names it
     # ("recreate web-1: image digest changed") instead of a bare "configuration changed".
     if image_id:
         spec["image digest"] = image_id
     if profile:
         spec["seccomp profile"] = sha256.hexdigest(profile.encode())[:16]
+    spec.update(definitions)
     return ServicePlan(
         project=stack.name, service=svc.name, image=image_ref(stack.name, svc), config_hash=config_hash,
         scale=svc.scale, container_name=svc.container_name, command=svc.command, entrypoint=svc.entrypoint,
@@ -210,7 +236,7 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "",
             port_plan(p.target, p.published, p.host_ip or "0.0.0.0", p.protocol)
             for p in svc.ports
         ],
-        mounts=_mounts(svc, stack), networks=_networks(svc, stack), network_mode=svc.network_mode,
+        mounts=_mounts(svc, stack), files=files, networks=_networks(svc, stack), network_mode=svc.network_mode,
         links=dict(svc.links), dns=list(svc.dns), dns_search=list(svc.dns_search), dns_opt=list(svc.dns_opt),
         extra_hosts=[(h, ip) for h, ip in svc.extra_hosts], healthcheck=hc,
         restart=RestartPolicy(svc.restart.condition, svc.restart.max_attempts, svc.restart.delay,

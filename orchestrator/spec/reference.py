@@ -100,6 +100,8 @@ def render() -> str:
         "",
         "- `depends_on`, `links`, `volumes_from`, `network_mode`/`ipc`/`pid: service:x` naming unknown services;",
         "- networks, named volumes, configs and secrets used but not declared;",
+        "- external configs and secrets that a service uses (pystack keeps no store to look them up in), and "
+        "a non-numeric `uid`/`gid` or an out-of-range `mode` where a service mounts one;",
         "- the same `container_name` twice, or `container_name` with `scale` above 1;",
         "- the same host port published twice (also through ranges) on overlapping addresses and one protocol, "
         "by services that run containers (`scale: 0` or `deploy.replicas: 0` publish nothing);",

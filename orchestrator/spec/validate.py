@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from orchestrator.spec.models.ports import published_ports
+from orchestrator.spec.models.service import FileRef
 from orchestrator.spec.models.stack import Stack
+from orchestrator.spec.models.toplevel import FileObject
 from orchestrator.spec.report import Report
 
 _REF_KEYS = {"depends_on": "depends_on", "links": "links", "volumes_from": "volumes_from",
@@ -39,6 +41,26 @@ def check_references(stack: Stack, all_services: Iterable[str], report: Report) 
             for i, ref in enumerate(getattr(svc, section)):
                 if ref.source not in declared:
                     report.error((*base, section, i), f"{section[:-1]} {ref.source!r} is used but not declared")
+                else:
+                    _check_file_ref(name, section, i, ref, declared[ref.source], report)
+
+
+_SOURCES = {"secrets": "file: or environment:", "configs": "file:, environment: or content:"}
+
+
+def _check_file_ref(service: str, section: str, i: int, ref: FileRef, obj: FileObject, report: Report) -> None:
+    """What pystack cannot mount: an external secret or config (it keeps no store of them, and
+    mounting nothing would fail the service later, obscurely), or ids that are not numbers."""
+    if obj.external:
+        report.error((section, ref.source, "external"),
+                     f"external {section} are not supported (used by service {service}): pystack keeps no "
+                     f"{section[:-1]} store to look {obj.name!r} up in; give it a {_SOURCES[section]} source")
+    for key in ("uid", "gid"):
+        value = getattr(ref, key)
+        if value not in (None, "") and not str(value).isdigit():
+            report.error(("services", service, section, i, key), f"{key} {value!r} must be a number")
+    if ref.mode is not None and not 0 <= ref.mode <= 0o7777:
+        report.error(("services", service, section, i, "mode"), f"mode {ref.mode:o} is not a file mode (0 to 7777)")
 
 
 def check_unique(stack: Stack, report: Report) -> None:

@@ -28,7 +28,8 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "cgroup": S("supported", "`host` or `private` cgroup namespace"),
     "cgroup_parent": S("supported"),
     "command": S("supported", "a string is split like a POSIX shell"),
-    "configs": S("supported", "short form becomes `{source}`"),
+    "configs": S("supported", "short form becomes `{source}`; a read-only copy at `/<name>` (or `target`) with "
+                              "`uid`, `gid`, `mode` (default 0444)"),
     "container_name": S("supported", "an error with scale > 1"),
     "cpu_count": S("warned", "Windows only"),
     "cpu_percent": S("warned", "Windows only"),
@@ -95,7 +96,8 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "restart": S("supported", "reconciled with deploy.restart_policy"),
     "runtime": S("supported", "pystack, crun or runc"),
     "scale": S("supported", "reconciled with deploy.replicas"),
-    "secrets": S("supported", "short form becomes `{source}`"),
+    "secrets": S("supported", "short form becomes `{source}`; a read-only copy at `/run/secrets/<name>` (or "
+                              "`target`) with `uid`, `gid`, `mode` (default 0444)"),
     "security_opt": S("supported", "no-new-privileges, seccomp (unconfined or a profile file); "
                                    "apparmor, label, systempaths and writable-cgroups are warned"),
     "shm_size": S("supported"),
@@ -126,7 +128,7 @@ TOP_LEVEL_KEYS: dict[str, KeySupport] = {
     "services": S("supported"),
     "networks": S("supported"),
     "volumes": S("supported"),
-    "configs": S("supported"),
-    "secrets": S("supported"),
+    "configs": S("supported", "`file`, `environment` or `content`; `external` is an error when used"),
+    "secrets": S("supported", "`file` or `environment`; `external` is an error when used"),
     "models": S("warned", "AI models are not provided"),
 }
