@@ -59,3 +59,18 @@ def normalize(names: Iterable[str]) -> list[str]:
         if full not in out:
             out.append(full)
     return out
+
+
+def host_bounding(status: str = "/proc/self/status") -> frozenset[str]:
+    """The capabilities this process may still hand on (its bounding set), by name.
+
+    ``privileged: true`` and ``cap_add: [ALL]`` mean every capability the host can grant, as
+    podman reads them: a container engine that itself runs without some (in a container, under a
+    restricted root) cannot give them, and asking the kernel for them only fails the start."""
+    try:
+        with open(status) as f:
+            line = next((ln for ln in f if ln.startswith("CapBnd:")), "")
+        bits = int(line.split()[1], 16)
+    except (OSError, IndexError, ValueError):
+        return frozenset(ALL_CAPS)
+    return frozenset(name for name in ALL_CAPS if bits >> CAPS[name[4:]] & 1)

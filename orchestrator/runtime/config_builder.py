@@ -90,12 +90,18 @@ def default_mounts(shm_size: int | None) -> list[dict[str, Any]]:
 
 
 def capabilities(opts: ContainerOptions) -> list[str]:
+    """Docker's default set with the service's drops and adds; ``privileged`` and ``cap_add: [ALL]``
+    stand for all the host can grant (:func:`capnames.host_bounding`), a named one is asked for as is."""
     if opts.privileged:
-        return list(capnames.ALL_CAPS)
+        host = capnames.host_bounding()
+        return [c for c in capnames.ALL_CAPS if c in host]
     drop = set(capnames.normalize(opts.cap_drop))
     base = list(capnames.DOCKER_DEFAULT) if "ALL" not in [c.upper() for c in opts.cap_drop] else []
     out = [c for c in base if c not in drop]
-    for c in capnames.normalize(opts.cap_add):
+    if any(c.upper() == "ALL" for c in opts.cap_add):
+        host = capnames.host_bounding()
+        out += [c for c in capnames.ALL_CAPS if c in host and c not in out and c not in drop]
+    for c in capnames.normalize(c for c in opts.cap_add if c.upper() != "ALL"):
         if c not in out:
             out.append(c)
     return out

@@ -59,3 +59,28 @@ def _wait_logs(host: Host, f: str) -> dict[str, str]:
             return out
         time.sleep(0.1)
     raise AssertionError(f"no output from both services: {out}")
+
+
+def test_privileged_and_cap_add_all_get_what_the_host_can_grant(host: Host) -> None:
+    """This host's root lacks CAP_SYS_RESOURCE: asking the kernel for every capability would fail
+    the start, so ``privileged`` means the engine's own bounding set, as with podman."""
+    f = str(host.write("compose.yaml", """
+name: e2epriv
+services:
+  priv:
+    image: busybox:latest
+    privileged: true
+    command: ["sleep", "1000"]
+  all:
+    image: busybox:latest
+    cap_add: [ALL]
+    cap_drop: [NET_RAW]
+    command: ["sleep", "1000"]
+"""))
+    host.pystack("-f", f, "up", "-d", "--wait")
+    with open("/proc/self/status") as st:
+        mine = int(next(ln for ln in st if ln.startswith("CapBnd:")).split()[1], 16)
+    for service, expected in (("priv", mine), ("all", mine & ~(1 << 13))):  # 13: CAP_NET_RAW
+        seen = host.pystack("-f", f, "exec", "-T", service, "grep", "CapBnd", "/proc/1/status").stdout
+        assert int(seen.split()[1], 16) == expected, service
+    host.pystack("-f", f, "down", "-t", "0")

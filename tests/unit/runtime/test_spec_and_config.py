@@ -69,7 +69,7 @@ def test_privileged_and_host_namespaces(tmp_path: Path) -> None:
     cfg = build_config(ContainerOptions(args=["true"], rootfs=rootfs, privileged=True, netns="host",
                                         pid_ns="host", seccomp="unconfined"))
     validate_config(cfg)
-    assert len(cfg["process"]["capabilities"]["bounding"]) == len(caps.ALL_CAPS)
+    assert set(cfg["process"]["capabilities"]["bounding"]) == caps.host_bounding()  # all the host can grant
     assert "seccomp" not in cfg["linux"] and "maskedPaths" not in cfg["linux"]
     assert {n["type"] for n in cfg["linux"]["namespaces"]} == {"ipc", "uts", "mount", "cgroup"}
 
@@ -107,3 +107,18 @@ def test_signals_and_caps_by_name() -> None:
     assert caps.normalize(["net_admin", "CAP_NET_ADMIN", "NET_RAW"]) == ["CAP_NET_ADMIN", "CAP_NET_RAW"]
     with pytest.raises(RuntimeFailure, match="unknown capability"):
         caps.number("CAP_FLY")
+
+
+def test_the_hosts_bounding_set_is_read_by_name(tmp_path: Path) -> None:
+    status = tmp_path / "status"
+    status.write_text("Name:\tx\nCapBnd:\t0000000000000003\n")
+    assert caps.host_bounding(str(status)) == {"CAP_CHOWN", "CAP_DAC_OVERRIDE"}
+    status.write_text("Name:\tx\n")  # unreadable: assume everything, as before
+    assert caps.host_bounding(str(status)) == set(caps.ALL_CAPS)
+
+
+def test_cap_add_all_grants_what_the_host_can_and_keeps_drops(tmp_path: Path) -> None:
+    rootfs = make_busybox_rootfs(tmp_path / "rootfs")
+    cfg = build_config(ContainerOptions(args=["true"], rootfs=rootfs, cap_add=["ALL"], cap_drop=["NET_RAW"]))
+    got = set(cfg["process"]["capabilities"]["bounding"])
+    assert got == caps.host_bounding() - {"CAP_NET_RAW"}
