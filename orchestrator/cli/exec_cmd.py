@@ -36,7 +36,7 @@ def _env_pairs(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("-w", "--workdir", default=None)
 @click.option("--index", type=int, default=1)
 @click.option("-d", "--detach", is_flag=True)
-@click.option("--privileged", is_flag=True)
+@click.option("--privileged", is_flag=True, help="Give the command every capability the host can grant.")
 @click.pass_obj
 def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], no_tty: bool, user: str | None,
           envs: tuple[str, ...], workdir: str | None, index: int, detach: bool, privileged: bool) -> None:
@@ -61,6 +61,11 @@ def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], no_tty: b
 
         uid, gid, extra, _ = resolve_user(ctx.paths.container(rec.id) / "merged", user)
         process["user"] = {"uid": uid, "gid": gid, "additionalGids": extra}
+    if privileged:  # as docker exec --privileged: the capabilities only; seccomp stays the container's
+        from orchestrator.runtime.caps import ALL_CAPS, host_bounding
+
+        granted = [c for c in ALL_CAPS if c in host_bounding()]
+        process["capabilities"] = {k: granted for k in ("bounding", "effective", "permitted")}
     tty = not no_tty and sys.stdin.isatty() and sys.stdout.isatty()
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
     code = rt.exec(rec.id, process, tty=tty, detach=detach, stdin=sys.stdin.fileno(), stdout=sys.stdout.fileno(),

@@ -83,4 +83,22 @@ services:
     for service, expected in (("priv", mine), ("all", mine & ~(1 << 13))):  # 13: CAP_NET_RAW
         seen = host.pystack("-f", f, "exec", "-T", service, "grep", "CapBnd", "/proc/1/status").stdout
         assert int(seen.split()[1], 16) == expected, service
+
+
+def test_exec_privileged_gives_the_command_the_hosts_capabilities(host: Host) -> None:
+    f = str(host.write("compose.yaml", """
+name: e2eexecpriv
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+"""))
+    host.pystack("-f", f, "up", "-d", "--wait")
+    plain = host.pystack("-f", f, "exec", "-T", "app", "grep", "CapEff", "/proc/self/status").stdout
+    priv = host.pystack("-f", f, "exec", "-T", "--privileged", "app", "grep", "CapEff", "/proc/self/status").stdout
+    with open("/proc/self/status") as st:
+        mine = int(next(ln for ln in st if ln.startswith("CapBnd:")).split()[1], 16)
+    assert int(priv.split()[1], 16) == mine
+    assert int(plain.split()[1], 16) != mine  # Docker's default set, as the container has
+    host.pystack("-f", f, "down", "-t", "0")
     host.pystack("-f", f, "down", "-t", "0")
