@@ -132,7 +132,9 @@ def _proxy_signals(rt: Runtime, container_id: str) -> None:
 @click.option("-e", "--env", "envs", multiple=True)
 @click.option("--entrypoint", default=None)
 @click.option("--no-deps", is_flag=True)
-@click.option("-T", "--no-tty", is_flag=True)
+@click.option("-T", "--no-tty", is_flag=True, help="Do not allocate a TTY (none is: see compose-comparison).")
+@click.option("-i", "--interactive/--no-interactive", default=True,
+              help="The command reads this one's standard input [default: on, unless -d].")
 @click.option("-u", "--user", default=None)
 @click.option("-w", "--workdir", default=None)
 @click.option("--name", default=None)
@@ -141,9 +143,9 @@ def _proxy_signals(rt: Runtime, container_id: str) -> None:
 @click.option("--service-ports", is_flag=True)
 @click.pass_obj
 def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: bool, detach: bool,
-        envs: tuple[str, ...], entrypoint: str | None, no_deps: bool, no_tty: bool, user: str | None,
-        workdir: str | None, name: str | None, volumes: tuple[str, ...], publish: tuple[str, ...],
-        service_ports: bool) -> None:
+        envs: tuple[str, ...], entrypoint: str | None, no_deps: bool, no_tty: bool, interactive: bool,
+        user: str | None, workdir: str | None, name: str | None, volumes: tuple[str, ...],
+        publish: tuple[str, ...], service_ports: bool) -> None:
     """Run a one-off command in a new container of SERVICE."""
     import shlex
 
@@ -201,7 +203,9 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     serve = sp.network_mode not in ("host", "none")
     if serve:
         spawn_service(ctx.paths, stack.name, host_netns=ctx.host_netns)
-    rec = lifecycle.create(ctx, sp, 1, one_off=True, name=cname, overrides=overrides)
+    # As Compose's run (interactive by default): `run -T db psql < dump.sql` feeds the container.
+    rec = lifecycle.create(ctx, sp, 1, one_off=True, name=cname, overrides=overrides,
+                           attach_stdin=interactive and not detach)
     if serve:  # the start gate, as in up: names answered and ports held before PID 1 runs
         ensure_service(ctx.paths, stack.name, host_netns=ctx.host_netns)
         if fresh_networks or sp.ports:  # names themselves are looked up live, without a re-read

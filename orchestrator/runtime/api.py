@@ -70,6 +70,7 @@ class Runtime(Protocol):
         log_path: Path | None = None,
         log_max_size: int | None = None,
         log_max_files: int = 1,
+        attach_stdin: bool = False,
     ) -> None: ...
 
     def start(self, container_id: str) -> None: ...

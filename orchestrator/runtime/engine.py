@@ -86,6 +86,7 @@ class PystackRuntime:
         log_path: Path | None = None,
         log_max_size: int | None = None,
         log_max_files: int = 1,
+        attach_stdin: bool = False,
     ) -> None:
         cdir = self._dir(container_id)
         bundle = Path(bundle).absolute()
@@ -100,9 +101,10 @@ class PystackRuntime:
             raise RuntimeFailure(f"container {container_id} already exists") from None
         try:
             plan = self._plan(cdir, cfg, bundle, log_path, log_max_size, log_max_files, console_socket)
+            plan.attach_stdin = attach_stdin
             from orchestrator.runtime import launch  # cgroups and the monitor: only create needs them
 
-            pid = launch.launch(plan, use_zygote=self.use_zygote)
+            pid = launch.launch(plan, use_zygote=self.use_zygote and not attach_stdin)
         except BaseException:
             import shutil
 

@@ -65,6 +65,7 @@ class ExternalRuntime(PystackRuntime):
         log_path: Path | None = None,
         log_max_size: int | None = None,
         log_max_files: int = 1,
+        attach_stdin: bool = False,
     ) -> None:
         cdir = ContainerDir(self.base, container_id)
         bundle = Path(bundle).absolute()
@@ -74,7 +75,7 @@ class ExternalRuntime(PystackRuntime):
             cdir=cdir, cfg=cfg, bundle=str(bundle), ns_new=0, pid_ns=(None, False), time_ns=False,
             cgroups_path=(linux.get("cgroupsPath") or "").strip("/") or None, seccomp_bpf=None,
             log_path=str(log_path) if log_path else None, log_max_size=log_max_size, log_max_files=log_max_files,
-            console_socket=str(console_socket) if console_socket else None,
+            console_socket=str(console_socket) if console_socket else None, attach_stdin=attach_stdin,
         )
         self.base.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.oci_root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -99,7 +100,7 @@ class ExternalRuntime(PystackRuntime):
             out_r, out_w = os.pipe2(os.O_CLOEXEC)
             err_r, err_w = os.pipe2(os.O_CLOEXEC)
             pipes = {out_r: "stdout", err_r: "stderr"}
-            stdio = [devnull, out_w, err_w]
+            stdio = [0 if plan.attach_stdin else devnull, out_w, err_w]
         pid_file = plan.cdir.dir / "init.pid"
         log = plan.cdir.dir / "runtime.log"
         args = ["--log", str(log), "create", "--bundle", str(plan.bundle), "--pid-file", str(pid_file)]
@@ -107,7 +108,7 @@ class ExternalRuntime(PystackRuntime):
             args += ["--console-socket", plan.console_socket]
         res = subprocess.run(self.argv(*args[:2], *args[2:], plan.cdir.id), stdin=stdio[0], stdout=stdio[1],
                              stderr=stdio[2], check=False)
-        for fd in set(stdio):
+        for fd in set(stdio) - {0}:  # 0: the caller's own stdin, which the init was handed
             os.close(fd)
         if res.returncode != 0:
             text = log.read_text(errors="replace").strip().splitlines() if log.exists() else []

@@ -116,7 +116,7 @@ def own_body(plan: MonitorPlan, report_fd: int) -> None:
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         pipes = {out_r: "stdout", err_r: "stderr"}
-        child_stdio = [devnull, out_w, err_w]
+        child_stdio = [0 if plan.attach_stdin else devnull, out_w, err_w]
     go_r, ready_w, fifo_fd = plan.init_fds
 
     def become_init(born_in_v2: bool = False) -> None:

@@ -47,6 +47,9 @@ class MonitorPlan:
     # A pidfd of the process that forked this monitor itself (monitor.fork_monitor), -1 for one
     # forked by the zygote: a monitor outliving its caller re-executes lean (lean_monitor).
     caller_fd: int = -1
+    # The init reads the caller's own standard input (a foreground ``run``'s), not /dev/null. Only
+    # a monitor its caller forks has that descriptor: such a plan never goes to the zygote.
+    attach_stdin: bool = False
 
     def config(self) -> dict[str, Any]:
         """The OCI config, parsed from ``cfg_json`` on first use.

@@ -183,3 +183,20 @@ services:
     assert rows[0]["Status"].startswith("Exited (6) ") and rows[0]["Status"].endswith(" ago")
     host.pystack("-f", f, "down", "-t", "0")
     assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+
+
+def test_run_feeds_its_standard_input_to_the_container(host: Host) -> None:
+    """As Compose's ``run`` (interactive by default): ``run -T db psql < dump.sql`` and pipes work;
+    ``--no-interactive`` leaves the container's stdin empty."""
+    f = str(host.write("compose.yaml", """
+name: e2estdin
+services:
+  one:
+    image: busybox:latest
+"""))
+    res = host.pystack("-f", f, "run", "--rm", "-T", "one", "sh", "-c", 'read a; read b; echo "$b-$a"; exit 4',
+                       input="first\nsecond\n", check=False)
+    assert (res.returncode, res.stdout) == (4, "second-first\n")
+    res = host.pystack("-f", f, "run", "--rm", "--no-interactive", "one", "wc", "-c", input="not read\n")
+    assert res.stdout.strip() == "0"
+    host.pystack("-f", f, "down", "-t", "0")
