@@ -60,7 +60,7 @@ def create(ctx: Context, sp: ServicePlan, number: int, *, one_off: bool = False,
 
 
 def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[str, Any]) -> None:
-    from orchestrator.reconcile import wiring
+    from orchestrator.reconcile import isolation, wiring
     from orchestrator.runtime.config_builder import build_config, write_bundle
     from orchestrator.storage.rootfs import mount_rootfs
 
@@ -79,6 +79,7 @@ def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[
     mounts = wiring.mounts_for(ctx, sp, rec, rootfs, hostfiles)
     opts = imageconfig.container_options(sp, image.config, rec, rootfs=rootfs, netns=netns, mounts=mounts,
                                          overrides=overrides)
+    isolation.apply(ctx, sp, rec, opts)  # ipc/pid/uts, devices, group_add, cgroup_parent, volumes_from
     write_bundle(cdir, build_config(opts))
     rt = ctx.runtime(sp.runtime)
     info = RunInfo.from_record_spec(rec.spec)
@@ -214,7 +215,7 @@ def stop(ctx: Context, rec: ContainerRecord, *, timeout: float | None = None) ->
 
 def remove(ctx: Context, rec: ContainerRecord, *, timeout: float | None = 0) -> None:
     """Undo everything a container has: process, cgroup, network, DNS names, root, directory, row."""
-    from orchestrator.reconcile import wiring
+    from orchestrator.reconcile import isolation, wiring
     from orchestrator.storage.rootfs import unmount_rootfs
 
     conn = ctx.db()
@@ -226,6 +227,7 @@ def remove(ctx: Context, rec: ContainerRecord, *, timeout: float | None = 0) -> 
     with contextlib.suppress(PystackError, FileNotFoundError):
         rt.delete(rec.id, force=True)
     wiring.unwire_network(ctx, rec)
+    isolation.release(ctx, rec)
     cdir = ctx.paths.container(rec.id)
     unmount_rootfs(cdir)
     ctx.images.release(rec.id)

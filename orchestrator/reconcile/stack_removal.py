@@ -60,6 +60,7 @@ def remove_all(ctx: Context, records: Sequence[ContainerRecord], report: Report)
 
 def _take_apart(ctx: Context, rec: ContainerRecord) -> None:
     """Everything of one container but its rows, in the order ``lifecycle.remove`` keeps."""
+    from orchestrator.reconcile import isolation
     from orchestrator.reconcile.wiring import owns_netns
     from orchestrator.storage.rootfs import unmount_rootfs
 
@@ -71,6 +72,7 @@ def _take_apart(ctx: Context, rec: ContainerRecord) -> None:
         rt.delete(rec.id, force=True)
     if owns_netns(rec):
         ctx.network.unpin_netns(rec.id)
+    isolation.release(ctx, rec)
     cdir = lifecycle.container_dir(ctx, rec)
     unmount_rootfs(cdir)
     shutil.rmtree(cdir, ignore_errors=True)
