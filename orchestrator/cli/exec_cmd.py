@@ -57,10 +57,13 @@ def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], no_tty: b
     process: dict[str, object] = {"args": list(command), "env": [f"{k}={v}" for k, v in env.items() if v is not None],
                                   "cwd": workdir or (rec.spec.get("service") or {}).get("working_dir") or "/"}
     if user:
-        from orchestrator.runtime.config_builder import resolve_user
+        from orchestrator.runtime.config_builder import resolve_groups, resolve_user
 
-        uid, gid, extra, _ = resolve_user(ctx.paths.container(rec.id) / "merged", user)
-        process["user"] = {"uid": uid, "gid": gid, "additionalGids": extra}
+        merged = ctx.paths.container(rec.id) / "merged"
+        uid, gid, extra, _ = resolve_user(merged, user)
+        # the service's group_add holds for every process of the container, as with docker exec -u
+        added = resolve_groups(merged, list((rec.spec.get("service") or {}).get("group_add") or []))
+        process["user"] = {"uid": uid, "gid": gid, "additionalGids": sorted(set(extra + added))}
     if privileged:  # as docker exec --privileged: the capabilities only; seccomp stays the container's
         from orchestrator.runtime.caps import ALL_CAPS, host_bounding
 

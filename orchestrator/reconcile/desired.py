@@ -60,6 +60,14 @@ class FilePlan:
 
 
 @dataclass(frozen=True)
+class DevicePlan:
+    """A host device the container gets: its node at ``target`` and a cgroup rule with ``permissions``."""
+    source: str
+    target: str
+    permissions: str = "rwm"
+
+
+@dataclass(frozen=True)
 class NetPlan:
     """A service's attachment to one network, resolved to the network's full name."""
     network: str  # full name, e.g. shop_default
@@ -97,6 +105,14 @@ class ServicePlan:
     dns_search: list[str] = field(default_factory=list)
     dns_opt: list[str] = field(default_factory=list)
     extra_hosts: list[tuple[str, str]] = field(default_factory=list)
+    ipc: str | None = None  # None = a namespace of its own; host, shareable, private, service:x, container:x
+    pid: str | None = None  # None = a namespace of its own; host, service:x, container:x
+    uts: str | None = None  # None = a namespace of its own; host
+    group_add: list[str] = field(default_factory=list)  # names (the image's /etc/group) or numbers
+    devices: list[DevicePlan] = field(default_factory=list)
+    device_cgroup_rules: list[str] = field(default_factory=list)  # "c 1:3 rwm"
+    volumes_from: list[str] = field(default_factory=list)  # service[:ro|rw] or container:name[:ro|rw]
+    cgroup_parent: str | None = None
     healthcheck: HealthConfig | None = None
     restart: RestartPolicy = field(default_factory=RestartPolicy)
     resources: dict[str, Any] = field(default_factory=dict)  # OCI linux.resources

@@ -70,7 +70,7 @@ def create(ctx: Context, sp: ServicePlan, number: int, *, one_off: bool = False,
 
 def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[str, Any],
            renew_anonymous: bool, attach_stdin: bool) -> None:
-    from orchestrator.reconcile import anonymous, secrets, wiring
+    from orchestrator.reconcile import anonymous, isolation, secrets, wiring
     from orchestrator.runtime.config_builder import build_config, write_bundle
     from orchestrator.storage.rootfs import mount_rootfs
 
@@ -92,6 +92,7 @@ def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[
     mounts += secrets.mounts_for(ctx, sp, rec)  # after the volumes: a secret shows over a volume's file
     opts = imageconfig.container_options(sp, image.config, rec, rootfs=rootfs, netns=netns, mounts=mounts,
                                          overrides=overrides)
+    isolation.apply(ctx, sp, rec, opts)  # ipc/pid/uts, devices, group_add, cgroup_parent, volumes_from
     write_bundle(cdir, build_config(opts))
     rt = ctx.runtime(sp.runtime)
     info = RunInfo.from_record_spec(rec.spec)
@@ -229,7 +230,7 @@ def remove(ctx: Context, rec: ContainerRecord, *, timeout: float | None = 0,
            anonymous: Disposal = "release") -> None:
     """Undo everything a container has: process, cgroup, network, DNS names, root, directory, row;
     its anonymous volumes are kept for a replacement, released or deleted as ``anonymous`` says."""
-    from orchestrator.reconcile import wiring
+    from orchestrator.reconcile import isolation, wiring
     from orchestrator.reconcile.anonymous import dispose
     from orchestrator.storage.rootfs import unmount_rootfs
 
@@ -242,6 +243,7 @@ def remove(ctx: Context, rec: ContainerRecord, *, timeout: float | None = 0,
     with contextlib.suppress(PystackError, FileNotFoundError):
         rt.delete(rec.id, force=True)
     wiring.unwire_network(ctx, rec)
+    isolation.release(ctx, rec)
     cdir = ctx.paths.container(rec.id)
     unmount_rootfs(cdir)
     ctx.images.release(rec.id)

@@ -66,6 +66,7 @@ def remove_all(ctx: Context, records: Sequence[ContainerRecord], report: Report,
 
 def _take_apart(ctx: Context, rec: ContainerRecord, anonymous: Disposal) -> None:
     """Everything of one container but its rows, in the order ``lifecycle.remove`` keeps."""
+    from orchestrator.reconcile import isolation
     from orchestrator.reconcile.anonymous import dispose
     from orchestrator.reconcile.wiring import owns_netns
     from orchestrator.storage.rootfs import unmount_rootfs
@@ -78,6 +79,7 @@ def _take_apart(ctx: Context, rec: ContainerRecord, anonymous: Disposal) -> None
         rt.delete(rec.id, force=True)
     if owns_netns(rec):
         ctx.network.unpin_netns(rec.id)
+    isolation.release(ctx, rec)
     cdir = lifecycle.container_dir(ctx, rec)
     unmount_rootfs(cdir)
     dispose(ctx.paths, cdir, rec, anonymous)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator import sha256
 from orchestrator.errors import PystackError
 from orchestrator.reconcile import secrets
-from orchestrator.reconcile.desired import FilePlan, MountPlan, NetPlan, PortPlan, ServicePlan
+from orchestrator.reconcile.desired import DevicePlan, FilePlan, MountPlan, NetPlan, PortPlan, ServicePlan
 from orchestrator.reconcile.health_merge import effective_health
 from orchestrator.reconcile.policy import RestartPolicy
 
@@ -239,6 +239,10 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "",
         mounts=_mounts(svc, stack), files=files, networks=_networks(svc, stack), network_mode=svc.network_mode,
         links=dict(svc.links), dns=list(svc.dns), dns_search=list(svc.dns_search), dns_opt=list(svc.dns_opt),
         extra_hosts=[(h, ip) for h, ip in svc.extra_hosts], healthcheck=hc,
+        ipc=svc.ipc, pid=svc.pid, uts=svc.uts, group_add=list(svc.group_add),
+        devices=[DevicePlan(d.source, d.target, d.permissions) for d in svc.devices],
+        device_cgroup_rules=list(svc.device_cgroup_rules), volumes_from=list(svc.volumes_from),
+        cgroup_parent=svc.cgroup_parent,
         restart=RestartPolicy(svc.restart.condition, svc.restart.max_attempts, svc.restart.delay,
                               svc.restart.window),
         resources=oci_resources(r),

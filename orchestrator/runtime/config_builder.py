@@ -24,6 +24,8 @@ MASKED_PATHS = (
 READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 TINI = "/usr/bin/tini-static"  # static, as Docker's docker-init: the image may have no libc
 INIT_PATH = "/sbin/docker-init"
+# null, zero, full, random, urandom, tty, console, ptmx: the nodes every container's /dev has
+DEFAULT_DEVICES = ((1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2))
 
 
 @dataclass
@@ -44,6 +46,8 @@ class ContainerOptions:
     pid_ns: str | None = None  # path, None = new, "host"
     ipc_ns: str | None = None  # path, None = new, "host"
     uts_ns: str | None = None  # None = new, "host"
+    devices: list[dict[str, Any]] = field(default_factory=list)  # OCI linux.devices: nodes made in the container
+    device_rules: list[dict[str, Any]] = field(default_factory=list)  # allow rules after the default ones
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)
     privileged: bool = False
@@ -87,6 +91,20 @@ def default_mounts(shm_size: int | None) -> list[dict[str, Any]]:
         {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
          "options": ["nosuid", "noexec", "nodev", "mode=1777", shm]},
     ]
+
+
+def device_rules(opts: ContainerOptions) -> list[dict[str, Any]]:
+    """The devices cgroup rules, as Docker sets them: deny everything, then allow creating any node
+    (opening one is what the rules guard), the few devices every container has, and the file's own.
+    Without a deny, a container with CAP_MKNOD could make and open any host device. Privileged
+    containers may use every device, as with Docker."""
+    if opts.privileged:
+        return [{"allow": True, "access": "rwm"}]
+    rules: list[dict[str, Any]] = [{"allow": False, "access": "rwm"}]
+    rules += [{"allow": True, "type": t, "access": "m"} for t in ("c", "b")]
+    rules += [{"allow": True, "type": "c", "major": ma, "minor": mi, "access": "rwm"} for ma, mi in DEFAULT_DEVICES]
+    rules.append({"allow": True, "type": "c", "major": 136, "access": "rwm"})  # /dev/pts/*
+    return rules + list(opts.device_rules)
 
 
 def capabilities(opts: ContainerOptions) -> list[str]:
@@ -146,8 +164,9 @@ def build_config(opts: ContainerOptions) -> dict[str, Any]:
         namespaces.append({"type": "user"})
         linux["uidMappings"] = [{"containerID": c, "hostID": h, "size": n} for c, h, n in opts.uid_map]
         linux["gidMappings"] = [{"containerID": c, "hostID": h, "size": n} for c, h, n in opts.gid_map or opts.uid_map]
-    if opts.resources:
-        linux["resources"] = opts.resources
+    linux["resources"] = {**opts.resources, "devices": device_rules(opts)}
+    if opts.devices:
+        linux["devices"] = [dict(d) for d in opts.devices]
     if opts.cgroups_path:
         # absolute: runc and crun put a relative path under their caller's own cgroup
         linux["cgroupsPath"] = "/" + opts.cgroups_path.lstrip("/")
@@ -185,6 +204,21 @@ def write_bundle(bundle_dir: Path, config: dict[str, Any]) -> None:
     tmp = bundle_dir / "config.json.tmp"
     tmp.write_text(json.dumps(config, separators=(",", ":")))  # no indent: that takes json's slow pure-Python path
     os.replace(tmp, bundle_dir / "config.json")
+
+
+def resolve_groups(rootfs: Path, groups: list[str]) -> list[int]:
+    """``group_add``: numbers as they are, names looked up in the image's /etc/group (Docker's rule)."""
+    table = {g[0]: int(g[2]) for g in (line.split(":") for line in _read_in_root(rootfs, "/etc/group").splitlines())
+             if len(g) >= 3 and g[2].isdigit()}
+    out: list[int] = []
+    for name in groups:
+        if name.isdigit():
+            out.append(int(name))
+        elif name in table:
+            out.append(table[name])
+        else:
+            raise RuntimeFailure(f"group {name!r} not found in the image's /etc/group")
+    return out
 
 
 # -- users ------------------------------------------------------------------------------------------

@@ -41,13 +41,19 @@ _DEFAULT_DEVICE_RULES = [
 
 
 def with_default_devices(cfg: dict[str, Any]) -> None:
-    """Append the default device rules and the config's own devices after its device rules."""
+    """Append the default device rules and the config's own devices after its device rules.
+
+    A device of ``linux.devices`` that the rules already allow keeps their access: appending a
+    blanket ``rwm`` for it would undo a read-only grant."""
     linux = cfg.setdefault("linux", {})
     res = linux.get("resources")
     if not res or "devices" not in res:
         return
+    # A device the rules already name keeps the access they give it (``devices: [X:Y:r]``).
+    named = {(r.get("type"), r.get("major"), r.get("minor")) for r in res["devices"] if r.get("allow")}
     extra = [{"allow": True, "type": d["type"], "major": d.get("major"), "minor": d.get("minor"), "access": "rwm"}
-             for d in linux.get("devices") or [] if d.get("type") in ("c", "b")]
+             for d in linux.get("devices") or []
+             if d.get("type") in ("c", "b") and (d["type"], d.get("major"), d.get("minor")) not in named]
     res["devices"] = list(res["devices"]) + _DEFAULT_DEVICE_RULES + extra
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from orchestrator.spec import isolation_keys
 from orchestrator.spec.models.build import normalize_build
 from orchestrator.spec.models.deploy import DEPLOY_KEYS, DEPLOY_WARNED
 from orchestrator.spec.models.extra_hosts import parse_extra_hosts
@@ -405,6 +406,7 @@ def normalize_service(name: str, raw: Any, ctx: Context) -> dict[str, Any] | Non
         out["networks"] = {"default": {}}
     if "networks" in out and out.get("network_mode"):
         ctx.report.error((*path, "network_mode"), "network_mode and networks cannot be used together")
+    isolation_keys.check(out, path, ctx.report)
     if extensions:
         out["extensions"] = extensions
     nested = nested_extensions(raw)

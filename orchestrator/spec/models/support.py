@@ -26,7 +26,7 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "cap_add": S("supported"),
     "cap_drop": S("supported"),
     "cgroup": S("supported", "`host` or `private` cgroup namespace"),
-    "cgroup_parent": S("supported"),
+    "cgroup_parent": S("supported", "the container's cgroup is made under it; no `..`"),
     "command": S("supported", "a string is split like a POSIX shell"),
     "configs": S("supported", "short form becomes `{source}`; a read-only copy at `/<name>` (or `target`) with "
                               "`uid`, `gid`, `mode` (default 0444)"),
@@ -44,8 +44,10 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "depends_on": S("supported", "a list becomes `{condition: service_started, required: true}`"),
     "deploy": S("supported", "replicas, resources and restart_policy; Swarm placement/update keys warn"),
     "develop": S("warned", "`watch` is not implemented"),
-    "device_cgroup_rules": S("supported"),
-    "devices": S("supported", "`HOST[:CONTAINER[:PERMS]]` becomes the long form"),
+    "device_cgroup_rules": S("supported", "`TYPE MAJOR:MINOR ACCESS` allow rules after Docker's default deny-all "
+                                                 "(the v1 devices controller)"),
+    "devices": S("supported", "`HOST[:CONTAINER[:PERMS]]` becomes the long form; the node and a cgroup rule "
+                              "with PERMS; a directory maps the devices in it; CDI names are refused"),
     "dns": S("supported"),
     "dns_opt": S("supported"),
     "dns_search": S("supported"),
@@ -58,13 +60,14 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "external_links": S("warned", "containers outside the stack are not linked"),
     "extra_hosts": S("supported", "normalized to (host, ip) pairs"),
     "gpus": S("warned", "GPU devices are not passed through"),
-    "group_add": S("supported"),
+    "group_add": S("supported", "names from the image's /etc/group, numbers as they are; exec'd processes too"),
     "healthcheck": S("supported", "fields left out come from the image's HEALTHCHECK, then Docker's "
                      "defaults (30s, 30s, 3, 0s, 5s)"),
     "hostname": S("supported"),
     "image": S("supported"),
     "init": S("supported"),
-    "ipc": S("supported", "`service:x` adds a dependency"),
+    "ipc": S("supported", "host, shareable, private, `service:x`/`container:x` (joined; adds a dependency; "
+                          "a private donor is refused)"),
     "isolation": S("warned", "Windows only"),
     "label_file": S("supported", "contents merged into labels; `labels` wins"),
     "labels": S("supported", "a list becomes a mapping"),
@@ -80,7 +83,7 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "networks": S("supported", "a list becomes a mapping; `default` implied"),
     "oom_kill_disable": S("supported"),
     "oom_score_adj": S("supported"),
-    "pid": S("supported", "`service:x` adds a dependency"),
+    "pid": S("supported", "host, `service:x`/`container:x` (joined; adds a dependency)"),
     "pids_limit": S("supported", "reconciled with deploy.resources.limits.pids"),
     "platform": S("supported"),
     "ports": S("supported", "short syntax and ranges become one long entry per port"),
@@ -111,11 +114,12 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "ulimits": S("supported", "a number becomes (soft, hard)"),
     "use_api_socket": S("warned", "there is no engine API socket"),
     "user": S("supported"),
-    "userns_mode": S("supported"),
-    "uts": S("supported"),
+    "userns_mode": S("supported", "`host` only: pystack never remaps users"),
+    "uts": S("supported", "`host` only; not together with `hostname`"),
     "volumes": S("supported", "short syntax to long; bind sources absolute; npipe refused; a path alone, and "
                                "each image `VOLUME`, gets an anonymous volume that a recreated container keeps"),
-    "volumes_from": S("supported", "adds a dependency"),
+    "volumes_from": S("supported", "the donor's volumes and binds at the same targets; `:ro`/`:rw` for all; "
+                                   "adds a dependency"),
     "working_dir": S("supported"),
 }
 

@@ -10,8 +10,14 @@ import pytest
 from orchestrator.errors import RuntimeFailure
 from orchestrator.runtime import caps, spec
 from orchestrator.runtime.api import ContainerState, ExitStatus
-from orchestrator.runtime.config_builder import ContainerOptions, build_config, resolve_user, write_bundle
-from orchestrator.runtime.engine import parse_signal
+from orchestrator.runtime.config_builder import (
+    ContainerOptions,
+    build_config,
+    resolve_groups,
+    resolve_user,
+    write_bundle,
+)
+from orchestrator.runtime.engine import parse_signal, with_default_devices
 from tests.helpers.rootfs import make_busybox_rootfs
 from tests.helpers.shared import SHARED
 from tests.unit.runtime.ocischema import validate_config, validate_state
@@ -122,3 +128,34 @@ def test_cap_add_all_grants_what_the_host_can_and_keeps_drops(tmp_path: Path) ->
     cfg = build_config(ContainerOptions(args=["true"], rootfs=rootfs, cap_add=["ALL"], cap_drop=["NET_RAW"]))
     got = set(cfg["process"]["capabilities"]["bounding"])
     assert got == caps.host_bounding() - {"CAP_NET_RAW"}
+
+
+def test_device_rules_deny_all_but_the_standard_nodes_and_what_was_granted(tmp_path: Path) -> None:
+    rootfs = make_busybox_rootfs(tmp_path / "rootfs")
+    node = {"path": "/dev/mytun", "type": "c", "major": 10, "minor": 200, "fileMode": 0o600, "uid": 0, "gid": 0}
+    grant = {"allow": True, "type": "c", "major": 10, "minor": 200, "access": "r"}
+    cfg = build_config(ContainerOptions(args=["true"], rootfs=rootfs, devices=[node], device_rules=[grant],
+                                        ipc_ns="/x/ns-ipc", uts_ns="host", additional_gids=[4242]))
+    validate_config(cfg)
+    spec.validate(cfg)
+    rules = cfg["linux"]["resources"]["devices"]
+    assert rules[0] == {"allow": False, "access": "rwm"} and rules[-1] == grant
+    assert {(r.get("major"), r.get("minor")) for r in rules[1:] if r["access"] == "rwm"} == {
+        (1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (136, None)}
+    assert cfg["linux"]["devices"] == [node]
+    assert cfg["process"]["user"]["additionalGids"] == [4242]
+    ns = {n["type"]: n.get("path") for n in cfg["linux"]["namespaces"]}
+    assert ns["ipc"] == "/x/ns-ipc" and "uts" not in ns
+    # the runtime adds its defaults and an rwm rule only for devices the rules do not name already
+    with_default_devices(cfg)
+    assert [r for r in cfg["linux"]["resources"]["devices"] if r.get("major") == 10] == [grant]
+    privileged = build_config(ContainerOptions(args=["true"], rootfs=rootfs, privileged=True))
+    assert privileged["linux"]["resources"]["devices"] == [{"allow": True, "access": "rwm"}]
+
+
+def test_group_names_resolve_in_the_image(tmp_path: Path) -> None:
+    rootfs = make_busybox_rootfs(tmp_path / "rootfs")
+    (rootfs / "etc/group").write_text("root:x:0:\naudio:x:29:\n")
+    assert resolve_groups(rootfs, ["audio", "4242", "0"]) == [29, 4242, 0]
+    with pytest.raises(RuntimeFailure, match="group 'video' not found in the image's /etc/group"):
+        resolve_groups(rootfs, ["video"])

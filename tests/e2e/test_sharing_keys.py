@@ -1,0 +1,213 @@
+"""The keys that loosen or tighten isolation, read back from inside the containers they made.
+
+group_add → ``id -G`` (of PID 1 and of exec'd processes); ipc/pid/uts → ``/proc/self/ns/*``
+compared with another container's and the host's; devices and device_cgroup_rules → the node in
+/dev and whether the devices cgroup lets it open; volumes_from → the donor's files at the same
+path; cgroup_parent → where the container's cgroup is on the host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import Host
+
+SLEEP = '["sleep", "300"]'
+
+
+def _sh(host: Host, f: str, svc: str, script: str, *extra: str) -> str:
+    return host.pystack("-f", f, "exec", "-T", *extra, svc, "sh", "-c", script).stdout.strip()
+
+
+def _ns(host: Host, f: str, svc: str) -> dict[str, str]:
+    out = _sh(host, f, svc, "for n in ipc pid uts user mnt; do echo $n $(readlink /proc/self/ns/$n); done")
+    return dict(line.split(" ", 1) for line in out.splitlines())
+
+
+def test_group_add_gives_every_process_the_groups_and_a_change_recreates(host: Host) -> None:
+    stack = """
+name: rtkgroups
+services:
+  app:
+    image: busybox:latest
+    network_mode: none
+    group_add: [daemon, "4242"]
+    command: ["sh", "-c", "id -G > /tmp/pid1-groups; exec sleep 300"]
+"""
+    f = str(host.write("compose.yaml", stack))
+    host.pystack("-f", f, "up", "-d")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _sh(host, f, "app", "cat /tmp/pid1-groups 2>/dev/null") == "":
+        time.sleep(0.1)
+    assert _sh(host, f, "app", "cat /tmp/pid1-groups") == "0 1 4242"
+    assert _sh(host, f, "app", "id -G") == "0 1 4242"  # exec'd: the container's process user
+    assert _sh(host, f, "app", "id -G", "-u", "nobody") == "65534 1 4242"  # exec -u keeps group_add
+    host.write("compose.yaml", stack.replace('[daemon, "4242"]', '["4243"]'))
+    dry = host.pystack("-f", f, "up", "--dry-run").stdout
+    assert any(line.startswith("recreate rtkgroups-app-1") for line in dry.splitlines()), dry
+    host.write("compose.yaml", stack.replace('[daemon, "4242"]', "[wheel]"))
+    res = host.pystack("-f", f, "up", "-d", check=False)
+    assert res.returncode != 0 and "group_add: group 'wheel' not found in the image's /etc/group" in res.stderr
+    assert "Traceback" not in res.stderr
+    host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_ipc_pid_uts_join_the_named_namespaces_and_keep_them_across_a_restart(host: Host) -> None:
+    stack = f"""
+name: rtkns
+services:
+  donor:
+    image: busybox:latest
+    network_mode: none
+    ipc: shareable
+    command: {SLEEP}
+  guest:
+    image: busybox:latest
+    network_mode: none
+    ipc: service:donor
+    pid: service:donor
+    uts: host
+    userns_mode: host
+    command: {SLEEP}
+  hosty:
+    image: busybox:latest
+    network_mode: none
+    ipc: host
+    pid: host
+    command: {SLEEP}
+  own:
+    image: busybox:latest
+    network_mode: none
+    command: {SLEEP}
+"""
+    f = str(host.write("compose.yaml", stack))
+    host.pystack("-f", f, "up", "-d")
+    me = {n: os.readlink(f"/proc/self/ns/{n}") for n in ("ipc", "pid", "uts", "user", "mnt")}
+    donor, guest, hosty, own = (_ns(host, f, s) for s in ("donor", "guest", "hosty", "own"))
+    assert guest["ipc"] == donor["ipc"] != own["ipc"] and donor["ipc"] != me["ipc"]
+    assert guest["pid"] == donor["pid"] != own["pid"] and donor["pid"] != me["pid"]
+    assert guest["uts"] == me["uts"] and own["uts"] != me["uts"] and donor["uts"] != me["uts"]
+    assert guest["user"] == me["user"]
+    assert guest["mnt"] != donor["mnt"]
+    assert (hosty["ipc"], hosty["pid"]) == (me["ipc"], me["pid"]) and hosty["uts"] != me["uts"]
+    # the guest sees the donor's processes (its sleep is PID 1 there), and the host's name
+    assert _sh(host, f, "guest", "cat /proc/1/cmdline | tr '\\0' ' '").strip() == "sleep 300"
+    assert _sh(host, f, "guest", "hostname") == os.uname().nodename
+    assert _sh(host, f, "own", "ps -o pid | wc -l") != _sh(host, f, "guest", "ps -o pid | wc -l")
+    host.pystack("-f", f, "restart", "-t", "0", "guest")  # a new process, the same bundle: same namespaces
+    again = _ns(host, f, "guest")
+    assert (again["ipc"], again["pid"]) == (donor["ipc"], donor["pid"])
+    host.pystack("-f", f, "down", "-t", "0")
+    assert "ns-" not in Path("/proc/self/mountinfo").read_text()
+
+
+def test_a_private_ipc_namespace_cannot_be_joined(host: Host) -> None:
+    f = str(host.write("compose.yaml", f"""
+name: rtkprivate
+services:
+  donor: {{image: busybox:latest, network_mode: none, ipc: private, command: {SLEEP}}}
+  guest: {{image: busybox:latest, network_mode: none, ipc: "service:donor", command: {SLEEP}}}
+"""))
+    res = host.pystack("-f", f, "up", "-d", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert "ipc: service:donor: rtkprivate-donor-1 has a private IPC namespace" in res.stderr
+    host.pystack("-f", f, "down", "-t", "0")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/net/tun"), reason="needs /dev/net/tun on the host")
+def test_devices_and_device_cgroup_rules_grant_exactly_what_they_say(host: Host) -> None:
+    f = str(host.write("compose.yaml", f"""
+name: rtkdevices
+services:
+  mapped:
+    image: busybox:latest
+    network_mode: none
+    devices: ["/dev/null:/dev/mynull:rwm", "/dev/net/tun:/dev/mytun:r"]
+    command: {SLEEP}
+  ruled:
+    image: busybox:latest
+    network_mode: none
+    device_cgroup_rules: ["c 10:200 rw"]
+    command: {SLEEP}
+  plain:
+    image: busybox:latest
+    network_mode: none
+    command: {SLEEP}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    nodes = _sh(host, f, "mapped", "ls -l /dev/mynull /dev/mytun").splitlines()
+    assert [line.split()[0][0] + " ".join(line.split()[4:6]) for line in nodes] == ["c1, 3", "c10, 200"]
+    assert _sh(host, f, "mapped", "echo x > /dev/mynull && echo wrote") == "wrote"
+    probe = "(exec 3</dev/{0}) 2>/dev/null && echo r; (exec 3>/dev/{0}) 2>/dev/null && echo w; true"
+    assert _sh(host, f, "mapped", probe.format("mytun")).split() == ["r"]  # :r: read only
+    made = "mknod /dev/t c 10 200 && " + probe.format("t")
+    assert _sh(host, f, "ruled", made).split() == ["r", "w"]
+    assert _sh(host, f, "plain", made).split() == []  # mknod is allowed, opening is not
+    host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_volumes_from_mounts_the_donors_volumes_at_the_same_targets(host: Host) -> None:
+    data = host.workdir / "data"
+    data.mkdir()
+    (data / "hello").write_text("from the host\n")
+    f = str(host.write("compose.yaml", f"""
+name: rtkvolfrom
+services:
+  donor:
+    image: busybox:latest
+    network_mode: none
+    volumes: ["./data:/data", "cache:/cache"]
+    command: ["sh", "-c", "echo from-donor > /cache/made; exec sleep 300"]
+  reader:
+    image: busybox:latest
+    network_mode: none
+    volumes_from: ["donor:ro"]
+    command: {SLEEP}
+  writer:
+    image: busybox:latest
+    network_mode: none
+    volumes_from: [donor]
+    command: {SLEEP}
+volumes:
+  cache: {{}}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "from-donor" not in _sh(host, f, "reader", "cat /cache/made 2>&1"):
+        time.sleep(0.1)
+    assert _sh(host, f, "reader", "cat /data/hello /cache/made") == "from the host\nfrom-donor"
+    assert _sh(host, f, "reader", "touch /data/x 2>&1 || true").endswith("Read-only file system")
+    _sh(host, f, "writer", "echo from-writer > /data/w; echo w2 > /cache/w2")
+    assert (data / "w").read_text() == "from-writer\n"
+    assert _sh(host, f, "donor", "cat /cache/w2") == "w2"
+    assert _sh(host, f, "reader", "ls /etc/hostname && cat /etc/hostname") != _sh(host, f, "donor", "cat /etc/hostname")
+    host.pystack("-f", f, "down", "-v", "-t", "0")
+
+
+def test_cgroup_parent_places_the_container_cgroup_and_down_removes_it(host: Host) -> None:
+    parent = f"pystack/rtk-e2e-{secrets.token_hex(3)}"
+    f = str(host.write("compose.yaml", f"""
+name: rtkcgparent
+services:
+  app: {{image: busybox:latest, network_mode: none, cgroup_parent: {parent}, command: {SLEEP}}}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    try:
+        base = Path("/sys/fs/cgroup/pids") / parent
+        leaves = [p for p in base.iterdir() if p.is_dir()]
+        assert len(leaves) == 1
+        pids = leaves[0].joinpath("cgroup.procs").read_text().split()
+        assert pids and f"pids:/{parent}/{leaves[0].name}" in Path(f"/proc/{pids[0]}/cgroup").read_text()
+        host.pystack("-f", f, "down", "-t", "0")
+        assert not base.exists()
+    finally:
+        host.pystack("-f", f, "down", "-t", "0", check=False)
+        for ctrl in Path("/sys/fs/cgroup").iterdir():
+            with contextlib.suppress(OSError):
+                os.rmdir(ctrl / parent)
