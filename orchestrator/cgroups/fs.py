@@ -26,6 +26,7 @@ class CgroupFS(Protocol):
     def mkdir(self, path: Path) -> bool: ...
     def rmdir(self, path: Path) -> bool: ...
     def listdir(self, path: Path) -> list[str]: ...
+    def attach_device_filter(self, path: Path, program: bytes) -> None: ...
 
 
 class HostFS:
@@ -83,6 +84,12 @@ class HostFS:
             return []
         except OSError as e:
             raise CgroupError(f"cannot list {path}: {e.strerror}") from e
+
+    def attach_device_filter(self, path: Path, program: bytes) -> None:
+        """cgroup2's device rules are an eBPF program on the directory (see ``device_filter``)."""
+        from orchestrator.cgroups.device_filter import attach
+
+        attach(path, program)
 
 
 HOST_FS = HostFS()

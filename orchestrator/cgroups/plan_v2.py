@@ -135,6 +135,4 @@ def not_applicable_v2(resources: Mapping[str, Any]) -> list[str]:
         out.append("memory.swappiness")
     if mem.get("disableOOMKiller"):
         out.append("memory.disableOOMKiller")
-    if resources.get("devices"):
-        out.append("devices (cgroup2 needs an eBPF program)")
     return out

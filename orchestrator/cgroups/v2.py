@@ -97,6 +97,13 @@ class V2Cgroup:
             warn("cgroup %s: %s has no cgroup v2 equivalent; not applied", self.path, name)
             self.skipped.append(name)
         self.apply_writes(plan_v2(resources))
+        rules = resources.get("devices")
+        if rules:
+            from orchestrator.cgroups.device_filter import program
+
+            if not isinstance(rules, list):
+                raise CgroupError("linux.resources.devices: expected a list")
+            self.fs.attach_device_filter(self.dir, program(rules))
 
     def apply_writes(self, writes: Iterable[Write]) -> None:
         have = self.controllers()

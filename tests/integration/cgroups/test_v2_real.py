@@ -141,3 +141,54 @@ def test_hybrid_group_puts_the_process_in_both_trees(tmp_path: Path) -> None:
         p.wait(timeout=10)
     assert p.returncode == -signal.SIGKILL
     assert UNIFIED is not None and not (UNIFIED / PARENT / name).exists()
+
+
+def _try_devices(v2: V2Cgroup, tmp_path: Path) -> dict[str, str]:
+    """What a process in the cgroup may do with a few device nodes: ok or the error's name."""
+    code = f"""
+import errno, os, json
+out = {{}}
+def attempt(key, fn):
+    try:
+        fn()
+        out[key] = "ok"
+    except OSError as e:
+        out[key] = errno.errorcode[e.errno]
+attempt("read null", lambda: os.close(os.open("/dev/null", os.O_RDONLY)))
+attempt("write null", lambda: os.close(os.open("/dev/null", os.O_WRONLY)))
+attempt("read zero", lambda: os.close(os.open("/dev/zero", os.O_RDONLY)))
+attempt("write full", lambda: os.close(os.open("/dev/full", os.O_WRONLY)))
+attempt("read full", lambda: os.close(os.open("/dev/full", os.O_RDONLY)))
+attempt("mknod char", lambda: os.mknod({str(tmp_path / "n1")!r}, 0o600 | 0o020000, os.makedev(1, 3)))
+attempt("mknod block", lambda: os.mknod({str(tmp_path / "n2")!r}, 0o600 | 0o060000, os.makedev(7, 0)))
+print(json.dumps(out))
+"""
+    p = Popen(["python3", "-c", code], preexec_fn=lambda: v2.add_process(os.getpid()), stdout=PIPE, text=True)
+    out, _ = p.communicate(timeout=30)
+    import json
+
+    result: dict[str, str] = json.loads(out)
+    return result
+
+
+def test_device_rules_are_an_ebpf_filter_on_the_real_cgroup2(v2: V2Cgroup, tmp_path: Path) -> None:
+    """The kernel itself enforces the rules: deny all, mknod of char nodes, null in full, full read-only."""
+    (tmp_path / "before").mkdir()
+    assert _try_devices(v2, tmp_path / "before") == {
+        "read null": "ok", "write null": "ok", "read zero": "ok", "write full": "ok", "read full": "ok",
+        "mknod char": "ok", "mknod block": "ok"}
+    v2.apply({"devices": [
+        {"allow": False, "access": "rwm"},
+        {"allow": True, "type": "c", "access": "m"},
+        {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+        {"allow": True, "type": "c", "major": 1, "minor": 7, "access": "r"},
+    ]})
+    (tmp_path / "after").mkdir()
+    assert _try_devices(v2, tmp_path / "after") == {
+        "read null": "ok", "write null": "ok", "read zero": "EPERM", "write full": "EPERM", "read full": "ok",
+        "mknod char": "ok", "mknod block": "EPERM"}
+
+
+def test_a_rule_for_every_device_allows_everything_after_a_deny(v2: V2Cgroup, tmp_path: Path) -> None:
+    v2.apply({"devices": [{"allow": False, "access": "rwm"}, {"allow": True, "access": "rwm"}]})
+    assert set(_try_devices(v2, tmp_path).values()) == {"ok"}

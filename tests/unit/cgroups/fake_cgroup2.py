@@ -74,6 +74,7 @@ class FakeCgroup2:
     def __init__(self, root: Path, controllers: tuple[str, ...] = ALL, *, has_kill: bool = True) -> None:
         self.root = root
         self.has_kill = has_kill
+        self.device_filters: dict[Path, list[bytes]] = {}
         root.mkdir(parents=True, exist_ok=True)
         for name in ("cgroup.controllers", "cgroup.subtree_control", "cgroup.procs", "cgroup.threads",
                      "cgroup.max.depth", "cgroup.stat", "cpu.stat"):
@@ -137,6 +138,13 @@ class FakeCgroup2:
                 (path / name).write_text(initial)
         self._sync_controllers(path)
         return True
+
+    def attach_device_filter(self, path: Path, program: bytes) -> None:
+        """The kernel keeps the program with the cgroup; the fake keeps it for the test to read
+        (the program's behaviour is tested on the host's real cgroup2 mount)."""
+        if not self._is_cgroup(path):
+            raise CgroupError(f"device rules for {path}: cannot attach the filter: {os.strerror(errno.EBADF)}")
+        self.device_filters.setdefault(path, []).append(program)
 
     def rmdir(self, path: Path) -> bool:
         if not path.exists():

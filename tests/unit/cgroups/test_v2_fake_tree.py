@@ -126,6 +126,10 @@ def test_v2_swappiness_and_oom_killer_switch_are_reported_not_applied(fake: Fake
         ({"unified": {"memory.max": "lots"}}, "Invalid argument"),
         ({"hugepageLimits": [{"pageSize": "2M", "limit": 1}]}, "bad page size"),
         ({"blockIO": {"throttleReadBpsDevice": [{"major": 8, "rate": 1}]}}, "minor: expected an integer"),
+        ({"devices": [{"allow": True, "type": "x"}]}, "not a, b or c"),
+        ({"devices": [{"allow": True, "type": "c", "major": "1"}]}, "major: expected a number"),
+        ({"devices": [{"allow": True, "access": "rwx"}]}, "not made of r, w, m"),
+        ({"devices": {"allow": True}}, "expected a list"),
     ],
 )
 def test_bad_resources_are_one_clear_error(cg: V2Cgroup, resources: dict[str, object], message: str) -> None:
@@ -216,3 +220,24 @@ def test_remove_if_empty_reads_and_kills_nothing_and_keeps_a_busy_cgroup(fake: F
     assert (fake.root / "pystack-cgtest").is_dir()  # the other container still lives there
     assert other.remove_if_empty() is True and not (fake.root / "pystack-cgtest").exists()
     assert other.remove_if_empty() is True  # gone already
+
+
+def test_device_rules_become_one_filter_program_on_the_cgroup(fake: FakeCgroup2, cg: V2Cgroup) -> None:
+    """What the program does is tested against the real cgroup2 mount (tests/integration/cgroups)."""
+    from orchestrator.cgroups.device_filter import program
+
+    rules = [{"allow": False, "access": "rwm"}, {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rw"}]
+    cg.apply({"devices": rules})
+    assert fake.device_filters == {cg.dir: [program(rules)]}
+    assert cg.skipped == []
+
+
+def test_a_rule_matching_everything_ends_the_program() -> None:
+    """The verifier refuses instructions that can never run: nothing may follow a rule without tests."""
+    from orchestrator.cgroups.device_filter import program
+
+    prologue = 6
+    assert len(program([{"allow": True, "access": "rwm"}])) == (prologue + 2) * 8
+    assert program([{"allow": True, "type": "c", "major": 1, "minor": 3}, {"allow": True, "access": "rwm"}]) == \
+        program([{"allow": True, "access": "rwm"}])  # the last rule wins, so it is emitted first
+    assert len(program([])) == (prologue + 2) * 8  # nothing matches: deny
