@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import select
-import signal
 import socket
 import sys
 import termios
@@ -23,7 +21,7 @@ from typing import IO, Any
 from orchestrator.errors import RuntimeFailure
 from orchestrator.runtime import init as cinit
 from orchestrator.runtime import kernel as k
-from orchestrator.runtime import procsetup, spec
+from orchestrator.runtime import procsetup, spec, terminal
 
 _NS = (("ipc", k.CLONE_NEWIPC), ("uts", k.CLONE_NEWUTS), ("net", k.CLONE_NEWNET), ("pid", k.CLONE_NEWPID),
        ("cgroup", k.CLONE_NEWCGROUP), ("time", k.CLONE_NEWTIME), ("mnt", k.CLONE_NEWNS))
@@ -135,7 +133,7 @@ def _spawn(rt: Any, data: Mapping[str, Any], proc: dict[str, Any], ns_fds: list[
             # The size is set before the process starts (the joiner waits for this byte), so
             # its first ``stty size`` already sees the caller's terminal, not 0x0.
             if master is not None and os.isatty(0):
-                _copy_winsize(0, master)
+                terminal.copy_winsize(0, master)
             with contextlib.suppress(OSError):
                 pty_here.send(b"k")
     msg = b""
@@ -154,7 +152,7 @@ def _spawn(rt: Any, data: Mapping[str, Any], proc: dict[str, Any], ns_fds: list[
         os.waitpid(joiner, 0)
         return int(msg[1:].strip() or b"0")
     if master is not None:
-        _relay(master, joiner)
+        terminal.relay(master, joiner)
     _, status = os.waitpid(joiner, 0)
     return os.waitstatus_to_exitcode(status) if not os.WIFSIGNALED(status) else 128 + os.WTERMSIG(status)
 
@@ -224,52 +222,3 @@ def _inside(proc: dict[str, Any], bpf: bytes | None, err_w: int, tty: bool) -> N
             os.write(err_w, b"E" + msg.encode("utf-8", "replace"))
     os._exit(127)
 
-
-def _relay(master: int, joiner: int) -> None:
-    """Copy between our terminal and the exec's pty until the process is gone.
-
-    When our stdin is a terminal it goes raw for the duration (keys, Ctrl-C and all reach the
-    container's line discipline, as with ``docker exec -it``) and its size follows SIGWINCH.
-    """
-    pidfd = os.pidfd_open(joiner)
-    fds = [master, pidfd]
-    stdin_open = True
-    saved = None
-    old_winch: Any = None
-    if os.isatty(0):
-        import tty as ttymod
-
-        saved = termios.tcgetattr(0)
-        _copy_winsize(0, master)
-        old_winch = signal.signal(signal.SIGWINCH, lambda *_: _copy_winsize(0, master))
-        ttymod.setraw(0, termios.TCSANOW)  # never flush what was typed ahead
-    try:
-        while True:
-            rl = select.select(fds + ([0] if stdin_open else []), [], [])[0]
-            if master in rl:
-                try:
-                    data = os.read(master, 65536)
-                except OSError:
-                    data = b""
-                if not data:
-                    break
-                os.write(1, data)
-            if 0 in rl:
-                data = os.read(0, 65536)
-                if not data:
-                    stdin_open = False
-                else:
-                    os.write(master, data)
-            if pidfd in rl and master not in rl:
-                break
-    finally:
-        if saved is not None:
-            termios.tcsetattr(0, termios.TCSADRAIN, saved)
-            signal.signal(signal.SIGWINCH, old_winch)
-        os.close(pidfd)
-        os.close(master)
-
-
-def _copy_winsize(src: int, dst: int) -> None:
-    with contextlib.suppress(OSError):
-        fcntl.ioctl(dst, termios.TIOCSWINSZ, fcntl.ioctl(src, termios.TIOCGWINSZ, b"\0" * 8))
