@@ -15,6 +15,8 @@ from orchestrator.cli import project as proj
 from orchestrator.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from orchestrator.reconcile.desired import MountPlan, PortPlan
     from orchestrator.runtime.api import Runtime
 
@@ -106,6 +108,57 @@ def _volume(spec: str, working_dir: Path) -> MountPlan:
     return MountPlan("volume", src, target, read_only=mode == "ro")
 
 
+class _Console:
+    """Where the runtime sends the master of a container's pty (``--console-socket``, as for runc)."""
+
+    def __init__(self, path: Path) -> None:
+        import socket
+
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        self.sock.bind(str(path))
+        os.chmod(path, 0o600)
+        self.sock.listen(1)
+        self.sock.settimeout(30)
+
+    def receive(self) -> int:
+        """The master: the runtime connected and sent it while creating the container."""
+        import socket
+
+        from orchestrator.errors import PystackError
+
+        try:
+            conn, _ = self.sock.accept()
+            with conn:
+                _, fds, _, _ = socket.recv_fds(conn, 16, 1)
+        except OSError as exc:
+            raise PystackError(f"run: no terminal from the runtime: {exc}") from None
+        if not fds:
+            raise PystackError("run: no terminal from the runtime")
+        return fds[0]
+
+
+@contextlib.contextmanager
+def _console_listener(*, enabled: bool) -> Iterator[_Console | None]:
+    """A socket in a fresh 0700 directory: a short path (sun_path holds 108 bytes, a state root may
+    be deeper) that no other user can reach to hand us a terminal of their own."""
+    if not enabled:
+        yield None
+        return
+    import shutil
+    import tempfile
+
+    where = Path(tempfile.mkdtemp(prefix="pystack-tty-"))
+    console = None
+    try:
+        console = _Console(where / "console.sock")
+        yield console
+    finally:
+        if console is not None:
+            console.sock.close()
+        shutil.rmtree(where, ignore_errors=True)
+
+
 PROXIED_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
 
 
@@ -135,7 +188,8 @@ def _proxy_signals(rt: Runtime, container_id: str) -> None:
 @click.option("-e", "--env", "envs", multiple=True)
 @click.option("--entrypoint", default=None)
 @click.option("--no-deps", is_flag=True)
-@click.option("-T", "--no-tty", is_flag=True, help="Do not allocate a TTY (none is: see compose-comparison).")
+@click.option("-T", "--no-tty", is_flag=True,
+              help="Do not allocate a TTY [one is when this command's input and output are terminals].")
 @click.option("-i", "--interactive/--no-interactive", default=True,
               help="The command reads this one's standard input [default: on, unless -d].")
 @click.option("-u", "--user", default=None)
@@ -206,9 +260,16 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     serve = sp.network_mode not in ("host", "none")
     if serve:
         spawn_service(ctx.paths, stack.name, host_netns=ctx.host_netns)
-    # As Compose's run (interactive by default): `run -T db psql < dump.sql` feeds the container.
-    rec = lifecycle.create(ctx, sp, 1, one_off=True, name=cname, overrides=overrides,
-                           attach_stdin=interactive and not detach)
+    # As Compose's run (interactive by default): a terminal gets a pty of the container's own,
+    # and without one `run -T db psql < dump.sql` still feeds the container.
+    tty = not (detach or no_tty) and interactive and sys.stdin.isatty() and sys.stdout.isatty()
+    if tty:
+        overrides["tty"] = True
+    with _console_listener(enabled=tty) as console:
+        rec = lifecycle.create(ctx, sp, 1, one_off=True, name=cname, overrides=overrides,
+                               attach_stdin=interactive and not detach and not tty,
+                               console_socket=console.path if console else None)
+        master = console.receive() if console else None
     if serve:  # the start gate, as in up: names answered and ports held before PID 1 runs
         ensure_service(ctx.paths, stack.name, host_netns=ctx.host_netns)
         if fresh_networks or sp.ports:  # names themselves are looked up live, without a re-read
@@ -219,6 +280,20 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
         return
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
     _proxy_signals(rt, rec.id)
+    if master is not None:
+        from orchestrator.runtime import terminal
+
+        pid = rt.state(rec.id).pid
+        if pid:
+            terminal.relay(master, pid)
+        else:
+            os.close(master)
+        ended = rt.wait(rec.id)
+        code = ended.code if ended is not None else 1
+        cstate.update(ctx.db(), rec.id, status="exited", exit_code=code)
+        if remove:
+            lifecycle.remove(ctx, rec, timeout=0, anonymous="delete")
+        sys.exit(code)
     follower = Follower(ctx.paths.container(rec.id) / "log.json")
     code = 0
     try:

@@ -40,12 +40,14 @@ def container_dir(ctx: Context, rec: ContainerRecord) -> Path:
 
 def create(ctx: Context, sp: ServicePlan, number: int, *, one_off: bool = False,
            name: str | None = None, overrides: dict[str, Any] | None = None,
-           renew_anonymous: bool = False, attach_stdin: bool = False) -> ContainerRecord:
+           renew_anonymous: bool = False, attach_stdin: bool = False,
+           console_socket: Path | None = None) -> ContainerRecord:
     """Make the container (root, network, bundle, runtime ``create``) without starting it.
 
     A service container takes over the anonymous volumes its replica's predecessor left, unless
     ``renew_anonymous`` (``up -V``): see :mod:`orchestrator.reconcile.anonymous`. With
-    ``attach_stdin`` its process reads this command's standard input (a foreground ``run``)."""
+    ``attach_stdin`` its process reads this command's standard input (a foreground ``run``); with
+    ``console_socket`` (and ``tty`` in the overrides) the runtime sends the master of its pty there."""
     cid = new_id()
     max_size, max_files = imageconfig.log_limits(sp)
     rec = ContainerRecord(
@@ -59,7 +61,7 @@ def create(ctx: Context, sp: ServicePlan, number: int, *, one_off: bool = False,
         raise PystackError(f'container name "{rec.name}" is already in use by container {existing.id}')
     cstate.insert(conn, rec)
     try:
-        _build(ctx, sp, rec, overrides or {}, renew_anonymous, attach_stdin)
+        _build(ctx, sp, rec, overrides or {}, renew_anonymous, attach_stdin, console_socket)
     except BaseException:
         with contextlib.suppress(Exception):
             # a service container's volumes stay for the next try to take over, data and all
@@ -69,7 +71,7 @@ def create(ctx: Context, sp: ServicePlan, number: int, *, one_off: bool = False,
 
 
 def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[str, Any],
-           renew_anonymous: bool, attach_stdin: bool) -> None:
+           renew_anonymous: bool, attach_stdin: bool, console_socket: Path | None) -> None:
     from orchestrator.reconcile import anonymous, isolation, secrets, wiring
     from orchestrator.runtime.config_builder import build_config, write_bundle
     from orchestrator.storage.rootfs import mount_rootfs
@@ -97,7 +99,7 @@ def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[
     rt = ctx.runtime(sp.runtime)
     info = RunInfo.from_record_spec(rec.spec)
     rt.create(rec.id, cdir, log_path=cdir / LOG_NAME, log_max_size=info.log_max_size,
-              log_max_files=info.log_max_files, attach_stdin=attach_stdin)
+              log_max_files=info.log_max_files, attach_stdin=attach_stdin, console_socket=console_socket)
     cstate.update(conn, rec.id, status="created")
     rec.status = "created"
     cstate.add_event(conn, rec.project, "create", service=rec.service, container=rec.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -200,3 +201,64 @@ services:
     res = host.pystack("-f", f, "run", "--rm", "--no-interactive", "one", "wc", "-c", input="not read\n")
     assert res.stdout.strip() == "0"
     host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_run_on_a_terminal_gives_the_container_a_pty(host: Host) -> None:
+    """``docker compose run app sh`` on a terminal: a prompt, keys typed reach the shell, the exit
+    code comes back and --rm still removes the container."""
+    import pty
+    import select
+
+    f = str(host.write("compose.yaml", """
+name: e2etty
+services:
+  one:
+    image: busybox:latest
+"""))
+    cmd = ["nsenter", f"--net=/run/netns/{host.netns}", sys.executable, "-m", "orchestrator", "-f", f,
+           "run", "--rm", "one", "sh"]
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child execs at once
+        os.chdir(host.workdir)
+        os.execvpe(cmd[0], cmd, host.env())
+    out = b""
+
+    def read_until(needle: bytes, seconds: float) -> bool:
+        nonlocal out
+        end = time.monotonic() + seconds
+        while needle not in out and time.monotonic() < end:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    return needle in out
+                if not chunk:
+                    break
+                out += chunk
+        return needle in out
+
+    try:
+        assert read_until(b"# ", 60), out  # the shell's prompt: it has a terminal
+        os.write(fd, b"test -t 0 && echo on-a-tty; echo $((6*7)); exit 5\r")
+        assert read_until(b"42", 30), out
+        read_until(b"\0", 5)  # the rest, until the command is gone
+    finally:
+        status = _reap_or_kill(pid, 10)
+        os.close(fd)
+    assert b"on-a-tty" in out
+    assert os.waitstatus_to_exitcode(status) == 5
+    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+    host.pystack("-f", f, "down", "-t", "0")
+
+
+def _reap_or_kill(pid: int, seconds: float) -> int:
+    """The child's wait status; a child still running after ``seconds`` (a shell that never got
+    its keys) is killed, so that a failing test ends and its fixture takes the stack down."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    return os.waitpid(pid, 0)[1]
