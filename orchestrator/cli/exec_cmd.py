@@ -269,7 +269,11 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
         rec = lifecycle.create(ctx, sp, 1, one_off=True, name=cname, overrides=overrides,
                                attach_stdin=interactive and not detach and not tty,
                                console_socket=console.path if console else None)
-        master = console.receive() if console else None
+        try:
+            master = console.receive() if console else None
+        except PystackError:
+            lifecycle.remove(ctx, rec, timeout=0, anonymous="delete")  # never started: nothing to keep
+            raise
     if serve:  # the start gate, as in up: names answered and ports held before PID 1 runs
         ensure_service(ctx.paths, stack.name, host_netns=ctx.host_netns)
         if fresh_networks or sp.ports:  # names themselves are looked up live, without a re-read
