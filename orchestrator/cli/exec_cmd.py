@@ -67,9 +67,9 @@ def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], no_tty: b
         added = resolve_groups(merged, list((rec.spec.get("service") or {}).get("group_add") or []))
         process["user"] = {"uid": uid, "gid": gid, "additionalGids": sorted(set(extra + added))}
     if privileged:  # as docker exec --privileged: the capabilities only; seccomp stays the container's
-        from orchestrator.runtime.caps import ALL_CAPS, host_bounding
+        from orchestrator.runtime.caps import grantable
 
-        granted = [c for c in ALL_CAPS if c in host_bounding()]
+        granted = grantable()
         process["capabilities"] = {k: granted for k in ("bounding", "effective", "permitted")}
     tty = not no_tty and sys.stdin.isatty() and sys.stdout.isatty()
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)

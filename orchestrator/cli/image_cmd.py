@@ -40,13 +40,9 @@ def _ago(created: str | None) -> str:
         return "N/A"
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    secs = (datetime.now(UTC) - when).total_seconds()
-    for unit, n in (("year", 365 * 86400), ("month", 30 * 86400), ("week", 7 * 86400), ("day", 86400),
-                    ("hour", 3600), ("minute", 60)):
-        if secs >= n:
-            k = int(secs // n)
-            return f"{k} {unit}{'s' if k > 1 else ''} ago"
-    return "Less than a minute ago" if secs >= 1 else "Less than a second ago"
+    from orchestrator.cli.durations import human_duration
+
+    return human_duration((datetime.now(UTC) - when).total_seconds()) + " ago"  # as docker images
 
 
 def _size(n: int) -> str:

@@ -58,6 +58,8 @@ def assign(paths: Paths, cdir: Path, rec: ContainerRecord, wanted: list[str], *,
     from orchestrator.storage import volumes
 
     names = {t: name_for(rec, t) for t in wanted}
+    if not names:
+        return names  # nothing to record: recorded() reads a missing file as none
     if renew and not rec.one_off:
         for name in names.values():
             volumes.release_volume(paths, name)

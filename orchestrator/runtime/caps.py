@@ -61,6 +61,13 @@ def normalize(names: Iterable[str]) -> list[str]:
     return out
 
 
+def grantable() -> list[str]:
+    """Every capability this host lets pystack hand on, in number order: ``privileged``,
+    ``cap_add: [ALL]`` and ``exec --privileged``."""
+    host = host_bounding()
+    return [c for c in ALL_CAPS if c in host]
+
+
 def host_bounding(status: str = "/proc/self/status") -> frozenset[str]:
     """The capabilities this process may still hand on (its bounding set), by name.
 

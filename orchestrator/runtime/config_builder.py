@@ -15,6 +15,7 @@ from typing import Any
 
 from orchestrator.errors import RuntimeFailure
 from orchestrator.runtime import caps as capnames
+from orchestrator.runtime.spec import STANDARD_DEVICE_RULES
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 MASKED_PATHS = (
@@ -24,8 +25,6 @@ MASKED_PATHS = (
 READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 TINI = "/usr/bin/tini-static"  # static, as Docker's docker-init: the image may have no libc
 INIT_PATH = "/sbin/docker-init"
-# null, zero, full, random, urandom, tty, console, ptmx: the nodes every container's /dev has
-DEFAULT_DEVICES = ((1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2))
 
 
 @dataclass
@@ -102,8 +101,7 @@ def device_rules(opts: ContainerOptions) -> list[dict[str, Any]]:
         return [{"allow": True, "access": "rwm"}]
     rules: list[dict[str, Any]] = [{"allow": False, "access": "rwm"}]
     rules += [{"allow": True, "type": t, "access": "m"} for t in ("c", "b")]
-    rules += [{"allow": True, "type": "c", "major": ma, "minor": mi, "access": "rwm"} for ma, mi in DEFAULT_DEVICES]
-    rules.append({"allow": True, "type": "c", "major": 136, "access": "rwm"})  # /dev/pts/*
+    rules += [dict(r) for r in STANDARD_DEVICE_RULES]
     return rules + list(opts.device_rules)
 
 
@@ -111,14 +109,12 @@ def capabilities(opts: ContainerOptions) -> list[str]:
     """Docker's default set with the service's drops and adds; ``privileged`` and ``cap_add: [ALL]``
     stand for all the host can grant (:func:`capnames.host_bounding`), a named one is asked for as is."""
     if opts.privileged:
-        host = capnames.host_bounding()
-        return [c for c in capnames.ALL_CAPS if c in host]
+        return capnames.grantable()
     drop = set(capnames.normalize(opts.cap_drop))
     base = list(capnames.DOCKER_DEFAULT) if "ALL" not in [c.upper() for c in opts.cap_drop] else []
     out = [c for c in base if c not in drop]
     if any(c.upper() == "ALL" for c in opts.cap_add):
-        host = capnames.host_bounding()
-        out += [c for c in capnames.ALL_CAPS if c in host and c not in out and c not in drop]
+        out += [c for c in capnames.grantable() if c not in out and c not in drop]
     for c in capnames.normalize(c for c in opts.cap_add if c.upper() != "ALL"):
         if c not in out:
             out.append(c)

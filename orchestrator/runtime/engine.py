@@ -31,13 +31,6 @@ if TYPE_CHECKING:
 KILLING = "killing"  # present while a kill of the whole cgroup (which freezes it) is under way
 _JOIN_ORDER = ("ipc", "uts", "network", "cgroup", "mount")  # mount last: paths resolve on the host first
 _UNSHARE = ("mount", "uts", "ipc", "network", "cgroup")
-# Devices every container may use whatever its device rules say (as runc's AllowedDevices): the
-# runtime creates them in /dev, and a "deny all" rule must not stop that.
-_DEFAULT_DEVICE_RULES = [
-    {"allow": True, "type": "c", "major": 1, "minor": m, "access": "rwm"} for m in (3, 5, 7, 8, 9)
-] + [
-    {"allow": True, "type": "c", "major": 5, "minor": m, "access": "rwm"} for m in (0, 1, 2)
-] + [{"allow": True, "type": "c", "major": 136, "access": "rwm"}]
 
 
 def with_default_devices(cfg: dict[str, Any]) -> None:
@@ -54,7 +47,8 @@ def with_default_devices(cfg: dict[str, Any]) -> None:
     extra = [{"allow": True, "type": d["type"], "major": d.get("major"), "minor": d.get("minor"), "access": "rwm"}
              for d in linux.get("devices") or []
              if d.get("type") in ("c", "b") and (d["type"], d.get("major"), d.get("minor")) not in named]
-    res["devices"] = list(res["devices"]) + _DEFAULT_DEVICE_RULES + extra
+    # the runtime creates the standard nodes in /dev: a "deny all" rule must not stop their use
+    res["devices"] = [*res["devices"], *(dict(r) for r in spec.STANDARD_DEVICE_RULES), *extra]
 
 
 def parse_signal(sig: int | str) -> int:

@@ -15,6 +15,14 @@ from typing import Any
 from orchestrator.errors import RuntimeFailure
 from orchestrator.runtime import hooks
 
+# null, zero, full, random, urandom, tty, console, ptmx and /dev/pts/*: the nodes every container's
+# /dev has and may use whatever its device rules say (runc's AllowedDevices)
+STANDARD_DEVICE_RULES: tuple[dict[str, Any], ...] = (
+    *({"allow": True, "type": "c", "major": 1, "minor": m, "access": "rwm"} for m in (3, 5, 7, 8, 9)),
+    *({"allow": True, "type": "c", "major": 5, "minor": m, "access": "rwm"} for m in (0, 1, 2)),
+    {"allow": True, "type": "c", "major": 136, "access": "rwm"},
+)
+
 _HUGEPAGE = re.compile(r"^[1-9][0-9]*[KMG]B$")
 _NS_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
 

@@ -39,3 +39,13 @@ def test_exited_says_how_long_ago_and_oom() -> None:
         == "Exited (137) 3 seconds ago OOMKilled"
     assert _status_text(rec("exited"), NOW) == "Exited (?)"  # its end not recorded yet
     assert _status_text(rec("created"), NOW) == "Created"
+
+
+def test_images_say_how_old_in_the_same_words() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from orchestrator.cli.image_cmd import _ago
+
+    made = (datetime.now(UTC) - timedelta(minutes=90)).isoformat().replace("+00:00", "Z")
+    assert _ago(made) == "About an hour ago"
+    assert _ago(None) == "N/A"

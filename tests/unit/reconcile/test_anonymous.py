@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from orchestrator.reconcile.anonymous import name_for, targets
 from orchestrator.reconcile.desired import MountPlan
 from orchestrator.state.containers import ContainerRecord
@@ -28,3 +30,13 @@ def test_a_replica_keeps_its_names_and_one_offs_get_their_own() -> None:
     assert len({name_for(rec(), "/data"), name_for(rec(2), "/data"), name_for(rec(service="x"), "/data"),
                 name_for(rec(), "/other")}) == 4
     assert name_for(rec(one_off=True), "/data") != name_for(rec(one_off=True), "/data")
+
+
+def test_a_container_without_anonymous_volumes_writes_no_record(tmp_path: Path) -> None:
+    from orchestrator.paths import Paths
+    from orchestrator.reconcile.anonymous import RECORD, assign, recorded
+
+    assert assign(Paths(tmp_path / "root"), tmp_path, rec(), []) == {}
+    assert not (tmp_path / RECORD).exists() and recorded(tmp_path) == {}
+    names = assign(Paths(tmp_path / "root"), tmp_path, rec(), ["/data"])
+    assert recorded(tmp_path) == names == {"/data": name_for(rec(), "/data")}

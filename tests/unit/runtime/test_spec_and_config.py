@@ -121,6 +121,7 @@ def test_the_hosts_bounding_set_is_read_by_name(tmp_path: Path) -> None:
     assert caps.host_bounding(str(status)) == {"CAP_CHOWN", "CAP_DAC_OVERRIDE"}
     status.write_text("Name:\tx\n")  # unreadable: assume everything, as before
     assert caps.host_bounding(str(status)) == set(caps.ALL_CAPS)
+    assert caps.grantable() == [c for c in caps.ALL_CAPS if c in caps.host_bounding()]  # in number order
 
 
 def test_cap_add_all_grants_what_the_host_can_and_keeps_drops(tmp_path: Path) -> None:
