@@ -26,10 +26,24 @@ class LogWriter:
         self.path = path
         self.max_size = max_size if max_size and max_size > 0 else None
         self.max_files = max(1, max_files)
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        self.fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)  # read: see below
         self.size = os.fstat(self.fd).st_size
+        if self.size:
+            self._end_torn_record()
         self.pending: dict[str, bytes] = {}
         self.pending_since: dict[str, float] = {}
+
+    def _end_torn_record(self) -> None:
+        """End with a newline a last record that a writer killed mid-write left without one.
+
+        A record is one write(2), but a fatal signal may cut a large one short. Appended to as it
+        is, the next record would join it on one line and be unreadable too; ended here, the torn
+        line alone is skipped by readers (:func:`orchestrator.reconcile.logs.parse_line`). A fresh
+        log (size 0: every create of a new container) costs nothing.
+        """
+        if os.pread(self.fd, 1, self.size - 1) != b"\n":
+            os.write(self.fd, b"\n")
+            self.size += 1
 
     def feed(self, stream: str, data: bytes) -> None:
         buf = self.pending.get(stream, b"") + data

@@ -59,6 +59,28 @@ def test_log_rotation(tmp_path: Path) -> None:
     assert (tmp_path / "single").stat().st_size <= 200 and not Path(f"{tmp_path / 'single'}.1").exists()
 
 
+def test_a_record_cut_short_by_a_killed_writer_costs_that_record_alone(tmp_path: Path) -> None:
+    """A writer killed mid-write (a foreground run's CLI relaying a pty) leaves a record without
+    its newline; the next writer ends it first, so its own records stay on lines of their own."""
+    from orchestrator.reconcile.logs import read_records
+
+    path = tmp_path / "log"
+    w = logfile.LogWriter(str(path))
+    w.feed("stdout", b"kept\n")
+    w.close()
+    with open(path, "ab") as fh:
+        fh.write(b'{"log": "torn re')
+    assert [r.text for r in read_records(path)] == ["kept\n"]  # a torn last line is skipped
+    w = logfile.LogWriter(str(path))
+    w.feed("stdout", b"after\n")
+    w.close()
+    assert [r.text for r in read_records(path)] == ["kept\n", "after\n"]
+    assert path.read_bytes().count(b"\n") == 3
+    size = path.stat().st_size
+    logfile.LogWriter(str(path)).close()  # a log that ends well is left as it is
+    assert path.stat().st_size == size
+
+
 def test_rfc3339_nano() -> None:
     assert logfile.rfc3339_nano(1_700_000_000_123_456_789) == "2023-11-14T22:13:20.123456789Z"
 
