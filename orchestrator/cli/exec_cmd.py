@@ -287,11 +287,7 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     if master is not None:
         from orchestrator.runtime import terminal
 
-        pid = rt.state(rec.id).pid
-        if pid:
-            terminal.relay(master, pid)
-        else:
-            os.close(master)
+        terminal.relay(master, rt.state(rec.id).pid)  # None: already gone, its output still in the pty
         ended = rt.wait(rec.id)
         code = ended.code if ended is not None else 1
         cstate.update(ctx.db(), rec.id, status="exited", exit_code=code)

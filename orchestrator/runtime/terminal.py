@@ -15,13 +15,23 @@ import signal
 import termios
 from typing import Any
 
+QUIET = 0.1  # seconds the pty of a process that has exited may stay silent before the relay ends
 
-def relay(master: int, pid: int) -> None:
+
+def relay(master: int, pid: int | None) -> None:
     """Copy between our terminal and ``master`` until the pty closes or process ``pid`` is gone;
-    closes ``master``."""
-    pidfd = os.pidfd_open(pid)
-    fds = [master, pidfd]
-    stdin_open = True
+    closes ``master``.
+
+    ``pid`` may have exited already (None: so soon that its runtime no longer names it): a short
+    command's output is then still in the pty, and is read all the same.
+    """
+    pidfd = -1
+    if pid:
+        with contextlib.suppress(ProcessLookupError):
+            pidfd = os.pidfd_open(pid)
+    fds = [master] if pidfd < 0 else [master, pidfd]
+    gone = pidfd < 0
+    stdin_open = not gone
     saved = None
     old_winch: Any = None
     if os.isatty(0):
@@ -33,7 +43,9 @@ def relay(master: int, pid: int) -> None:
         ttymod.setraw(0, termios.TCSANOW)  # never flush what was typed ahead
     try:
         while True:
-            rl = select.select(fds + ([0] if stdin_open else []), [], [])[0]
+            rl = select.select(fds + ([0] if stdin_open else []), [], [], QUIET if gone else None)[0]
+            if not rl:  # the process is gone and its pty has been quiet since: nothing more is coming
+                break
             if master in rl:
                 try:
                     data = os.read(master, 65536)
@@ -48,13 +60,18 @@ def relay(master: int, pid: int) -> None:
                     stdin_open = False
                 else:
                     os.write(master, data)
-            if pidfd in rl and master not in rl:
-                break
+            if pidfd in rl:
+                # What it printed just before it left may still be on its way to the master
+                # (the pty hands it on from a kernel work queue): read until the pty closes or
+                # stays quiet, rather than stop at once and lose a short command's every line.
+                gone, stdin_open = True, False
+                fds.remove(pidfd)
     finally:
         if saved is not None:
             termios.tcsetattr(0, termios.TCSADRAIN, saved)
             signal.signal(signal.SIGWINCH, old_winch)
-        os.close(pidfd)
+        if pidfd >= 0:
+            os.close(pidfd)
         os.close(master)
 
 
