@@ -287,7 +287,8 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     if master is not None:
         from orchestrator.runtime import terminal
 
-        terminal.relay(master, rt.state(rec.id).pid)  # None: already gone, its output still in the pty
+        # what it prints recorded for logs too, as stdout, as Docker records a tty container
+        terminal.relay(master, rt.state(rec.id).pid, lifecycle.open_log(ctx, rec))
         ended = rt.wait(rec.id)
         code = ended.code if ended is not None else 1
         cstate.update(ctx.db(), rec.id, status="exited", exit_code=code)

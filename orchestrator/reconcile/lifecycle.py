@@ -24,6 +24,7 @@ from orchestrator.state.containers import ContainerRecord
 
 if TYPE_CHECKING:
     from orchestrator.reconcile.anonymous import Disposal
+    from orchestrator.runtime.logfile import LogWriter
 
 LOG_NAME = "log.json"
 KILLED_EXIT_WAIT = 2.0  # a PID 1 sent SIGKILL is gone at once; past this, its whole cgroup is killed
@@ -103,6 +104,16 @@ def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[
     cstate.update(conn, rec.id, status="created")
     rec.status = "created"
     cstate.add_event(conn, rec.project, "create", service=rec.service, container=rec.name)
+
+
+def open_log(ctx: Context, rec: ContainerRecord) -> LogWriter:
+    """The container's log for the one other writer it has besides its monitor: a foreground
+    ``run`` holding the master of its pty, the only place its output passes through (the
+    monitor's pipes stay empty). The same file and size limits, so ``logs`` reads it alike."""
+    from orchestrator.runtime.logfile import LogWriter
+
+    info = RunInfo.from_record_spec(rec.spec)
+    return LogWriter(str(ctx.paths.container(rec.id) / LOG_NAME), info.log_max_size, info.log_max_files)
 
 
 def start(ctx: Context, rec: ContainerRecord) -> None:

@@ -2,8 +2,10 @@
 
 ``{"log": "...\\n", "stream": "stdout", "time": "2026-01-02T03:04:05.123456789Z"}``. Lines are
 cut at 16 KiB as Docker does, and a partial line is written once its stream has been idle for a
-moment, so a prompt without a newline is not held back forever. Stdlib only: this runs in every
-monitor and each import costs memory per container.
+moment, so a prompt without a newline is not held back forever (the relay of a ``run``'s pty,
+the other writer, keeps it until its newline instead, as Docker does: see
+:mod:`orchestrator.runtime.terminal`). Stdlib only: this runs in every monitor and each import
+costs memory per container.
 """
 
 from __future__ import annotations

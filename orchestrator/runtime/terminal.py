@@ -3,6 +3,14 @@
 Shared by ``exec -t`` and a foreground ``run`` with a terminal, as ``docker exec -it`` and
 ``docker compose run`` behave: while our stdin is a terminal it goes raw, so every key (Ctrl-C
 included) reaches the container's line discipline, and SIGWINCH resizes the pty.
+
+A ``run``'s container has no other output than its pty, and whoever holds the master is the only
+one to see it, so the relay also writes it to the container's log (``exec`` output is never
+logged, as with Docker). It is recorded as Docker's json-file records a tty container: one
+stream, stdout, bytes as they come (``\\r\\n`` from the line discipline, echoed keys and escape
+sequences included), a record per newline or 16 KiB. Unlike the monitor's pipes, a line still
+open waits for its newline (or for the pty to close) rather than for a pause: Docker keeps it
+so, and an interactive shell's prompt stays on one record with the command line echoed after it.
 """
 
 from __future__ import annotations
@@ -13,14 +21,17 @@ import os
 import select
 import signal
 import termios
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orchestrator.runtime.logfile import LogWriter
 
 QUIET = 0.1  # seconds the pty of a process that has exited may stay silent before the relay ends
 
 
-def relay(master: int, pid: int | None) -> None:
-    """Copy between our terminal and ``master`` until the pty closes or process ``pid`` is gone;
-    closes ``master``.
+def relay(master: int, pid: int | None, log: LogWriter | None = None) -> None:
+    """Copy between our terminal and ``master`` until the pty closes or process ``pid`` is gone,
+    and into ``log`` what the pty prints; closes ``master`` and ``log``.
 
     ``pid`` may have exited already (None: so soon that its runtime no longer names it): a short
     command's output is then still in the pty, and is read all the same.
@@ -34,14 +45,14 @@ def relay(master: int, pid: int | None) -> None:
     stdin_open = not gone
     saved = None
     old_winch: Any = None
-    if os.isatty(0):
-        import tty as ttymod
-
-        saved = termios.tcgetattr(0)
-        copy_winsize(0, master)
-        old_winch = signal.signal(signal.SIGWINCH, lambda *_: copy_winsize(0, master))
-        ttymod.setraw(0, termios.TCSANOW)  # never flush what was typed ahead
     try:
+        if os.isatty(0):
+            import tty as ttymod
+
+            saved = termios.tcgetattr(0)
+            copy_winsize(0, master)
+            old_winch = signal.signal(signal.SIGWINCH, lambda *_: copy_winsize(0, master))
+            ttymod.setraw(0, termios.TCSANOW)  # never flush what was typed ahead
         while True:
             rl = select.select(fds + ([0] if stdin_open else []), [], [], QUIET if gone else None)[0]
             if not rl:  # the process is gone and its pty has been quiet since: nothing more is coming
@@ -53,6 +64,8 @@ def relay(master: int, pid: int | None) -> None:
                     data = b""
                 if not data:
                     break
+                if log is not None:
+                    log.feed("stdout", data)
                 os.write(1, data)
             if 0 in rl:
                 data = os.read(0, 65536)
@@ -73,6 +86,8 @@ def relay(master: int, pid: int | None) -> None:
         if pidfd >= 0:
             os.close(pidfd)
         os.close(master)
+        if log is not None:
+            log.close()  # the line left open, as Docker writes it at the end of the stream
 
 
 def copy_winsize(src: int, dst: int) -> None:
