@@ -35,6 +35,10 @@ def relay(master: int, pid: int | None, log: LogWriter | None = None) -> None:
 
     ``pid`` may have exited already (None: so soon that its runtime no longer names it): a short
     command's output is then still in the pty, and is read all the same.
+
+    Our terminal may go away meanwhile (a closed window, a dropped ssh connection: reads end,
+    writes fail): the relay then stops using it and goes on, so that what the process prints
+    still reaches the log and the caller still gets to collect its exit.
     """
     pidfd = -1
     if pid:
@@ -43,6 +47,7 @@ def relay(master: int, pid: int | None, log: LogWriter | None = None) -> None:
     fds = [master] if pidfd < 0 else [master, pidfd]
     gone = pidfd < 0
     stdin_open = not gone
+    stdout_open = True
     saved = None
     old_winch: Any = None
     try:
@@ -66,13 +71,17 @@ def relay(master: int, pid: int | None, log: LogWriter | None = None) -> None:
                     break
                 if log is not None:
                     log.feed("stdout", data)
-                os.write(1, data)
+                if stdout_open:
+                    stdout_open = _write_all(1, data)
             if 0 in rl:
-                data = os.read(0, 65536)
+                try:
+                    data = os.read(0, 65536)
+                except OSError:  # our terminal was hung up
+                    data = b""
                 if not data:
                     stdin_open = False
                 else:
-                    os.write(master, data)
+                    _write_all(master, data)  # a pty already closed: its read above ends the relay
             if pidfd in rl:
                 # What it printed just before it left may still be on its way to the master
                 # (the pty hands it on from a kernel work queue): read until the pty closes or
@@ -81,13 +90,24 @@ def relay(master: int, pid: int | None, log: LogWriter | None = None) -> None:
                 fds.remove(pidfd)
     finally:
         if saved is not None:
-            termios.tcsetattr(0, termios.TCSADRAIN, saved)
+            with contextlib.suppress(OSError, termios.error):  # a terminal hung up has no modes to restore
+                termios.tcsetattr(0, termios.TCSADRAIN, saved)
             signal.signal(signal.SIGWINCH, old_winch)
         if pidfd >= 0:
             os.close(pidfd)
         os.close(master)
         if log is not None:
             log.close()  # the line left open, as Docker writes it at the end of the stream
+
+
+def _write_all(fd: int, data: bytes) -> bool:
+    """Write all of ``data``; False if ``fd`` has gone away (EIO from a terminal hung up)."""
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+    except OSError:
+        return False
+    return True
 
 
 def copy_winsize(src: int, dst: int) -> None:

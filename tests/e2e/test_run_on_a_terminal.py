@@ -99,6 +99,28 @@ def test_the_log_of_a_run_on_a_terminal_keeps_to_the_service_s_size_limits(host:
     host.pystack("-f", f, "down", "-t", "0")
 
 
+def test_a_run_whose_terminal_goes_away_records_the_rest_and_how_it_ended(host: Host) -> None:
+    """A closed window or a dropped connection: the command (sent SIGHUP, which it passes on and
+    the container ignores here) goes on recording until the container ends, then records its exit.
+    Before, its first write to the vanished terminal raised: it died, the pty closed, and what
+    the container printed afterwards went nowhere."""
+    f = str(host.write("compose.yaml", SERVICE.format(name="ptylog5") + """    volumes: ["./flag:/flag"]
+"""))
+    host.write("flag/.keep", "")
+    script = ('trap "" HUP; echo before; while [ ! -e /flag/go ]; do sleep 0.05; done; '
+              "echo after-1; echo after-2; exit 3")
+    with OnPty(host, "-f", f, "run", "one", "sh", "-c", script) as t:
+        assert t.read_until(b"before", 60), t.out
+        t.hang_up()
+        time.sleep(0.5)  # the command has seen its terminal go by now
+        host.write("flag/go", "")
+        assert t.finish(60) == 3
+    assert _records(host, f) == [("stdout", "before\r\n"), ("stdout", "after-1\r\n"), ("stdout", "after-2\r\n")]
+    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    assert [(r["State"], r["ExitCode"]) for r in rows] == [("exited", 3)]
+    host.pystack("-f", f, "down", "-t", "0")
+
+
 def test_what_exec_prints_on_a_terminal_is_not_logged(host: Host) -> None:
     """Docker logs the container's own output only, never an exec's."""
     f = str(host.write("compose.yaml", """
