@@ -118,8 +118,8 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "uts": S("supported", "`host` only; not together with `hostname`"),
     "volumes": S("supported", "short syntax to long; bind sources absolute; npipe refused; a path alone, and "
                                "each image `VOLUME`, gets an anonymous volume that a recreated container keeps"),
-    "volumes_from": S("supported", "the donor's volumes and binds at the same targets; `:ro`/`:rw` for all; "
-                                   "adds a dependency"),
+    "volumes_from": S("supported", "the donor's volumes and binds, and those it borrowed "
+                                   "itself, at the same targets; `:ro`/`:rw` for all; adds a dependency"),
     "working_dir": S("supported"),
 }
 
