@@ -59,7 +59,10 @@ def borrowed_mounts(ctx: Context, sp: ServicePlan, taken: set[str]) -> list[dict
 
 
 def remember(cdir: Path, mounts: list[dict[str, Any]]) -> None:
-    """Write the targets a container borrowed, so that it lends them on to whoever borrows from it."""
+    """Write the targets a container borrowed, so that it lends them on to whoever borrows from it
+    (nothing when it borrowed nothing: :func:`lent_on` reads a missing record as none)."""
+    if not mounts:
+        return
     tmp = cdir / f"{RECORD}.tmp"
     tmp.write_text(json.dumps([m["destination"] for m in mounts]))
     os.replace(tmp, cdir / RECORD)

@@ -78,5 +78,7 @@ def test_the_record_reads_back_and_a_missing_donor_is_an_error(ctx: Context, tmp
     cdir.mkdir()
     remember(cdir, [_bind("/x", "rw"), _bind("/y", "ro")])
     assert lent_on(cdir) == ["/x", "/y"]
+    remember(tmp_path, [])
+    assert list(tmp_path.glob("volumes-from*")) == []
     with pytest.raises(PystackError, match="volumes_from: nope: no such container"):
         borrowed_mounts(ctx, _plan("nope"), set())
