@@ -28,7 +28,7 @@ _LIVE = ("created", "running", "paused")
 
 def apply(ctx: Context, sp: ServicePlan, rec: ContainerRecord, opts: ContainerOptions) -> None:
     """Fill ``opts`` with the service's sharing keys; pins of joined namespaces go in its directory."""
-    from orchestrator.reconcile.volumes_from import borrowed_mounts
+    from orchestrator.reconcile.volumes_from import borrowed_mounts, remember
     from orchestrator.runtime.config_builder import resolve_groups
 
     cdir = ctx.paths.container(rec.id)
@@ -47,7 +47,9 @@ def apply(ctx: Context, sp: ServicePlan, rec: ContainerRecord, opts: ContainerOp
     if sp.cgroup_parent:
         opts.cgroups_path = f"{sp.cgroup_parent.strip('/')}/{rec.id}"
     if sp.volumes_from:
-        opts.mounts.extend(borrowed_mounts(ctx, sp, {m["destination"] for m in opts.mounts}))
+        borrowed = borrowed_mounts(ctx, sp, {m["destination"] for m in opts.mounts})
+        remember(cdir, borrowed)
+        opts.mounts.extend(borrowed)
 
 
 def release(ctx: Context, rec: ContainerRecord) -> None:

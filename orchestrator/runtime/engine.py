@@ -23,6 +23,7 @@ from orchestrator.errors import CgroupError, RuntimeFailure
 from orchestrator.paths import Paths
 from orchestrator.runtime import spec
 from orchestrator.runtime.api import OCI_VERSION, ContainerState, ExitStatus
+from orchestrator.runtime.devicerules import with_default_devices
 from orchestrator.runtime.store import ContainerDir, alive, owner_gone, read_json, write_owner_note
 
 if TYPE_CHECKING:
@@ -31,24 +32,6 @@ if TYPE_CHECKING:
 KILLING = "killing"  # present while a kill of the whole cgroup (which freezes it) is under way
 _JOIN_ORDER = ("ipc", "uts", "network", "cgroup", "mount")  # mount last: paths resolve on the host first
 _UNSHARE = ("mount", "uts", "ipc", "network", "cgroup")
-
-
-def with_default_devices(cfg: dict[str, Any]) -> None:
-    """Append the default device rules and the config's own devices after its device rules.
-
-    A device of ``linux.devices`` that the rules already allow keeps their access: appending a
-    blanket ``rwm`` for it would undo a read-only grant."""
-    linux = cfg.setdefault("linux", {})
-    res = linux.get("resources")
-    if not res or "devices" not in res:
-        return
-    # A device the rules already name keeps the access they give it (``devices: [X:Y:r]``).
-    named = {(r.get("type"), r.get("major"), r.get("minor")) for r in res["devices"] if r.get("allow")}
-    extra = [{"allow": True, "type": d["type"], "major": d.get("major"), "minor": d.get("minor"), "access": "rwm"}
-             for d in linux.get("devices") or []
-             if d.get("type") in ("c", "b") and (d["type"], d.get("major"), d.get("minor")) not in named]
-    # the runtime creates the standard nodes in /dev: a "deny all" rule must not stop their use
-    res["devices"] = [*res["devices"], *(dict(r) for r in spec.STANDARD_DEVICE_RULES), *extra]
 
 
 def parse_signal(sig: int | str) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.spec.models.networks import normalize_network
-from orchestrator.spec.models.support import TOP_LEVEL_KEYS
+from orchestrator.spec.models.support import FILE_OBJECT_WARNED, TOP_LEVEL_KEYS
 from orchestrator.spec.models.toplevel import normalize_file_object, normalize_volume
 from orchestrator.spec.models.units import Invalid, kind
 from orchestrator.spec.normalize_service import Context, normalize_service
@@ -64,12 +64,22 @@ def normalize_stack(data: Any, ctx: Context) -> dict[str, Any]:
     for section in ("configs", "secrets"):
         out[section] = _section(
             data, section, ctx,
-            lambda k, v, s=section: normalize_file_object(k, v, ctx.project, ctx.base, ctx.home, s),
+            lambda k, v, s=section: _file_object(s, k, v, ctx),
         )
     uses_default = any("default" in s.get("networks", {}) for s in services.values())
     if uses_default and "default" not in out["networks"]:
         out["networks"]["default"] = {"name": f"{ctx.project}_default"}
     return out
+
+
+def _file_object(section: str, key: str, value: Any, ctx: Context) -> dict[str, Any]:
+    """A top-level secret or config, with a warning for each key it sets that pystack ignores: a
+    ``driver`` that silently did nothing would leave the user believing the value came from it."""
+    if isinstance(value, dict):
+        for field, why in FILE_OBJECT_WARNED[section].items():
+            if value.get(field) not in (None, "", {}, []):
+                ctx.report.warn((section, key, field), f"accepted but not honoured by pystack ({why})")
+    return normalize_file_object(key, value, ctx.project, ctx.base, ctx.home, section)
 
 
 def _section(data: dict[str, Any], section: str, ctx: Context, normalize: Any) -> dict[str, Any]:

@@ -190,6 +190,45 @@ volumes:
     host.pystack("-f", f, "down", "-v", "-t", "0")
 
 
+def test_volumes_from_lends_on_what_the_donor_borrowed_with_its_mode(host: Host) -> None:
+    """c borrows from b, which borrowed a's volume read-only: c sees a's file at a's path, read-only,
+    and b's own volume writable, as Docker copies the donor's whole mount list."""
+    f = str(host.write("compose.yaml", f"""
+name: miscfixvolchain
+services:
+  a:
+    image: busybox:latest
+    network_mode: none
+    volumes: ["adata:/adata"]
+    command: ["sh", "-c", "echo from-a > /adata/made; exec sleep 300"]
+  b:
+    image: busybox:latest
+    network_mode: none
+    volumes: ["bdata:/bdata"]
+    volumes_from: ["a:ro"]
+    command: {SLEEP}
+  c:
+    image: busybox:latest
+    network_mode: none
+    volumes_from: [b]
+    command: {SLEEP}
+volumes:
+  adata: {{}}
+  bdata: {{}}
+"""))
+    try:
+        host.pystack("-f", f, "up", "-d")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "from-a" not in _sh(host, f, "c", "cat /adata/made 2>&1"):
+            time.sleep(0.1)
+        assert _sh(host, f, "c", "cat /adata/made") == "from-a"
+        assert _sh(host, f, "c", "touch /adata/x 2>&1 || true").endswith("Read-only file system")
+        _sh(host, f, "c", "echo from-c > /bdata/c")
+        assert _sh(host, f, "b", "cat /bdata/c") == "from-c"
+    finally:
+        host.pystack("-f", f, "down", "-v", "-t", "0", check=False)
+
+
 def test_cgroup_parent_places_the_container_cgroup_and_down_removes_it(host: Host) -> None:
     parent = f"pystack/rtk-e2e-{secrets.token_hex(3)}"
     f = str(host.write("compose.yaml", f"""

@@ -118,8 +118,8 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "uts": S("supported", "`host` only; not together with `hostname`"),
     "volumes": S("supported", "short syntax to long; bind sources absolute; npipe refused; a path alone, and "
                                "each image `VOLUME`, gets an anonymous volume that a recreated container keeps"),
-    "volumes_from": S("supported", "the donor's volumes and binds at the same targets; `:ro`/`:rw` for all; "
-                                   "adds a dependency"),
+    "volumes_from": S("supported", "the donor's volumes and binds, and those it borrowed "
+                                   "itself, at the same targets; `:ro`/`:rw` for all; adds a dependency"),
     "working_dir": S("supported"),
 }
 
@@ -132,7 +132,19 @@ TOP_LEVEL_KEYS: dict[str, KeySupport] = {
     "services": S("supported"),
     "networks": S("supported"),
     "volumes": S("supported"),
-    "configs": S("supported", "`file`, `environment` or `content`; `external` is an error when used"),
-    "secrets": S("supported", "`file` or `environment`; `external` is an error when used"),
+    "configs": S("supported", "`file`, `environment` or `content`; `external` is an error when used; "
+                              "`template_driver` warns"),
+    "secrets": S("supported", "`file` or `environment`; `external` is an error when used; `driver`, "
+                              "`driver_opts` and `template_driver` warn"),
     "models": S("warned", "AI models are not provided"),
+}
+
+# Keys of a top-level secret or config that load but change nothing: pystack reads the value
+# from the file, variable or content given and mounts it as it is. (A config's ``driver`` is
+# not valid at all: the loader refuses it.)
+FILE_OBJECT_WARNED: dict[str, dict[str, str]] = {
+    "secrets": {"driver": "secret drivers are not provided; the value comes from `file` or `environment`",
+                "driver_opts": "secret drivers are not provided",
+                "template_driver": "the secret is mounted as it is, not rendered as a template"},
+    "configs": {"template_driver": "the config is mounted as it is, not rendered as a template"},
 }

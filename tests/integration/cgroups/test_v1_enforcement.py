@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +20,7 @@ from subprocess import Popen
 import pytest
 
 from orchestrator.cgroups import Cgroup, detect_mode, open_cgroup
+from orchestrator.runtime.spec import STANDARD_DEVICE_RULES
 
 from .conftest import CG_ROOT, PARENT
 
@@ -144,3 +147,56 @@ def test_destroy_kills_what_is_left_and_removes_every_directory(cg_path: str, tm
             if p.poll() is None:
                 p.kill()
             p.wait(timeout=10)
+
+
+
+_DENY_ALL = {"allow": False, "access": "rwm"}
+_MKNOD = [{"allow": True, "type": t, "access": "m"} for t in ("c", "b")]
+_GRANT = {"allow": True, "type": "c", "major": 10, "minor": 200, "access": "r"}
+_LATE_DENY = {"allow": False, "type": "c", "major": 1, "minor": 3, "access": "w"}
+_OPENS = """
+import json, os
+out = {}
+for dev in ("null", "zero", "full", "random", "urandom"):
+    for mode in (os.O_RDONLY, os.O_WRONLY):
+        try:
+            os.close(os.open("/dev/" + dev, mode))
+            out[f"{dev}:{mode}"] = "ok"
+        except OSError as exc:
+            out[f"{dev}:{mode}"] = exc.strerror
+print(json.dumps(out))
+"""
+
+
+def _opens(group: Cgroup) -> dict[str, str]:
+    """What a process in ``group`` may open of the standard devices, read and write apart."""
+    proc = subprocess.run([sys.executable, "-c", _OPENS], preexec_fn=lambda: group.add_process(os.getpid()),
+                          capture_output=True, text=True, timeout=30, check=True)
+    return dict(json.loads(proc.stdout))
+
+
+@pytest.mark.parametrize("own", [
+    [_DENY_ALL, *_MKNOD, *STANDARD_DEVICE_RULES, _GRANT],  # what pystack writes
+    [_DENY_ALL, *STANDARD_DEVICE_RULES, _LATE_DENY],  # a foreign bundle taking a right back
+    [{"allow": True, "access": "rwm"}, {"allow": False, "type": "c", "major": 1, "minor": 5, "access": "rwm"},
+     {"allow": True, "type": "c", "major": 1, "access": "rwm"}],  # v1 keys exceptions by exact numbers
+], ids=["pystack", "late-deny", "wider-allow"])
+def test_leaving_out_standard_rules_in_force_changes_nothing_the_kernel_enforces(
+        cg_path: str, own: list[dict[str, object]]) -> None:
+    """The runtime appends only the standard rules not in force; the v1 controller ends up with
+    the devices.list, and lets open what, that appending all of them (as runc does) gives."""
+    from orchestrator.runtime.devicerules import standard_rules_to_append
+
+    ours, runc_like = open_cgroup(f"{cg_path}-ours"), open_cgroup(f"{cg_path}-runc")
+    try:
+        ours.create()
+        runc_like.create()
+        ours.apply({"devices": [*own, *standard_rules_to_append(own)]})
+        runc_like.apply({"devices": [*own, *(dict(r) for r in STANDARD_DEVICE_RULES)]})
+        lists = [sorted((CG_ROOT / "devices" / g / "devices.list").read_text().splitlines())
+                 for g in (f"{cg_path}-ours", f"{cg_path}-runc")]
+        assert lists[0] == lists[1]
+        assert _opens(ours) == _opens(runc_like)
+    finally:
+        ours.destroy()
+        runc_like.destroy()

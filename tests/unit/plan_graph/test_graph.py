@@ -91,3 +91,15 @@ def test_large_chain_is_fast_enough_to_build() -> None:
     services = {f"s{i}": {"depends_on": [f"s{i - 1}"]} if i else {} for i in range(300)}
     gens = start_generations(make(services))
     assert len(gens) == 300 and gens[0] == ["s0"]
+
+
+def test_volumes_from_chains_start_each_donor_before_its_borrower() -> None:
+    """c borrows b's mounts, which include what b borrowed from a: a must exist before b, b before c."""
+    stack = make({"c": {"volumes_from": ["b"]}, "b": {"volumes_from": ["a:ro"]}, "a": {}})
+    assert start_generations(stack) == [["a"], ["b"], ["c"]]
+    assert start_generations(stack, ["c"]) == [["a"], ["b"], ["c"]]
+
+
+def test_volumes_from_each_other_is_a_cycle_at_load() -> None:
+    with pytest.raises(Exception, match=r"dependency cycle detected: a -> b -> a"):
+        make({"a": {"volumes_from": ["b"]}, "b": {"volumes_from": ["a:rw"]}})

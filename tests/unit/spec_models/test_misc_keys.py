@@ -38,6 +38,23 @@ def test_undeclared_config_and_bad_secret() -> None:
     assert "services.a.configs[0]: config 'c' is used but not declared" in lines
 
 
+def test_secret_and_config_drivers_load_with_a_warning_each() -> None:
+    s = stack({"services": {"a": {"image": "x"}},
+               "secrets": {"s": {"file": "./s.txt", "driver": "vault", "driver_opts": {"path": "kv/s"},
+                                 "template_driver": "golang"},
+                           "plain": {"environment": "TOKEN", "driver_opts": {}}},
+               "configs": {"c": {"content": "x", "template_driver": "golang"}}})
+    assert s.secrets["s"].driver == "vault" and s.configs["c"].template_driver == "golang"
+    assert sorted(w for w in s.warnings if "driver" in w) == [
+        "configs.c.template_driver: accepted but not honoured by pystack (the config is mounted as it is, "
+        "not rendered as a template)",
+        "secrets.s.driver: accepted but not honoured by pystack (secret drivers are not provided; the value "
+        "comes from `file` or `environment`)",
+        "secrets.s.driver_opts: accepted but not honoured by pystack (secret drivers are not provided)",
+        "secrets.s.template_driver: accepted but not honoured by pystack (the secret is mounted as it is, "
+        "not rendered as a template)"]
+
+
 def test_logging() -> None:
     log = service({"logging": {"driver": "json-file", "options": {"max-size": "10m", "max-file": 3}}}).logging
     assert log is not None and log.options == {"max-size": "10m", "max-file": "3"}

@@ -58,6 +58,14 @@ def test_warning_located(tmp_path: Path) -> None:
     assert stack.warnings[0].startswith(f"{path.name}:4:") and "services.api.gpus" in stack.warnings[0]
 
 
+def test_a_secret_driver_warning_names_file_line_and_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "services:\n  api:\n    image: x\nsecrets:\n  tok:\n    environment: TOK\n"
+                           "    driver: vault\nconfigs:\n  c:\n    content: x\n    template_driver: golang\n")
+    warnings = load_file(path).warnings
+    assert sorted(w.split(": ")[0:2] for w in warnings) == [[f"{path.name}:11:22", "configs.c.template_driver"],
+                                                             [f"{path.name}:7:13", "secrets.tok.driver"]]
+
+
 def test_interpolated_values_normalized(tmp_path: Path) -> None:
     path = write(tmp_path, "services:\n  api:\n    image: x\n    mem_limit: ${MEM:-64m}\n"
                            "    ports: [\"${PORT}:80\"]\n    privileged: ${PRIV:-false}\n")
