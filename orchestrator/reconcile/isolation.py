@@ -32,8 +32,8 @@ def apply(ctx: Context, sp: ServicePlan, rec: ContainerRecord, opts: ContainerOp
     from orchestrator.runtime.config_builder import resolve_groups
 
     cdir = ctx.paths.container(rec.id)
-    opts.ipc_ns = _namespace(ctx, sp, "ipc", sp.ipc, cdir)
-    opts.pid_ns = _namespace(ctx, sp, "pid", sp.pid, cdir)
+    opts.ipc_ns = _namespace(ctx, rec, "ipc", sp.ipc, cdir)
+    opts.pid_ns = _namespace(ctx, rec, "pid", sp.pid, cdir)
     opts.uts_ns = "host" if sp.uts == "host" else None
     if sp.uts == "host":
         opts.hostname = opts.domainname = None
@@ -50,6 +50,20 @@ def apply(ctx: Context, sp: ServicePlan, rec: ContainerRecord, opts: ContainerOp
         opts.mounts.extend(borrowed_mounts(ctx, sp, {m["destination"] for m in opts.mounts}))
 
 
+def repin(ctx: Context, rec: ContainerRecord) -> None:
+    """Pin the ipc/pid namespaces that ``rec`` joins anew, from its donor's process of now.
+
+    Called before every new process of an existing container: the donor may have restarted since
+    the last pin, into namespaces of its own that are new (the old pid namespace is dead once its
+    init is gone, and joining the old ipc namespace would part the two silently). Docker resolves
+    ``container:x`` at every start in the same way. A donor that is not running fails the start.
+    """
+    service = rec.spec.get("service") or {}
+    cdir = ctx.paths.container(rec.id)
+    for kind in ("ipc", "pid"):
+        _namespace(ctx, rec, kind, service.get(kind), cdir)
+
+
 def release(ctx: Context, rec: ContainerRecord) -> None:
     """Undo the namespace pins of a container being removed (before its directory goes)."""
     from orchestrator.runtime.nspin import unpin_all
@@ -57,24 +71,24 @@ def release(ctx: Context, rec: ContainerRecord) -> None:
     unpin_all(ctx.paths.container(rec.id))
 
 
-def donor(ctx: Context, sp: ServicePlan, ref: str) -> ContainerRecord | None:
-    """``service:x`` → x's first container in the project; ``container:name`` → that container."""
+def donor(ctx: Context, project: str, ref: str) -> ContainerRecord | None:
+    """``service:x`` → x's first container in ``project``; ``container:name`` → that container."""
     kind, _, target = ref.partition(":")
     conn = ctx.db()
     if kind == "service":
-        same = [c for c in cstate.for_project(conn, sp.project, include_one_off=False) if c.service == target]
+        same = [c for c in cstate.for_project(conn, project, include_one_off=False) if c.service == target]
         return min(same, key=lambda c: c.number) if same else None
     return cstate.by_name(conn, target) or cstate.get(conn, target)
 
 
-def _namespace(ctx: Context, sp: ServicePlan, kind: str, mode: str | None, cdir: Path) -> str | None:
+def _namespace(ctx: Context, joiner: ContainerRecord, kind: str, mode: str | None, cdir: Path) -> str | None:
     """None for a namespace of its own, "host", or the path of a pin of the donor's namespace."""
     if mode == "host":
         return "host"
     if mode is None or not mode.startswith(("service:", "container:")):
         return None
-    where = f"service {sp.service!r}: {kind}: {mode}"
-    rec = donor(ctx, sp, mode)
+    where = f"service {joiner.service!r}: {kind}: {mode}"
+    rec = donor(ctx, joiner.project, mode)
     if rec is None:
         raise PystackError(f"{where}: no such container")
     if kind == "ipc" and ((rec.spec.get("service") or {}).get("ipc")) == "private":

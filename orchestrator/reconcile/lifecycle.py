@@ -124,7 +124,13 @@ def _recreate_process(ctx: Context, rec: ContainerRecord) -> None:
     """A stopped OCI container cannot start again: delete it and create it anew from the same bundle.
 
     The root filesystem, the network namespace and the log file stay; only the process is new.
+    The ipc/pid namespaces it joins are pinned again first, from its donor's process of now: every
+    restart (a command's or the restart policy's) comes here. A donor that is not running fails
+    it before the old run is deleted, so the container stays a stopped one to try again.
     """
+    from orchestrator.reconcile import isolation
+
+    isolation.repin(ctx, rec)
     cdir = ctx.paths.container(rec.id)
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
     with contextlib.suppress(PystackError):

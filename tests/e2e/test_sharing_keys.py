@@ -9,9 +9,12 @@ path; cgroup_parent → where the container's cgroup is on the host.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
+import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -211,3 +214,86 @@ services:
         for ctrl in Path("/sys/fs/cgroup").iterdir():
             with contextlib.suppress(OSError):
                 os.rmdir(ctrl / parent)
+
+
+def _pid1(host: Host, f: str, svc: str) -> int | None:
+    """The host pid of the service's first container's PID 1, None while it does not run."""
+    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    row = next(r for r in rows if r["Service"] == svc)
+    if row["State"] != "running":
+        return None
+    state = json.loads(host.pystack("runtime", "state", str(row["ID"])).stdout)
+    return int(state["pid"]) if state.get("status") == "running" and state.get("pid") else None
+
+
+def _ns_inode(pid: int | None, kind: str) -> str | None:
+    if pid is None:
+        return None
+    try:
+        return os.readlink(f"/proc/{pid}/ns/{kind}")
+    except OSError:  # it exited meanwhile
+        return None
+
+
+def _until(pred: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout:.0f}s: {what}")
+
+
+def _kill_and_await_new_run(host: Host, f: str, svc: str) -> int:
+    """SIGKILL the service's PID 1 from the host; the pid of the run its restart policy starts."""
+    first = _pid1(host, f, svc)
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    _until(lambda: _pid1(host, f, svc) not in (None, first), f"{svc} runs again")
+    again = _pid1(host, f, svc)
+    assert again is not None
+    return again
+
+
+def test_a_pid_joiner_follows_its_donor_across_the_donors_restart(host: Host) -> None:
+    f = str(host.write("compose.yaml", f"""
+name: nsfixpid
+services:
+  x: {{image: busybox:latest, network_mode: none, restart: always, command: {SLEEP}}}
+  j: {{image: busybox:latest, network_mode: none, restart: always, pid: "service:x", command: {SLEEP}}}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    old = _ns_inode(_pid1(host, f, "x"), "pid")
+    assert old is not None and _ns_inode(_pid1(host, f, "j"), "pid") == old
+    new = _ns_inode(_kill_and_await_new_run(host, f, "x"), "pid")
+    assert new is not None and new != old
+    # the joiner died with x's namespace; its restart policy brings it back into the new one
+    _until(lambda: _ns_inode(_pid1(host, f, "j"), "pid") == new, "j runs in x's new pid namespace")
+    host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_an_ipc_joiner_restarted_after_its_donor_joins_the_donors_new_namespace(host: Host) -> None:
+    f = str(host.write("compose.yaml", f"""
+name: nsfixipc
+services:
+  x: {{image: busybox:latest, network_mode: none, restart: always, ipc: shareable, command: {SLEEP}}}
+  j: {{image: busybox:latest, network_mode: none, restart: always, ipc: "service:x", command: {SLEEP}}}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    old = _ns_inode(_pid1(host, f, "x"), "ipc")
+    assert old is not None and _ns_inode(_pid1(host, f, "j"), "ipc") == old
+    new = _ns_inode(_kill_and_await_new_run(host, f, "x"), "ipc")
+    assert new is not None and new != old
+    assert _ns_inode(_pid1(host, f, "j"), "ipc") == old  # as with Docker: until the joiner's own restart
+    _kill_and_await_new_run(host, f, "j")  # by the restart policy
+    _until(lambda: _ns_inode(_pid1(host, f, "j"), "ipc") == new, "j runs in x's new ipc namespace")
+    host.pystack("-f", f, "stop", "-t", "0", "x")
+    res = host.pystack("-f", f, "restart", "-t", "0", "j", check=False)  # by a command
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert "service 'j': ipc: service:x: nsfixipc-x-1 is not running" in res.stderr.strip().splitlines()[-1]
+    host.pystack("-f", f, "start", "x")
+    newest = _ns_inode(_pid1(host, f, "x"), "ipc")
+    host.pystack("-f", f, "start", "j")
+    assert _ns_inode(_pid1(host, f, "j"), "ipc") == newest != new
+    host.pystack("-f", f, "down", "-t", "0")
+
