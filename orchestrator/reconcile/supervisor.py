@@ -176,6 +176,7 @@ class Supervisor:
 
     def _watch_loop(self, cid: str, watch: Watch) -> None:
         restart = RestartState()
+        start_failed = False  # the last restart never ran: the next wait backs off as after a quick exit
         while not watch.cancelled.is_set():
             rec = self._q(cstate.get, cid)
             if rec is None:
@@ -219,7 +220,10 @@ class Supervisor:
                 if verdict == "gone":
                     return
                 continue
-            ran_for = time.time() - (run_started or time.time())
+            # a restart that failed counts as a run of no length: timed from the last run's start,
+            # failed restarts (a namespace donor not back yet) soon passed for a long, healthy run
+            # and were retried without any back-off
+            ran_for = 0.0 if start_failed else time.time() - (run_started or time.time())
             if not should_restart(info.restart, code, restart.attempts, stopped_by_user=False):
                 return
             delay = next_delay(info.restart, restart, ran_for)
@@ -236,7 +240,9 @@ class Supervisor:
                 lifecycle.start(self.ctx, rec)
             except PystackError as exc:
                 self.log(f"{rec.name}: restart failed: {exc}")
+                start_failed = True
                 continue
+            start_failed = False
             self._q(cstate.update, cid, restart_count=rec.restart_count + 1)
             self._q(cstate.add_event, self.project, "restart", service=rec.service, container=rec.name)
             self.log(f"{rec.name} restarted (attempt {restart.attempts}, after {delay:.1f}s)")

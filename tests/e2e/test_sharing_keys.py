@@ -297,3 +297,31 @@ services:
     assert _ns_inode(_pid1(host, f, "j"), "ipc") == newest != new
     host.pystack("-f", f, "down", "-t", "0")
 
+
+def test_a_joiner_whose_donor_is_down_retries_with_back_off_until_the_donor_is_back(host: Host) -> None:
+    f = str(host.write("compose.yaml", f"""
+name: nsfixbackoff
+services:
+  x: {{image: busybox:latest, network_mode: none, command: {SLEEP}}}
+  j:
+    image: busybox:latest
+    network_mode: none
+    pid: "service:x"
+    command: {SLEEP}
+    deploy: {{restart_policy: {{condition: any, window: 1s}}}}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    time.sleep(1.5)  # j's run counts as a healthy one: the back-off starts afresh at its end
+    x = _pid1(host, f, "x")
+    assert x is not None
+    os.kill(x, signal.SIGKILL)  # x has no restart policy: it stays down, and j cannot start without it
+    log = host.root / "run" / "stacks" / "nsfixbackoff" / "supervisor.log"
+    failed = "nsfixbackoff-j-1: restart failed: service 'j': pid: service:x: nsfixbackoff-x-1 is not running"
+    _until(lambda: failed in log.read_text(), "j's restart fails")
+    time.sleep(3)
+    tries = log.read_text().count(failed)
+    assert 3 <= tries <= 12, f"{tries} restarts in about 3 s: the back-off (0, 0.1, 0.2 ... s) is not applied"
+    host.pystack("-f", f, "start", "x")
+    new = _ns_inode(_pid1(host, f, "x"), "pid")
+    _until(lambda: _ns_inode(_pid1(host, f, "j"), "pid") == new, "j runs in x's new pid namespace")
+    host.pystack("-f", f, "down", "-t", "0")
