@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,29 @@ def repin(ctx: Context, rec: ContainerRecord) -> None:
     cdir = ctx.paths.container(rec.id)
     for kind in ("ipc", "pid"):
         _namespace(ctx, rec, kind, service.get(kind), cdir)
+
+
+def donors_first(recs: Sequence[ContainerRecord]) -> list[list[ContainerRecord]]:
+    """``recs`` in tiers to start one after the other: a joiner of ``ipc``/``pid: service:x`` after x.
+
+    Its start pins x's namespaces of now (:func:`repin`), so x must run again first when one
+    command restarts both. A reference outside ``recs`` orders nothing: the joiner meets that
+    donor as it is."""
+    left = list(recs)
+    tiers: list[list[ContainerRecord]] = []
+    while left:
+        waiting = {r.service for r in left}
+        tier = [r for r in left if not (_joined_services(r) & (waiting - {r.service}))]
+        tier = tier or left  # a cycle, which the loader refuses: never loop on it
+        tiers.append(tier)
+        left = [r for r in left if r not in tier]
+    return tiers
+
+
+def _joined_services(rec: ContainerRecord) -> set[str]:
+    service = rec.spec.get("service") or {}
+    modes = (service.get(kind) or "" for kind in ("ipc", "pid"))
+    return {m.partition(":")[2] for m in modes if m.startswith("service:")}
 
 
 def release(ctx: Context, rec: ContainerRecord) -> None:

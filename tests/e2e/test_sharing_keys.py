@@ -295,6 +295,12 @@ services:
     newest = _ns_inode(_pid1(host, f, "x"), "ipc")
     host.pystack("-f", f, "start", "j")
     assert _ns_inode(_pid1(host, f, "j"), "ipc") == newest != new
+    for _ in range(3):  # both at once: x runs again before j pins its namespace
+        host.pystack("-f", f, "restart", "-t", "0")
+        # (compared with the last one only: a freed namespace's inode number is given out again)
+        donor = _ns_inode(_pid1(host, f, "x"), "ipc")
+        assert donor not in (None, newest) and _ns_inode(_pid1(host, f, "j"), "ipc") == donor
+        newest = donor
     host.pystack("-f", f, "down", "-t", "0")
 
 
