@@ -34,6 +34,7 @@ def apply(ctx: Context, sp: ServicePlan, rec: ContainerRecord, opts: ContainerOp
 
     cdir = ctx.paths.container(rec.id)
     opts.ipc_ns = _namespace(ctx, rec, "ipc", sp.ipc, cdir)
+    opts.dev_shm = sp.ipc != "none"  # a namespace of its own, as for private, and no /dev/shm
     opts.pid_ns = _namespace(ctx, rec, "pid", sp.pid, cdir)
     opts.uts_ns = "host" if sp.uts == "host" else None
     if sp.uts == "host":
@@ -115,8 +116,9 @@ def _namespace(ctx: Context, joiner: ContainerRecord, kind: str, mode: str | Non
     rec = donor(ctx, joiner.project, mode)
     if rec is None:
         raise PystackError(f"{where}: no such container")
-    if kind == "ipc" and ((rec.spec.get("service") or {}).get("ipc")) == "private":
-        raise PystackError(f"{where}: {rec.name} has a private IPC namespace (make it shareable)")
+    donor_ipc = (rec.spec.get("service") or {}).get("ipc")
+    if kind == "ipc" and donor_ipc in ("private", "none"):  # as Docker: only a shareable one is joined
+        raise PystackError(f"{where}: {rec.name} has a private IPC namespace (ipc: {donor_ipc}; make it shareable)")
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
     try:
         st = rt.state(rec.id)

@@ -331,3 +331,28 @@ services:
     new = _ns_inode(_pid1(host, f, "x"), "pid")
     _until(lambda: _ns_inode(_pid1(host, f, "j"), "pid") == new, "j runs in x's new pid namespace")
     host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_ipc_none_is_a_private_namespace_without_dev_shm_that_no_one_joins(host: Host) -> None:
+    f = str(host.write("compose.yaml", f"""
+name: nsfixipcnone
+services:
+  bare: {{image: busybox:latest, network_mode: none, ipc: none, command: {SLEEP}}}
+  own: {{image: busybox:latest, network_mode: none, command: {SLEEP}}}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    assert _sh(host, f, "bare", "test -e /dev/shm && echo there || echo absent") == "absent"
+    assert " /dev/shm " not in _sh(host, f, "bare", "cat /proc/mounts")
+    assert _sh(host, f, "own", "test -d /dev/shm && echo there") == "there"
+    bare = _ns(host, f, "bare")["ipc"]
+    assert bare not in (os.readlink("/proc/self/ns/ipc"), _ns(host, f, "own")["ipc"])
+    host.write("compose.yaml", f"""
+name: nsfixipcnone
+services:
+  bare: {{image: busybox:latest, network_mode: none, ipc: none, command: {SLEEP}}}
+  own: {{image: busybox:latest, network_mode: none, ipc: "service:bare", command: {SLEEP}}}
+""")
+    res = host.pystack("-f", f, "up", "-d", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert "ipc: service:bare: nsfixipcnone-bare-1 has a private IPC namespace (ipc: none" in res.stderr
+    host.pystack("-f", f, "down", "-t", "0")
