@@ -356,3 +356,21 @@ services:
     assert res.returncode != 0 and "Traceback" not in res.stderr
     assert "ipc: service:bare: nsfixipcnone-bare-1 has a private IPC namespace (ipc: none" in res.stderr
     host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_uts_host_gives_etc_hostname_and_etc_hosts_the_hosts_name(host: Host) -> None:
+    f = str(host.write("compose.yaml", f"""
+name: nsfixuts
+services:
+  bridged: {{image: busybox:latest, uts: host, command: {SLEEP}}}
+  alone: {{image: busybox:latest, network_mode: none, uts: host, command: {SLEEP}}}
+  own: {{image: busybox:latest, network_mode: none, command: {SLEEP}}}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    name = os.uname().nodename
+    for svc in ("bridged", "alone"):
+        assert _sh(host, f, svc, "hostname; cat /etc/hostname").splitlines() == [name, name]
+        assert name in _sh(host, f, svc, "cat /etc/hosts").split()
+    own = _sh(host, f, "own", "hostname; cat /etc/hostname").splitlines()
+    assert own[0] == own[1] != name
+    host.pystack("-f", f, "down", "-t", "0")
