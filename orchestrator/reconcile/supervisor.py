@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from orchestrator.errors import PystackError
 from orchestrator.paths import Paths
@@ -39,6 +39,9 @@ from orchestrator.reconcile.policy import RestartState, next_delay, should_resta
 from orchestrator.reconcile.supervisor_client import read_line
 from orchestrator.state import containers as cstate
 from orchestrator.state.db import connect
+
+if TYPE_CHECKING:
+    from orchestrator.runtime.api import ContainerState
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 T = TypeVar("T")
@@ -184,11 +187,15 @@ class Supervisor:
             info = RunInfo.from_record_spec(rec.spec)
             rt = self.ctx.runtime(info.runtime)
             try:
-                st = rt.state(cid)
+                st: ContainerState | None = rt.state(cid)
             except PystackError:
-                return
+                if not lifecycle.lost_in_restart(self.ctx, rec):
+                    return
+                st = None  # the last restart failed half-way: its run is over, the policy still applies
             run_started = rec.started_at
-            if st.status in ("running", "paused") and st.pid:
+            if st is None:
+                code = rec.exit_code if rec.exit_code is not None else -1
+            elif st.status in ("running", "paused") and st.pid:
                 run_over = threading.Event()
                 if info.healthcheck and not info.healthcheck.disabled:
                     threading.Thread(target=self._health_loop, args=(cid, info, watch, run_over),
