@@ -1,7 +1,9 @@
 """The keys that loosen or tighten isolation, read back from inside the containers they made.
 
 group_add → ``id -G`` (of PID 1 and of exec'd processes); ipc/pid/uts → ``/proc/self/ns/*``
-compared with another container's and the host's; devices and device_cgroup_rules → the node in
+compared with another container's and the host's, and ``/proc/<pid>/ns/*`` of the PID 1s seen
+from the host after a donor's restart (a joiner follows it); ``ipc: none`` → no /dev/shm;
+``uts: host`` → the host's name in /etc/hostname; devices and device_cgroup_rules → the node in
 /dev and whether the devices cgroup lets it open; volumes_from → the donor's files at the same
 path; cgroup_parent → where the container's cgroup is on the host.
 """
