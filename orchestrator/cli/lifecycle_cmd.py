@@ -46,11 +46,12 @@ def _each(recs: list[ContainerRecord], fn: Callable[[ContainerRecord], None]) ->
 @click.argument("services", nargs=-1)
 @click.pass_obj
 def start(opts: GlobalOptions, services: tuple[str, ...]) -> None:
-    """Start existing containers."""
-    from orchestrator.reconcile import lifecycle, supervisor_client
+    """Start existing containers (the donors of ipc and pid namespaces before their joiners)."""
+    from orchestrator.reconcile import isolation, lifecycle, supervisor_client
 
     ctx, recs = _targets(opts, services)
-    _each(recs, lambda r: lifecycle.start(ctx, r))
+    for tier in isolation.donors_first(recs):
+        _each(tier, lambda r: lifecycle.start(ctx, r))
     for r in recs:
         click.echo(f"Container {r.name}  Started", err=True)
     if recs:
@@ -75,8 +76,8 @@ def stop(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) 
 @click.option("-t", "--timeout", type=float, default=None)
 @click.pass_obj
 def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) -> None:
-    """Restart containers."""
-    from orchestrator.reconcile import lifecycle, supervisor_client
+    """Restart containers (the donors of ipc and pid namespaces before their joiners)."""
+    from orchestrator.reconcile import isolation, lifecycle, supervisor_client
 
     ctx, recs = _targets(opts, services)
 
@@ -85,7 +86,8 @@ def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: float | Non
         lifecycle.start(ctx, r)
         click.echo(f"Container {r.name}  Restarted", err=True)
 
-    _each(recs, one)
+    for tier in isolation.donors_first(recs):
+        _each(tier, one)
     if recs:
         supervisor_client.ensure(ctx.paths, recs[0].project, host_netns=ctx.host_netns)
 

@@ -105,7 +105,7 @@ class ServicePlan:
     dns_search: list[str] = field(default_factory=list)
     dns_opt: list[str] = field(default_factory=list)
     extra_hosts: list[tuple[str, str]] = field(default_factory=list)
-    ipc: str | None = None  # None = a namespace of its own; host, shareable, private, service:x, container:x
+    ipc: str | None = None  # None = a namespace of its own; host, shareable, private, none, service:x, container:x
     pid: str | None = None  # None = a namespace of its own; host, service:x, container:x
     uts: str | None = None  # None = a namespace of its own; host
     group_add: list[str] = field(default_factory=list)  # names (the image's /etc/group) or numbers

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +33,9 @@ def apply(ctx: Context, sp: ServicePlan, rec: ContainerRecord, opts: ContainerOp
     from orchestrator.runtime.config_builder import resolve_groups
 
     cdir = ctx.paths.container(rec.id)
-    opts.ipc_ns = _namespace(ctx, sp, "ipc", sp.ipc, cdir)
-    opts.pid_ns = _namespace(ctx, sp, "pid", sp.pid, cdir)
+    opts.ipc_ns = _namespace(ctx, rec, "ipc", sp.ipc, cdir)
+    opts.dev_shm = sp.ipc != "none"  # a namespace of its own, as for private, and no /dev/shm
+    opts.pid_ns = _namespace(ctx, rec, "pid", sp.pid, cdir)
     opts.uts_ns = "host" if sp.uts == "host" else None
     if sp.uts == "host":
         opts.hostname = opts.domainname = None
@@ -52,6 +54,43 @@ def apply(ctx: Context, sp: ServicePlan, rec: ContainerRecord, opts: ContainerOp
         opts.mounts.extend(borrowed)
 
 
+def repin(ctx: Context, rec: ContainerRecord) -> None:
+    """Pin the ipc/pid namespaces that ``rec`` joins anew, from its donor's process of now.
+
+    Called before every new process of an existing container: the donor may have restarted since
+    the last pin, into namespaces of its own that are new (the old pid namespace is dead once its
+    init is gone, and joining the old ipc namespace would part the two silently). Docker resolves
+    ``container:x`` at every start in the same way. A donor that is not running fails the start.
+    """
+    service = rec.spec.get("service") or {}
+    cdir = ctx.paths.container(rec.id)
+    for kind in ("ipc", "pid"):
+        _namespace(ctx, rec, kind, service.get(kind), cdir)
+
+
+def donors_first(recs: Sequence[ContainerRecord]) -> list[list[ContainerRecord]]:
+    """``recs`` in tiers to start one after the other: a joiner of ``ipc``/``pid: service:x`` after x.
+
+    Its start pins x's namespaces of now (:func:`repin`), so x must run again first when one
+    command restarts both. A reference outside ``recs`` orders nothing: the joiner meets that
+    donor as it is."""
+    left = list(recs)
+    tiers: list[list[ContainerRecord]] = []
+    while left:
+        waiting = {r.service for r in left}
+        tier = [r for r in left if not (_joined_services(r) & (waiting - {r.service}))]
+        tier = tier or left  # a cycle, which the loader refuses: never loop on it
+        tiers.append(tier)
+        left = [r for r in left if r not in tier]
+    return tiers
+
+
+def _joined_services(rec: ContainerRecord) -> set[str]:
+    service = rec.spec.get("service") or {}
+    modes = (service.get(kind) or "" for kind in ("ipc", "pid"))
+    return {m.partition(":")[2] for m in modes if m.startswith("service:")}
+
+
 def release(ctx: Context, rec: ContainerRecord) -> None:
     """Undo the namespace pins of a container being removed (before its directory goes)."""
     from orchestrator.runtime.nspin import unpin_all
@@ -59,28 +98,29 @@ def release(ctx: Context, rec: ContainerRecord) -> None:
     unpin_all(ctx.paths.container(rec.id))
 
 
-def donor(ctx: Context, sp: ServicePlan, ref: str) -> ContainerRecord | None:
-    """``service:x`` → x's first container in the project; ``container:name`` → that container."""
+def donor(ctx: Context, project: str, ref: str) -> ContainerRecord | None:
+    """``service:x`` → x's first container in ``project``; ``container:name`` → that container."""
     kind, _, target = ref.partition(":")
     conn = ctx.db()
     if kind == "service":
-        same = [c for c in cstate.for_project(conn, sp.project, include_one_off=False) if c.service == target]
+        same = [c for c in cstate.for_project(conn, project, include_one_off=False) if c.service == target]
         return min(same, key=lambda c: c.number) if same else None
     return cstate.by_name(conn, target) or cstate.get(conn, target)
 
 
-def _namespace(ctx: Context, sp: ServicePlan, kind: str, mode: str | None, cdir: Path) -> str | None:
+def _namespace(ctx: Context, joiner: ContainerRecord, kind: str, mode: str | None, cdir: Path) -> str | None:
     """None for a namespace of its own, "host", or the path of a pin of the donor's namespace."""
     if mode == "host":
         return "host"
     if mode is None or not mode.startswith(("service:", "container:")):
         return None
-    where = f"service {sp.service!r}: {kind}: {mode}"
-    rec = donor(ctx, sp, mode)
+    where = f"service {joiner.service!r}: {kind}: {mode}"
+    rec = donor(ctx, joiner.project, mode)
     if rec is None:
         raise PystackError(f"{where}: no such container")
-    if kind == "ipc" and ((rec.spec.get("service") or {}).get("ipc")) == "private":
-        raise PystackError(f"{where}: {rec.name} has a private IPC namespace (make it shareable)")
+    donor_ipc = (rec.spec.get("service") or {}).get("ipc")
+    if kind == "ipc" and donor_ipc in ("private", "none"):  # as Docker: only a shareable one is joined
+        raise PystackError(f"{where}: {rec.name} has a private IPC namespace (ipc: {donor_ipc}; make it shareable)")
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
     try:
         st = rt.state(rec.id)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 LOG_NAME = "log.json"
 KILLED_EXIT_WAIT = 2.0  # a PID 1 sent SIGKILL is gone at once; past this, its whole cgroup is killed
 STOPPING = "stopping"  # the pid and start time of the command stopping the container, while it does
+RESTARTING = "restarting"  # there while a stopped run is replaced by a new one (see lost_in_restart)
 
 
 def new_id() -> str:
@@ -118,10 +119,15 @@ def open_log(ctx: Context, rec: ContainerRecord) -> LogWriter:
 
 def start(ctx: Context, rec: ContainerRecord) -> None:
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
-    st = rt.state(rec.id)
-    if st.status == "stopped":
+    try:
+        status = rt.state(rec.id).status
+    except PystackError:
+        if not lost_in_restart(ctx, rec):
+            raise
+        status = "stopped"  # what the failed restart left is the old run's end: start it anew
+    if status == "stopped":
         _recreate_process(ctx, rec)
-    elif st.status == "running":
+    elif status == "running":
         return
     rt.start(rec.id)
     now = time.time()
@@ -135,14 +141,33 @@ def _recreate_process(ctx: Context, rec: ContainerRecord) -> None:
     """A stopped OCI container cannot start again: delete it and create it anew from the same bundle.
 
     The root filesystem, the network namespace and the log file stay; only the process is new.
+    The ipc/pid namespaces it joins are pinned again first, from its donor's process of now: every
+    restart (a command's or the restart policy's) comes here. A donor that is not running fails
+    it before the old run is deleted, so the container stays a stopped one to try again.
     """
+    from orchestrator.reconcile import isolation
+
+    isolation.repin(ctx, rec)
     cdir = ctx.paths.container(rec.id)
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
+    note = cdir / RESTARTING
+    note.touch()
     with contextlib.suppress(PystackError):
         rt.delete(rec.id, force=True)
     info = RunInfo.from_record_spec(rec.spec)
     rt.create(rec.id, cdir, log_path=cdir / LOG_NAME, log_max_size=info.log_max_size,
               log_max_files=info.log_max_files)
+    note.unlink(missing_ok=True)
+
+
+def lost_in_restart(ctx: Context, rec: ContainerRecord) -> bool:
+    """Whether the runtime has no container for ``rec`` because a restart deleted the old run and
+    then failed to create the new one (a bind source gone, a donor's namespace that died meanwhile).
+
+    Such a container is still a stopped one, for ``start`` and for the restart policy alike: without
+    this, the runtime's "does not exist" ended its supervision and every later start for good.
+    """
+    return (ctx.paths.container(rec.id) / RESTARTING).exists()
 
 
 def signal_number(name: str | int | None) -> int:

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from orchestrator.errors import PystackError
 from orchestrator.paths import Paths
@@ -39,6 +39,9 @@ from orchestrator.reconcile.policy import RestartState, next_delay, should_resta
 from orchestrator.reconcile.supervisor_client import read_line
 from orchestrator.state import containers as cstate
 from orchestrator.state.db import connect
+
+if TYPE_CHECKING:
+    from orchestrator.runtime.api import ContainerState
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 T = TypeVar("T")
@@ -176,6 +179,7 @@ class Supervisor:
 
     def _watch_loop(self, cid: str, watch: Watch) -> None:
         restart = RestartState()
+        start_failed = False  # the last restart never ran: the next wait backs off as after a quick exit
         while not watch.cancelled.is_set():
             rec = self._q(cstate.get, cid)
             if rec is None:
@@ -183,11 +187,15 @@ class Supervisor:
             info = RunInfo.from_record_spec(rec.spec)
             rt = self.ctx.runtime(info.runtime)
             try:
-                st = rt.state(cid)
+                st: ContainerState | None = rt.state(cid)
             except PystackError:
-                return
+                if not lifecycle.lost_in_restart(self.ctx, rec):
+                    return
+                st = None  # the last restart failed half-way: its run is over, the policy still applies
             run_started = rec.started_at
-            if st.status in ("running", "paused") and st.pid:
+            if st is None:
+                code = rec.exit_code if rec.exit_code is not None else -1
+            elif st.status in ("running", "paused") and st.pid:
                 run_over = threading.Event()
                 if info.healthcheck and not info.healthcheck.disabled:
                     threading.Thread(target=self._health_loop, args=(cid, info, watch, run_over),
@@ -219,7 +227,10 @@ class Supervisor:
                 if verdict == "gone":
                     return
                 continue
-            ran_for = time.time() - (run_started or time.time())
+            # a restart that failed counts as a run of no length: timed from the last run's start,
+            # failed restarts (a namespace donor not back yet) soon passed for a long, healthy run
+            # and were retried without any back-off
+            ran_for = 0.0 if start_failed else time.time() - (run_started or time.time())
             if not should_restart(info.restart, code, restart.attempts, stopped_by_user=False):
                 return
             delay = next_delay(info.restart, restart, ran_for)
@@ -236,7 +247,9 @@ class Supervisor:
                 lifecycle.start(self.ctx, rec)
             except PystackError as exc:
                 self.log(f"{rec.name}: restart failed: {exc}")
+                start_failed = True
                 continue
+            start_failed = False
             self._q(cstate.update, cid, restart_count=rec.restart_count + 1)
             self._q(cstate.add_event, self.project, "restart", service=rec.service, container=rec.name)
             self.log(f"{rec.name} restarted (attempt {restart.attempts}, after {delay:.1f}s)")

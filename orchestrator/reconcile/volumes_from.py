@@ -34,7 +34,7 @@ def borrowed_mounts(ctx: Context, sp: ServicePlan, taken: set[str]) -> list[dict
     out: list[dict[str, Any]] = []
     for entry in sp.volumes_from:
         ref, mode = _parse(entry)
-        rec = donor(ctx, sp, ref)
+        rec = donor(ctx, sp.project, ref)
         if rec is None:
             raise PystackError(f"service {sp.service!r}: volumes_from: {entry}: no such container")
         wanted = {str(v.get("target")) for v in (rec.spec.get("service") or {}).get("volumes") or []

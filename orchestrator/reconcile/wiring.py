@@ -10,6 +10,7 @@ namespace by path). The named namespace outlives the process in it, which is wha
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,13 +41,23 @@ def _joined_netns(ctx: Context, sp: ServicePlan, mode: str) -> str:
     return rec.netns
 
 
+def container_hostname(sp: ServicePlan, rec: ContainerRecord) -> str:
+    """The name in the container's /etc/hostname and /etc/hosts: the one the file gives, else its id.
+
+    With ``uts: host`` the container's name is the host's, so the files say that, as Docker's do:
+    a program reading /etc/hostname must not find another name than ``hostname`` prints."""
+    if sp.uts == "host":
+        return os.uname().nodename
+    return sp.hostname or rec.id
+
+
 def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path) -> tuple[str | None, dict[str, Path]]:
     """Returns the netns to join ("host", a path, or None for a new empty one) and host files to mount."""
     from orchestrator.network import hostfiles
 
     mode = sp.network_mode or ""
     files = {name: cdir / name for name in HOSTFILES}
-    hostname = sp.hostname or rec.id
+    hostname = container_hostname(sp, rec)
     if mode == "host":
         for name, src in (("hosts", "/etc/hosts"), ("resolv.conf", "/etc/resolv.conf")):
             with contextlib.suppress(OSError):

@@ -56,6 +56,7 @@ class ContainerOptions:
     resources: dict[str, Any] = field(default_factory=dict)
     cgroups_path: str | None = None
     shm_size: int | None = None
+    dev_shm: bool = True  # False: no /dev/shm at all (``ipc: none``)
     init: bool = False
     oom_score_adj: int | None = None
     seccomp: str | dict[str, Any] = "default"
@@ -77,9 +78,11 @@ def _ns(kind: str, value: str | None) -> dict[str, str] | None:
     return out
 
 
-def default_mounts(shm_size: int | None) -> list[dict[str, Any]]:
+def default_mounts(shm_size: int | None, dev_shm: bool = True) -> list[dict[str, Any]]:
+    """What every container has at /proc, /sys and in /dev; without ``dev_shm``, no /dev/shm (as
+    Docker's ``ipc: none``: the IPC namespace is private and nothing shares memory through files)."""
     shm = f"size={shm_size}" if shm_size else "size=65536k"
-    return [
+    mounts = [
         {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
         {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
          "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
@@ -90,6 +93,7 @@ def default_mounts(shm_size: int | None) -> list[dict[str, Any]]:
         {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
          "options": ["nosuid", "noexec", "nodev", "mode=1777", shm]},
     ]
+    return mounts if dev_shm else [m for m in mounts if m["destination"] != "/dev/shm"]
 
 
 def device_rules(opts: ContainerOptions) -> list[dict[str, Any]]:
@@ -128,7 +132,7 @@ def build_config(opts: ContainerOptions) -> dict[str, Any]:
         env["TERM"] = "xterm"
     caps = capabilities(opts)
     args = list(opts.args)
-    mounts = default_mounts(opts.shm_size)
+    mounts = default_mounts(opts.shm_size, opts.dev_shm)
     if opts.init:
         args = [INIT_PATH, "--", *args]
         mounts.append({"destination": INIT_PATH, "type": "bind", "source": TINI, "options": ["bind", "ro"]})

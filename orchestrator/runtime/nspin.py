@@ -5,6 +5,10 @@ start, but the bundle is used again for every restart, when that pid may be gone
 another process: joining *that* would hand the container a stranger's namespace. A bind mount of
 the namespace file (as ``ip netns`` does for network namespaces) keeps the very namespace reachable
 at a path of the container's own until :func:`unpin_all` is called at removal.
+
+A pin is replaced, never stacked, when the container starts again: the donor may have restarted
+into new namespaces, and its dependant must follow it (Docker resolves ``container:x`` at every
+start). A stacked bind would hide the old namespace without letting it go.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ PREFIX = "ns-"
 
 
 def pin(pid: int, kind: str, dest_dir: Path, still_same: Callable[[], bool]) -> Path:
-    """Bind ``/proc/<pid>/ns/<kind>`` to ``dest_dir/ns-<kind>``; ``still_same`` is asked after the
-    namespace is opened, so a pid that died and was reused in between is refused, not pinned."""
+    """Bind ``/proc/<pid>/ns/<kind>`` to ``dest_dir/ns-<kind>`` in place of any earlier pin there;
+    ``still_same`` is asked after the namespace is opened, so a pid that died and was reused in
+    between is refused, not pinned (and the earlier pin is left as it was)."""
     from orchestrator.runtime import kernel as k
 
     dest = dest_dir / f"{PREFIX}{kind}"
@@ -32,21 +37,32 @@ def pin(pid: int, kind: str, dest_dir: Path, still_same: Callable[[], bool]) -> 
     try:
         if not still_same():
             raise RuntimeFailure(f"{kind} namespace of process {pid}: the process exited")
+        _unmount_all(dest)  # first: an earlier pin is an nsfs file, which refuses touch's utime
         dest.touch(mode=0o600, exist_ok=True)
         k.mount(f"/proc/self/fd/{fd}", str(dest), None, k.MS_BIND)
+    except OSError as exc:
+        raise RuntimeFailure(f"{kind} namespace of process {pid}: pinning it at {dest}: {exc.strerror}") from None
     finally:
         os.close(fd)
     return dest
 
 
-def unpin_all(dest_dir: Path) -> None:
-    """Undo every pin in ``dest_dir``; idempotent, and silent for what is not (or no longer) there."""
+def _unmount_all(dest: Path) -> None:
+    """Every bind at ``dest``, the top one first, until the plain file shows (EINVAL)."""
     from orchestrator.runtime import kernel as k
 
+    for _ in range(64):  # a bound on what no caller stacks: never a loop without end
+        try:
+            k.umount2(str(dest), k.MNT_DETACH)
+        except OSError:
+            return
+
+
+def unpin_all(dest_dir: Path) -> None:
+    """Undo every pin in ``dest_dir``; idempotent, and silent for what is not (or no longer) there."""
     if not dest_dir.is_dir():
         return
     for p in dest_dir.glob(f"{PREFIX}*"):
-        with contextlib.suppress(OSError):
-            k.umount2(str(p), k.MNT_DETACH)
+        _unmount_all(p)
         with contextlib.suppress(OSError):
             p.unlink()

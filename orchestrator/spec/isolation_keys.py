@@ -18,13 +18,13 @@ from orchestrator.spec.report import Path_, Report
 DEVICE_RULE = re.compile(r"^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$")
 _JOINABLE = ("service:", "container:")
 _MODES: dict[str, tuple[str, ...]] = {
-    "ipc": ("host", "shareable", "private"),
+    "ipc": ("host", "shareable", "private", "none"),
     "pid": ("host",),
     "uts": ("host",),
     "userns_mode": ("host",),
 }
 _WHY = {
-    "ipc": "host, shareable, private, service:NAME or container:NAME",
+    "ipc": "host, shareable, private, none, service:NAME or container:NAME",
     "pid": "host, service:NAME or container:NAME",
     "uts": "host (the only value; leave it out for a namespace of the container's own)",
     "userns_mode": "host (pystack does not remap users into a user namespace)",
@@ -42,6 +42,8 @@ def check(out: dict[str, Any], path: Path_, report: Report) -> None:
             report.error((*path, key), f'invalid value "{value}": must be {_WHY[key]}')
     if out.get("uts") == "host" and out.get("hostname"):
         report.error((*path, "hostname"), "cannot be set with uts: host (the container uses the host's name)")
+    if out.get("ipc") == "none" and (out.get("resources") or {}).get("shm_size") is not None:
+        report.error((*path, "shm_size"), "cannot be set with ipc: none (the container has no /dev/shm)")
     parent = out.get("cgroup_parent")
     if parent is not None and (not parent.strip("/") or ".." in parent.split("/")):
         report.error((*path, "cgroup_parent"), f'invalid cgroup parent "{parent}": a path with no ".." part')

@@ -152,3 +152,41 @@ services:
     host.pystack("-f", f, "up", "-d")
     os.kill(first, signal.SIGKILL)
     _wait(lambda: _ps(host, f)["e2ecutstop-w-1"]["State"] == "running" and _pid1(host, cid) != first)
+
+
+def test_a_restart_that_fails_half_way_is_tried_again_by_the_policy_and_by_start(host: Host) -> None:
+    """A new run is created after the old one is deleted: when that create fails (here a bind source
+    gone), the container must stay a stopped one, not a container the runtime has never heard of."""
+    data = host.workdir / "data"
+    data.mkdir()
+    f = str(host.write("compose.yaml", """
+name: nsfixhalfway
+services:
+  always:
+    image: busybox:latest
+    network_mode: none
+    restart: always
+    volumes: ["./data:/data"]
+    command: ["sleep", "300"]
+  once:
+    image: busybox:latest
+    network_mode: none
+    volumes: ["./data:/data"]
+    command: ["sleep", "300"]
+"""))
+    host.pystack("-f", f, "up", "-d")
+    ids = {n: str(r["ID"]) for n, r in _ps(host, f).items()}
+    first = _pid1(host, ids["nsfixhalfway-always-1"])
+    data.rmdir()
+    os.kill(first, signal.SIGKILL)
+    log = host.root / "run" / "stacks" / "nsfixhalfway" / "supervisor.log"
+    _wait(lambda: "nsfixhalfway-always-1: restart failed: mount /data (bind)" in log.read_text())
+    host.pystack("-f", f, "stop", "-t", "0", "once")
+    res = host.pystack("-f", f, "start", "once", check=False)
+    assert res.returncode != 0 and "mount /data (bind)" in res.stderr and "Traceback" not in res.stderr
+    data.mkdir()
+    _wait(lambda: _ps(host, f)["nsfixhalfway-always-1"]["State"] == "running")
+    assert _pid1(host, ids["nsfixhalfway-always-1"]) != first
+    host.pystack("-f", f, "start", "once")
+    assert _ps(host, f)["nsfixhalfway-once-1"]["State"] == "running"
+    host.pystack("-f", f, "down", "-t", "0")

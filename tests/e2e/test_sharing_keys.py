@@ -1,7 +1,9 @@
 """The keys that loosen or tighten isolation, read back from inside the containers they made.
 
 group_add → ``id -G`` (of PID 1 and of exec'd processes); ipc/pid/uts → ``/proc/self/ns/*``
-compared with another container's and the host's; devices and device_cgroup_rules → the node in
+compared with another container's and the host's, and ``/proc/<pid>/ns/*`` of the PID 1s seen
+from the host after a donor's restart (a joiner follows it); ``ipc: none`` → no /dev/shm;
+``uts: host`` → the host's name in /etc/hostname; devices and device_cgroup_rules → the node in
 /dev and whether the devices cgroup lets it open; volumes_from → the donor's files at the same
 path; cgroup_parent → where the container's cgroup is on the host.
 """
@@ -9,9 +11,12 @@ path; cgroup_parent → where the container's cgroup is on the host.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
+import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -250,3 +255,163 @@ services:
         for ctrl in Path("/sys/fs/cgroup").iterdir():
             with contextlib.suppress(OSError):
                 os.rmdir(ctrl / parent)
+
+
+def _pid1(host: Host, f: str, svc: str) -> int | None:
+    """The host pid of the service's first container's PID 1, None while it does not run."""
+    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    row = next(r for r in rows if r["Service"] == svc)
+    if row["State"] != "running":
+        return None
+    state = json.loads(host.pystack("runtime", "state", str(row["ID"])).stdout)
+    return int(state["pid"]) if state.get("status") == "running" and state.get("pid") else None
+
+
+def _ns_inode(pid: int | None, kind: str) -> str | None:
+    if pid is None:
+        return None
+    try:
+        return os.readlink(f"/proc/{pid}/ns/{kind}")
+    except OSError:  # it exited meanwhile
+        return None
+
+
+def _until(pred: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout:.0f}s: {what}")
+
+
+def _kill_and_await_new_run(host: Host, f: str, svc: str) -> int:
+    """SIGKILL the service's PID 1 from the host; the pid of the run its restart policy starts."""
+    first = _pid1(host, f, svc)
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    _until(lambda: _pid1(host, f, svc) not in (None, first), f"{svc} runs again")
+    again = _pid1(host, f, svc)
+    assert again is not None
+    return again
+
+
+def test_a_pid_joiner_follows_its_donor_across_the_donors_restart(host: Host) -> None:
+    f = str(host.write("compose.yaml", f"""
+name: nsfixpid
+services:
+  x: {{image: busybox:latest, network_mode: none, restart: always, command: {SLEEP}}}
+  j: {{image: busybox:latest, network_mode: none, restart: always, pid: "service:x", command: {SLEEP}}}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    old = _ns_inode(_pid1(host, f, "x"), "pid")
+    assert old is not None and _ns_inode(_pid1(host, f, "j"), "pid") == old
+    new = _ns_inode(_kill_and_await_new_run(host, f, "x"), "pid")
+    assert new is not None and new != old
+    # the joiner died with x's namespace; its restart policy brings it back into the new one
+    _until(lambda: _ns_inode(_pid1(host, f, "j"), "pid") == new, "j runs in x's new pid namespace")
+    host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_an_ipc_joiner_restarted_after_its_donor_joins_the_donors_new_namespace(host: Host) -> None:
+    f = str(host.write("compose.yaml", f"""
+name: nsfixipc
+services:
+  x: {{image: busybox:latest, network_mode: none, restart: always, ipc: shareable, command: {SLEEP}}}
+  j: {{image: busybox:latest, network_mode: none, restart: always, ipc: "service:x", command: {SLEEP}}}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    old = _ns_inode(_pid1(host, f, "x"), "ipc")
+    assert old is not None and _ns_inode(_pid1(host, f, "j"), "ipc") == old
+    new = _ns_inode(_kill_and_await_new_run(host, f, "x"), "ipc")
+    assert new is not None and new != old
+    assert _ns_inode(_pid1(host, f, "j"), "ipc") == old  # as with Docker: until the joiner's own restart
+    _kill_and_await_new_run(host, f, "j")  # by the restart policy
+    _until(lambda: _ns_inode(_pid1(host, f, "j"), "ipc") == new, "j runs in x's new ipc namespace")
+    host.pystack("-f", f, "stop", "-t", "0", "x")
+    res = host.pystack("-f", f, "restart", "-t", "0", "j", check=False)  # by a command
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert "service 'j': ipc: service:x: nsfixipc-x-1 is not running" in res.stderr.strip().splitlines()[-1]
+    host.pystack("-f", f, "start", "x")
+    newest = _ns_inode(_pid1(host, f, "x"), "ipc")
+    host.pystack("-f", f, "start", "j")
+    assert _ns_inode(_pid1(host, f, "j"), "ipc") == newest != new
+    for _ in range(3):  # both at once: x runs again before j pins its namespace
+        host.pystack("-f", f, "restart", "-t", "0")
+        # (compared with the last one only: a freed namespace's inode number is given out again)
+        donor = _ns_inode(_pid1(host, f, "x"), "ipc")
+        assert donor not in (None, newest) and _ns_inode(_pid1(host, f, "j"), "ipc") == donor
+        newest = donor
+    host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_a_joiner_whose_donor_is_down_retries_with_back_off_until_the_donor_is_back(host: Host) -> None:
+    f = str(host.write("compose.yaml", f"""
+name: nsfixbackoff
+services:
+  x: {{image: busybox:latest, network_mode: none, command: {SLEEP}}}
+  j:
+    image: busybox:latest
+    network_mode: none
+    pid: "service:x"
+    command: {SLEEP}
+    deploy: {{restart_policy: {{condition: any, window: 1s}}}}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    time.sleep(1.5)  # j's run counts as a healthy one: the back-off starts afresh at its end
+    x = _pid1(host, f, "x")
+    assert x is not None
+    os.kill(x, signal.SIGKILL)  # x has no restart policy: it stays down, and j cannot start without it
+    log = host.root / "run" / "stacks" / "nsfixbackoff" / "supervisor.log"
+    failed = "nsfixbackoff-j-1: restart failed: service 'j': pid: service:x: nsfixbackoff-x-1 is not running"
+    _until(lambda: failed in log.read_text(), "j's restart fails")
+    time.sleep(3)
+    tries = log.read_text().count(failed)
+    assert 3 <= tries <= 12, f"{tries} restarts in about 3 s: the back-off (0, 0.1, 0.2 ... s) is not applied"
+    host.pystack("-f", f, "start", "x")
+    new = _ns_inode(_pid1(host, f, "x"), "pid")
+    _until(lambda: _ns_inode(_pid1(host, f, "j"), "pid") == new, "j runs in x's new pid namespace")
+    host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_ipc_none_is_a_private_namespace_without_dev_shm_that_no_one_joins(host: Host) -> None:
+    f = str(host.write("compose.yaml", f"""
+name: nsfixipcnone
+services:
+  bare: {{image: busybox:latest, network_mode: none, ipc: none, command: {SLEEP}}}
+  own: {{image: busybox:latest, network_mode: none, command: {SLEEP}}}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    assert _sh(host, f, "bare", "test -e /dev/shm && echo there || echo absent") == "absent"
+    assert " /dev/shm " not in _sh(host, f, "bare", "cat /proc/mounts")
+    assert _sh(host, f, "own", "test -d /dev/shm && echo there") == "there"
+    bare = _ns(host, f, "bare")["ipc"]
+    assert bare not in (os.readlink("/proc/self/ns/ipc"), _ns(host, f, "own")["ipc"])
+    host.write("compose.yaml", f"""
+name: nsfixipcnone
+services:
+  bare: {{image: busybox:latest, network_mode: none, ipc: none, command: {SLEEP}}}
+  own: {{image: busybox:latest, network_mode: none, ipc: "service:bare", command: {SLEEP}}}
+""")
+    res = host.pystack("-f", f, "up", "-d", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert "ipc: service:bare: nsfixipcnone-bare-1 has a private IPC namespace (ipc: none" in res.stderr
+    host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_uts_host_gives_etc_hostname_and_etc_hosts_the_hosts_name(host: Host) -> None:
+    f = str(host.write("compose.yaml", f"""
+name: nsfixuts
+services:
+  bridged: {{image: busybox:latest, uts: host, command: {SLEEP}}}
+  alone: {{image: busybox:latest, network_mode: none, uts: host, command: {SLEEP}}}
+  own: {{image: busybox:latest, network_mode: none, command: {SLEEP}}}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    name = os.uname().nodename
+    for svc in ("bridged", "alone"):
+        assert _sh(host, f, svc, "hostname; cat /etc/hostname").splitlines() == [name, name]
+        assert name in _sh(host, f, svc, "cat /etc/hosts").split()
+    own = _sh(host, f, "own", "hostname; cat /etc/hostname").splitlines()
+    assert own[0] == own[1] != name
+    host.pystack("-f", f, "down", "-t", "0")

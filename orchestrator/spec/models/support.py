@@ -66,8 +66,9 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "hostname": S("supported"),
     "image": S("supported"),
     "init": S("supported"),
-    "ipc": S("supported", "host, shareable, private, `service:x`/`container:x` (joined; adds a dependency; "
-                          "a private donor is refused)"),
+    "ipc": S("supported", "host, shareable, private, none (no /dev/shm), `service:x`/`container:x` (joined "
+                          "anew at each start, so it follows x's restarts; adds a dependency; a private or "
+                          "none donor is refused)"),
     "isolation": S("warned", "Windows only"),
     "label_file": S("supported", "contents merged into labels; `labels` wins"),
     "labels": S("supported", "a list becomes a mapping"),
@@ -83,7 +84,8 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "networks": S("supported", "a list becomes a mapping; `default` implied"),
     "oom_kill_disable": S("supported"),
     "oom_score_adj": S("supported"),
-    "pid": S("supported", "host, `service:x`/`container:x` (joined; adds a dependency)"),
+    "pid": S("supported", "host, `service:x`/`container:x` (joined anew at each start, so it follows x's "
+                          "restarts; adds a dependency)"),
     "pids_limit": S("supported", "reconciled with deploy.resources.limits.pids"),
     "platform": S("supported"),
     "ports": S("supported", "short syntax and ranges become one long entry per port"),

@@ -154,6 +154,16 @@ def test_device_rules_deny_all_but_the_standard_nodes_and_what_was_granted(tmp_p
     assert privileged["linux"]["resources"]["devices"] == [{"allow": True, "access": "rwm"}]
 
 
+def test_no_dev_shm_leaves_out_only_its_mount(tmp_path: Path) -> None:
+    rootfs = make_busybox_rootfs(tmp_path / "rootfs")
+    with_shm = build_config(ContainerOptions(args=["true"], rootfs=rootfs))
+    without = build_config(ContainerOptions(args=["true"], rootfs=rootfs, dev_shm=False))
+    validate_config(without)
+    assert "/dev/shm" in [m["destination"] for m in with_shm["mounts"]]
+    assert [m for m in with_shm["mounts"] if m["destination"] != "/dev/shm"] == without["mounts"]
+    assert {"type": "ipc"} in without["linux"]["namespaces"]
+
+
 def test_group_names_resolve_in_the_image(tmp_path: Path) -> None:
     rootfs = make_busybox_rootfs(tmp_path / "rootfs")
     (rootfs / "etc/group").write_text("root:x:0:\naudio:x:29:\n")

@@ -12,17 +12,19 @@ def test_accepted_values() -> None:
               "cgroup_parent": "/pystack/sub", "group_add": ["audio", "4242"],
               "device_cgroup_rules": ["c 1:3 rwm", "b *:* m", "a *:* r"], "devices": ["/dev/fuse:/dev/f:r"]},
         "b": {"image": "x", "ipc": "service:a", "pid": "container:other", "volumes_from": ["a:ro", "container:c:rw"]},
+        "c": {"image": "x", "ipc": "none"},
     }})
     a, b = s.services["a"], s.services["b"]
+    assert s.services["c"].ipc == "none"
     assert (a.ipc, a.pid, a.uts, a.userns_mode) == ("shareable", "host", "host", "host")
     assert (a.cgroup_parent, a.group_add) == ("/pystack/sub", ["audio", "4242"])
     assert (b.ipc, b.pid, b.volumes_from) == ("service:a", "container:other", ["a:ro", "container:c:rw"])
 
 
 def test_bad_modes() -> None:
-    lines = service_errors({"ipc": "none", "pid": "private", "uts": "private", "userns_mode": "remap"})
-    assert 'services.svc.ipc: invalid value "none": must be host, shareable, private, service:NAME or container:NAME' \
-        in lines
+    lines = service_errors({"ipc": "nope", "pid": "private", "uts": "private", "userns_mode": "remap"})
+    assert ('services.svc.ipc: invalid value "nope": must be host, shareable, private, none, service:NAME or '
+            'container:NAME') in lines
     assert 'services.svc.pid: invalid value "private": must be host, service:NAME or container:NAME' in lines
     assert any(line.startswith('services.svc.uts: invalid value "private": must be host') for line in lines)
     assert any(line.startswith('services.svc.userns_mode: invalid value "remap": must be host') for line in lines)
@@ -31,6 +33,12 @@ def test_bad_modes() -> None:
 def test_hostname_with_host_uts() -> None:
     assert service_errors({"uts": "host", "hostname": "h"}) == [
         "services.svc.hostname: cannot be set with uts: host (the container uses the host's name)"]
+
+
+def test_shm_size_with_no_ipc() -> None:
+    assert service_errors({"ipc": "none", "shm_size": "64m"}) == [
+        "services.svc.shm_size: cannot be set with ipc: none (the container has no /dev/shm)"]
+    assert service({"ipc": "private", "shm_size": "64m"}).resources.shm_size == 64 * 1024 * 1024
 
 
 def test_cgroup_parent_cannot_climb() -> None:
