@@ -1,0 +1,92 @@
+"""Command-line flags that must do what Compose's same flags do (each was once accepted and ignored,
+or did something else): ``up --pull/-t/--attach/--timestamps/--abort-on-container-failure``,
+``rm -f``, ``ps --status/--filter``, ``run --use-aliases/--cap-add``, bad values as one-line errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+
+from tests.e2e.conftest import Host
+
+SLEEPER = """
+name: {name}
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+"""
+
+
+def test_up_pull_overrides_the_services_pull_policy(host: Host) -> None:
+    """pull_policy: always would pull (and fail, this host has no registry); --pull never wins."""
+    f = str(host.write("compose.yaml", """
+name: flagfixpull
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    pull_policy: always
+"""))
+    res = host.pystack("-f", f, "up", "-d", "--pull", "never", check=False)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
+
+
+def test_up_timeout_bounds_the_stop_of_a_recreated_container(host: Host) -> None:
+    """``sleep`` as PID 1 ignores SIGTERM: a recreate waits its 10 s grace period, unless ``-t 0``."""
+    f = str(host.write("compose.yaml", SLEEPER.format(name="flagfixtimeout")))
+    host.pystack("-f", f, "up", "-d", "--wait")
+    t0 = time.monotonic()
+    out = host.pystack("-f", f, "--progress", "plain", "up", "-d", "--force-recreate", "-t", "0").stderr
+    assert time.monotonic() - t0 < 6, out
+    assert "Recreate" in out or "Removing" in out
+    assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
+
+
+def test_up_refuses_flag_combinations_and_unknown_services(host: Host) -> None:
+    f = str(host.write("compose.yaml", SLEEPER.format(name="flagfixrefuse")))
+    for args, words in [
+        (["-d", "--abort-on-container-exit"], "incompatible"),
+        (["--wait", "--exit-code-from", "app"], "incompatible"),
+        (["--always-recreate-deps", "--no-recreate"], "incompatible"),
+        (["--exit-code-from", "nope"], "nope"),  # once: a foreground up waiting forever
+        (["-d", "--scale", "nope=2"], "no such service: nope"),
+        (["-d", "--attach", "nope"], "no such service: nope"),
+    ]:
+        res = host.pystack("-f", f, "up", *args, check=False, timeout=30)
+        assert res.returncode != 0 and words in res.stderr.strip().splitlines()[-1], (args, res.stderr)
+        assert "Traceback" not in res.stderr, res.stderr
+    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+
+
+def test_foreground_up_attach_timestamps_and_abort_on_failure(host: Host) -> None:
+    """Only --attach'ed output is printed, with timestamps; the failing container's exit ends up
+    (with its code) even though its output is not attached."""
+    f = str(host.write("compose.yaml", """
+name: flagfixattach
+services:
+  shown:
+    image: busybox:latest
+    command: ["sh", "-c", "echo shown-line; exec sleep 1000"]
+  hidden:
+    image: busybox:latest
+    command: ["sh", "-c", "echo hidden-line; sleep 1; exit 3"]
+"""))
+    cmd = ["nsenter", f"--net=/run/netns/{host.netns}", sys.executable, "-m", "orchestrator", "-f", f, "up",
+           "--no-color", "--attach", "shown", "--timestamps", "--abort-on-container-failure", "-t", "0"]
+    proc = subprocess.Popen(cmd, cwd=host.workdir, env=host.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 3, err
+    assert "hidden-line" not in out
+    line = next(x for x in out.splitlines() if "shown-line" in x)
+    assert re.match(r"shown-1 \| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S* shown-line$", line), line
