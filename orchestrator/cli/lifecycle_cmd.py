@@ -139,16 +139,28 @@ unpause = _freezer("unpause")
 
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("-f", "--force", is_flag=True)
-@click.option("-s", "--stop", "stop_first", is_flag=True)
-@click.option("-v", "--volumes", is_flag=True, help="Remove the containers' anonymous volumes too.")
+@click.option("-f", "--force", is_flag=True, help="Don't ask to confirm removal.")
+@click.option("-s", "--stop", "stop_first", is_flag=True, help="Stop the containers, if required, before removing.")
+@click.option("-v", "--volumes", is_flag=True, help="Remove any anonymous volumes attached to containers.")
 @click.pass_obj
 def rm(opts: GlobalOptions, services: tuple[str, ...], force: bool, stop_first: bool, volumes: bool) -> None:
-    """Remove stopped containers."""
+    """Removes stopped service containers.
+
+    As in Compose, a running container is removed only with ``-s``; ``-f`` only skips the question,
+    which is asked on a terminal (without one, as in a script, nothing is asked)."""
+    import sys
+
     from orchestrator.reconcile import lifecycle
 
     ctx, recs = _targets(opts, services)
-    victims = [r for r in recs if r.status not in ("running", "paused") or stop_first or force]
+    victims = [r for r in recs if r.status not in ("running", "paused") or stop_first]
+    if not victims:
+        click.echo("No stopped containers", err=True)
+        return
+    if not force and sys.stdin.isatty():
+        click.echo(f"Going to remove {', '.join(r.name for r in victims)}", err=True)
+        if not click.confirm("Are you sure?", default=False, err=True):
+            return
     _each(victims, lambda r: lifecycle.remove(ctx, r, timeout=None, anonymous="delete" if volumes else "release"))
     for r in victims:
         click.echo(f"Container {r.name}  Removed", err=True)

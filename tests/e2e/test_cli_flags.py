@@ -90,3 +90,14 @@ services:
     assert "hidden-line" not in out
     line = next(x for x in out.splitlines() if "shown-line" in x)
     assert re.match(r"shown-1 \| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S* shown-line$", line), line
+
+
+def test_rm_force_leaves_running_containers(host: Host) -> None:
+    """As in Compose, -f only skips the question: a running container goes with -s only."""
+    f = str(host.write("compose.yaml", SLEEPER.format(name="flagfixrm")))
+    host.pystack("-f", f, "up", "-d", "--wait")
+    res = host.pystack("-f", f, "rm", "-f")
+    assert "No stopped containers" in res.stderr
+    assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
+    host.pystack("-f", f, "rm", "-f", "-s")
+    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
