@@ -33,11 +33,12 @@ def _env_pairs(values: tuple[str, ...]) -> dict[str, str]:
 @click.argument("service")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("-T", "--no-tty", is_flag=True, help="Do not allocate a TTY.")
-@click.option("-u", "--user", default=None)
-@click.option("-e", "--env", "envs", multiple=True)
-@click.option("-w", "--workdir", default=None)
-@click.option("--index", type=int, default=1)
-@click.option("-d", "--detach", is_flag=True)
+@click.option("-u", "--user", default=None, help="Run the command as this user.")
+@click.option("-e", "--env", "envs", multiple=True, metavar="KEY=VAL", help="Set environment variables.")
+@click.option("-w", "--workdir", default=None, help="Path to workdir directory for this command.")
+@click.option("--index", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Index of the container if service has multiple replicas.")
+@click.option("-d", "--detach", is_flag=True, help="Detached mode: Run command in the background.")
 @click.option("--privileged", is_flag=True, help="Give the command every capability the host can grant.")
 @click.pass_obj
 def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], no_tty: bool, user: str | None,
@@ -325,8 +326,9 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
 @click.command()
 @click.argument("service")
 @click.argument("private_port")
-@click.option("--protocol", type=click.Choice(["tcp", "udp"]), default="tcp")
-@click.option("--index", type=int, default=1)
+@click.option("--protocol", type=click.Choice(["tcp", "udp"]), default="tcp", show_default=True, help="tcp or udp.")
+@click.option("--index", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Index of the container if service has multiple replicas.")
 @click.pass_obj
 def port(opts: GlobalOptions, service: str, private_port: str, protocol: str, index: int) -> None:
     """Print the public address of a port binding."""
@@ -336,7 +338,11 @@ def port(opts: GlobalOptions, service: str, private_port: str, protocol: str, in
 
     name, _ = proj.project_name(opts)
     ctx = proj.context(opts)
-    target = int(private_port.split("/")[0])
+    number, _, proto = private_port.partition("/")
+    if not number.isdigit() or proto not in ("", "tcp", "udp"):
+        raise click.BadParameter(f"expected PORT[/PROTOCOL], got {private_port!r}", param_hint="PRIVATE_PORT")
+    target = int(number)
+    protocol = proto or protocol
     recs = [r for r in cstate.for_project(ctx.db(), name, include_one_off=False)
             if r.service == service and r.number == index]
     binding = lookup_binding(ctx.db(), name, recs[0].name, target, protocol) if recs else None
@@ -370,9 +376,9 @@ def top(opts: GlobalOptions, services: tuple[str, ...]) -> None:
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Output events as a stream of json objects.")
 @click.option("--since", type=int, default=0, help="Only events after this sequence number.")
-@click.option("-f", "--follow", is_flag=True)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing events as they happen.")
 @click.pass_obj
 def events(opts: GlobalOptions, as_json: bool, since: int, follow: bool) -> None:
     """Show the stack's events (create, start, die, restart, health status, stop, remove)."""

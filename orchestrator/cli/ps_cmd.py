@@ -49,26 +49,53 @@ def _ports(r: object) -> str:
     return ", ".join(out)
 
 
+STATUSES = ("paused", "restarting", "removing", "running", "dead", "created", "exited")
+
+
+def _filter_statuses(filters: tuple[str, ...]) -> list[str]:
+    """``--filter status=running``: the one filter Compose's ``ps`` has."""
+    out = []
+    for f in filters:
+        key, sep, value = f.partition("=")
+        if not sep or key != "status":
+            raise click.BadParameter(f"{f!r}: the only filter is status=STATUS", param_hint="--filter")
+        if value not in STATUSES:
+            raise click.BadParameter(f"{value!r} is not one of {', '.join(STATUSES)}", param_hint="--filter")
+        out.append(value)
+    return out
+
+
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("-a", "--all", "show_all", is_flag=True, help="Show stopped containers too.")
-@click.option("-q", "--quiet", is_flag=True, help="Only IDs.")
-@click.option("--services", "only_services", is_flag=True, help="Only service names.")
-@click.option("--status", "statuses", multiple=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("-a", "--all", "show_all", is_flag=True,
+              help="Show all stopped containers (including those created by the run command).")
+@click.option("-q", "--quiet", is_flag=True, help="Only display IDs.")
+@click.option("--services", "only_services", is_flag=True, help="Display services.")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES),
+              help="Filter services by status (repeatable).")
+@click.option("--filter", "filters", multiple=True, metavar="status=STATUS",
+              help="Filter services by a property (status).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Format the output.")
 @click.pass_obj
 def ps(opts: GlobalOptions, services: tuple[str, ...], show_all: bool, quiet: bool, only_services: bool,
-       statuses: tuple[str, ...], fmt: str) -> None:
+       statuses: tuple[str, ...], filters: tuple[str, ...], fmt: str) -> None:
     """List the stack's containers."""
+    from orchestrator.errors import PystackError
     from orchestrator.reconcile.engine import observe
 
-    name, _ = proj.project_name(opts)
+    wanted = [*statuses, *_filter_statuses(filters)]
+    name, stack = proj.project_name(opts)
     ctx = proj.context(opts)
     recs = observe(ctx, name, one_off=True)
     if services:
+        known = set(stack.services) if stack is not None else set()
+        unknown = [s for s in services if s not in known and s not in {r.service for r in recs}]
+        if unknown:
+            raise PystackError(f"no such service: {', '.join(unknown)}")
         recs = [r for r in recs if r.service in services]
-    if statuses:
-        recs = [r for r in recs if r.status in statuses]
+    if wanted:
+        recs = [r for r in recs if r.status in wanted]
     elif not show_all:
         recs = [r for r in recs if r.status in ("running", "paused", "created", "creating")]
     if quiet:

@@ -101,3 +101,28 @@ def test_rm_force_leaves_running_containers(host: Host) -> None:
     assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
     host.pystack("-f", f, "rm", "-f", "-s")
     assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+
+
+def test_ps_status_filter_and_bad_values(host: Host) -> None:
+    f = str(host.write("compose.yaml", """
+name: flagfixps
+services:
+  once:
+    image: busybox:latest
+    command: ["true"]
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+"""))
+    host.pystack("-f", f, "up", "-d", "--wait")
+
+    def services(*args: str) -> list[str]:
+        return sorted(r["Service"] for r in json.loads(host.pystack("-f", f, "ps", *args, "--format", "json").stdout))
+
+    assert services("--status", "exited") == ["once"]
+    assert services("--filter", "status=running") == ["app"]
+    for args in (["ps", "--status", "exitted"], ["ps", "--filter", "state=running"], ["ps", "nope"],
+                 ["logs", "--tail", "ten"], ["logs", "--since", "yesterday"], ["port", "app", "eighty"]):
+        res = host.pystack("-f", f, *args, check=False)
+        assert res.returncode != 0 and "Traceback" not in res.stderr and "internal error" not in res.stderr, res.stderr
+    assert host.pystack("-f", f, "logs", "--since", "1h30m").returncode == 0
