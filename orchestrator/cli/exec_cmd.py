@@ -184,26 +184,36 @@ def _proxy_signals(rt: Runtime, container_id: str) -> None:
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("service")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-@click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits.")
-@click.option("-d", "--detach", is_flag=True)
-@click.option("-e", "--env", "envs", multiple=True)
-@click.option("--entrypoint", default=None)
-@click.option("--no-deps", is_flag=True)
+@click.option("--rm", "remove", is_flag=True, help="Automatically remove the container when it exits.")
+@click.option("-d", "--detach", is_flag=True, help="Run container in background and print container ID.")
+@click.option("-e", "--env", "envs", multiple=True, metavar="KEY=VAL", help="Set environment variables.")
+@click.option("--entrypoint", default=None, help="Override the entrypoint of the image.")
+@click.option("--no-deps", is_flag=True, help="Don't start linked services.")
 @click.option("-T", "--no-tty", is_flag=True,
               help="Do not allocate a TTY [one is when this command's input and output are terminals].")
 @click.option("-i", "--interactive/--no-interactive", default=True,
               help="The command reads this one's standard input [default: on, unless -d].")
-@click.option("-u", "--user", default=None)
-@click.option("-w", "--workdir", default=None)
-@click.option("--name", default=None)
-@click.option("-v", "--volume", "volumes", multiple=True)
-@click.option("-p", "--publish", "publish", multiple=True)
-@click.option("--service-ports", is_flag=True)
+@click.option("-u", "--user", default=None, help="Run as specified username or uid.")
+@click.option("-w", "--workdir", default=None, help="Working directory inside the container.")
+@click.option("--name", default=None, help="Assign a name to the container.")
+@click.option("-v", "--volume", "volumes", multiple=True, metavar="SOURCE:TARGET[:ro]", help="Bind mount a volume.")
+@click.option("-p", "--publish", "publish", multiple=True, help="Publish a container's port(s) to the host.")
+@click.option("--service-ports", is_flag=True,
+              help="Run command with all service's ports enabled and mapped to the host.")
+@click.option("--use-aliases", is_flag=True,
+              help="Use the service's network aliases in the network(s) the container connects to.")
+@click.option("--cap-add", multiple=True, metavar="CAP", help="Add Linux capabilities.")
+@click.option("--cap-drop", multiple=True, metavar="CAP", help="Drop Linux capabilities.")
+@click.option("--build", is_flag=True, help="Build image before starting container.")
+@click.option("--pull", type=click.Choice(["always", "missing", "never", "policy"]), default="policy",
+              show_default=True, help="Pull image before running; \"policy\" leaves it to the service's pull_policy.")
+@click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
 @click.pass_obj
 def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: bool, detach: bool,
         envs: tuple[str, ...], entrypoint: str | None, no_deps: bool, no_tty: bool, interactive: bool,
         user: str | None, workdir: str | None, name: str | None, volumes: tuple[str, ...],
-        publish: tuple[str, ...], service_ports: bool) -> None:
+        publish: tuple[str, ...], service_ports: bool, use_aliases: bool, cap_add: tuple[str, ...],
+        cap_drop: tuple[str, ...], build: bool, pull: str, quiet_pull: bool) -> None:
     """Run a one-off command in a new container of SERVICE."""
     import shlex
 
@@ -214,6 +224,9 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     from orchestrator.reconcile.logs import Follower
     from orchestrator.state import containers as cstate
 
+    if detach and remove:
+        # Docker's daemon removes such a container when it exits; pystack has no daemon watching one-offs.
+        raise click.UsageError("--rm cannot be combined with -d here: remove the container with `rm` once it exits")
     stack = proj.load(opts, targets=(service,))
     if service not in stack.services:
         raise PystackError(f"no such service: {service}")
@@ -226,7 +239,9 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
             with proj.stack_lock(ctx.paths, stack.name):
                 sp_, plan = stack_ops.prepare(ctx, stack, up_opts, report)
                 stack_ops.up(ctx, stack, sp_, plan, up_opts, report)
-    images = stack_ops.ensure_images(ctx, stack, stack_ops.UpOptions(services=(service,)), report)
+    images = stack_ops.ensure_images(ctx, stack, stack_ops.UpOptions(
+        services=(service,), pull=None if pull == "policy" else pull, build=True if build else None,
+        quiet_pull=quiet_pull), report)
     if detach:
         stack_ops.prestart_runtime(ctx)
     else:
@@ -246,6 +261,9 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     sp.mounts = sp.mounts + [_volume(v, stack.working_dir) for v in volumes]
     sp.container_name = None
     sp.restart = type(sp.restart)()  # one-off containers never restart
+    sp.use_aliases = use_aliases
+    sp.cap_add = [*sp.cap_add, *cap_add]
+    sp.cap_drop = [*sp.cap_drop, *cap_drop]
     overrides: dict[str, object] = {"environment": _env_pairs(envs)}
     if command:
         overrides["command"] = list(command)

@@ -126,3 +126,25 @@ services:
         res = host.pystack("-f", f, *args, check=False)
         assert res.returncode != 0 and "Traceback" not in res.stderr and "internal error" not in res.stderr, res.stderr
     assert host.pystack("-f", f, "logs", "--since", "1h30m").returncode == 0
+
+
+def test_run_is_not_the_service_to_lookups_unless_use_aliases(host: Host) -> None:
+    """A one-off container answers to its own name; with --use-aliases to the service's too.
+    --cap-add reaches the one-off's capabilities."""
+    f = str(host.write("compose.yaml", SLEEPER.format(name="flagfixalias")))
+    host.pystack("-f", f, "up", "-d", "--wait")
+
+    def addresses() -> set[str]:
+        out = host.pystack("-f", f, "exec", "-T", "app", "nslookup", "app").stdout
+        return set(re.findall(r"Address(?: \d+)?:\s+(\d+\.\d+\.\d+\.\d+)", out.split("Name:", 1)[-1]))
+
+    assert len(addresses()) == 1
+    host.pystack("-f", f, "run", "-d", "--name", "flagfixalias-plain", "app", "sleep", "1000")
+    assert len(addresses()) == 1
+    host.pystack("-f", f, "run", "-d", "--use-aliases", "--name", "flagfixalias-alias", "app", "sleep", "1000")
+    assert len(addresses()) == 2
+    res = host.pystack("-f", f, "run", "--rm", "-T", "--cap-drop", "ALL", "--cap-add", "NET_ADMIN", "app",
+                       "grep", "CapEff", "/proc/self/status")
+    assert res.stdout.split()[-1] == "0000000000001000"  # CAP_NET_ADMIN (12) alone
+    bad = host.pystack("-f", f, "run", "-d", "--rm", "app", "true", check=False)
+    assert bad.returncode == 2 and "--rm" in bad.stderr
