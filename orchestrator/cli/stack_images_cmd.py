@@ -78,13 +78,18 @@ def _progress(opts: GlobalOptions, quiet: bool) -> Any:
 @click.argument("targets", nargs=-1)
 @click.option("--platform", default=None, help="os/arch[/variant]; default: this host's or the service's.")
 @click.option("--insecure", is_flag=True, help="Allow plain HTTP to this registry.")
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("--ignore-buildable", is_flag=True, help="Skip services that have a build section.")
+@click.option("-q", "--quiet", is_flag=True, help="Pull without printing progress information.")
+@click.option("--ignore-buildable", is_flag=True, help="Ignore images that can be built.")
+@click.option("--ignore-pull-failures", is_flag=True, help="Pull what it can and ignores images with pull failures.")
+@click.option("--include-deps", is_flag=True, help="Also pull services declared as dependencies.")
+@click.option("--policy", type=click.Choice(["missing", "always"]), default="always", show_default=True,
+              help="Apply pull policy: \"missing\" pulls only the images not present.")
 @click.pass_context
 def pull(click_ctx: click.Context, targets: tuple[str, ...], platform: str | None, insecure: bool, quiet: bool,
-         ignore_buildable: bool) -> None:
+         ignore_buildable: bool, ignore_pull_failures: bool, include_deps: bool, policy: str) -> None:
     """Pull the stack's images (``pull [SERVICE...]``), or images by reference (``pull REF``)."""
     from orchestrator.cli import image_cmd
+    from orchestrator.errors import PystackError
     from orchestrator.reconcile import translate
 
     opts: GlobalOptions = click_ctx.obj
@@ -94,13 +99,24 @@ def pull(click_ctx: click.Context, targets: tuple[str, ...], platform: str | Non
             click_ctx.invoke(image_cmd.pull, ref=ref, platform=platform, insecure=insecure, quiet=quiet)
         return
     stack, names = found
+    if include_deps and targets:
+        from orchestrator.plan.order import closure, dependencies
+
+        names = sorted(closure(dependencies(stack), names))
     ctx = proj.context(opts)
     for name in names:
         svc = stack.services[name]
         if svc.build is not None and (ignore_buildable or not svc.image):
             continue
         ref = translate.image_ref(stack.name, svc)
-        ctx.images.pull(ref, platform=platform or svc.platform, insecure=insecure, progress=_progress(opts, quiet))
+        if policy == "missing" and ctx.images.exists(ref):
+            continue
+        try:
+            ctx.images.pull(ref, platform=platform or svc.platform, insecure=insecure, progress=_progress(opts, quiet))
+        except PystackError as exc:
+            if not ignore_pull_failures:
+                raise
+            click.echo(f"WARN service {name}: {exc}", err=True)
 
 
 @click.command()
