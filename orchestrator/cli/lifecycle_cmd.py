@@ -44,9 +44,14 @@ def _each(recs: list[ContainerRecord], fn: Callable[[ContainerRecord], None]) ->
 
 @click.command()
 @click.argument("services", nargs=-1)
+@click.option("--wait", is_flag=True, help="Wait for services to be running|healthy. Implies detached mode.")
+@click.option("--wait-timeout", type=float, default=None,
+              help="Maximum duration in seconds to wait for the project to be running|healthy.")
 @click.pass_obj
-def start(opts: GlobalOptions, services: tuple[str, ...]) -> None:
+def start(opts: GlobalOptions, services: tuple[str, ...], wait: bool, wait_timeout: float | None) -> None:
     """Start existing containers."""
+    import sys
+
     from orchestrator.reconcile import lifecycle, supervisor_client
 
     ctx, recs = _targets(opts, services)
@@ -55,6 +60,13 @@ def start(opts: GlobalOptions, services: tuple[str, ...]) -> None:
         click.echo(f"Container {r.name}  Started", err=True)
     if recs:
         supervisor_client.ensure(ctx.paths, recs[0].project, host_netns=ctx.host_netns)
+    if wait and recs:
+        from orchestrator.cli.up_cmd import wait_healthy
+
+        code = wait_healthy(ctx, recs[0].project, sorted({r.service for r in recs}), wait_timeout,
+                            lambda m: click.echo(m, err=True))
+        if code:
+            sys.exit(code)
 
 
 @click.command()

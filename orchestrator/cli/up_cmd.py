@@ -14,14 +14,13 @@ from orchestrator.cli import project as proj
 from orchestrator.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from orchestrator.reconcile.context import Context
-    from orchestrator.reconcile.engine import Report
     from orchestrator.spec.models import Stack
 
 
-def _parse_scale(values: tuple[str, ...]) -> dict[str, int]:
+def parse_scale(values: tuple[str, ...]) -> dict[str, int]:
     out: dict[str, int] = {}
     for v in values:
         name, sep, n = v.partition("=")
@@ -121,7 +120,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
                  recreate_deps=recreate_deps, aborting=aborting, abort_on_failure=abort_on_failure,
                  abort_on_exit=abort_on_exit or exit_code_from is not None)
     stack = proj.load(opts, targets=services)
-    scales = _parse_scale(scale)
+    scales = parse_scale(scale)
     _check_names(stack, "--scale", list(scales))
     _check_names(stack, "--attach", attach)
     _check_names(stack, "--no-attach", no_attach)
@@ -174,7 +173,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
                     outcome = stack_ops.up(ctx, stack, sp, plan, up_opts, report, config_files)
                 if not no_start:
                     supervisor_client.ensure(ctx.paths, stack.name, host_netns=ctx.host_netns)
-                code = _wait(ctx, stack.name, sorted(keep), wait_timeout, report) if wait and outcome.ok else 0
+                code = wait_healthy(ctx, stack.name, sorted(keep), wait_timeout, report) if wait and outcome.ok else 0
     for name, why in {**outcome.failed, **outcome.skipped}.items():
         click.echo(f"service {name}: {why}", err=True)
     if not outcome.ok:
@@ -224,8 +223,10 @@ def _network_service_first(ctx: Context, stack: Stack, *, wanted: bool) -> Itera
         raise
 
 
-def _wait(ctx: Context, project: str, services: list[str], timeout: float | None, report: Report) -> int:
-    """``--wait``: poll the state the supervisor keeps until all run healthy (or completed), or one fails."""
+def wait_healthy(ctx: Context, project: str, services: list[str], timeout: float | None,
+                 report: Callable[[str], None]) -> int:
+    """``--wait`` (of ``up`` and ``start``): poll the state the supervisor keeps until all run
+    healthy (or completed), or one fails."""
     from orchestrator.state import containers as cstate
 
     deadline = time.monotonic() + timeout if timeout else None

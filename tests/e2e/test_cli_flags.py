@@ -148,3 +148,48 @@ def test_run_is_not_the_service_to_lookups_unless_use_aliases(host: Host) -> Non
     assert res.stdout.split()[-1] == "0000000000001000"  # CAP_NET_ADMIN (12) alone
     bad = host.pystack("-f", f, "run", "-d", "--rm", "app", "true", check=False)
     assert bad.returncode == 2 and "--rm" in bad.stderr
+
+
+def test_wait_scale_volumes_and_start_wait(host: Host) -> None:
+    f = str(host.write("compose.yaml", """
+name: flagfixwait
+services:
+  job:
+    image: busybox:latest
+    command: ["sh", "-c", "sleep 1; exit 4"]
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    volumes: ["data:/data"]
+    stop_grace_period: 1s
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+volumes:
+  data: {}
+  spare: {}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    res = host.pystack("-f", f, "wait", "job", check=False, timeout=60)
+    assert res.returncode == 4 and "exited with status code 4" in res.stdout, res.stderr
+
+    host.pystack("-f", f, "scale", "app=3")
+    rows = json.loads(host.pystack("-f", f, "ps", "--format", "json", "app").stdout)
+    assert sorted(r["Name"] for r in rows) == ["flagfixwait-app-1", "flagfixwait-app-2", "flagfixwait-app-3"]
+    assert host.pystack("-f", f, "scale", "nope=2", check=False).returncode != 0
+
+    assert host.pystack("-f", f, "volumes", "-q").stdout.split() == ["flagfixwait_data", "flagfixwait_spare"]
+    assert host.pystack("-f", f, "volumes", "app").stdout.splitlines() == [
+        "DRIVER    VOLUME NAME", "local     flagfixwait_data"]
+    assert host.pystack("-f", f, "volumes", "-q", "job").stdout == ""
+
+    host.pystack("-f", f, "stop", "-t", "0", "app")
+    out = host.pystack("-f", f, "start", "--wait", "app", timeout=60).stderr
+    assert "Healthy" in out, out
+    health = {r["Health"] for r in json.loads(host.pystack("-f", f, "ps", "--format", "json", "app").stdout)}
+    assert health == {"healthy"}
+
+    host.pystack("-f", f, "up", "-d", "--force-recreate", "-t", "0", "job")
+    res = host.pystack("-f", f, "wait", "--down-project", "job", check=False, timeout=60)
+    assert res.returncode == 4, res.stderr
+    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
