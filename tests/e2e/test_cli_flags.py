@@ -193,3 +193,24 @@ volumes:
     res = host.pystack("-f", f, "wait", "--down-project", "job", check=False, timeout=60)
     assert res.returncode == 4, res.stderr
     assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+
+
+def test_down_services_leaves_the_rest_of_the_stack(host: Host) -> None:
+    f = str(host.write("compose.yaml", """
+name: flagfixdown
+services:
+  web:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    depends_on: [db]
+  db:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+"""))
+    host.pystack("-f", f, "up", "-d", "--wait")
+    host.pystack("-f", f, "down", "-t", "0", "web")
+    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    assert [(r["Service"], r["State"]) for r in rows] == [("db", "running")]
+    assert host.pystack("-f", f, "exec", "-T", "db", "true").returncode == 0
+    bad = host.pystack("-f", f, "down", "nope", check=False)
+    assert bad.returncode != 0 and "no such service: nope" in bad.stderr
