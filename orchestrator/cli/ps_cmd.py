@@ -126,18 +126,29 @@ def ps(opts: GlobalOptions, services: tuple[str, ...], show_all: bool, quiet: bo
 
 
 @click.command(name="ls")
-@click.option("-a", "--all", "show_all", is_flag=True)
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("-a", "--all", "show_all", is_flag=True, help="Show all stopped Compose projects.")
+@click.option("-q", "--quiet", is_flag=True, help="Only display project names.")
+@click.option("--filter", "filters", multiple=True, metavar="name=TEXT",
+              help="Filter output based on conditions provided (name=TEXT: names containing TEXT).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Format the output.")
 @click.pass_obj
-def ls(opts: GlobalOptions, show_all: bool, quiet: bool, fmt: str) -> None:
+def ls(opts: GlobalOptions, show_all: bool, quiet: bool, filters: tuple[str, ...], fmt: str) -> None:
     """List the stacks on this host."""
     from orchestrator.state import containers as cstate
 
+    names = []
+    for f in filters:
+        key, sep, value = f.partition("=")
+        if not sep or key != "name":
+            raise click.BadParameter(f"{f!r}: the only filter is name=TEXT", param_hint="--filter")
+        names.append(value)
     ctx = proj.context(opts)
     conn = ctx.db()
     rows = []
     for st in cstate.stacks(conn):
+        if not all(n in st["project"] for n in names):
+            continue
         recs = cstate.for_project(conn, st["project"])
         counts: dict[str, int] = {}
         for r in recs:

@@ -214,3 +214,14 @@ services:
     assert host.pystack("-f", f, "exec", "-T", "db", "true").returncode == 0
     bad = host.pystack("-f", f, "down", "nope", check=False)
     assert bad.returncode != 0 and "no such service: nope" in bad.stderr
+
+
+def test_ls_filter_and_version_format(host: Host) -> None:
+    for name in ("flagfixlsone", "flagfixlstwo"):
+        host.write(f"{name}.yaml", SLEEPER.format(name=name))
+        host.pystack("-f", str(host.workdir / f"{name}.yaml"), "up", "-d")
+    assert host.pystack("ls", "-q", "--filter", "name=lstwo").stdout.split() == ["flagfixlstwo"]
+    assert sorted(host.pystack("ls", "-q", "--filter", "name=flagfixls").stdout.split()) == [
+        "flagfixlsone", "flagfixlstwo"]
+    assert host.pystack("ls", "--filter", "status=running", check=False).returncode == 2
+    assert "version" in json.loads(host.pystack("version", "--format", "json").stdout)
