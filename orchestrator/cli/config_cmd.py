@@ -9,7 +9,8 @@ from orchestrator.cli.options import GlobalOptions
 
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
+              help="Format the output.")
 @click.option("-q", "--quiet", is_flag=True, help="Only validate; print nothing.")
 @click.option("--services", "list_services", is_flag=True, help="Print the service names.")
 @click.option("--volumes", "list_volumes", is_flag=True, help="Print the volume names.")

@@ -71,7 +71,7 @@ def start(opts: GlobalOptions, services: tuple[str, ...], wait: bool, wait_timeo
 
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("-t", "--timeout", type=float, default=None)
+@click.option("-t", "--timeout", type=float, default=None, help="Specify a shutdown timeout in seconds.")
 @click.pass_obj
 def stop(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) -> None:
     """Stop running containers without removing them."""
@@ -84,7 +84,7 @@ def stop(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) 
 
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("-t", "--timeout", type=float, default=None)
+@click.option("-t", "--timeout", type=float, default=None, help="Specify a shutdown timeout in seconds.")
 @click.pass_obj
 def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) -> None:
     """Restart containers."""
@@ -104,7 +104,8 @@ def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: float | Non
 
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("-s", "--signal", "sig", default="SIGKILL")
+@click.option("-s", "--signal", "sig", default="SIGKILL", show_default=True,
+              help="SIGNAL to send to the container.")
 @click.pass_obj
 def kill(opts: GlobalOptions, services: tuple[str, ...], sig: str) -> None:
     """Send a signal to running containers (the restart policy still applies, as in Compose)."""

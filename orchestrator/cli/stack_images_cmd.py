@@ -122,7 +122,7 @@ def pull(click_ctx: click.Context, targets: tuple[str, ...], platform: str | Non
 @click.command()
 @click.argument("targets", nargs=-1)
 @click.option("--insecure", is_flag=True, help="Allow plain HTTP to this registry.")
-@click.option("-q", "--quiet", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, help="Push without printing progress information.")
 @click.pass_context
 def push(click_ctx: click.Context, targets: tuple[str, ...], insecure: bool, quiet: bool) -> None:
     """Push the stack's images (``push [SERVICE...]``), or images by reference (``push REF``)."""
@@ -143,7 +143,8 @@ def push(click_ctx: click.Context, targets: tuple[str, ...], insecure: bool, qui
 @click.command()
 @click.argument("services", nargs=-1)
 @click.option("--no-stream", is_flag=True, help="One sample, then exit.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Format the output.")
 @click.pass_obj
 def stats(opts: GlobalOptions, services: tuple[str, ...], no_stream: bool, fmt: str) -> None:
     """CPU, memory and pids of the stack's running containers, from their cgroups."""
@@ -195,7 +196,8 @@ def _size(n: Any) -> str:
 @click.command()
 @click.argument("source")
 @click.argument("dest")
-@click.option("--index", type=int, default=1)
+@click.option("--index", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Index of the container if service has multiple replicas.")
 @click.pass_obj
 def cp(opts: GlobalOptions, source: str, dest: str, index: int) -> None:
     """Copy files between a container and the host: ``SERVICE:PATH HOSTPATH`` or the reverse.
