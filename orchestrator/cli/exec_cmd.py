@@ -21,6 +21,13 @@ if TYPE_CHECKING:
     from orchestrator.runtime.api import Runtime
 
 
+def _no_such_option(service: str) -> None:
+    """Options after SERVICE belong to the command run, so unknown ones are let through by click;
+    one before SERVICE is ours, and unknown: refused as such, not looked up as a service."""
+    if service.startswith("-"):
+        raise click.NoSuchOption(service.split("=", 1)[0])
+
+
 def _env_pairs(values: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for v in values:
@@ -44,6 +51,7 @@ def _env_pairs(values: tuple[str, ...]) -> dict[str, str]:
 def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], no_tty: bool, user: str | None,
           envs: tuple[str, ...], workdir: str | None, index: int, detach: bool, privileged: bool) -> None:
     """Run a command in a running container of SERVICE."""
+    _no_such_option(service)
     from orchestrator.errors import PystackError
     from orchestrator.state import containers as cstate
 
@@ -215,6 +223,7 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
         publish: tuple[str, ...], service_ports: bool, use_aliases: bool, cap_add: tuple[str, ...],
         cap_drop: tuple[str, ...], build: bool, pull: str, quiet_pull: bool) -> None:
     """Run a one-off command in a new container of SERVICE."""
+    _no_such_option(service)
     import shlex
 
     from orchestrator.errors import PystackError

@@ -60,6 +60,9 @@ def test_up_refuses_flag_combinations_and_unknown_services(host: Host) -> None:
         res = host.pystack("-f", f, "up", *args, check=False, timeout=30)
         assert res.returncode != 0 and words in res.stderr.strip().splitlines()[-1], (args, res.stderr)
         assert "Traceback" not in res.stderr, res.stderr
+    for args in (["run", "--label", "a=b", "app", "true"], ["exec", "--detach-keys=x", "app", "true"]):
+        res = host.pystack("-f", f, *args, check=False)  # options before SERVICE are ours: unknown ones refused
+        assert res.returncode == 2 and "No such option" in res.stderr, res.stderr
     assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
 
 
