@@ -97,7 +97,7 @@ def ps(opts: GlobalOptions, services: tuple[str, ...], show_all: bool, quiet: bo
     if wanted:
         recs = [r for r in recs if r.status in wanted]
     elif not show_all:
-        recs = [r for r in recs if r.status in ("running", "paused", "created", "creating")]
+        recs = [r for r in recs if r.status in ("running", "paused")]  # as docker ps: created ones need -a
     if quiet:
         for r in recs:
             click.echo(r.id)

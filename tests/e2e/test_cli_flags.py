@@ -117,6 +117,9 @@ services:
     image: busybox:latest
     command: ["sleep", "1000"]
 """))
+    host.pystack("-f", f, "create")
+    assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout) == []  # created: only with -a
+    assert len(json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)) == 2
     host.pystack("-f", f, "up", "-d", "--wait")
 
     def services(*args: str) -> list[str]:
