@@ -123,10 +123,14 @@ def pull(click_ctx: click.Context, targets: tuple[str, ...], platform: str | Non
 @click.argument("targets", nargs=-1)
 @click.option("--insecure", is_flag=True, help="Allow plain HTTP to this registry.")
 @click.option("-q", "--quiet", is_flag=True, help="Push without printing progress information.")
+@click.option("--ignore-push-failures", is_flag=True, help="Push what it can and ignores images with push failures.")
+@click.option("--include-deps", is_flag=True, help="Also push images of services declared as dependencies.")
 @click.pass_context
-def push(click_ctx: click.Context, targets: tuple[str, ...], insecure: bool, quiet: bool) -> None:
+def push(click_ctx: click.Context, targets: tuple[str, ...], insecure: bool, quiet: bool,
+         ignore_push_failures: bool, include_deps: bool) -> None:
     """Push the stack's images (``push [SERVICE...]``), or images by reference (``push REF``)."""
     from orchestrator.cli import image_cmd
+    from orchestrator.errors import PystackError
     from orchestrator.reconcile import translate
 
     opts: GlobalOptions = click_ctx.obj
@@ -135,9 +139,18 @@ def push(click_ctx: click.Context, targets: tuple[str, ...], insecure: bool, qui
         refs = list(targets)
     else:
         stack, names = found
+        if include_deps and targets:
+            from orchestrator.plan.order import closure, dependencies
+
+            names = sorted(closure(dependencies(stack), names))
         refs = [translate.image_ref(stack.name, stack.services[n]) for n in names if stack.services[n].image]
     for ref in refs:
-        click_ctx.invoke(image_cmd.push, ref=ref, insecure=insecure, quiet=quiet)
+        try:
+            click_ctx.invoke(image_cmd.push, ref=ref, insecure=insecure, quiet=quiet)
+        except PystackError as exc:
+            if not ignore_push_failures:
+                raise
+            click.echo(f"WARN {ref}: {exc}", err=True)
 
 
 @click.command()

@@ -48,3 +48,31 @@ services:
     assert failed.returncode != 0 and "Traceback" not in failed.stderr
     ignored = pystack(pystack_root, *f, "pull", "--ignore-pull-failures")
     assert "WARN service gone:" in ignored.stderr
+
+
+def test_stack_push_flags(pystack_root: Path, busybox_tar: Path, registry: RegistryServer, tmp_path: Path) -> None:
+    web, db, gone = f"{registry.host}/flagfix/web:2", f"{registry.host}/flagfix/db:2", "127.0.0.1:1/flagfix/gone:2"
+    for ref in (web, db, gone):
+        pystack(pystack_root, "image", "import", str(busybox_tar), ref)
+    stack = tmp_path / "compose.yaml"
+    stack.write_text(f"""
+name: flagfixpush
+services:
+  web:
+    image: {web}
+    depends_on: [db]
+  db:
+    image: {db}
+  gone:
+    image: {gone}
+""")
+    f = ["-f", str(stack), "--progress", "plain"]
+    out = pystack(pystack_root, *f, "push", "web").stderr
+    assert "flagfix/web:2" in out and "flagfix/db:2" not in out
+    out = pystack(pystack_root, *f, "push", "--include-deps", "web").stderr
+    assert "flagfix/db:2" in out
+
+    failed = pystack(pystack_root, *f, "push", ok=False)
+    assert failed.returncode != 0 and "Traceback" not in failed.stderr
+    ignored = pystack(pystack_root, *f, "push", "--ignore-push-failures")
+    assert f"WARN {gone}:" in ignored.stderr
