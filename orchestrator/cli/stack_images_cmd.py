@@ -37,35 +37,64 @@ def _stack_services(opts: GlobalOptions, names: tuple[str, ...]) -> tuple[Stack,
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@click.option("--no-cache", is_flag=True, help="Do not use the layer cache.")
+@click.option("--no-cache", is_flag=True, help="Do not use cache when building the image.")
+@click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VAL",
+              help="Set build-time variables for services.")
+@click.option("-q", "--quiet", is_flag=True, help="Don't print anything to STDOUT.")
+@click.option("--with-dependencies", is_flag=True, help="Also build dependencies (transitively).")
+@click.option("--push", "push_after", is_flag=True, help="Push service images.")
 @click.pass_context
-def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool) -> None:
-    """Build the stack's images (``build [SERVICE...]``), or one directory (``build DIR -t NAME``)."""
+def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool, build_args: tuple[str, ...], quiet: bool,
+          with_dependencies: bool, push_after: bool) -> None:
+    """Build the stack's images (``build [SERVICE...]``), or one directory (``build DIR -t NAME``).
+
+    Names that are services of the stack file are built as its services (tagged as ``up`` will
+    look for them), even when a directory has the same name; anything else, or a flag only the
+    one-directory build has (``-t``, ``-f``, ``--target``, ``--network``), builds that directory."""
     opts: GlobalOptions = click_ctx.obj
     positional = [a for a in args if not a.startswith("-")]
-    if any(os.path.isdir(a) for a in positional) or any(a.startswith("-") for a in args):
+    own_flags = [a for a in args if a.startswith("-")]
+    found = None if own_flags else _stack_services(opts, tuple(positional))
+    if found is None:
+        if not own_flags and not any(os.path.isdir(a) for a in positional):
+            raise click.UsageError(f"no such service: {' '.join(positional)}")
+        if with_dependencies or push_after:
+            raise click.UsageError("--with-dependencies and --push are for the stack's services, not a directory")
         from orchestrator.cli.build_cmd import build as single
 
-        extra = ["--no-cache"] if no_cache else []
+        extra = [*(["--no-cache"] if no_cache else []), *(["-q"] if quiet else []),
+                 *(f"--build-arg={a}" for a in build_args)]
         single.main(args=[*args, *extra], prog_name="pystack build", obj=opts, standalone_mode=False)
         return
+    from orchestrator.cli.build_cmd import parse_build_args
     from orchestrator.reconcile import translate
     from orchestrator.reconcile.building import build_service_image
 
-    found = _stack_services(opts, tuple(positional))
-    if found is None:
-        raise click.UsageError(f"no such service: {' '.join(positional)}")
     stack, names = found
+    if with_dependencies and positional:
+        from orchestrator.plan.order import closure, dependencies
+
+        names = sorted(closure(dependencies(stack), names))
+    overrides = parse_build_args(build_args)
     ctx = proj.context(opts)
-    report = proj.reporter(opts)
+    progress = proj.reporter(opts)
+
+    def report(line: str) -> None:
+        if not quiet:
+            progress(line)
+
     for name in names:
         svc = stack.services[name]
         if svc.build is None:
             continue
         ref = translate.image_ref(stack.name, svc)
         report(f"Image {ref}  Building")
-        build_service_image(ctx, stack, svc, ref, report, no_cache=no_cache)
+        build_service_image(ctx, stack, svc, ref, report, no_cache=no_cache, build_args=overrides)
         report(f"Image {ref}  Built")
+        if push_after and svc.image:
+            from orchestrator.cli import image_cmd
+
+            click_ctx.invoke(image_cmd.push, ref=ref, insecure=False, quiet=quiet)
 
 
 def _progress(opts: GlobalOptions, quiet: bool) -> Any:
