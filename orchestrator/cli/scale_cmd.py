@@ -14,5 +14,5 @@ def scale(click_ctx: click.Context, pairs: tuple[str, ...], no_deps: bool) -> No
     """Scale services."""
     from orchestrator.cli.up_cmd import parse_scale, up
 
-    names = tuple(parse_scale(pairs))
+    names = tuple(parse_scale(pairs, what="scale"))
     click_ctx.invoke(up, services=names, detach=True, no_recreate=True, no_deps=no_deps, scale=pairs)

@@ -20,12 +20,13 @@ if TYPE_CHECKING:
     from orchestrator.spec.models import Stack
 
 
-def parse_scale(values: tuple[str, ...]) -> dict[str, int]:
+def parse_scale(values: tuple[str, ...], what: str = "--scale") -> dict[str, int]:
+    """``SERVICE=NUM`` pairs (of ``up --scale`` or of the ``scale`` command, named by ``what``)."""
     out: dict[str, int] = {}
     for v in values:
         name, sep, n = v.partition("=")
-        if not sep or not n.isdigit():
-            raise click.BadParameter(f"--scale expects SERVICE=NUM, got {v!r}")
+        if not sep or not name or not n.isdigit():
+            raise click.BadParameter(f"{what} expects SERVICE=NUM, got {v!r}")
         out[name] = int(n)
     return out
 
