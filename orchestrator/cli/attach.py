@@ -59,8 +59,11 @@ class Attacher:
             return 130
 
     def _ended(self, on_failure: bool, exit_code_from: str | None) -> int | None:
-        recs = [r for r in cstate.for_project(self.ctx.db(), self.project, include_one_off=False)
-                if r.service in self.watched]
+        # checked against the runtime, as ps does: an exit counts at once, whether or not the
+        # supervisor has recorded it yet (or runs at all)
+        from orchestrator.reconcile.engine import observe
+
+        recs = [r for r in observe(self.ctx, self.project) if r.service in self.watched]
         done = [r for r in recs if r.status == "exited" and r.desired == "running"]
         if on_failure:
             done = [r for r in done if r.exit_code not in (0, None)]
