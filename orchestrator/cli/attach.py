@@ -20,12 +20,15 @@ POLL = 0.05
 
 class Attacher:
     def __init__(self, ctx: Context, project: str, services: list[str], *, colour: bool | None,
-                 prefix: bool) -> None:
+                 prefix: bool, timestamps: bool = False, watched: list[str] | None = None) -> None:
+        """``services``: whose output is printed; ``watched``: whose exit ends :meth:`follow` when
+        asked to abort (all of ``up``'s services, printed or not, as Compose watches them)."""
         self.ctx = ctx
         self.project = project
         self.services = services
+        self.watched = watched if watched is not None else services
         self.followers: dict[str, tuple[str, Follower]] = {}
-        self.printer = Printer([], colour=colour, prefix=prefix)
+        self.printer = Printer([], colour=colour, prefix=prefix, timestamps=timestamps)
 
     def poll(self) -> list[ContainerRecord]:
         recs = [r for r in cstate.for_project(self.ctx.db(), self.project, include_one_off=False)
@@ -40,22 +43,34 @@ class Attacher:
                 self.printer.write(label, rec)
         return recs
 
-    def follow(self, *, abort_on_exit: bool, exit_code_from: str | None) -> int:
-        """Until Ctrl-C (130), or until a container exits when asked to abort on that."""
+    def follow(self, *, abort_on_exit: bool, exit_code_from: str | None, abort_on_failure: bool = False) -> int:
+        """Until Ctrl-C (130), or until a container exits (fails, with ``abort_on_failure``) when
+        asked to abort on that, with its exit code. With ``exit_code_from``, until that service's
+        container exits: a one-shot dependency (a migration) that ends first does not stop the stack."""
         try:
             while True:
-                recs = self.poll()
-                if abort_on_exit or exit_code_from:
-                    done = [r for r in recs if r.status == "exited" and r.desired == "running"]
-                    if exit_code_from:
-                        target = [r for r in done if r.service == exit_code_from]
-                        if target:
-                            return int(target[0].exit_code or 0)
-                    elif done:
-                        return int(done[0].exit_code or 0)
+                self.poll()
+                if abort_on_exit or abort_on_failure or exit_code_from:
+                    code = self._ended(abort_on_failure, exit_code_from)
+                    if code is not None:
+                        return code
                 time.sleep(POLL)
         except KeyboardInterrupt:
             return 130
+
+    def _ended(self, on_failure: bool, exit_code_from: str | None) -> int | None:
+        # checked against the runtime, as ps does: an exit counts at once, whether or not the
+        # supervisor has recorded it yet (or runs at all)
+        from orchestrator.reconcile.engine import observe
+
+        recs = [r for r in observe(self.ctx, self.project) if r.service in self.watched]
+        done = [r for r in recs if r.status == "exited" and r.desired == "running"]
+        if on_failure:
+            done = [r for r in done if r.exit_code not in (0, None)]
+        if exit_code_from:
+            target = [r for r in done if r.service == exit_code_from]
+            return int(target[0].exit_code or 0) if target else None
+        return int(done[0].exit_code or 0) if done else None
 
     def while_running(self, work: Callable[[], None]) -> None:
         """Run ``work`` (stopping the stack) in a thread and keep printing until it is done."""

@@ -9,7 +9,8 @@ from orchestrator.cli.options import GlobalOptions
 
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
+              help="Format the output.")
 @click.option("-q", "--quiet", is_flag=True, help="Only validate; print nothing.")
 @click.option("--services", "list_services", is_flag=True, help="Print the service names.")
 @click.option("--volumes", "list_volumes", is_flag=True, help="Print the volume names.")
@@ -18,6 +19,10 @@ from orchestrator.cli.options import GlobalOptions
 @click.option("--images", "list_images", is_flag=True, help="Print the image names.")
 @click.option("--hash", "hash_of", default=None, metavar='"SVC,..."', help='Print config hashes ("*" for all).')
 @click.option("--no-interpolate", is_flag=True, help="Do not replace ${VARIABLES}.")
+@click.option("--environment", "show_environment", is_flag=True,
+              help="Print environment used for interpolation.")
+@click.option("--variables", "show_variables", is_flag=True,
+              help="Print model variables and default values.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to a file.")
 @click.pass_obj
 def config(
@@ -32,10 +37,16 @@ def config(
     list_images: bool,
     hash_of: str | None,
     no_interpolate: bool,
+    show_environment: bool,
+    show_variables: bool,
     output: str | None,
 ) -> None:
     """Validate the stack file(s) and print the normalized stack."""
     from orchestrator.cli.stack_loading import load_stack_for
+
+    if show_environment or show_variables:
+        click.echo(_environment(opts) if show_environment else _variables(opts), nl=False)
+        return
 
     stack = load_stack_for(opts, services, interpolate=not no_interpolate, models=not quiet)
     if quiet:
@@ -93,3 +104,25 @@ def render(stack: object, *, fmt: str = "yaml", list_services: bool = False, lis
     if escape:
         data = escape_interpolation(data)
     return dump_json(data) if fmt == "json" else dump_yaml(data)
+
+
+def _environment(opts: GlobalOptions) -> str:
+    """``--environment``: the variables ``${...}`` is answered from (the shell's, over .env files)."""
+    from orchestrator.cli.stack_loading import load_options
+    from orchestrator.spec.project import load_project
+
+    env = load_project(load_options(opts)).environment
+    return "".join(f"{k}={v}\n" for k, v in sorted(env.items()))
+
+
+def _variables(opts: GlobalOptions) -> str:
+    """``--variables``: the variables the file refers to, as Compose's table lists them."""
+    from orchestrator.cli.stack_loading import load_options
+    from orchestrator.spec.project import load_project
+    from orchestrator.spec.variables import collect
+
+    found = collect(load_project(load_options(opts, interpolate=False)).data)
+    rows = [["NAME", "REQUIRED", "DEFAULT VALUE", "ALTERNATE VALUE"]]
+    rows += [[v.name, str(v.required).lower(), v.default or "", v.alternate or ""] for v in found.values()]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "".join("   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n" for r in rows)

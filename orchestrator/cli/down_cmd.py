@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from orchestrator.cli import project as proj
 from orchestrator.cli.options import GlobalOptions
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from orchestrator.reconcile.context import Context
+    from orchestrator.reconcile.engine import Report
+
 
 @click.command()
+@click.argument("services", nargs=-1)
 @click.option("-v", "--volumes", is_flag=True, help="Remove the stack file's named volumes and all anonymous ones.")
-@click.option("--rmi", type=click.Choice(["local", "all"]), default=None)
-@click.option("--remove-orphans", is_flag=True)
+@click.option("--rmi", type=click.Choice(["local", "all"]), default=None,
+              help="Remove images used by services. \"local\" remove only images that don't have a custom tag.")
+@click.option("--remove-orphans", is_flag=True,
+              help="Remove containers for services not defined in the Compose file (always done here).")
 @click.option("-t", "--timeout", type=float, default=None, help="Shutdown timeout in seconds.")
 @click.pass_obj
-def down(opts: GlobalOptions, volumes: bool, rmi: str | None, remove_orphans: bool, timeout: float | None) -> None:
-    """Stop and remove containers, networks and (with -v) volumes."""
+def down(opts: GlobalOptions, services: tuple[str, ...], volumes: bool, rmi: str | None, remove_orphans: bool,
+         timeout: float | None) -> None:
+    """Stop and remove containers, networks and (with -v) volumes.
+
+    With SERVICES, only their containers (and their anonymous volumes with -v): the networks and
+    named volumes stay for the rest of the stack."""
     from orchestrator.reconcile import stack_ops, translate
 
     name, stack = proj.project_name(opts)
@@ -29,11 +44,45 @@ def down(opts: GlobalOptions, volumes: bool, rmi: str | None, remove_orphans: bo
         vols = [v.name for v in stack.volumes.values() if not v.external]
     report = proj.reporter(opts)
     with proj.stack_lock(ctx.paths, name), report:
-        stack_ops.down(ctx, name, order=order, timeout=timeout, volumes=vols, remove_volumes=volumes, report=report)
+        if services:
+            known = set(stack.services) if stack is not None else set()
+            _down_services(ctx, name, services, known, order, timeout, volumes, report)
+        else:
+            stack_ops.down(ctx, name, order=order, timeout=timeout, volumes=vols, remove_volumes=volumes,
+                           report=report)
         if rmi and stack is not None:
             for svc in stack.services.values():
+                if services and svc.name not in services:
+                    continue
                 if rmi == "all" or not svc.image:
                     ref = translate.image_ref(stack.name, svc)
                     if ctx.images.exists(ref):
                         ctx.images.remove(ref)
                         report(f"Image {ref}  Removed")
+
+
+def _down_services(ctx: Context, project: str, services: tuple[str, ...], known: set[str],
+                   order: Sequence[Sequence[str]] | None, timeout: float | None, volumes: bool,
+                   report: Report) -> None:
+    """The named services' containers, one-off ones too: dependants stopped first, then removed."""
+    from orchestrator.errors import PystackError
+    from orchestrator.reconcile import engine, lifecycle, stack_ops, threads
+    from orchestrator.state import containers as cstate
+
+    recs = cstate.for_project(ctx.db(), project)
+    unknown = sorted(set(services) - known - {r.service for r in recs})
+    if unknown:
+        raise PystackError(f"no such service: {', '.join(unknown)}")
+    recs = [r for r in recs if r.service in services]
+    live = [r for r in recs if r.status in ("running", "paused", "created")]
+    engine.stop_containers(ctx, stack_ops.stop_tiers(ctx, project, order, live), timeout=timeout, report=report)
+    failed = []
+    for done in threads.each(
+            lambda r: lifecycle.remove(ctx, r, timeout=0, anonymous="delete" if volumes else "release"), recs):
+        if done.error is not None:
+            failed.append(done.item.name)
+            report(f"Container {done.item.name}  Error: {done.error}")
+        else:
+            report(f"Container {done.item.name}  Removed")
+    if failed:
+        raise PystackError(f"could not remove {', '.join(failed)}")

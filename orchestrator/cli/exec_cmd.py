@@ -21,6 +21,13 @@ if TYPE_CHECKING:
     from orchestrator.runtime.api import Runtime
 
 
+def _no_such_option(service: str) -> None:
+    """Options after SERVICE belong to the command run, so unknown ones are let through by click;
+    one before SERVICE is ours, and unknown: refused as such, not looked up as a service."""
+    if service.startswith("-"):
+        raise click.NoSuchOption(service.split("=", 1)[0])
+
+
 def _env_pairs(values: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for v in values:
@@ -33,16 +40,18 @@ def _env_pairs(values: tuple[str, ...]) -> dict[str, str]:
 @click.argument("service")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("-T", "--no-tty", is_flag=True, help="Do not allocate a TTY.")
-@click.option("-u", "--user", default=None)
-@click.option("-e", "--env", "envs", multiple=True)
-@click.option("-w", "--workdir", default=None)
-@click.option("--index", type=int, default=1)
-@click.option("-d", "--detach", is_flag=True)
+@click.option("-u", "--user", default=None, help="Run the command as this user.")
+@click.option("-e", "--env", "envs", multiple=True, metavar="KEY=VAL", help="Set environment variables.")
+@click.option("-w", "--workdir", default=None, help="Path to workdir directory for this command.")
+@click.option("--index", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Index of the container if service has multiple replicas.")
+@click.option("-d", "--detach", is_flag=True, help="Detached mode: Run command in the background.")
 @click.option("--privileged", is_flag=True, help="Give the command every capability the host can grant.")
 @click.pass_obj
 def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], no_tty: bool, user: str | None,
           envs: tuple[str, ...], workdir: str | None, index: int, detach: bool, privileged: bool) -> None:
     """Run a command in a running container of SERVICE."""
+    _no_such_option(service)
     from orchestrator.errors import PystackError
     from orchestrator.state import containers as cstate
 
@@ -183,27 +192,38 @@ def _proxy_signals(rt: Runtime, container_id: str) -> None:
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("service")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-@click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits.")
-@click.option("-d", "--detach", is_flag=True)
-@click.option("-e", "--env", "envs", multiple=True)
-@click.option("--entrypoint", default=None)
-@click.option("--no-deps", is_flag=True)
+@click.option("--rm", "remove", is_flag=True, help="Automatically remove the container when it exits.")
+@click.option("-d", "--detach", is_flag=True, help="Run container in background and print container ID.")
+@click.option("-e", "--env", "envs", multiple=True, metavar="KEY=VAL", help="Set environment variables.")
+@click.option("--entrypoint", default=None, help="Override the entrypoint of the image.")
+@click.option("--no-deps", is_flag=True, help="Don't start linked services.")
 @click.option("-T", "--no-tty", is_flag=True,
               help="Do not allocate a TTY [one is when this command's input and output are terminals].")
 @click.option("-i", "--interactive/--no-interactive", default=True,
               help="The command reads this one's standard input [default: on, unless -d].")
-@click.option("-u", "--user", default=None)
-@click.option("-w", "--workdir", default=None)
-@click.option("--name", default=None)
-@click.option("-v", "--volume", "volumes", multiple=True)
-@click.option("-p", "--publish", "publish", multiple=True)
-@click.option("--service-ports", is_flag=True)
+@click.option("-u", "--user", default=None, help="Run as specified username or uid.")
+@click.option("-w", "--workdir", default=None, help="Working directory inside the container.")
+@click.option("--name", default=None, help="Assign a name to the container.")
+@click.option("-v", "--volume", "volumes", multiple=True, metavar="SOURCE:TARGET[:ro]", help="Bind mount a volume.")
+@click.option("-p", "--publish", "publish", multiple=True, help="Publish a container's port(s) to the host.")
+@click.option("--service-ports", is_flag=True,
+              help="Run command with all service's ports enabled and mapped to the host.")
+@click.option("--use-aliases", is_flag=True,
+              help="Use the service's network aliases in the network(s) the container connects to.")
+@click.option("--cap-add", multiple=True, metavar="CAP", help="Add Linux capabilities.")
+@click.option("--cap-drop", multiple=True, metavar="CAP", help="Drop Linux capabilities.")
+@click.option("--build", is_flag=True, help="Build image before starting container.")
+@click.option("--pull", type=click.Choice(["always", "missing", "never", "policy"]), default="policy",
+              show_default=True, help="Pull image before running; \"policy\" leaves it to the service's pull_policy.")
+@click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
 @click.pass_obj
 def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: bool, detach: bool,
         envs: tuple[str, ...], entrypoint: str | None, no_deps: bool, no_tty: bool, interactive: bool,
         user: str | None, workdir: str | None, name: str | None, volumes: tuple[str, ...],
-        publish: tuple[str, ...], service_ports: bool) -> None:
+        publish: tuple[str, ...], service_ports: bool, use_aliases: bool, cap_add: tuple[str, ...],
+        cap_drop: tuple[str, ...], build: bool, pull: str, quiet_pull: bool) -> None:
     """Run a one-off command in a new container of SERVICE."""
+    _no_such_option(service)
     import shlex
 
     from orchestrator.errors import PystackError
@@ -213,6 +233,9 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     from orchestrator.reconcile.logs import Follower
     from orchestrator.state import containers as cstate
 
+    if detach and remove:
+        # Docker's daemon removes such a container when it exits; pystack has no daemon watching one-offs.
+        raise click.UsageError("--rm cannot be combined with -d here: remove the container with `rm` once it exits")
     stack = proj.load(opts, targets=(service,))
     if service not in stack.services:
         raise PystackError(f"no such service: {service}")
@@ -225,7 +248,9 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
             with proj.stack_lock(ctx.paths, stack.name):
                 sp_, plan = stack_ops.prepare(ctx, stack, up_opts, report)
                 stack_ops.up(ctx, stack, sp_, plan, up_opts, report)
-    images = stack_ops.ensure_images(ctx, stack, stack_ops.UpOptions(services=(service,)), report)
+    images = stack_ops.ensure_images(ctx, stack, stack_ops.UpOptions(
+        services=(service,), pull=None if pull == "policy" else pull, build=True if build else None,
+        quiet_pull=quiet_pull), report)
     if detach:
         stack_ops.prestart_runtime(ctx)
     else:
@@ -245,6 +270,9 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     sp.mounts = sp.mounts + [_volume(v, stack.working_dir) for v in volumes]
     sp.container_name = None
     sp.restart = type(sp.restart)()  # one-off containers never restart
+    sp.use_aliases = use_aliases
+    sp.cap_add = [*sp.cap_add, *cap_add]
+    sp.cap_drop = [*sp.cap_drop, *cap_drop]
     overrides: dict[str, object] = {"environment": _env_pairs(envs)}
     if command:
         overrides["command"] = list(command)
@@ -322,8 +350,9 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
 @click.command()
 @click.argument("service")
 @click.argument("private_port")
-@click.option("--protocol", type=click.Choice(["tcp", "udp"]), default="tcp")
-@click.option("--index", type=int, default=1)
+@click.option("--protocol", type=click.Choice(["tcp", "udp"]), default="tcp", show_default=True, help="tcp or udp.")
+@click.option("--index", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Index of the container if service has multiple replicas.")
 @click.pass_obj
 def port(opts: GlobalOptions, service: str, private_port: str, protocol: str, index: int) -> None:
     """Print the public address of a port binding."""
@@ -333,7 +362,11 @@ def port(opts: GlobalOptions, service: str, private_port: str, protocol: str, in
 
     name, _ = proj.project_name(opts)
     ctx = proj.context(opts)
-    target = int(private_port.split("/")[0])
+    number, _, proto = private_port.partition("/")
+    if not number.isdigit() or proto not in ("", "tcp", "udp"):
+        raise click.BadParameter(f"expected PORT[/PROTOCOL], got {private_port!r}", param_hint="PRIVATE_PORT")
+    target = int(number)
+    protocol = proto or protocol
     recs = [r for r in cstate.for_project(ctx.db(), name, include_one_off=False)
             if r.service == service and r.number == index]
     binding = lookup_binding(ctx.db(), name, recs[0].name, target, protocol) if recs else None
@@ -367,9 +400,9 @@ def top(opts: GlobalOptions, services: tuple[str, ...]) -> None:
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Output events as a stream of json objects.")
 @click.option("--since", type=int, default=0, help="Only events after this sequence number.")
-@click.option("-f", "--follow", is_flag=True)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing events as they happen.")
 @click.pass_obj
 def events(opts: GlobalOptions, as_json: bool, since: int, follow: bool) -> None:
     """Show the stack's events (create, start, die, restart, health status, stop, remove)."""

@@ -10,7 +10,7 @@ from orchestrator.cli.options import GlobalOptions
 @click.command()
 @click.argument("services", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(["tree", "dot", "mermaid", "svg"]), default="tree",
-              show_default=True)
+              show_default=True, help="Format the output.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to a file.")
 @click.pass_obj
 def graph(opts: GlobalOptions, services: tuple[str, ...], fmt: str, output: str | None) -> None:

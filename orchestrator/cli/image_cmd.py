@@ -269,7 +269,7 @@ def push(opts: GlobalOptions, ref: str, insecure: bool, quiet: bool) -> None:
 
 @click.command("login")
 @click.argument("server", default="docker.io")
-@click.option("-u", "--username", default=None)
+@click.option("-u", "--username", default=None, help="Username.")
 @click.option("-p", "--password", default=None, help="Prefer --password-stdin.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
 @click.option("--insecure", is_flag=True, help="Allow plain HTTP to this registry.")

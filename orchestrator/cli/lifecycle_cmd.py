@@ -44,9 +44,14 @@ def _each(recs: list[ContainerRecord], fn: Callable[[ContainerRecord], None]) ->
 
 @click.command()
 @click.argument("services", nargs=-1)
+@click.option("--wait", is_flag=True, help="Wait for services to be running|healthy. Implies detached mode.")
+@click.option("--wait-timeout", type=float, default=None,
+              help="Maximum duration in seconds to wait for the project to be running|healthy.")
 @click.pass_obj
-def start(opts: GlobalOptions, services: tuple[str, ...]) -> None:
+def start(opts: GlobalOptions, services: tuple[str, ...], wait: bool, wait_timeout: float | None) -> None:
     """Start existing containers (the donors of ipc and pid namespaces before their joiners)."""
+    import sys
+
     from orchestrator.reconcile import isolation, lifecycle, supervisor_client
 
     ctx, recs = _targets(opts, services)
@@ -56,11 +61,18 @@ def start(opts: GlobalOptions, services: tuple[str, ...]) -> None:
         click.echo(f"Container {r.name}  Started", err=True)
     if recs:
         supervisor_client.ensure(ctx.paths, recs[0].project, host_netns=ctx.host_netns)
+    if wait and recs:
+        from orchestrator.cli.up_cmd import wait_healthy
+
+        code = wait_healthy(ctx, recs[0].project, sorted({r.service for r in recs}), wait_timeout,
+                            lambda m: click.echo(m, err=True))
+        if code:
+            sys.exit(code)
 
 
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("-t", "--timeout", type=float, default=None)
+@click.option("-t", "--timeout", type=float, default=None, help="Specify a shutdown timeout in seconds.")
 @click.pass_obj
 def stop(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) -> None:
     """Stop running containers without removing them."""
@@ -73,7 +85,7 @@ def stop(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) 
 
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("-t", "--timeout", type=float, default=None)
+@click.option("-t", "--timeout", type=float, default=None, help="Specify a shutdown timeout in seconds.")
 @click.pass_obj
 def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) -> None:
     """Restart containers (the donors of ipc and pid namespaces before their joiners)."""
@@ -94,7 +106,8 @@ def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: float | Non
 
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("-s", "--signal", "sig", default="SIGKILL")
+@click.option("-s", "--signal", "sig", default="SIGKILL", show_default=True,
+              help="SIGNAL to send to the container.")
 @click.pass_obj
 def kill(opts: GlobalOptions, services: tuple[str, ...], sig: str) -> None:
     """Send a signal to running containers (the restart policy still applies, as in Compose)."""
@@ -141,16 +154,28 @@ unpause = _freezer("unpause")
 
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("-f", "--force", is_flag=True)
-@click.option("-s", "--stop", "stop_first", is_flag=True)
-@click.option("-v", "--volumes", is_flag=True, help="Remove the containers' anonymous volumes too.")
+@click.option("-f", "--force", is_flag=True, help="Don't ask to confirm removal.")
+@click.option("-s", "--stop", "stop_first", is_flag=True, help="Stop the containers, if required, before removing.")
+@click.option("-v", "--volumes", is_flag=True, help="Remove any anonymous volumes attached to containers.")
 @click.pass_obj
 def rm(opts: GlobalOptions, services: tuple[str, ...], force: bool, stop_first: bool, volumes: bool) -> None:
-    """Remove stopped containers."""
+    """Removes stopped service containers.
+
+    As in Compose, a running container is removed only with ``-s``; ``-f`` only skips the question,
+    which is asked on a terminal (without one, as in a script, nothing is asked)."""
+    import sys
+
     from orchestrator.reconcile import lifecycle
 
     ctx, recs = _targets(opts, services)
-    victims = [r for r in recs if r.status not in ("running", "paused") or stop_first or force]
+    victims = [r for r in recs if r.status not in ("running", "paused") or stop_first]
+    if not victims:
+        click.echo("No stopped containers", err=True)
+        return
+    if not force and sys.stdin.isatty():
+        click.echo(f"Going to remove {', '.join(r.name for r in victims)}", err=True)
+        if not click.confirm("Are you sure?", default=False, err=True):
+            return
     _each(victims, lambda r: lifecycle.remove(ctx, r, timeout=None, anonymous="delete" if volumes else "release"))
     for r in victims:
         click.echo(f"Container {r.name}  Removed", err=True)

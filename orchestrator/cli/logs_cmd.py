@@ -11,32 +11,55 @@ import click
 from orchestrator.cli import project as proj
 from orchestrator.cli.options import GlobalOptions
 
+_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d))+")
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)")
 
-def _parse_time(value: str | None) -> float | None:
+
+def parse_time(value: str | None, now: float | None = None) -> float | None:
+    """``--since``/``--until`` as Docker reads them: an RFC 3339 time, a Unix timestamp, or a
+    duration back from now (``42m``, ``1h30m``)."""
     if value is None:
         return None
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd])", value)
-    if m:
-        return time.time() - float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    now = time.time() if now is None else now
+    if _DURATION.fullmatch(value):
+        return now - sum(float(n) * _UNIT[u] for n, u in _PART.findall(value))
+    if re.fullmatch(r"\d+(?:\.\d+)?", value):
+        return float(value)
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise click.BadParameter(f"not a time or duration: {value!r}") from None
+        raise click.BadParameter(f"not a time, a timestamp or a duration: {value!r}") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
 
 
+def _tail(value: str) -> int | None:
+    """``--tail``: a number of lines, or ``all`` (None)."""
+    if value == "all":
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        raise click.BadParameter(f"expected a number of lines or \"all\", got {value!r}",
+                                 param_hint="--tail") from None
+    return max(n, 0)
+
+
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("-f", "--follow", is_flag=True)
-@click.option("-t", "--timestamps", is_flag=True)
-@click.option("--tail", default="all")
-@click.option("--since", default=None)
-@click.option("--until", default=None)
-@click.option("--no-color", is_flag=True)
-@click.option("--no-log-prefix", is_flag=True)
-@click.option("--index", type=int, default=None)
+@click.option("-f", "--follow", is_flag=True, help="Follow log output.")
+@click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
+@click.option("-n", "--tail", default="all", show_default=True,
+              help="Number of lines to show from the end of the logs for each container.")
+@click.option("--since", default=None,
+              help="Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes).")
+@click.option("--until", default=None,
+              help="Show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes).")
+@click.option("--no-color", is_flag=True, help="Produce monochrome output.")
+@click.option("--no-log-prefix", is_flag=True, help="Don't print prefix in logs.")
+@click.option("--index", type=int, default=None, help="Index of the container if service has multiple replicas.")
 @click.pass_obj
 def logs(opts: GlobalOptions, services: tuple[str, ...], follow: bool, timestamps: bool, tail: str,
          since: str | None, until: str | None, no_color: bool, no_log_prefix: bool, index: int | None) -> None:
@@ -46,7 +69,7 @@ def logs(opts: GlobalOptions, services: tuple[str, ...], follow: bool, timestamp
 
     name, _ = proj.project_name(opts)
     ctx = proj.context(opts)
-    t_since, t_until = _parse_time(since), _parse_time(until)
+    t_since, t_until, n_tail = parse_time(since), parse_time(until), _tail(tail)
 
     def selected() -> list[cstate.ContainerRecord]:
         recs = cstate.for_project(ctx.db(), name)
@@ -63,9 +86,8 @@ def logs(opts: GlobalOptions, services: tuple[str, ...], follow: bool, timestamp
     merged: list[tuple[float, str, LogRecord]] = []
     for r in recs:
         items = list(read_records(ctx.paths.container(r.id) / "log.json"))
-        if tail != "all":
-            n = int(tail)
-            items = items[-n:] if n > 0 else []
+        if n_tail is not None:
+            items = items[-n_tail:] if n_tail > 0 else []
         for rec in items:
             ts = rec.timestamp
             if (t_since and ts < t_since) or (t_until and ts > t_until):

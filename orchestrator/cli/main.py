@@ -51,6 +51,9 @@ COMMANDS: dict[str, str] = {
     "port": "orchestrator.cli.exec_cmd:port",
     "top": "orchestrator.cli.exec_cmd:top",
     "events": "orchestrator.cli.exec_cmd:events",
+    "wait": "orchestrator.cli.wait_cmd:wait",
+    "scale": "orchestrator.cli.scale_cmd:scale",
+    "volumes": "orchestrator.cli.volumes_cmd:volumes",
 }
 
 

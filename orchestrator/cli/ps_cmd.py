@@ -49,28 +49,55 @@ def _ports(r: object) -> str:
     return ", ".join(out)
 
 
+STATUSES = ("paused", "restarting", "removing", "running", "dead", "created", "exited")
+
+
+def _filter_statuses(filters: tuple[str, ...]) -> list[str]:
+    """``--filter status=running``: the one filter Compose's ``ps`` has."""
+    out = []
+    for f in filters:
+        key, sep, value = f.partition("=")
+        if not sep or key != "status":
+            raise click.BadParameter(f"{f!r}: the only filter is status=STATUS", param_hint="--filter")
+        if value not in STATUSES:
+            raise click.BadParameter(f"{value!r} is not one of {', '.join(STATUSES)}", param_hint="--filter")
+        out.append(value)
+    return out
+
+
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("-a", "--all", "show_all", is_flag=True, help="Show stopped containers too.")
-@click.option("-q", "--quiet", is_flag=True, help="Only IDs.")
-@click.option("--services", "only_services", is_flag=True, help="Only service names.")
-@click.option("--status", "statuses", multiple=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("-a", "--all", "show_all", is_flag=True,
+              help="Show all stopped containers (including those created by the run command).")
+@click.option("-q", "--quiet", is_flag=True, help="Only display IDs.")
+@click.option("--services", "only_services", is_flag=True, help="Display services.")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES),
+              help="Filter services by status (repeatable).")
+@click.option("--filter", "filters", multiple=True, metavar="status=STATUS",
+              help="Filter services by a property (status).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Format the output.")
 @click.pass_obj
 def ps(opts: GlobalOptions, services: tuple[str, ...], show_all: bool, quiet: bool, only_services: bool,
-       statuses: tuple[str, ...], fmt: str) -> None:
+       statuses: tuple[str, ...], filters: tuple[str, ...], fmt: str) -> None:
     """List the stack's containers."""
+    from orchestrator.errors import PystackError
     from orchestrator.reconcile.engine import observe
 
-    name, _ = proj.project_name(opts)
+    wanted = [*statuses, *_filter_statuses(filters)]
+    name, stack = proj.project_name(opts)
     ctx = proj.context(opts)
     recs = observe(ctx, name, one_off=True)
     if services:
+        known = set(stack.services) if stack is not None else set()
+        unknown = [s for s in services if s not in known and s not in {r.service for r in recs}]
+        if unknown:
+            raise PystackError(f"no such service: {', '.join(unknown)}")
         recs = [r for r in recs if r.service in services]
-    if statuses:
-        recs = [r for r in recs if r.status in statuses]
+    if wanted:
+        recs = [r for r in recs if r.status in wanted]
     elif not show_all:
-        recs = [r for r in recs if r.status in ("running", "paused", "created", "creating")]
+        recs = [r for r in recs if r.status in ("running", "paused")]  # as docker ps: created ones need -a
     if quiet:
         for r in recs:
             click.echo(r.id)
@@ -99,18 +126,29 @@ def ps(opts: GlobalOptions, services: tuple[str, ...], show_all: bool, quiet: bo
 
 
 @click.command(name="ls")
-@click.option("-a", "--all", "show_all", is_flag=True)
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("-a", "--all", "show_all", is_flag=True, help="Show all stopped Compose projects.")
+@click.option("-q", "--quiet", is_flag=True, help="Only display project names.")
+@click.option("--filter", "filters", multiple=True, metavar="name=TEXT",
+              help="Filter output based on conditions provided (name=TEXT: names containing TEXT).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Format the output.")
 @click.pass_obj
-def ls(opts: GlobalOptions, show_all: bool, quiet: bool, fmt: str) -> None:
+def ls(opts: GlobalOptions, show_all: bool, quiet: bool, filters: tuple[str, ...], fmt: str) -> None:
     """List the stacks on this host."""
     from orchestrator.state import containers as cstate
 
+    names = []
+    for f in filters:
+        key, sep, value = f.partition("=")
+        if not sep or key != "name":
+            raise click.BadParameter(f"{f!r}: the only filter is name=TEXT", param_hint="--filter")
+        names.append(value)
     ctx = proj.context(opts)
     conn = ctx.db()
     rows = []
     for st in cstate.stacks(conn):
+        if not all(n in st["project"] for n in names):
+            continue
         recs = cstate.for_project(conn, st["project"])
         counts: dict[str, int] = {}
         for r in recs:

@@ -37,35 +37,64 @@ def _stack_services(opts: GlobalOptions, names: tuple[str, ...]) -> tuple[Stack,
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@click.option("--no-cache", is_flag=True, help="Do not use the layer cache.")
+@click.option("--no-cache", is_flag=True, help="Do not use cache when building the image.")
+@click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VAL",
+              help="Set build-time variables for services.")
+@click.option("-q", "--quiet", is_flag=True, help="Don't print anything to STDOUT.")
+@click.option("--with-dependencies", is_flag=True, help="Also build dependencies (transitively).")
+@click.option("--push", "push_after", is_flag=True, help="Push service images.")
 @click.pass_context
-def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool) -> None:
-    """Build the stack's images (``build [SERVICE...]``), or one directory (``build DIR -t NAME``)."""
+def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool, build_args: tuple[str, ...], quiet: bool,
+          with_dependencies: bool, push_after: bool) -> None:
+    """Build the stack's images (``build [SERVICE...]``), or one directory (``build DIR -t NAME``).
+
+    Names that are services of the stack file are built as its services (tagged as ``up`` will
+    look for them), even when a directory has the same name; anything else, or a flag only the
+    one-directory build has (``-t``, ``-f``, ``--target``, ``--network``), builds that directory."""
     opts: GlobalOptions = click_ctx.obj
     positional = [a for a in args if not a.startswith("-")]
-    if any(os.path.isdir(a) for a in positional) or any(a.startswith("-") for a in args):
+    own_flags = [a for a in args if a.startswith("-")]
+    found = None if own_flags else _stack_services(opts, tuple(positional))
+    if found is None:
+        if not own_flags and not any(os.path.isdir(a) for a in positional):
+            raise click.UsageError(f"no such service: {' '.join(positional)}")
+        if with_dependencies or push_after:
+            raise click.UsageError("--with-dependencies and --push are for the stack's services, not a directory")
         from orchestrator.cli.build_cmd import build as single
 
-        extra = ["--no-cache"] if no_cache else []
+        extra = [*(["--no-cache"] if no_cache else []), *(["-q"] if quiet else []),
+                 *(f"--build-arg={a}" for a in build_args)]
         single.main(args=[*args, *extra], prog_name="pystack build", obj=opts, standalone_mode=False)
         return
+    from orchestrator.cli.build_cmd import parse_build_args
     from orchestrator.reconcile import translate
     from orchestrator.reconcile.building import build_service_image
 
-    found = _stack_services(opts, tuple(positional))
-    if found is None:
-        raise click.UsageError(f"no such service: {' '.join(positional)}")
     stack, names = found
+    if with_dependencies and positional:
+        from orchestrator.plan.order import closure, dependencies
+
+        names = sorted(closure(dependencies(stack), names))
+    overrides = parse_build_args(build_args)
     ctx = proj.context(opts)
-    report = proj.reporter(opts)
+    progress = proj.reporter(opts)
+
+    def report(line: str) -> None:
+        if not quiet:
+            progress(line)
+
     for name in names:
         svc = stack.services[name]
         if svc.build is None:
             continue
         ref = translate.image_ref(stack.name, svc)
         report(f"Image {ref}  Building")
-        build_service_image(ctx, stack, svc, ref, report, no_cache=no_cache)
+        build_service_image(ctx, stack, svc, ref, report, no_cache=no_cache, build_args=overrides)
         report(f"Image {ref}  Built")
+        if push_after and svc.image:
+            from orchestrator.cli import image_cmd
+
+            click_ctx.invoke(image_cmd.push, ref=ref, insecure=False, quiet=quiet)
 
 
 def _progress(opts: GlobalOptions, quiet: bool) -> Any:
@@ -78,13 +107,18 @@ def _progress(opts: GlobalOptions, quiet: bool) -> Any:
 @click.argument("targets", nargs=-1)
 @click.option("--platform", default=None, help="os/arch[/variant]; default: this host's or the service's.")
 @click.option("--insecure", is_flag=True, help="Allow plain HTTP to this registry.")
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("--ignore-buildable", is_flag=True, help="Skip services that have a build section.")
+@click.option("-q", "--quiet", is_flag=True, help="Pull without printing progress information.")
+@click.option("--ignore-buildable", is_flag=True, help="Ignore images that can be built.")
+@click.option("--ignore-pull-failures", is_flag=True, help="Pull what it can and ignores images with pull failures.")
+@click.option("--include-deps", is_flag=True, help="Also pull services declared as dependencies.")
+@click.option("--policy", type=click.Choice(["missing", "always"]), default="always", show_default=True,
+              help="Apply pull policy: \"missing\" pulls only the images not present.")
 @click.pass_context
 def pull(click_ctx: click.Context, targets: tuple[str, ...], platform: str | None, insecure: bool, quiet: bool,
-         ignore_buildable: bool) -> None:
+         ignore_buildable: bool, ignore_pull_failures: bool, include_deps: bool, policy: str) -> None:
     """Pull the stack's images (``pull [SERVICE...]``), or images by reference (``pull REF``)."""
     from orchestrator.cli import image_cmd
+    from orchestrator.errors import PystackError
     from orchestrator.reconcile import translate
 
     opts: GlobalOptions = click_ctx.obj
@@ -94,23 +128,38 @@ def pull(click_ctx: click.Context, targets: tuple[str, ...], platform: str | Non
             click_ctx.invoke(image_cmd.pull, ref=ref, platform=platform, insecure=insecure, quiet=quiet)
         return
     stack, names = found
+    if include_deps and targets:
+        from orchestrator.plan.order import closure, dependencies
+
+        names = sorted(closure(dependencies(stack), names))
     ctx = proj.context(opts)
     for name in names:
         svc = stack.services[name]
         if svc.build is not None and (ignore_buildable or not svc.image):
             continue
         ref = translate.image_ref(stack.name, svc)
-        ctx.images.pull(ref, platform=platform or svc.platform, insecure=insecure, progress=_progress(opts, quiet))
+        if policy == "missing" and ctx.images.exists(ref):
+            continue
+        try:
+            ctx.images.pull(ref, platform=platform or svc.platform, insecure=insecure, progress=_progress(opts, quiet))
+        except PystackError as exc:
+            if not ignore_pull_failures:
+                raise
+            click.echo(f"WARN service {name}: {exc}", err=True)
 
 
 @click.command()
 @click.argument("targets", nargs=-1)
 @click.option("--insecure", is_flag=True, help="Allow plain HTTP to this registry.")
-@click.option("-q", "--quiet", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, help="Push without printing progress information.")
+@click.option("--ignore-push-failures", is_flag=True, help="Push what it can and ignores images with push failures.")
+@click.option("--include-deps", is_flag=True, help="Also push images of services declared as dependencies.")
 @click.pass_context
-def push(click_ctx: click.Context, targets: tuple[str, ...], insecure: bool, quiet: bool) -> None:
+def push(click_ctx: click.Context, targets: tuple[str, ...], insecure: bool, quiet: bool,
+         ignore_push_failures: bool, include_deps: bool) -> None:
     """Push the stack's images (``push [SERVICE...]``), or images by reference (``push REF``)."""
     from orchestrator.cli import image_cmd
+    from orchestrator.errors import PystackError
     from orchestrator.reconcile import translate
 
     opts: GlobalOptions = click_ctx.obj
@@ -119,15 +168,25 @@ def push(click_ctx: click.Context, targets: tuple[str, ...], insecure: bool, qui
         refs = list(targets)
     else:
         stack, names = found
+        if include_deps and targets:
+            from orchestrator.plan.order import closure, dependencies
+
+            names = sorted(closure(dependencies(stack), names))
         refs = [translate.image_ref(stack.name, stack.services[n]) for n in names if stack.services[n].image]
     for ref in refs:
-        click_ctx.invoke(image_cmd.push, ref=ref, insecure=insecure, quiet=quiet)
+        try:
+            click_ctx.invoke(image_cmd.push, ref=ref, insecure=insecure, quiet=quiet)
+        except PystackError as exc:
+            if not ignore_push_failures:
+                raise
+            click.echo(f"WARN {ref}: {exc}", err=True)
 
 
 @click.command()
 @click.argument("services", nargs=-1)
 @click.option("--no-stream", is_flag=True, help="One sample, then exit.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Format the output.")
 @click.pass_obj
 def stats(opts: GlobalOptions, services: tuple[str, ...], no_stream: bool, fmt: str) -> None:
     """CPU, memory and pids of the stack's running containers, from their cgroups."""
@@ -179,7 +238,8 @@ def _size(n: Any) -> str:
 @click.command()
 @click.argument("source")
 @click.argument("dest")
-@click.option("--index", type=int, default=1)
+@click.option("--index", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Index of the container if service has multiple replicas.")
 @click.pass_obj
 def cp(opts: GlobalOptions, source: str, dest: str, index: int) -> None:
     """Copy files between a container and the host: ``SERVICE:PATH HOSTPATH`` or the reverse.

@@ -14,55 +14,117 @@ from orchestrator.cli import project as proj
 from orchestrator.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from orchestrator.reconcile.context import Context
-    from orchestrator.reconcile.engine import Report
     from orchestrator.spec.models import Stack
 
 
-def _parse_scale(values: tuple[str, ...]) -> dict[str, int]:
+def parse_scale(values: tuple[str, ...], what: str = "--scale") -> dict[str, int]:
+    """``SERVICE=NUM`` pairs (of ``up --scale`` or of the ``scale`` command, named by ``what``)."""
     out: dict[str, int] = {}
     for v in values:
         name, sep, n = v.partition("=")
-        if not sep or not n.isdigit():
-            raise click.BadParameter(f"--scale expects SERVICE=NUM, got {v!r}")
+        if not sep or not name or not n.isdigit():
+            raise click.BadParameter(f"{what} expects SERVICE=NUM, got {v!r}")
         out[name] = int(n)
     return out
 
 
+def _check_flags(*, detach: bool, wait: bool, force_recreate: bool, no_recreate: bool, recreate_deps: bool,
+                 aborting: bool, abort_on_failure: bool, abort_on_exit: bool) -> None:
+    """The combinations Compose refuses, refused here too rather than one flag silently winning."""
+    if force_recreate and no_recreate:
+        raise click.UsageError("--force-recreate and --no-recreate are incompatible")
+    if recreate_deps and no_recreate:
+        raise click.UsageError("--always-recreate-deps and --no-recreate are incompatible")
+    if abort_on_exit and abort_on_failure:
+        raise click.UsageError("--abort-on-container-exit and --abort-on-container-failure are incompatible")
+    if aborting and (detach or wait):
+        raise click.UsageError(f"{'--wait' if wait else '-d'} is incompatible with --abort-on-container-exit, "
+                               "--abort-on-container-failure and --exit-code-from")
+
+
+def _check_names(stack: Stack, flag: str, names: tuple[str, ...] | list[str]) -> None:
+    from orchestrator.errors import PystackError
+
+    unknown = [n for n in names if n not in stack.services]
+    if unknown:
+        raise PystackError(f"{flag}: no such service: {', '.join(unknown)}")
+
+
+def _attached(keep: set[str], targets: tuple[str, ...], attach: tuple[str, ...], no_attach: tuple[str, ...],
+              attach_deps: bool) -> list[str]:
+    """Whose output a foreground ``up`` prints: as Compose, the services named (their dependencies
+    only with --attach-dependencies), or all; --attach chooses, --no-attach leaves some out."""
+    if attach:
+        chosen = set(attach)
+    elif targets and not attach_deps:
+        chosen = set(targets)
+    else:
+        chosen = set(keep)
+    return sorted(chosen - set(no_attach))
+
+
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("-d", "--detach", is_flag=True, help="Run in the background.")
+@click.option("-d", "--detach", is_flag=True, help="Detached mode: run containers in the background.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
-@click.option("--wait", is_flag=True, help="Wait for services to be running and healthy.")
-@click.option("--wait-timeout", type=float, default=None)
-@click.option("--force-recreate", is_flag=True)
-@click.option("--no-recreate", is_flag=True)
-@click.option("--no-deps", is_flag=True)
-@click.option("--no-start", is_flag=True)
-@click.option("--remove-orphans", is_flag=True)
+@click.option("--wait", is_flag=True, help="Wait for services to be running|healthy. Implies detached mode.")
+@click.option("--wait-timeout", type=float, default=None,
+              help="Maximum duration in seconds to wait for the project to be running|healthy.")
+@click.option("--force-recreate", is_flag=True,
+              help="Recreate containers even if their configuration and image haven't changed.")
+@click.option("--no-recreate", is_flag=True,
+              help="If containers already exist, don't recreate them. Incompatible with --force-recreate.")
+@click.option("--always-recreate-deps", "recreate_deps", is_flag=True,
+              help="Recreate dependent containers. Incompatible with --no-recreate.")
+@click.option("--no-deps", is_flag=True, help="Don't start linked services.")
+@click.option("--no-start", is_flag=True, help="Don't start the services after creating them.")
+@click.option("--remove-orphans", is_flag=True, help="Remove containers for services not defined in the Compose file.")
 @click.option("-V", "--renew-anon-volumes", "renew_anon", is_flag=True,
               help="Recreated containers start with new anonymous volumes rather than their predecessors'.")
-@click.option("--scale", multiple=True, metavar="SERVICE=NUM")
-@click.option("--build", "build", flag_value=True, default=None)
-@click.option("--no-build", "build", flag_value=False)
-@click.option("--pull", type=click.Choice(["always", "missing", "never"]), default="missing")
-@click.option("--abort-on-container-exit", is_flag=True)
-@click.option("--exit-code-from", default=None)
-@click.option("-t", "--timeout", type=float, default=None, help="Shutdown timeout in seconds.")
-@click.option("--no-color", is_flag=True)
-@click.option("--no-log-prefix", is_flag=True)
+@click.option("--scale", multiple=True, metavar="SERVICE=NUM",
+              help="Scale SERVICE to NUM instances. Overrides the scale setting in the Compose file if present.")
+@click.option("--build", "build", flag_value=True, default=None, help="Build images before starting containers.")
+@click.option("--no-build", "build", flag_value=False, help="Don't build an image, even if it's missing.")
+@click.option("--pull", type=click.Choice(["always", "missing", "never", "build", "policy"]), default="policy",
+              show_default=True, help="Pull image before running; \"policy\" leaves it to each service's pull_policy.")
+@click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
+@click.option("--abort-on-container-exit", "abort_on_exit", is_flag=True,
+              help="Stops all containers if any container was stopped. Incompatible with -d.")
+@click.option("--abort-on-container-failure", "abort_on_failure", is_flag=True,
+              help="Stops all containers if any container exited with failure. Incompatible with -d.")
+@click.option("--exit-code-from", default=None, metavar="SERVICE",
+              help="Return the exit code of the selected service container. Implies --abort-on-container-exit.")
+@click.option("--attach", multiple=True, metavar="SERVICE", help="Restrict attaching to the specified services.")
+@click.option("--no-attach", multiple=True, metavar="SERVICE",
+              help="Do not attach (stream logs) to the specified services.")
+@click.option("--attach-dependencies", "attach_deps", is_flag=True,
+              help="Automatically attach to log output of dependent services.")
+@click.option("-t", "--timeout", type=float, default=None,
+              help="Use this timeout in seconds for container shutdown when attached or when containers are "
+                   "already running.")
+@click.option("--timestamps", is_flag=True, help="Show timestamps.")
+@click.option("--no-color", is_flag=True, help="Produce monochrome output.")
+@click.option("--no-log-prefix", is_flag=True, help="Don't print prefix in logs.")
 @click.pass_obj
 def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bool, wait: bool,
-       wait_timeout: float | None, force_recreate: bool, no_recreate: bool, no_deps: bool, no_start: bool,
-       remove_orphans: bool, renew_anon: bool, scale: tuple[str, ...], build: bool | None, pull: str,
-       abort_on_container_exit: bool, exit_code_from: str | None, timeout: float | None, no_color: bool,
-       no_log_prefix: bool) -> None:
+       wait_timeout: float | None, force_recreate: bool, no_recreate: bool, recreate_deps: bool, no_deps: bool,
+       no_start: bool, remove_orphans: bool, renew_anon: bool, scale: tuple[str, ...], build: bool | None, pull: str,
+       quiet_pull: bool, abort_on_exit: bool, abort_on_failure: bool, exit_code_from: str | None,
+       attach: tuple[str, ...], no_attach: tuple[str, ...], attach_deps: bool, timeout: float | None,
+       timestamps: bool, no_color: bool, no_log_prefix: bool) -> None:
     """Create and start the stack's containers."""
-    if force_recreate and no_recreate:
-        raise click.UsageError("--force-recreate and --no-recreate cannot be combined")
+    aborting = abort_on_exit or abort_on_failure or exit_code_from is not None
+    _check_flags(detach=detach, wait=wait, force_recreate=force_recreate, no_recreate=no_recreate,
+                 recreate_deps=recreate_deps, aborting=aborting, abort_on_failure=abort_on_failure,
+                 abort_on_exit=abort_on_exit or exit_code_from is not None)
     stack = proj.load(opts, targets=services)
+    scales = parse_scale(scale)
+    _check_names(stack, "--scale", list(scales))
+    _check_names(stack, "--attach", attach)
+    _check_names(stack, "--no-attach", no_attach)
     ctx = proj.context(opts)
     with _network_service_first(ctx, stack, wanted=not dry_run and not no_start):
         from orchestrator.errors import PystackError
@@ -81,12 +143,15 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
             keep = closure(dependencies(stack), targets)
         else:
             keep = set(stack.services)
+        if exit_code_from is not None and exit_code_from not in keep:
+            raise PystackError(f"--exit-code-from {exit_code_from}: not a service this up starts")
         report = proj.reporter(opts)
         up_opts = stack_ops.UpOptions(
-            pull=pull, build=build, dry_run=dry_run, no_start=no_start, services=tuple(sorted(keep)),
-            renew_anonymous=renew_anon,
+            pull=None if pull == "policy" else pull, build=build, dry_run=dry_run, no_start=no_start,
+            services=tuple(sorted(keep)), renew_anonymous=renew_anon, stop_timeout=timeout, quiet_pull=quiet_pull,
             plan=PlanOptions(force_recreate=force_recreate, no_recreate=no_recreate, no_start=no_start,
-                             remove_orphans=remove_orphans, scale=_parse_scale(scale)),
+                             remove_orphans=remove_orphans, scale=scales, recreate_deps=recreate_deps,
+                             selected=frozenset(targets) if targets else None),
         )
         with proj.stack_lock(ctx.paths, stack.name):
             sp, plan = stack_ops.prepare(ctx, stack, up_opts, report)
@@ -109,7 +174,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
                     outcome = stack_ops.up(ctx, stack, sp, plan, up_opts, report, config_files)
                 if not no_start:
                     supervisor_client.ensure(ctx.paths, stack.name, host_netns=ctx.host_netns)
-                code = _wait(ctx, stack.name, sorted(keep), wait_timeout, report) if wait and outcome.ok else 0
+                code = wait_healthy(ctx, stack.name, sorted(keep), wait_timeout, report) if wait and outcome.ok else 0
     for name, why in {**outcome.failed, **outcome.skipped}.items():
         click.echo(f"service {name}: {why}", err=True)
     if not outcome.ok:
@@ -120,9 +185,11 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
         return
     from orchestrator.cli.attach import Attacher
 
-    attacher = Attacher(ctx, stack.name, sorted(keep), colour=proj.colour(opts, no_color), prefix=not no_log_prefix)
-    code = attacher.follow(abort_on_exit=abort_on_container_exit or exit_code_from is not None,
-                           exit_code_from=exit_code_from)
+    attacher = Attacher(ctx, stack.name, _attached(keep, targets, attach, no_attach, attach_deps),
+                        colour=proj.colour(opts, no_color), prefix=not no_log_prefix, timestamps=timestamps,
+                        watched=sorted(keep))
+    code = attacher.follow(abort_on_exit=abort_on_exit or exit_code_from is not None,
+                           abort_on_failure=abort_on_failure, exit_code_from=exit_code_from)
     click.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
     try:
         attacher.while_running(lambda: _graceful_stop(ctx, stack, sp.order, timeout))
@@ -157,8 +224,10 @@ def _network_service_first(ctx: Context, stack: Stack, *, wanted: bool) -> Itera
         raise
 
 
-def _wait(ctx: Context, project: str, services: list[str], timeout: float | None, report: Report) -> int:
-    """``--wait``: poll the state the supervisor keeps until all run healthy (or completed), or one fails."""
+def wait_healthy(ctx: Context, project: str, services: list[str], timeout: float | None,
+                 report: Callable[[str], None]) -> int:
+    """``--wait`` (of ``up`` and ``start``): poll the state the supervisor keeps until all run
+    healthy (or completed), or one fails."""
     from orchestrator.state import containers as cstate
 
     deadline = time.monotonic() + timeout if timeout else None
@@ -200,21 +269,25 @@ def _graceful_stop(ctx: Context, stack: Stack, order: list[list[str]], timeout: 
 
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("--force-recreate", is_flag=True)
-@click.option("--no-recreate", is_flag=True)
-@click.option("--build", "build", flag_value=True, default=None)
-@click.option("--no-build", "build", flag_value=False)
-@click.option("--pull", type=click.Choice(["always", "missing", "never"]), default="missing")
-@click.option("--remove-orphans", is_flag=True)
+@click.option("--force-recreate", is_flag=True,
+              help="Recreate containers even if their configuration and image haven't changed.")
+@click.option("--no-recreate", is_flag=True,
+              help="If containers already exist, don't recreate them. Incompatible with --force-recreate.")
+@click.option("--build", "build", flag_value=True, default=None, help="Build images before starting containers.")
+@click.option("--no-build", "build", flag_value=False, help="Don't build an image, even if it's missing.")
+@click.option("--pull", type=click.Choice(["always", "missing", "never", "build", "policy"]), default="policy",
+              show_default=True, help="Pull image before running; \"policy\" leaves it to each service's pull_policy.")
+@click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
+@click.option("--remove-orphans", is_flag=True, help="Remove containers for services not defined in the Compose file.")
 @click.option("-V", "--renew-anon-volumes", "renew_anon", is_flag=True,
               help="Recreated containers start with new anonymous volumes rather than their predecessors'.")
-@click.option("--scale", multiple=True, metavar="SERVICE=NUM")
+@click.option("--scale", multiple=True, metavar="SERVICE=NUM",
+              help="Scale SERVICE to NUM instances. Overrides the scale setting in the Compose file if present.")
 @click.pass_context
 def create(click_ctx: click.Context, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
-           build: bool | None, pull: str, remove_orphans: bool, renew_anon: bool, scale: tuple[str, ...]) -> None:
+           build: bool | None, pull: str, quiet_pull: bool, remove_orphans: bool, renew_anon: bool,
+           scale: tuple[str, ...]) -> None:
     """Create the stack's containers without starting them (``up --no-start``)."""
-    click_ctx.invoke(up, services=services, detach=True, dry_run=False, wait=False, wait_timeout=None,
-                     force_recreate=force_recreate, no_recreate=no_recreate, no_deps=False, no_start=True,
-                     remove_orphans=remove_orphans, renew_anon=renew_anon, scale=scale, build=build, pull=pull,
-                     abort_on_container_exit=False, exit_code_from=None, timeout=None, no_color=False,
-                     no_log_prefix=False)
+    click_ctx.invoke(up, services=services, detach=True, no_start=True, force_recreate=force_recreate,
+                     no_recreate=no_recreate, remove_orphans=remove_orphans, renew_anon=renew_anon, scale=scale,
+                     build=build, pull=pull, quiet_pull=quiet_pull)

@@ -24,6 +24,16 @@ class PlanOptions:
     no_start: bool = False
     remove_orphans: bool = False
     scale: Mapping[str, int] | None = None
+    # The services named on the command line (None: all). As in Compose, --force-recreate forces
+    # only these; their dependencies brought along are forced by --always-recreate-deps alone.
+    selected: frozenset[str] | None = None
+    recreate_deps: bool = False
+
+    def forced(self, service: str) -> bool:
+        """Whether ``service``'s containers are recreated even when their config hash is unchanged."""
+        if self.selected is None or service in self.selected:
+            return self.force_recreate
+        return self.recreate_deps
 
 
 def _recreate_reason(c: ObservedContainer, svc: DesiredService) -> str:
@@ -72,8 +82,10 @@ def make_plan(
                 elif options.no_recreate:
                     if c.status != "running" and not options.no_start:
                         plan.actions.append(Action("start", name, c.number, f"container {c.status}", c.id, c.name))
-                elif options.force_recreate:
-                    plan.actions.append(Action("recreate", name, c.number, "--force-recreate", c.id, c.name))
+                elif options.forced(name):
+                    flag = "--force-recreate" if options.selected is None or name in options.selected \
+                        else "--always-recreate-deps"
+                    plan.actions.append(Action("recreate", name, c.number, flag, c.id, c.name))
                     recreated.add(name)
                 elif c.config_hash != svc.config_hash:
                     plan.actions.append(

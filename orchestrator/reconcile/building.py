@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,14 +13,16 @@ if TYPE_CHECKING:
 
 
 def build_service_image(ctx: Context, stack: Stack, svc: Service, ref: str, report: Callable[[str], None],
-                        *, no_cache: bool = False) -> str:
-    """Build and tag ``ref``; returns the image id. Build args without a value are left out, as Compose does."""
+                        *, no_cache: bool = False, build_args: Mapping[str, str] | None = None) -> str:
+    """Build and tag ``ref``; returns the image id. Build args without a value are left out, as Compose does;
+    ``build_args`` (``build --build-arg``) win over the file's."""
     from orchestrator.images.build.builder import build_image
     from orchestrator.images.build.runner import RuntimeBuildRunner
 
     assert svc.build is not None
     b = svc.build
     args = {k: v for k, v in b.args.items() if v is not None}
+    args.update(build_args or {})
     context = Path(b.context)
     dockerfile = b.dockerfile
     if b.dockerfile_inline is not None:

@@ -131,6 +131,10 @@ class ServicePlan:
     seccomp: str | dict[str, Any] = "default"  # or a loaded profile (security_opt seccomp=FILE)
     runtime: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    # A one-off container (run) answers to its own name only, unless run --use-aliases gives it the
+    # service's name and aliases too, as in Compose: other containers' lookups of the service never
+    # reach a one-off by surprise.
+    use_aliases: bool = False
     tty: bool = False
     pull_policy: str | None = None
     build: dict[str, Any] | None = None

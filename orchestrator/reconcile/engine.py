@@ -131,14 +131,15 @@ def _wait_condition(ctx: Context, sp: StackPlan, dep: str, condition: str, repor
 
 
 def execute(ctx: Context, sp: StackPlan, plan: Plan, report: Report, *, start: bool = True,
-            ready: Gate | None = None, renew_anonymous: bool = False) -> Outcome:
+            ready: Gate | None = None, renew_anonymous: bool = False, stop_timeout: float | None = None) -> Outcome:
     """Run the plan, in threads (see :mod:`orchestrator.reconcile.threads`).
 
     A service's containers are made as soon as the services whose namespaces or volumes they use
     have theirs (all at once for most stacks, as Compose makes them all first); each is started
     once its own are made and its dependencies have started (and meet their conditions). With
     ``ready``, starts also wait for it to open (the stack's network service is then answering DNS
-    and holding its ports)."""
+    and holding its ports). ``stop_timeout`` (``up -t``) replaces each service's stop_grace_period
+    for the running containers that a recreate or a scale-down stops."""
     involved = [n for gen in sp.order for n in gen if n in sp.services]
     made: dict[str, list[ContainerRecord]] = {}
     steps: list[str] = []
@@ -155,7 +156,7 @@ def execute(ctx: Context, sp: StackPlan, plan: Plan, report: Report, *, start: b
         phase, name = item.split(":", 1)
         svc = sp.services[name]
         if phase == "make":
-            made[name] = _all(threads.each(lambda a: _make(ctx, svc, a, report, renew_anonymous),
+            made[name] = _all(threads.each(lambda a: _make(ctx, svc, a, report, renew_anonymous, stop_timeout),
                                                plan.for_service(name)))
             return
         for dep, cond in svc.depends_on.items():
@@ -191,7 +192,7 @@ def _all(outcomes: Iterable[threads.Done[Any, ContainerRecord | None]]) -> list[
 
 
 def _make(ctx: Context, svc: ServicePlan, action: Action, report: Report,
-          renew_anonymous: bool = False) -> ContainerRecord | None:
+          renew_anonymous: bool = False, stop_timeout: float | None = None) -> ContainerRecord | None:
     """One action's part before any start: the old container removed, the new one made. Returns the
     container the action will start, if any. A recreated container's anonymous volumes stay where
     its replacement takes them over; a container removed for good leaves them behind."""
@@ -202,7 +203,8 @@ def _make(ctx: Context, svc: ServicePlan, action: Action, report: Report,
         old = cstate.get(ctx.db(), action.container_id)
         if old is not None:
             report(f"Container {old.name}  Removing ({action.reason})")
-            lifecycle.remove(ctx, old, timeout=None, anonymous="keep" if action.kind == "recreate" else "release")
+            lifecycle.remove(ctx, old, timeout=stop_timeout,
+                             anonymous="keep" if action.kind == "recreate" else "release")
             report(f"Container {old.name}  Removed")
         if action.kind == "remove":
             return None

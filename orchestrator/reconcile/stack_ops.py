@@ -34,13 +34,16 @@ Report = Callable[[str], None]
 @dataclass(frozen=True)
 class UpOptions:
     """The ``up`` and ``create`` flags, gathered so that the reconciler takes one value rather than a dozen."""
-    pull: str = "missing"  # always | missing | never
+    # always | missing | never | build; None is Compose's "policy": each service's pull_policy decides
+    pull: str | None = None
     build: bool | None = None  # True --build, False --no-build, None: build when missing
     plan: PlanOptions = field(default_factory=PlanOptions)
     dry_run: bool = False
     no_start: bool = False
     services: tuple[str, ...] = ()
     renew_anonymous: bool = False  # -V: the containers made start with empty anonymous volumes
+    stop_timeout: float | None = None  # -t: the grace period of the running containers a recreate stops
+    quiet_pull: bool = False  # --quiet-pull: no progress lines for the images pulled
 
 
 def ensure_images(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -> dict[str, Image]:
@@ -50,7 +53,8 @@ def ensure_images(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -
     for name, svc in stack.services.items():
         ref = translate.image_ref(stack.name, svc)
         have = ctx.images.exists(ref)
-        policy = svc.pull_policy or opts.pull
+        # an explicit --pull overrides every service's pull_policy, as Compose's does
+        policy = opts.pull or svc.pull_policy or "missing"
         if svc.build is not None and (opts.build or (not have and opts.build is not False) or policy == "build"):
             report(f"Image {ref}  Building")
             from orchestrator.reconcile.building import build_service_image
@@ -63,9 +67,11 @@ def ensure_images(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -
             if opts.dry_run:
                 report(f"Image {ref}  would be pulled")
                 continue
-            report(f"Image {ref}  Pulling")
+            if not opts.quiet_pull:
+                report(f"Image {ref}  Pulling")
             ctx.images.pull(ref, platform=svc.platform)
-            report(f"Image {ref}  Pulled")
+            if not opts.quiet_pull:
+                report(f"Image {ref}  Pulled")
         images[name] = ctx.images.resolve(ref)
     return images
 
@@ -150,7 +156,8 @@ def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOptions, r
     if not opts.no_start and needs_net:
         prestart_runtime(ctx)
     if not needs_net:
-        return engine.execute(ctx, sp, plan, report, start=not opts.no_start, renew_anonymous=opts.renew_anonymous)
+        return engine.execute(ctx, sp, plan, report, start=not opts.no_start, renew_anonymous=opts.renew_anonymous,
+                              stop_timeout=opts.stop_timeout)
     ready = Gate()
 
     def network_service() -> None:
@@ -174,7 +181,7 @@ def up(ctx: Context, stack: Stack, sp: StackPlan, plan: Plan, opts: UpOptions, r
         for vol in sp.volumes:
             ensure_volume(ctx.paths, vol)
         outcome = engine.execute(ctx, sp, plan, report, start=not opts.no_start, ready=ready,
-                                 renew_anonymous=opts.renew_anonymous)
+                                 renew_anonymous=opts.renew_anonymous, stop_timeout=opts.stop_timeout)
     finally:
         side.join()
     if ready.error is not None:

@@ -91,7 +91,7 @@ def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path
     endpoints = driver.attach(rec.id, ns, attachments, project=sp.project)
     conn = ctx.db()
     for n, ep in zip(sp.networks, endpoints, strict=False):
-        names = [sp.service, rec.name, *n.aliases]
+        names = [rec.name] if rec.one_off and not sp.use_aliases else [sp.service, rec.name, *n.aliases]
         if sp.hostname:
             names.append(sp.hostname)
         register_dns(conn, sp.project, n.network, sorted(set(names)), ep.address, rec.id)

@@ -27,18 +27,18 @@ class MissingRequired(InterpolationError):
     """``${VAR:?msg}`` / ``${VAR?msg}`` on a missing variable."""
 
 
-def _is_name_start(c: str) -> bool:
+def is_name_start(c: str) -> bool:
     return c == "_" or ("a" <= c <= "z") or ("A" <= c <= "Z")
 
 
-def _is_name_char(c: str) -> bool:
-    return _is_name_start(c) or ("0" <= c <= "9")
+def is_name_char(c: str) -> bool:
+    return is_name_start(c) or ("0" <= c <= "9")
 
 
 _BRACES = re.compile(r"\$\$|\$\{|\}")
 
 
-def _find_close(s: str, start: int) -> int:
+def find_close(s: str, start: int) -> int:
     """Index of the ``}`` closing a ``${`` whose body starts at ``start`` (nested ``${`` counted)."""
     depth = 1
     for m in _BRACES.finditer(s, start):
@@ -75,16 +75,16 @@ def _interpolate(value: str, lookup: Lookup, on_missing: Callable[[str], None], 
             out.append("$")
             i = j + 2
         elif c == "{":
-            close = _find_close(value, j + 2)
+            close = find_close(value, j + 2)
             if close < 0:
                 raise InterpolationError(f'invalid interpolation format in "{value}": missing "}}"')
             if depth >= MAX_NESTING:
                 raise InterpolationError(f"variables nested more than {MAX_NESTING} levels deep")
             out.append(_braced(value[j + 2 : close], value, lookup, on_missing, depth + 1))
             i = close + 1
-        elif _is_name_start(c):
+        elif is_name_start(c):
             k = j + 2
-            while k < n and _is_name_char(value[k]):
+            while k < n and is_name_char(value[k]):
                 k += 1
             name = value[j + 1 : k]
             found = lookup(name)
@@ -102,9 +102,9 @@ def _interpolate(value: str, lookup: Lookup, on_missing: Callable[[str], None], 
 
 def _braced(body: str, whole: str, lookup: Lookup, on_missing: Callable[[str], None], depth: int) -> str:
     k, n = 0, len(body)
-    if n == 0 or not _is_name_start(body[0]):
+    if n == 0 or not is_name_start(body[0]):
         raise InterpolationError(f'invalid interpolation format in "{whole}": "${{{body}}}"')
-    while k < n and _is_name_char(body[k]):
+    while k < n and is_name_char(body[k]):
         k += 1
     name = body[:k]
     found = lookup(name)

@@ -92,12 +92,13 @@ services:
 networks:
   side: {}
 """))
-    host.pystack("-f", f, "run", "-d", "--service-ports", "web")
+    # a one-off answers to the service's name only with --use-aliases, as in Compose
+    host.pystack("-f", f, "run", "-d", "--service-ports", "--use-aliases", "web")
     assert host.http("http://127.0.0.1:28194/etc/hostname").strip()
     out = host.pystack("-f", f, "run", "--rm", "-T", "web", "nslookup", "web").stdout
     assert "Name:\tweb" in out and "Address: 10." in out
     # a network that the running service has not seen yet: it listens on its gateway before the start
-    out = host.pystack("-f", f, "run", "--rm", "-T", "tool", "nslookup", "tool").stdout
+    out = host.pystack("-f", f, "run", "--rm", "-T", "--use-aliases", "tool", "nslookup", "tool").stdout
     assert "Name:\ttool" in out and "Address: 10." in out
     host.pystack("-f", f, "down", "-t", "0")
 

@@ -71,6 +71,20 @@ def test_force_and_no_recreate() -> None:
     assert make_plan("p", desired(db="z"), obs, [["db"]], PlanOptions(no_recreate=True)).empty
 
 
+def test_force_recreate_forces_the_named_services_and_not_their_dependencies() -> None:
+    """``up --force-recreate web`` recreates web; db, brought along as its dependency, is
+    recreated only when it changed, or with --always-recreate-deps (Compose's two strategies)."""
+    obs = [running("db", "a"), running("api", "b"), running("web", "c")]
+    want = desired(db="a", api="b", web="c")
+    forced = make_plan("p", want, obs, ORDER, PlanOptions(force_recreate=True, selected=frozenset({"web"})))
+    assert [(a.kind, a.service, a.reason) for a in forced.actions] == [("recreate", "web", "--force-recreate")]
+    deps = make_plan("p", want, obs, ORDER, PlanOptions(recreate_deps=True, selected=frozenset({"web"})))
+    assert {(a.kind, a.service) for a in deps.actions} == {("recreate", "db"), ("recreate", "api")}
+    assert [a.reason for a in deps.actions if a.service == "db"] == ["--always-recreate-deps"]
+    assert make_plan("p", want, obs, ORDER, PlanOptions(recreate_deps=True, no_recreate=True,
+                                                         selected=frozenset({"web"}))).empty
+
+
 def test_orphans_warn_or_are_removed() -> None:
     obs = [running("old", "x")]
     plan = make_plan("p", desired(db="a"), obs, [["db"]])

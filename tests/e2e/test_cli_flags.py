@@ -1,0 +1,233 @@
+"""Command-line flags that must do what Compose's same flags do (each was once accepted and ignored,
+or did something else): ``up --pull/-t/--attach/--timestamps/--abort-on-container-failure``,
+``rm -f``, ``ps --status/--filter``, ``run --use-aliases/--cap-add``, bad values as one-line errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+
+from tests.e2e.conftest import Host
+
+SLEEPER = """
+name: {name}
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+"""
+
+
+def test_up_pull_overrides_the_services_pull_policy(host: Host) -> None:
+    """pull_policy: always would pull (and fail, this host has no registry); --pull never wins."""
+    f = str(host.write("compose.yaml", """
+name: flagfixpull
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    pull_policy: always
+"""))
+    res = host.pystack("-f", f, "up", "-d", "--pull", "never", check=False)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
+
+
+def test_up_timeout_bounds_the_stop_of_a_recreated_container(host: Host) -> None:
+    """``sleep`` as PID 1 ignores SIGTERM: a recreate waits its 10 s grace period, unless ``-t 0``."""
+    f = str(host.write("compose.yaml", SLEEPER.format(name="flagfixtimeout")))
+    host.pystack("-f", f, "up", "-d", "--wait")
+    t0 = time.monotonic()
+    out = host.pystack("-f", f, "--progress", "plain", "up", "-d", "--force-recreate", "-t", "0").stderr
+    assert time.monotonic() - t0 < 6, out
+    assert "Recreate" in out or "Removing" in out
+    assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
+
+
+def test_up_refuses_flag_combinations_and_unknown_services(host: Host) -> None:
+    f = str(host.write("compose.yaml", SLEEPER.format(name="flagfixrefuse")))
+    for args, words in [
+        (["-d", "--abort-on-container-exit"], "incompatible"),
+        (["--wait", "--exit-code-from", "app"], "incompatible"),
+        (["--always-recreate-deps", "--no-recreate"], "incompatible"),
+        (["--exit-code-from", "nope"], "nope"),  # once: a foreground up waiting forever
+        (["-d", "--scale", "nope=2"], "no such service: nope"),
+        (["-d", "--attach", "nope"], "no such service: nope"),
+    ]:
+        res = host.pystack("-f", f, "up", *args, check=False, timeout=30)
+        assert res.returncode != 0 and words in res.stderr.strip().splitlines()[-1], (args, res.stderr)
+        assert "Traceback" not in res.stderr, res.stderr
+    for args in (["run", "--label", "a=b", "app", "true"], ["exec", "--detach-keys=x", "app", "true"]):
+        res = host.pystack("-f", f, *args, check=False)  # options before SERVICE are ours: unknown ones refused
+        assert res.returncode == 2 and "No such option" in res.stderr, res.stderr
+    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+
+
+def test_foreground_up_attach_timestamps_and_abort_on_failure(host: Host) -> None:
+    """Only --attach'ed output is printed, with timestamps; the failing container's exit ends up
+    (with its code) even though its output is not attached."""
+    f = str(host.write("compose.yaml", """
+name: flagfixattach
+services:
+  shown:
+    image: busybox:latest
+    command: ["sh", "-c", "echo shown-line; exec sleep 1000"]
+  hidden:
+    image: busybox:latest
+    command: ["sh", "-c", "echo hidden-line; sleep 1; exit 3"]
+"""))
+    cmd = ["nsenter", f"--net=/run/netns/{host.netns}", sys.executable, "-m", "orchestrator", "-f", f, "up",
+           "--no-color", "--attach", "shown", "--timestamps", "--abort-on-container-failure", "-t", "0"]
+    proc = subprocess.Popen(cmd, cwd=host.workdir, env=host.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 3, err
+    assert "hidden-line" not in out
+    line = next(x for x in out.splitlines() if "shown-line" in x)
+    assert re.match(r"shown-1 \| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S* shown-line$", line), line
+
+
+def test_rm_force_leaves_running_containers(host: Host) -> None:
+    """As in Compose, -f only skips the question: a running container goes with -s only."""
+    f = str(host.write("compose.yaml", SLEEPER.format(name="flagfixrm")))
+    host.pystack("-f", f, "up", "-d", "--wait")
+    res = host.pystack("-f", f, "rm", "-f")
+    assert "No stopped containers" in res.stderr
+    assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
+    host.pystack("-f", f, "rm", "-f", "-s")
+    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+
+
+def test_ps_status_filter_and_bad_values(host: Host) -> None:
+    f = str(host.write("compose.yaml", """
+name: flagfixps
+services:
+  once:
+    image: busybox:latest
+    command: ["true"]
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+"""))
+    host.pystack("-f", f, "create")
+    assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout) == []  # created: only with -a
+    assert len(json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)) == 2
+    host.pystack("-f", f, "up", "-d", "--wait")
+
+    def services(*args: str) -> list[str]:
+        return sorted(r["Service"] for r in json.loads(host.pystack("-f", f, "ps", *args, "--format", "json").stdout))
+
+    assert services("--status", "exited") == ["once"]
+    assert services("--filter", "status=running") == ["app"]
+    for args in (["ps", "--status", "exitted"], ["ps", "--filter", "state=running"], ["ps", "nope"],
+                 ["logs", "--tail", "ten"], ["logs", "--since", "yesterday"], ["port", "app", "eighty"]):
+        res = host.pystack("-f", f, *args, check=False)
+        assert res.returncode != 0 and "Traceback" not in res.stderr and "internal error" not in res.stderr, res.stderr
+    assert host.pystack("-f", f, "logs", "--since", "1h30m").returncode == 0
+
+
+def test_run_is_not_the_service_to_lookups_unless_use_aliases(host: Host) -> None:
+    """A one-off container answers to its own name; with --use-aliases to the service's too.
+    --cap-add reaches the one-off's capabilities."""
+    f = str(host.write("compose.yaml", SLEEPER.format(name="flagfixalias")))
+    host.pystack("-f", f, "up", "-d", "--wait")
+
+    def addresses() -> set[str]:
+        out = host.pystack("-f", f, "exec", "-T", "app", "nslookup", "app").stdout
+        return set(re.findall(r"Address(?: \d+)?:\s+(\d+\.\d+\.\d+\.\d+)", out.split("Name:", 1)[-1]))
+
+    assert len(addresses()) == 1
+    host.pystack("-f", f, "run", "-d", "--name", "flagfixalias-plain", "app", "sleep", "1000")
+    assert len(addresses()) == 1
+    host.pystack("-f", f, "run", "-d", "--use-aliases", "--name", "flagfixalias-alias", "app", "sleep", "1000")
+    assert len(addresses()) == 2
+    res = host.pystack("-f", f, "run", "--rm", "-T", "--cap-drop", "ALL", "--cap-add", "NET_ADMIN", "app",
+                       "grep", "CapEff", "/proc/self/status")
+    assert res.stdout.split()[-1] == "0000000000001000"  # CAP_NET_ADMIN (12) alone
+    bad = host.pystack("-f", f, "run", "-d", "--rm", "app", "true", check=False)
+    assert bad.returncode == 2 and "--rm" in bad.stderr
+
+
+def test_wait_scale_volumes_and_start_wait(host: Host) -> None:
+    f = str(host.write("compose.yaml", """
+name: flagfixwait
+services:
+  job:
+    image: busybox:latest
+    command: ["sh", "-c", "sleep 1; exit 4"]
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    volumes: ["data:/data"]
+    stop_grace_period: 1s
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+volumes:
+  data: {}
+  spare: {}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    res = host.pystack("-f", f, "wait", "job", check=False, timeout=60)
+    assert res.returncode == 4 and "exited with status code 4" in res.stdout, res.stderr
+
+    host.pystack("-f", f, "scale", "app=3")
+    rows = json.loads(host.pystack("-f", f, "ps", "--format", "json", "app").stdout)
+    assert sorted(r["Name"] for r in rows) == ["flagfixwait-app-1", "flagfixwait-app-2", "flagfixwait-app-3"]
+    assert host.pystack("-f", f, "scale", "nope=2", check=False).returncode != 0
+
+    assert host.pystack("-f", f, "volumes", "-q").stdout.split() == ["flagfixwait_data", "flagfixwait_spare"]
+    assert host.pystack("-f", f, "volumes", "app").stdout.splitlines() == [
+        "DRIVER    VOLUME NAME", "local     flagfixwait_data"]
+    assert host.pystack("-f", f, "volumes", "-q", "job").stdout == ""
+
+    host.pystack("-f", f, "stop", "-t", "0", "app")
+    out = host.pystack("-f", f, "start", "--wait", "app", timeout=60).stderr
+    assert "Healthy" in out, out
+    health = {r["Health"] for r in json.loads(host.pystack("-f", f, "ps", "--format", "json", "app").stdout)}
+    assert health == {"healthy"}
+
+    host.pystack("-f", f, "up", "-d", "--force-recreate", "-t", "0", "job")
+    res = host.pystack("-f", f, "wait", "--down-project", "job", check=False, timeout=60)
+    assert res.returncode == 4, res.stderr
+    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+
+
+def test_down_services_leaves_the_rest_of_the_stack(host: Host) -> None:
+    f = str(host.write("compose.yaml", """
+name: flagfixdown
+services:
+  web:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    depends_on: [db]
+  db:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+"""))
+    host.pystack("-f", f, "up", "-d", "--wait")
+    host.pystack("-f", f, "down", "-t", "0", "web")
+    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    assert [(r["Service"], r["State"]) for r in rows] == [("db", "running")]
+    assert host.pystack("-f", f, "exec", "-T", "db", "true").returncode == 0
+    bad = host.pystack("-f", f, "down", "nope", check=False)
+    assert bad.returncode != 0 and "no such service: nope" in bad.stderr
+
+
+def test_ls_filter_and_version_format(host: Host) -> None:
+    for name in ("flagfixlsone", "flagfixlstwo"):
+        host.write(f"{name}.yaml", SLEEPER.format(name=name))
+        host.pystack("-f", str(host.workdir / f"{name}.yaml"), "up", "-d")
+    assert host.pystack("ls", "-q", "--filter", "name=lstwo").stdout.split() == ["flagfixlstwo"]
+    assert sorted(host.pystack("ls", "-q", "--filter", "name=flagfixls").stdout.split()) == [
+        "flagfixlsone", "flagfixlstwo"]
+    assert host.pystack("ls", "--filter", "status=running", check=False).returncode == 2
+    assert "version" in json.loads(host.pystack("version", "--format", "json").stdout)

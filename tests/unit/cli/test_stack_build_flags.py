@@ -1,0 +1,39 @@
+"""``build`` over a stack, with Compose's flags: a name that is a service is built as the service
+(tagged as ``up`` looks for it) even when a directory has that name; --build-arg reaches it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYSTACK_ROOT"] = str(tmp_path / "root")
+    return subprocess.run([sys.executable, "-m", "orchestrator", "--progress", "plain", *args], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_build_flags_over_the_stack(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text("FROM scratch\nARG X=none\nLABEL x=$X\n")
+    (tmp_path / "compose.yaml").write_text("name: flagfixbuild\nservices:\n  app:\n    build: ./app\n")
+
+    def label() -> str:
+        doc = json.loads(run(tmp_path, "image", "inspect", "flagfixbuild-app").stdout)
+        return str(doc[0]["Config"]["Labels"]["x"])
+
+    res = run(tmp_path, "build", "app")
+    assert res.returncode == 0 and "Image flagfixbuild-app  Built" in res.stderr, res.stderr
+    assert label() == "none"
+    assert run(tmp_path, "build", "--build-arg", "X=1", "app").returncode == 0
+    assert label() == "1"
+    quiet = run(tmp_path, "build", "-q", "--build-arg", "X=2", "app")
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == "" and label() == "2"
+    single = run(tmp_path, "build", "./app", "-t", "solo:1", "--build-arg", "X=3")
+    assert single.returncode == 0 and "tagged solo:1" in single.stderr, single.stderr
+    bad = run(tmp_path, "build", "--push", "./app", "-t", "solo:2")
+    assert bad.returncode == 2 and "--push" in bad.stderr
