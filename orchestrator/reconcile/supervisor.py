@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from orchestrator import unix_socket
 from orchestrator.errors import PystackError
 from orchestrator.paths import Paths
 from orchestrator.reconcile import health, lifecycle
@@ -122,7 +123,7 @@ class Supervisor:
         with contextlib.suppress(FileNotFoundError):
             sock_path.unlink()
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(str(sock_path))
+        unix_socket.bind(listener, sock_path)
         listener.listen(16)
         threading.Thread(target=self._serve, args=(listener,), name="socket", daemon=True).start()
         self.reload()

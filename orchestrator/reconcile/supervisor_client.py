@@ -15,7 +15,7 @@ import subprocess
 import time
 from typing import Any
 
-from orchestrator import isolated
+from orchestrator import isolated, unix_socket
 from orchestrator.paths import Paths
 
 
@@ -54,7 +54,7 @@ def request(paths: Paths, project: str, op: str, timeout: float = 2.0, **args: A
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(timeout)
-            s.connect(str(path))
+            unix_socket.connect(s, path)
             s.sendall(json.dumps({"op": op, **args}).encode() + b"\n")
             data = read_line(s)
     except OSError:

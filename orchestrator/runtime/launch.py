@@ -124,11 +124,13 @@ def _send_console(plan: monitor_plan.MonitorPlan) -> int:
     """A pty for process.terminal: the master goes to --console-socket (as runc), the init takes the slave."""
     import socket
 
+    from orchestrator import unix_socket
+
     master, slave = os.openpty()
     try:
         plan.console = os.ttyname(slave)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as s:
-            s.connect(str(plan.console_socket))
+            unix_socket.connect(s, str(plan.console_socket))
             socket.send_fds(s, [b"console"], [master])
     except OSError as exc:
         os.close(slave)

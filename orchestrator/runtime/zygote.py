@@ -25,6 +25,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from orchestrator import unix_socket
 from orchestrator.runtime import monitor_plan
 from orchestrator.runtime.store import ContainerDir
 
@@ -117,7 +118,7 @@ def fork_monitor(sock_path: Path, plan: monitor_plan.MonitorPlan) -> int:
         for attempt in range(3):
             try:
                 with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC) as s:
-                    s.connect(str(sock_path))
+                    unix_socket.connect(s, sock_path)
                     socket.send_fds(s, [payload], fds)
                     if s.recv(1) == b"K":
                         return r
@@ -225,7 +226,7 @@ def _serve(sock_path: Path, ready_fd: int) -> None:
         os.unlink(sock_path)
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
     old = os.umask(0o177)
-    srv.bind(str(sock_path))
+    unix_socket.bind(srv, sock_path)
     os.umask(old)
     srv.listen(64)
     devnull = os.open("/dev/null", os.O_RDWR)

@@ -190,3 +190,42 @@ services:
     host.pystack("-f", f, "start", "once")
     assert _ps(host, f)["nsfixhalfway-once-1"]["State"] == "running"
     host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_a_deep_state_root_still_gets_its_supervisor(host: Host) -> None:
+    """``<root>/run/stacks/<project>/supervisor.sock`` past the 107 bytes a unix socket address
+    holds: the supervisor still listens (through its directory), so the restart policy applies."""
+    import shutil
+
+    from tests.e2e.conftest import _kill_leftovers
+
+    deep = host.workdir / ("d" * 60) / ("e" * 60) / "root"
+    shutil.copytree(host.root, deep, symlinks=True)
+    f = str(host.write("deep.yaml", """
+name: e2edeeproot
+services:
+  worker:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    restart: always
+    network_mode: none
+"""))
+    sock = deep / "run" / "stacks" / "e2edeeproot" / "supervisor.sock"
+    assert len(str(sock)) > 107
+    try:
+        host.pystack("--root", str(deep), "-f", f, "up", "-d")
+        _wait(sock.exists)
+        rows = json.loads(host.pystack("--root", str(deep), "-f", f, "ps", "--format", "json").stdout)
+        cid = str(rows[0]["ID"])
+        state = json.loads(host.pystack("--root", str(deep), "runtime", "state", cid).stdout)
+        first = int(state["pid"])
+        os.kill(first, signal.SIGKILL)
+
+        def back() -> bool:
+            now = json.loads(host.pystack("--root", str(deep), "runtime", "state", cid).stdout)
+            return now["status"] == "running" and int(now["pid"]) != first
+
+        _wait(back)
+    finally:
+        host.pystack("--root", str(deep), "-f", f, "down", "-t", "0", check=False)
+        _kill_leftovers(deep)
