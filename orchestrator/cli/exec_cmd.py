@@ -233,9 +233,6 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     from orchestrator.reconcile.logs import Follower
     from orchestrator.state import containers as cstate
 
-    if detach and remove:
-        # Docker's daemon removes such a container when it exits; pystack has no daemon watching one-offs.
-        raise click.UsageError("--rm cannot be combined with -d here: remove the container with `rm` once it exits")
     stack = proj.load(opts, targets=(service,))
     if service not in stack.services:
         raise PystackError(f"no such service: {service}")
@@ -306,8 +303,14 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
         ensure_service(ctx.paths, stack.name, host_netns=ctx.host_netns)
         if fresh_networks or sp.ports:  # names themselves are looked up live, without a re-read
             notify_service(ctx.paths, stack.name)
+    if detach and remove:
+        lifecycle.remove_on_exit(ctx, rec)
     lifecycle.start(ctx, rec)
     if detach:
+        if remove:  # the stack's supervisor removes it when it ends
+            from orchestrator.reconcile import supervisor_client
+
+            supervisor_client.ensure(ctx.paths, stack.name, host_netns=ctx.host_netns)
         click.echo(rec.name)
         return
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)

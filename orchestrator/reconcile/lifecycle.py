@@ -30,6 +30,7 @@ LOG_NAME = "log.json"
 KILLED_EXIT_WAIT = 2.0  # a PID 1 sent SIGKILL is gone at once; past this, its whole cgroup is killed
 STOPPING = "stopping"  # the pid and start time of the command stopping the container, while it does
 RESTARTING = "restarting"  # there while a stopped run is replaced by a new one (see lost_in_restart)
+REMOVE_ON_EXIT = "remove-on-exit"  # a detached ``run --rm``: the supervisor removes it when it ends
 
 
 def new_id() -> str:
@@ -158,6 +159,19 @@ def _recreate_process(ctx: Context, rec: ContainerRecord) -> None:
     rt.create(rec.id, cdir, log_path=cdir / LOG_NAME, log_max_size=info.log_max_size,
               log_max_files=info.log_max_files)
     note.unlink(missing_ok=True)
+
+
+def remove_on_exit(ctx: Context, rec: ContainerRecord) -> None:
+    """Mark a one-off container for removal when it ends (``run -d --rm``).
+
+    Docker's daemon does this for a container with AutoRemove; here the stack's supervisor, which
+    already waits on its containers' processes, watches a one-off container only when so marked.
+    A mark rather than a column: it lives and goes with the container's directory."""
+    (ctx.paths.container(rec.id) / REMOVE_ON_EXIT).touch()
+
+
+def removed_on_exit(ctx: Context, rec: ContainerRecord) -> bool:
+    return (ctx.paths.container(rec.id) / REMOVE_ON_EXIT).exists()
 
 
 def lost_in_restart(ctx: Context, rec: ContainerRecord) -> bool:

@@ -43,6 +43,7 @@ from orchestrator.state.db import connect
 
 if TYPE_CHECKING:
     from orchestrator.runtime.api import ContainerState
+    from orchestrator.state.containers import ContainerRecord
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 T = TypeVar("T")
@@ -137,7 +138,8 @@ class Supervisor:
                 if cid not in recs:
                     self.watched.pop(cid).cancel()
             for cid, rec in recs.items():
-                if cid not in self.watched and not rec.one_off and rec.status not in ("creating", "removing"):
+                watches = not rec.one_off or lifecycle.removed_on_exit(self.ctx, rec)  # run -d --rm
+                if cid not in self.watched and watches and rec.status not in ("creating", "removing"):
                     watch = self.watched[cid] = Watch()
                     threading.Thread(target=self._watch, args=(cid, watch), name=f"watch-{cid}",
                                      daemon=True).start()
@@ -223,6 +225,9 @@ class Supervisor:
                     self._q(cstate.update_if_started_at, cid, run_started, status="exited",
                                                 finished_at=status.finished_at if status else time.time(),
                                                 exit_code=code, oom_killed=bool(status and status.oom_killed))
+            if rec.one_off:  # only a detached ``run --rm`` is watched: gone once it ends, as Docker's AutoRemove
+                self._remove_one_off(rec)
+                return
             verdict = self._still_ours(cid, run_started)
             if verdict != "ours":
                 if verdict == "gone":
@@ -254,6 +259,14 @@ class Supervisor:
             self._q(cstate.update, cid, restart_count=rec.restart_count + 1)
             self._q(cstate.add_event, self.project, "restart", service=rec.service, container=rec.name)
             self.log(f"{rec.name} restarted (attempt {restart.attempts}, after {delay:.1f}s)")
+
+    def _remove_one_off(self, rec: ContainerRecord) -> None:
+        try:
+            lifecycle.remove(self.ctx, rec, timeout=0, anonymous="delete")  # as run --rm in the foreground
+        except PystackError as exc:
+            self.log(f"{rec.name}: removal after exit failed: {exc}")
+            return
+        self.log(f"{rec.name} removed after it exited (run --rm)")
 
     def _still_ours(self, cid: str, run_started: float | None) -> str:
         """Whether the run this watcher saw end is still the supervisor's to restart.

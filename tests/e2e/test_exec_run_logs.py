@@ -263,3 +263,40 @@ def _reap_or_kill(pid: int, seconds: float) -> int:
         time.sleep(0.05)
     os.kill(pid, 9)
     return os.waitpid(pid, 0)[1]
+
+
+def test_a_detached_run_rm_is_removed_when_it_ends(host: Host) -> None:
+    """``run -d --rm``: the container runs in the background and is gone once it exits, as with
+    Docker's AutoRemove, whether it ends by itself or is killed; its anonymous volume goes with it.
+    A plain ``run -d`` stays."""
+    f = str(host.write("compose.yaml", """
+name: e2erunrm
+services:
+  job:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    network_mode: none
+    volumes: ["/scratch"]
+"""))
+
+    def rows() -> dict[str, str]:
+        out = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout or "[]")
+        return {str(r["Name"]): str(r["ID"]) for r in out}
+
+    def wait_gone(name: str) -> None:
+        deadline = time.monotonic() + 20
+        while name in rows():
+            assert time.monotonic() < deadline, f"{name} is still there"
+            time.sleep(0.2)
+
+    slow = host.pystack("-f", f, "run", "-d", "--rm", "job").stdout.strip()
+    kept = host.pystack("-f", f, "run", "-d", "job", "true").stdout.strip()
+    quick = host.pystack("-f", f, "run", "-d", "--rm", "job", "sleep", "0.5").stdout.strip()
+    assert slow in rows() and kept in rows()
+    wait_gone(quick)
+    host.pystack("runtime", "kill", rows()[slow], "KILL")
+    wait_gone(slow)
+    time.sleep(0.5)
+    assert kept in rows()  # exited, and kept: it had no --rm
+    volumes = sorted(p.name for p in (host.root / "volumes").iterdir())
+    assert len(volumes) == 1, volumes  # the kept container's own; --rm deleted the others'
