@@ -126,6 +126,7 @@ class ServicePlan:
     read_only: bool = False
     sysctls: dict[str, str] = field(default_factory=dict)
     shm_size: int | None = None
+    shm_shared: bool = False  # others may join its IPC namespace: its /dev/shm lives on the host (reconcile.shm)
     oom_score_adj: int | None = None
     no_new_privileges: bool = False
     seccomp: str | dict[str, Any] = "default"  # or a loaded profile (security_opt seccomp=FILE)

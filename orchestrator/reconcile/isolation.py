@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import PystackError, RuntimeFailure
+from orchestrator.reconcile import shm
 from orchestrator.reconcile.context import Context
 from orchestrator.reconcile.desired import DevicePlan, ServicePlan
 from orchestrator.state import containers as cstate
@@ -35,6 +36,10 @@ def apply(ctx: Context, sp: ServicePlan, rec: ContainerRecord, opts: ContainerOp
     cdir = ctx.paths.container(rec.id)
     opts.ipc_ns = _namespace(ctx, rec, "ipc", sp.ipc, cdir)
     opts.dev_shm = sp.ipc != "none"  # a namespace of its own, as for private, and no /dev/shm
+    own_shm = shm.mounts(ctx, rec, sp.ipc, sp.shm_shared, sp.shm_size)  # shared with its IPC namespace
+    if own_shm:
+        opts.dev_shm = False
+        opts.mounts[:0] = own_shm  # before the service's volumes: one of its own at /dev/shm still wins
     opts.pid_ns = _namespace(ctx, rec, "pid", sp.pid, cdir)
     opts.uts_ns = "host" if sp.uts == "host" else None
     if sp.uts == "host":
@@ -66,6 +71,9 @@ def repin(ctx: Context, rec: ContainerRecord) -> None:
     cdir = ctx.paths.container(rec.id)
     for kind in ("ipc", "pid"):
         _namespace(ctx, rec, kind, service.get(kind), cdir)
+    ipc = service.get("ipc") or ""
+    if ipc.startswith(("service:", "container:")) and (cdir / shm.SHM).is_dir():
+        shm.follow(ctx, rec, ipc)  # its /dev/shm is the donor's of now, as its IPC namespace is
 
 
 def donors_first(recs: Sequence[ContainerRecord]) -> list[list[ContainerRecord]]:
@@ -92,10 +100,12 @@ def _joined_services(rec: ContainerRecord) -> set[str]:
 
 
 def release(ctx: Context, rec: ContainerRecord) -> None:
-    """Undo the namespace pins of a container being removed (before its directory goes)."""
+    """Undo the namespace pins and the /dev/shm mounts of a container being removed (before its
+    directory goes)."""
     from orchestrator.runtime.nspin import unpin_all
 
     unpin_all(ctx.paths.container(rec.id))
+    shm.release(ctx.paths.container(rec.id))
 
 
 def donor(ctx: Context, project: str, ref: str) -> ContainerRecord | None:

@@ -415,3 +415,38 @@ services:
     own = _sh(host, f, "own", "hostname; cat /etc/hostname").splitlines()
     assert own[0] == own[1] != name
     host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_an_ipc_joiner_shares_the_donors_dev_shm_and_ipc_host_the_hosts(host: Host) -> None:
+    """POSIX shared memory is files in /dev/shm: a joiner of ``ipc: service:x`` sees x's (and keeps
+    seeing them across its own restart, and the next x's after x is recreated), as with Docker;
+    ``ipc: host`` sees the host's. A container nobody joins keeps a /dev/shm of its own."""
+    marker = Path("/dev/shm") / f"nsfixshm-{secrets.token_hex(4)}"
+    marker.write_text("from the host\n")
+    f = str(host.write("compose.yaml", f"""
+name: nsfixshm
+services:
+  x: {{image: busybox:latest, network_mode: none, restart: always, command: {SLEEP}}}
+  j: {{image: busybox:latest, network_mode: none, restart: always, ipc: "service:x", command: {SLEEP}}}
+  alone: {{image: busybox:latest, network_mode: none, command: {SLEEP}}}
+  h: {{image: busybox:latest, network_mode: none, ipc: host, command: {SLEEP}}}
+"""))
+    try:
+        host.pystack("-f", f, "up", "-d")
+        _sh(host, f, "x", "echo from x > /dev/shm/seg")
+        assert _sh(host, f, "j", "cat /dev/shm/seg") == "from x"
+        _sh(host, f, "j", "echo from j > /dev/shm/back")
+        assert _sh(host, f, "x", "cat /dev/shm/back") == "from j"
+        assert _sh(host, f, "alone", "ls /dev/shm") == ""
+        assert _sh(host, f, "h", f"cat /dev/shm/{marker.name}") == "from the host"
+        assert _sh(host, f, "h", "grep ' /dev/shm ' /proc/mounts | grep -c nosuid") == "1"
+        _kill_and_await_new_run(host, f, "j")
+        assert _sh(host, f, "j", "cat /dev/shm/seg") == "from x"
+        host.pystack("-f", f, "up", "-d", "--force-recreate", "-t", "0", "x")  # a new x, with a new /dev/shm
+        _sh(host, f, "x", "echo from the new x > /dev/shm/seg2")
+        host.pystack("-f", f, "restart", "-t", "0", "j")
+        assert _sh(host, f, "j", "cat /dev/shm/seg2") == "from the new x"
+        host.pystack("-f", f, "down", "-t", "0")
+        assert not list((host.root / "containers").glob("*/shm"))  # unmounted and gone with their containers
+    finally:
+        marker.unlink()

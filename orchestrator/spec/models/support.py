@@ -66,9 +66,10 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "hostname": S("supported"),
     "image": S("supported"),
     "init": S("supported"),
-    "ipc": S("supported", "host, shareable, private, none (no /dev/shm), `service:x`/`container:x` (joined "
-                          "anew at each start, so it follows x's restarts; adds a dependency; a private or "
-                          "none donor is refused)"),
+    "ipc": S("supported", "host (with the host's /dev/shm), shareable, private, none (no /dev/shm), "
+                          "`service:x`/`container:x` (joined anew at each start, so it follows x's restarts, "
+                          "and sharing x's /dev/shm when x is shareable or a service of the stack; adds a "
+                          "dependency; a private or none donor is refused)"),
     "isolation": S("warned", "Windows only"),
     "label_file": S("supported", "contents merged into labels; `labels` wins"),
     "labels": S("supported", "a list becomes a mapping"),
