@@ -52,12 +52,30 @@ def used_networks(ipr: Rtnl) -> list[ipaddress.IPv4Network]:
     return nets
 
 
+def bridge_mac(name: str) -> str:
+    """The bridge's own MAC, fixed and derived from its name: locally administered, unicast.
+
+    Fixed, because the kernel otherwise gives a bridge the lowest MAC among its ports: a container
+    joining with a lower one changed the gateway's MAC under every other container, whose cached
+    ARP entry then sent DNS queries nowhere for seconds. Derived from the name, so a bridge made
+    again for the same network keeps it too."""
+    from orchestrator import sha256
+
+    raw = bytearray(bytes.fromhex(sha256.hexdigest(b"pystack-bridge-mac:" + name.encode())[:12]))
+    raw[0] = (raw[0] & 0xFC) | 0x02
+    return ":".join(f"{b:02x}" for b in raw)
+
+
 def ensure_bridge(ipr: Rtnl, name: str, gateway: str, prefixlen: int, mtu: int | None,
                   group: int | None = None) -> None:
-    idx = lookup(ipr, name)
+    mac = bridge_mac(name)
+    link = ipr.get_link(name)
+    idx = link.ifindex if link else None
+    if link is not None and link.mac != mac:  # made before its MAC was fixed: fix it once
+        ipr.set_link(link.ifindex, mac=mac)
     if idx is None:
         try:
-            ipr.add_bridge(name, mtu=mtu, group=group)
+            ipr.add_bridge(name, mtu=mtu, group=group, mac=mac)
         except (OSError, ValueError) as exc:
             if _err(exc) != 17:  # EEXIST: another process won the race
                 raise NetworkFailure(f"cannot create bridge {name}: {exc}") from None

@@ -176,15 +176,19 @@ def check_ifname(name: str) -> bytes:
     return raw
 
 
-def bridge_request(name: str, mtu: int | None = None, group: int | None = None) -> bytes:
+def bridge_request(name: str, mtu: int | None = None, group: int | None = None, mac: str | None = None) -> bytes:
     """RTM_NEWLINK body for a bridge without STP or forward delay, so ports forward at once; in the
-    link group ``group`` when given (see :meth:`Rtnl.del_group`)."""
+    link group ``group`` when given (see :meth:`Rtnl.del_group`). A ``mac`` given here is the
+    bridge's for good: without one, the kernel gives a bridge the lowest MAC among its ports, so
+    a port added later may change it under the containers that cached the old one for their
+    gateway."""
     check_ifname(name)
     data = nest(IFLA_INFO_DATA, attr_u32(IFLA_BR_STP_STATE, 0), attr_u32(IFLA_BR_FORWARD_DELAY, 0))
     return b"".join(
         [
             ifinfomsg(),
             attr_str(IFLA_IFNAME, name),
+            attr(IFLA_ADDRESS, mac_bytes(mac)) if mac else b"",
             attr_u32(IFLA_MTU, mtu) if mtu else b"",
             attr_u32(IFLA_GROUP, group) if group else b"",
             nest(IFLA_LINKINFO, attr_str(IFLA_INFO_KIND, "bridge"), data),
@@ -214,10 +218,11 @@ def veth_request(
                      attr_u32(IFLA_GROUP, group) if group else b"", info])
 
 
-def setlink_request(index: int, *, up: bool = False, master: int | None = None) -> bytes:
+def setlink_request(index: int, *, up: bool = False, master: int | None = None, mac: str | None = None) -> bytes:
     """RTM_SETLINK body; ``ifi_change`` limits the flag change to IFF_UP (0 would replace all flags)."""
     flags, change = (IFF_UP, IFF_UP) if up else (0, 0)
-    return ifinfomsg(index, flags, change) + (attr_u32(IFLA_MASTER, master) if master is not None else b"")
+    return (ifinfomsg(index, flags, change) + (attr_u32(IFLA_MASTER, master) if master is not None else b"")
+            + (attr(IFLA_ADDRESS, mac_bytes(mac)) if mac else b""))
 
 
 def addr_request(index: int, address: str, prefixlen: int) -> bytes:
@@ -439,8 +444,9 @@ class Rtnl:
         body = ifinfomsg() + attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS)
         return [decode_link(p) for t, p in self.dump(RTM_GETLINK, body) if t == RTM_NEWLINK]
 
-    def add_bridge(self, name: str, *, mtu: int | None = None, group: int | None = None) -> None:
-        self.request(RTM_NEWLINK, bridge_request(name, mtu, group), NLM_F_CREATE | NLM_F_EXCL)
+    def add_bridge(self, name: str, *, mtu: int | None = None, group: int | None = None,
+                   mac: str | None = None) -> None:
+        self.request(RTM_NEWLINK, bridge_request(name, mtu, group, mac), NLM_F_CREATE | NLM_F_EXCL)
 
     def add_veth(
         self, name: str, peer: str, peer_netns: str | Path, *, peer_mac: str | None = None, mtu: int | None = None,
@@ -453,8 +459,8 @@ class Rtnl:
         finally:
             os.close(fd)
 
-    def set_link(self, index: int, *, up: bool = False, master: int | None = None) -> None:
-        self.request(RTM_SETLINK, setlink_request(index, up=up, master=master))
+    def set_link(self, index: int, *, up: bool = False, master: int | None = None, mac: str | None = None) -> None:
+        self.request(RTM_SETLINK, setlink_request(index, up=up, master=master, mac=mac))
 
     def del_link(self, index: int) -> None:
         self.request(RTM_DELLINK, ifinfomsg(index))

@@ -261,3 +261,26 @@ def test_links_functions_are_idempotent(ns: str, peer_ns: str, tmp_path: Path) -
 
 def ipaddress_in(nets: list[Any], cidr: str) -> bool:
     return any(str(n) == cidr for n in nets)
+
+
+def test_a_bridge_keeps_its_mac_when_a_port_with_a_lower_one_joins(ns: str, peer_ns: str) -> None:
+    """Without a MAC of its own a bridge takes its lowest port's: a container joining would change
+    the gateway's MAC under the others (their cached ARP entry then sends DNS queries nowhere).
+    A bridge made before the MAC was fixed gets it at the next ensure_bridge."""
+    peer = f"/run/netns/{peer_ns}"
+    with links.netlink(ns) as ipr:
+        links.ensure_bridge(ipr, "rtnltestmb", "10.231.21.1", 24, None)
+        fixed = links.bridge_mac("rtnltestmb")
+        assert ip_link(ns, "rtnltestmb")["address"] == fixed
+        links.add_veth(ipr, "rtnltestmv", "rtnltestmb", peer, "eth0", None, None)
+        subprocess.run(["ip", "-n", ns, "link", "set", "rtnltestmv", "address", "02:00:00:00:00:01"], check=True)
+        links.add_veth(ipr, "rtnltestmw", "rtnltestmb", peer, "eth1", None, None)
+        assert ip_link(ns, "rtnltestmb")["address"] == fixed
+        subprocess.run(["ip", "-n", ns, "link", "add", "rtnltestmo", "type", "bridge"], check=True)
+        subprocess.run(["ip", "-n", ns, "link", "set", "rtnltestmv", "nomaster"], check=True)
+        subprocess.run(["ip", "-n", ns, "link", "set", "rtnltestmv", "master", "rtnltestmo"], check=True)
+        assert ip_link(ns, "rtnltestmo")["address"] == "02:00:00:00:00:01"  # what the kernel does alone
+        links.ensure_bridge(ipr, "rtnltestmo", "10.231.22.1", 24, None)
+        assert ip_link(ns, "rtnltestmo")["address"] == links.bridge_mac("rtnltestmo")
+        for name in ("rtnltestmv", "rtnltestmw", "rtnltestmb", "rtnltestmo"):
+            links.delete_link(ipr, name)
