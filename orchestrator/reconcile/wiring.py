@@ -58,11 +58,17 @@ def wire_network(ctx: Context, sp: ServicePlan, rec: ContainerRecord, cdir: Path
     mode = sp.network_mode or ""
     files = {name: cdir / name for name in HOSTFILES}
     hostname = container_hostname(sp, rec)
-    if mode == "host":
+    if mode == "host":  # the host's files and name, as Docker gives a container on the host's network
         for name, src in (("hosts", "/etc/hosts"), ("resolv.conf", "/etc/resolv.conf")):
             with contextlib.suppress(OSError):
                 files[name].write_bytes(Path(src).read_bytes())
-        files.pop("hostname")
+        extra = "".join(f"{ip}\t{h}\n" for h, ip in _no_gateway(sp.extra_hosts))
+        if extra:  # extra_hosts after the host's own entries
+            with files["hosts"].open("a+") as fh:
+                fh.seek(0)
+                text = fh.read()
+                fh.write(extra if not text or text.endswith("\n") else "\n" + extra)
+        hostfiles.write_hostname(files["hostname"], sp.hostname or os.uname().nodename)
         return "host", files
     if mode.startswith(("service:", "container:")):
         netns = _joined_netns(ctx, sp, mode)

@@ -417,6 +417,26 @@ services:
     host.pystack("-f", f, "down", "-t", "0")
 
 
+
+def test_network_mode_host_gives_etc_hostname_the_hosts_name_and_keeps_extra_hosts(host: Host) -> None:
+    """As Docker: a container on the host's network is named as the host in /etc/hostname too,
+    and its /etc/hosts is the host's with the service's extra_hosts after it."""
+    f = str(host.write("compose.yaml", f"""
+name: nsfixnethost
+services:
+  h:
+    image: busybox:latest
+    network_mode: host
+    extra_hosts: ["nsfix-extra:10.9.8.7"]
+    command: {SLEEP}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    name = os.uname().nodename
+    assert _sh(host, f, "h", "hostname; cat /etc/hostname").splitlines() == [name, name]
+    hosts = _sh(host, f, "h", "cat /etc/hosts")
+    assert hosts.startswith(Path("/etc/hosts").read_text().strip()) and "10.9.8.7\tnsfix-extra" in hosts
+    host.pystack("-f", f, "down", "-t", "0")
+
 def test_an_ipc_joiner_shares_the_donors_dev_shm_and_ipc_host_the_hosts(host: Host) -> None:
     """POSIX shared memory is files in /dev/shm: a joiner of ``ipc: service:x`` sees x's (and keeps
     seeing them across its own restart, and the next x's after x is recreated), as with Docker;
