@@ -6,7 +6,7 @@ import contextlib
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -66,6 +66,36 @@ def _attached(keep: set[str], targets: tuple[str, ...], attach: tuple[str, ...],
     return sorted(chosen - set(no_attach))
 
 
+_F = TypeVar("_F", bound="Callable[..., Any]")
+
+# The flags that up and create share: what is recreated, which images, volumes and replicas.
+_CREATE_OPTIONS = (
+    click.option("--force-recreate", is_flag=True,
+                 help="Recreate containers even if their configuration and image haven't changed."),
+    click.option("--no-recreate", is_flag=True,
+                 help="If containers already exist, don't recreate them. Incompatible with --force-recreate."),
+    click.option("--remove-orphans", is_flag=True,
+                 help="Remove containers for services not defined in the Compose file."),
+    click.option("-V", "--renew-anon-volumes", "renew_anon", is_flag=True,
+                 help="Recreated containers start with new anonymous volumes rather than their predecessors'."),
+    click.option("--scale", multiple=True, metavar="SERVICE=NUM",
+                 help="Scale SERVICE to NUM instances. Overrides the scale setting in the Compose file if present."),
+    click.option("--build", "build", flag_value=True, default=None, help="Build images before starting containers."),
+    click.option("--no-build", "build", flag_value=False, help="Don't build an image, even if it's missing."),
+    click.option("--pull", type=click.Choice(["always", "missing", "never", "build", "policy"]), default="policy",
+                 show_default=True,
+                 help="Pull image before running; \"policy\" leaves it to each service's pull_policy."),
+    click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information."),
+)
+
+
+def _create_options(f: _F) -> _F:
+    """Declared once, so that ``create`` (``up --no-start``) cannot drift from ``up``."""
+    for option in reversed(_CREATE_OPTIONS):
+        f = option(f)
+    return f
+
+
 @click.command()
 @click.argument("services", nargs=-1)
 @click.option("-d", "--detach", is_flag=True, help="Detached mode: run containers in the background.")
@@ -73,24 +103,11 @@ def _attached(keep: set[str], targets: tuple[str, ...], attach: tuple[str, ...],
 @click.option("--wait", is_flag=True, help="Wait for services to be running|healthy. Implies detached mode.")
 @click.option("--wait-timeout", type=float, default=None,
               help="Maximum duration in seconds to wait for the project to be running|healthy.")
-@click.option("--force-recreate", is_flag=True,
-              help="Recreate containers even if their configuration and image haven't changed.")
-@click.option("--no-recreate", is_flag=True,
-              help="If containers already exist, don't recreate them. Incompatible with --force-recreate.")
+@_create_options
 @click.option("--always-recreate-deps", "recreate_deps", is_flag=True,
               help="Recreate dependent containers. Incompatible with --no-recreate.")
 @click.option("--no-deps", is_flag=True, help="Don't start linked services.")
 @click.option("--no-start", is_flag=True, help="Don't start the services after creating them.")
-@click.option("--remove-orphans", is_flag=True, help="Remove containers for services not defined in the Compose file.")
-@click.option("-V", "--renew-anon-volumes", "renew_anon", is_flag=True,
-              help="Recreated containers start with new anonymous volumes rather than their predecessors'.")
-@click.option("--scale", multiple=True, metavar="SERVICE=NUM",
-              help="Scale SERVICE to NUM instances. Overrides the scale setting in the Compose file if present.")
-@click.option("--build", "build", flag_value=True, default=None, help="Build images before starting containers.")
-@click.option("--no-build", "build", flag_value=False, help="Don't build an image, even if it's missing.")
-@click.option("--pull", type=click.Choice(["always", "missing", "never", "build", "policy"]), default="policy",
-              show_default=True, help="Pull image before running; \"policy\" leaves it to each service's pull_policy.")
-@click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
 @click.option("--abort-on-container-exit", "abort_on_exit", is_flag=True,
               help="Stops all containers if any container was stopped. Incompatible with -d.")
 @click.option("--abort-on-container-failure", "abort_on_failure", is_flag=True,
@@ -269,20 +286,7 @@ def _graceful_stop(ctx: Context, stack: Stack, order: list[list[str]], timeout: 
 
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("--force-recreate", is_flag=True,
-              help="Recreate containers even if their configuration and image haven't changed.")
-@click.option("--no-recreate", is_flag=True,
-              help="If containers already exist, don't recreate them. Incompatible with --force-recreate.")
-@click.option("--build", "build", flag_value=True, default=None, help="Build images before starting containers.")
-@click.option("--no-build", "build", flag_value=False, help="Don't build an image, even if it's missing.")
-@click.option("--pull", type=click.Choice(["always", "missing", "never", "build", "policy"]), default="policy",
-              show_default=True, help="Pull image before running; \"policy\" leaves it to each service's pull_policy.")
-@click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
-@click.option("--remove-orphans", is_flag=True, help="Remove containers for services not defined in the Compose file.")
-@click.option("-V", "--renew-anon-volumes", "renew_anon", is_flag=True,
-              help="Recreated containers start with new anonymous volumes rather than their predecessors'.")
-@click.option("--scale", multiple=True, metavar="SERVICE=NUM",
-              help="Scale SERVICE to NUM instances. Overrides the scale setting in the Compose file if present.")
+@_create_options
 @click.pass_context
 def create(click_ctx: click.Context, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
            build: bool | None, pull: str, quiet_pull: bool, remove_orphans: bool, renew_anon: bool,
