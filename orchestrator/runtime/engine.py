@@ -23,7 +23,6 @@ from orchestrator.errors import CgroupError, RuntimeFailure
 from orchestrator.paths import Paths
 from orchestrator.runtime import spec
 from orchestrator.runtime.api import OCI_VERSION, ContainerState, ExitStatus
-from orchestrator.runtime.devicerules import with_default_devices
 from orchestrator.runtime.store import ContainerDir, alive, owner_gone, read_json, write_owner_note
 
 if TYPE_CHECKING:
@@ -76,6 +75,8 @@ class PystackRuntime:
         cfg = spec.load_config(bundle)
         if "process" not in cfg:
             raise RuntimeFailure(f"{bundle}/config.json: process is required to create a container")
+        from orchestrator.runtime.devicerules import with_default_devices  # create only: not every command's import
+
         with_default_devices(cfg)
         self.base.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:

@@ -17,7 +17,8 @@ from orchestrator.runtime.config_builder import (
     resolve_user,
     write_bundle,
 )
-from orchestrator.runtime.engine import parse_signal, with_default_devices
+from orchestrator.runtime.devicerules import with_default_devices
+from orchestrator.runtime.engine import parse_signal
 from tests.helpers.rootfs import make_busybox_rootfs
 from tests.helpers.shared import SHARED
 from tests.unit.runtime.ocischema import validate_config, validate_state
