@@ -57,7 +57,7 @@ def follow(ctx: Context, rec: ContainerRecord, ipc: str) -> bool:
         return False
     target = ctx.paths.container(rec.id) / SHM
     target.mkdir(mode=0o700, exist_ok=True)
-    _unmount_all(target)
+    k.detach_all(str(target))
     try:
         k.mount(str(source), str(target), None, k.MS_BIND)
     except OSError as exc:
@@ -69,7 +69,9 @@ def release(cdir: Path) -> None:
     """Unmount ``<cdir>/shm`` (a container's own tmpfs or its bind of a donor's); idempotent."""
     target = cdir / SHM
     if target.is_dir():
-        _unmount_all(target)
+        from orchestrator.runtime import kernel as k
+
+        k.detach_all(str(target))
         with contextlib.suppress(OSError):
             target.rmdir()
 
@@ -97,12 +99,3 @@ def _is_mount(path: Path) -> bool:
     except OSError:
         return False
 
-
-def _unmount_all(target: Path) -> None:
-    from orchestrator.runtime import kernel as k
-
-    for _ in range(64):  # a bound on stacked binds, never a loop without end
-        try:
-            k.umount2(str(target), k.MNT_DETACH)
-        except OSError:
-            return

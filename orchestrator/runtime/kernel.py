@@ -144,6 +144,17 @@ def umount2(target: str, flags: int = 0) -> None:
     _check(_libc.umount2(_b(target), ctypes.c_int(flags)))
 
 
+def detach_all(target: str) -> None:
+    """Lazily unmount every mount stacked at ``target``, the top one first, until what lies under
+    them shows (EINVAL); silent when nothing is mounted there. For the binds pystack keeps in a
+    container's directory (namespace pins, a shared /dev/shm), which a restart replaces."""
+    for _ in range(64):  # a bound on what no caller stacks: never a loop without end
+        try:
+            umount2(target, MNT_DETACH)
+        except OSError:
+            return
+
+
 def pivot_root(new_root: str, put_old: str) -> None:
     _check(_syscall(ctypes.c_long(SYS_PIVOT_ROOT), _b(new_root), _b(put_old)))
 

@@ -37,7 +37,7 @@ def pin(pid: int, kind: str, dest_dir: Path, still_same: Callable[[], bool]) -> 
     try:
         if not still_same():
             raise RuntimeFailure(f"{kind} namespace of process {pid}: the process exited")
-        _unmount_all(dest)  # first: an earlier pin is an nsfs file, which refuses touch's utime
+        k.detach_all(str(dest))  # first: an earlier pin is an nsfs file, which refuses touch's utime
         dest.touch(mode=0o600, exist_ok=True)
         k.mount(f"/proc/self/fd/{fd}", str(dest), None, k.MS_BIND)
     except OSError as exc:
@@ -47,22 +47,13 @@ def pin(pid: int, kind: str, dest_dir: Path, still_same: Callable[[], bool]) -> 
     return dest
 
 
-def _unmount_all(dest: Path) -> None:
-    """Every bind at ``dest``, the top one first, until the plain file shows (EINVAL)."""
-    from orchestrator.runtime import kernel as k
-
-    for _ in range(64):  # a bound on what no caller stacks: never a loop without end
-        try:
-            k.umount2(str(dest), k.MNT_DETACH)
-        except OSError:
-            return
-
-
 def unpin_all(dest_dir: Path) -> None:
     """Undo every pin in ``dest_dir``; idempotent, and silent for what is not (or no longer) there."""
     if not dest_dir.is_dir():
         return
+    from orchestrator.runtime import kernel as k
+
     for p in dest_dir.glob(f"{PREFIX}*"):
-        _unmount_all(p)
+        k.detach_all(str(p))
         with contextlib.suppress(OSError):
             p.unlink()
