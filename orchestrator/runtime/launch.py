@@ -47,7 +47,9 @@ def launch(plan: monitor_plan.MonitorPlan, *, use_zygote: bool = True) -> int:
     pid = mpid = 0
     try:
         if (plan.cfg.get("process") or {}).get("terminal") and plan.console_socket:
-            slave = _send_console(plan)
+            # A logged container's monitor keeps a copy of the master when it is forked from here
+            # (the zygote's monitors serve callers that do not wait for the container)
+            slave = _send_console(plan, keep=bool(plan.log_path) and not use_zygote)
         me = os.getpid()
         write_json(cdir.create_file, {"pid": me, "pid_start": start_time(me), "cgroups_path": plan.cgroups_path})
         if plan.cgroups_path:
@@ -118,10 +120,18 @@ def launch(plan: monitor_plan.MonitorPlan, *, use_zygote: bool = True) -> int:
                 os.close(fd)
         if slave is not None:
             os.close(slave)
+        if plan.console_master >= 0:  # the monitor has its own copy by now (or failed)
+            os.close(plan.console_master)
+            plan.console_master = -1
 
 
-def _send_console(plan: monitor_plan.MonitorPlan) -> int:
-    """A pty for process.terminal: the master goes to --console-socket (as runc), the init takes the slave."""
+def _send_console(plan: monitor_plan.MonitorPlan, *, keep: bool) -> int:
+    """A pty for process.terminal: the master goes to --console-socket (as runc), the init takes the slave.
+
+    With ``keep`` the monitor gets a copy of the master too (``plan.console_master``), which it
+    reads only if the caller dies before the container: then the pty is not hung up under the
+    container, and what it prints still reaches its log.
+    """
     import socket
 
     from orchestrator import unix_socket
@@ -132,11 +142,14 @@ def _send_console(plan: monitor_plan.MonitorPlan) -> int:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as s:
             unix_socket.connect(s, str(plan.console_socket))
             socket.send_fds(s, [b"console"], [master])
+        if keep:
+            plan.console_master, master = master, -1
     except OSError as exc:
         os.close(slave)
         raise RuntimeFailure(f"console socket {plan.console_socket}: {exc.strerror or exc}") from None
     finally:
-        os.close(master)
+        if master >= 0:
+            os.close(master)
     return slave
 
 

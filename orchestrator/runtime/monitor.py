@@ -42,7 +42,8 @@ def fork_monitor(plan: MonitorPlan, body: Callable[[MonitorPlan, int], None]) ->
                 # (the write end of the init's go pipe above all, but also its database, locks
                 # and sockets) would otherwise live on in the monitor, and an init whose caller
                 # died would wait for its "go" for ever.
-                cinit.close_fds_except({w, plan.caller_fd, *plan.init_fds, *(f for f, _ in plan.ns_join_fds)})
+                cinit.close_fds_except({w, plan.caller_fd, plan.console_master, *plan.init_fds,
+                                        *(f for f, _ in plan.ns_join_fds)})
                 if os.fork() == 0:
                     _main(plan, w, body)
             finally:
@@ -224,9 +225,11 @@ def record_exit(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], 
     """
     log = LogWriter(plan.log_path, plan.log_max_size, plan.log_max_files) if plan.log_path else None
     orphaned = None
+    # the pty's master, relayed by the caller while it lives: logged here as stdout, as the caller logs it
+    standby = {plan.console_master: "stdout"} if plan.console_master >= 0 and log else {}
     if plan.caller_fd >= 0:
-        orphaned = (plan.caller_fd, lambda: _become_lean(plan, pid, pidfd, pipes, cgroups_path))
-    status = relay.relay(pid, pidfd, pipes, log, orphaned)
+        orphaned = (plan.caller_fd, lambda: _become_lean(plan, pid, pidfd, {**pipes, **standby}, cgroups_path))
+    status = relay.relay(pid, pidfd, pipes, log, orphaned, standby)
     relay.record(plan.cdir.exit_file, status, cgroups_path)
 
 

@@ -50,6 +50,10 @@ class MonitorPlan:
     # The init reads the caller's own standard input (a foreground ``run``'s), not /dev/null. Only
     # a monitor its caller forks has that descriptor: such a plan never goes to the zygote.
     attach_stdin: bool = False
+    # A copy of the master of the init's pty, kept by a monitor its caller forked when that caller
+    # relays the pty and logs it (a foreground ``run`` on a terminal): the monitor takes both
+    # over if the caller dies first, as Docker's engine holds a tty container's pty. -1: none.
+    console_master: int = -1
 
     def config(self) -> dict[str, Any]:
         """The OCI config, parsed from ``cfg_json`` on first use.

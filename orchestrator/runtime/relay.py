@@ -8,6 +8,7 @@ life. Standard library, the log writer and the state files' writer only.
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import signal
@@ -21,12 +22,14 @@ GRACE = 2.0  # seconds the pipes may stay open after PID 1 exits (grandchildren 
 
 
 def relay(pid: int, pidfd: int, pipes: dict[int, str], log: LogWriter | None,
-          orphaned: tuple[int, Callable[[], None]] | None = None) -> int:
+          orphaned: tuple[int, Callable[[], None]] | None = None, standby: dict[int, str] | None = None) -> int:
     """Relay ``pipes`` into ``log`` until PID 1 (``pid``) has exited and its pipes are closed; its wait status.
 
     ``orphaned`` is ``(pidfd of the process that forked this monitor, what to do if it dies first)``:
     the callback is called once, with the log flushed, if that process exits while PID 1 still
-    runs. It may replace this process (exec) and so never return.
+    runs. It may replace this process (exec) and so never return. ``standby`` are descriptors
+    that process reads itself while it lives (the master of a pty it relays to its terminal):
+    relayed here too from its death on, so that what the container prints afterwards is logged.
     """
     poller = select.poll()
     poller.register(pidfd, select.POLLIN)
@@ -54,8 +57,12 @@ def relay(pid: int, pidfd: int, pipes: dict[int, str], log: LogWriter | None,
                     if log:
                         log.flush_partial(force=True)
                     orphaned[1]()
+                    for extra, name in (standby or {}).items():  # the callback did not exec: relay them here
+                        pipes[extra] = name
+                        poller.register(extra, select.POLLIN)
+                        open_pipes.add(extra)
             else:
-                data = os.read(fd, 65536)
+                data = _read(fd)
                 if data and log:
                     log.feed(pipes[fd], data)
                 elif not data:
@@ -67,6 +74,17 @@ def relay(pid: int, pidfd: int, pipes: dict[int, str], log: LogWriter | None,
         log.close()
     _, status = os.waitpid(pid, 0)
     return status
+
+
+def _read(fd: int) -> bytes:
+    """What a pipe or a pty master holds; b"" at its end. A master reads EIO, not EOF, once every
+    descriptor of its slave is closed (the container's processes are gone)."""
+    try:
+        return os.read(fd, 65536)
+    except OSError as exc:
+        if exc.errno == errno.EIO:
+            return b""
+        raise
 
 
 def record(exit_file: str | os.PathLike[str], status: int, cgroups_path: str | None) -> None:

@@ -4,6 +4,8 @@ is in ``logs``, as Docker's json-file records a tty container; what ``exec`` pri
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -118,6 +120,38 @@ def test_a_run_whose_terminal_goes_away_records_the_rest_and_how_it_ended(host: 
     assert _records(host, f) == [("stdout", "before\r\n"), ("stdout", "after-1\r\n"), ("stdout", "after-2\r\n")]
     rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert [(r["State"], r["ExitCode"]) for r in rows] == [("exited", 3)]
+    host.pystack("-f", f, "down", "-t", "0")
+
+
+def _exited(host: Host, f: str, seconds: float) -> list[tuple[str, int]]:
+    """``(State, ExitCode)`` of the project's containers, once none runs (or the deadline passed)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+        if all(r["State"] != "running" for r in rows) or time.monotonic() > deadline:
+            return [(r["State"], r["ExitCode"]) for r in rows]
+        time.sleep(0.1)
+
+
+def test_a_run_killed_with_sigkill_leaves_its_container_running_and_logged(host: Host) -> None:
+    """``kill -9`` of the command (the OOM killer, a CI job's time-out), as Docker's client killed:
+    the engine holds the pty there, so the container goes on, what it prints is in ``logs`` and
+    its exit is recorded. Here the container's monitor holds a copy of the master and takes the
+    relay over. Before, the pty's only master closed with the command and nothing the container
+    printed after the kill was recorded."""
+    f = str(host.write("compose.yaml", SERVICE.format(name="ptylog6") + """    volumes: ["./flag:/flag"]
+"""))
+    host.write("flag/.keep", "")
+    script = "echo before; while [ ! -e /flag/go ]; do sleep 0.05; done; echo after-1; echo after-2; exit 3"
+    with OnPty(host, "-f", f, "run", "one", "sh", "-c", script) as t:
+        assert t.read_until(b"before", 60), t.out
+        os.kill(t.pid, signal.SIGKILL)
+        assert t.finish(30) == -signal.SIGKILL
+    time.sleep(0.5)  # the container outlives its command: still waiting for the flag
+    assert _exited(host, f, 0) == [("running", None)]
+    host.write("flag/go", "")
+    assert _exited(host, f, 30) == [("exited", 3)]
+    assert _records(host, f) == [("stdout", "before\r\n"), ("stdout", "after-1\r\n"), ("stdout", "after-2\r\n")]
     host.pystack("-f", f, "down", "-t", "0")
 
 
