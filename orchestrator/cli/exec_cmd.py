@@ -288,8 +288,8 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     # As Compose's run (interactive by default): a terminal gets a pty of the container's own,
     # and without one `run -T db psql < dump.sql` still feeds the container.
     tty = not (detach or no_tty) and interactive and sys.stdin.isatty() and sys.stdout.isatty()
-    if tty:
-        overrides["tty"] = True
+    overrides["tty"] = tty  # run decides, not the service's tty: key (as Compose's run)
+    overrides["stdin_open"] = interactive  # -i, on by default: a detached one-off's input stays open
     with _console_listener(enabled=tty) as console:
         rec = lifecycle.create(ctx, sp, 1, one_off=True, name=cname, overrides=overrides,
                                attach_stdin=interactive and not detach and not tty,

@@ -136,7 +136,8 @@ class ServicePlan:
     # service's name and aliases too, as in Compose: other containers' lookups of the service never
     # reach a one-off by surprise.
     use_aliases: bool = False
-    tty: bool = False
+    tty: bool = False  # a pty of its own, made and logged by its monitor (runtime.monitor)
+    stdin_open: bool = False
     pull_policy: str | None = None
     build: dict[str, Any] | None = None
     depends_on: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> condition, required, restart
@@ -166,6 +167,7 @@ class RunInfo:
     log_max_size: int | None = None
     log_max_files: int = 1
     runtime: str | None = None
+    open_stdin: bool = False  # stdin_open, or run's -i: restarts keep the process's input open too
 
     def to_json(self) -> dict[str, Any]:
         hc = self.healthcheck
@@ -181,6 +183,7 @@ class RunInfo:
             "log_max_size": self.log_max_size,
             "log_max_files": self.log_max_files,
             "runtime": self.runtime,
+            "open_stdin": self.open_stdin,
         }
 
     @classmethod
@@ -199,12 +202,13 @@ class RunInfo:
             log_max_size=d.get("log_max_size"),
             log_max_files=int(d.get("log_max_files") or 1),
             runtime=d.get("runtime"),
+            open_stdin=bool(d.get("open_stdin", False)),
         )
 
 
 def run_info(sp: ServicePlan, log_max_size: int | None, log_max_files: int) -> RunInfo:
     return RunInfo(sp.stop_signal, sp.stop_grace_period, sp.restart, sp.healthcheck, sp.network_mode,
-                   log_max_size, log_max_files, sp.runtime)
+                   log_max_size, log_max_files, sp.runtime, sp.stdin_open)
 
 
 def record_spec(sp: ServicePlan, info: RunInfo) -> dict[str, Any]:

@@ -77,7 +77,7 @@ def container_options(
         user=overrides.get("user") or sp.user or cfg.get("User") or None,
         hostname=hostname,
         domainname=sp.domainname,
-        terminal=bool(overrides.get("tty", False)),
+        terminal=bool(overrides.get("tty", sp.tty)),
         rootfs=rootfs,
         readonly_rootfs=sp.read_only,
         mounts=mounts,

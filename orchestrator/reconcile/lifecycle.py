@@ -8,6 +8,7 @@ after, so an interrupted step is visible to the next run (``creating`` rows are 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal as _signal
@@ -50,13 +51,17 @@ def create(ctx: Context, sp: ServicePlan, number: int, *, one_off: bool = False,
     A service container takes over the anonymous volumes its replica's predecessor left, unless
     ``renew_anonymous`` (``up -V``): see :mod:`orchestrator.reconcile.anonymous`. With
     ``attach_stdin`` its process reads this command's standard input (a foreground ``run``); with
-    ``console_socket`` (and ``tty`` in the overrides) the runtime sends the master of its pty there."""
+    ``console_socket`` (and ``tty`` in the overrides) the runtime sends the master of its pty there.
+    ``tty`` and ``stdin_open`` in the overrides (``run``'s own choice) replace the service's."""
     cid = new_id()
     max_size, max_files = imageconfig.log_limits(sp)
+    info = run_info(sp, max_size, max_files)
+    if overrides and "stdin_open" in overrides:
+        info = dataclasses.replace(info, open_stdin=bool(overrides["stdin_open"]))
     rec = ContainerRecord(
         id=cid, name=name or sp.container_name_for(number), project=sp.project, service=sp.service,
         number=number, config_hash=sp.config_hash, status="creating", one_off=one_off, image=sp.image,
-        runtime=sp.runtime or "pystack", spec=record_spec(sp, run_info(sp, max_size, max_files)),
+        runtime=sp.runtime or "pystack", spec=record_spec(sp, info),
     )
     conn = ctx.db()
     existing = cstate.by_name(conn, rec.name)
@@ -102,7 +107,8 @@ def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[
     rt = ctx.runtime(sp.runtime)
     info = RunInfo.from_record_spec(rec.spec)
     rt.create(rec.id, cdir, log_path=cdir / LOG_NAME, log_max_size=info.log_max_size,
-              log_max_files=info.log_max_files, attach_stdin=attach_stdin, console_socket=console_socket)
+              log_max_files=info.log_max_files, attach_stdin=attach_stdin, console_socket=console_socket,
+              open_stdin=info.open_stdin)
     cstate.update(conn, rec.id, status="created")
     rec.status = "created"
     cstate.add_event(conn, rec.project, "create", service=rec.service, container=rec.name)
@@ -157,7 +163,7 @@ def _recreate_process(ctx: Context, rec: ContainerRecord) -> None:
         rt.delete(rec.id, force=True)
     info = RunInfo.from_record_spec(rec.spec)
     rt.create(rec.id, cdir, log_path=cdir / LOG_NAME, log_max_size=info.log_max_size,
-              log_max_files=info.log_max_files)
+              log_max_files=info.log_max_files, open_stdin=info.open_stdin)
     note.unlink(missing_ok=True)
 
 

@@ -71,6 +71,7 @@ class Runtime(Protocol):
         log_max_size: int | None = None,
         log_max_files: int = 1,
         attach_stdin: bool = False,
+        open_stdin: bool = False,
     ) -> None: ...
 
     def start(self, container_id: str) -> None: ...

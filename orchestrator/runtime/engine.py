@@ -69,6 +69,7 @@ class PystackRuntime:
         log_max_size: int | None = None,
         log_max_files: int = 1,
         attach_stdin: bool = False,
+        open_stdin: bool = False,
     ) -> None:
         cdir = self._dir(container_id)
         bundle = Path(bundle).absolute()
@@ -86,6 +87,7 @@ class PystackRuntime:
         try:
             plan = self._plan(cdir, cfg, bundle, log_path, log_max_size, log_max_files, console_socket)
             plan.attach_stdin = attach_stdin
+            plan.open_stdin = open_stdin and not attach_stdin
             from orchestrator.runtime import launch  # cgroups and the monitor: only create needs them
 
             pid = launch.launch(plan, use_zygote=self.use_zygote and not attach_stdin)
@@ -160,6 +162,7 @@ class PystackRuntime:
             cgroups_path=cg_path, seccomp_bpf=bpf,
             log_path=str(log_path) if log_path else None, log_max_size=log_max_size, log_max_files=log_max_files,
             console_socket=str(console_socket) if console_socket else None, userns=userns,
+            own_console=bool(proc.get("terminal")) and console_socket is None,
         )
 
     def start(self, container_id: str) -> None:

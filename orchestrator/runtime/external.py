@@ -66,6 +66,7 @@ class ExternalRuntime(PystackRuntime):
         log_max_size: int | None = None,
         log_max_files: int = 1,
         attach_stdin: bool = False,
+        open_stdin: bool = False,
     ) -> None:
         cdir = ContainerDir(self.base, container_id)
         bundle = Path(bundle).absolute()
@@ -76,7 +77,11 @@ class ExternalRuntime(PystackRuntime):
             cgroups_path=(linux.get("cgroupsPath") or "").strip("/") or None, seccomp_bpf=None,
             log_path=str(log_path) if log_path else None, log_max_size=log_max_size, log_max_files=log_max_files,
             console_socket=str(console_socket) if console_socket else None, attach_stdin=attach_stdin,
+            open_stdin=open_stdin and not attach_stdin,
+            own_console=bool((cfg.get("process") or {}).get("terminal")) and console_socket is None,
         )
+        if plan.own_console and not log_path:
+            raise RuntimeFailure("process.terminal needs --console-socket")
         self.base.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.oci_root.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
@@ -95,19 +100,33 @@ class ExternalRuntime(PystackRuntime):
         k.prctl(k.PR_SET_CHILD_SUBREAPER, 1)
         devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
         pipes: dict[int, str] = {}
+        held: list[int] = []  # the write end of an open stdin: held, unwritten, while PID 1 runs
         stdio: list[int] = [devnull, devnull, devnull]
-        if plan.log_path:
+        if plan.log_path and not plan.own_console:
             out_r, out_w = os.pipe2(os.O_CLOEXEC)
             err_r, err_w = os.pipe2(os.O_CLOEXEC)
             pipes = {out_r: "stdout", err_r: "stderr"}
             stdio = [0 if plan.attach_stdin else devnull, out_w, err_w]
+            if plan.open_stdin:
+                in_r, in_w = os.pipe2(os.O_CLOEXEC)
+                stdio[0] = in_r
+                held.append(in_w)
         pid_file = plan.cdir.dir / "init.pid"
         log = plan.cdir.dir / "runtime.log"
         args = ["--log", str(log), "create", "--bundle", str(plan.bundle), "--pid-file", str(pid_file)]
-        if plan.console_socket:
+        console = _ConsoleSocket() if plan.own_console else None
+        if console is not None:  # the runtime's pty comes here and is logged, as conmon does
+            args += ["--console-socket", str(console.path)]
+        elif plan.console_socket:
             args += ["--console-socket", plan.console_socket]
-        res = subprocess.run(self.argv(*args[:2], *args[2:], plan.cdir.id), stdin=stdio[0], stdout=stdio[1],
-                             stderr=stdio[2], check=False)
+        try:
+            res = subprocess.run(self.argv(*args[:2], *args[2:], plan.cdir.id), stdin=stdio[0], stdout=stdio[1],
+                                 stderr=stdio[2], check=False)
+            if console is not None and res.returncode == 0:
+                pipes = {console.receive(): "stdout"}
+        finally:
+            if console is not None:
+                console.close()
         for fd in set(stdio) - {0}:  # 0: the caller's own stdin, which the init was handed
             os.close(fd)
         if res.returncode != 0:
@@ -129,7 +148,7 @@ class ExternalRuntime(PystackRuntime):
         os.close(report_fd)
         for i in (0, 1, 2):
             os.dup2(os.open("/dev/null", os.O_RDWR), i)
-        monitor.record_exit(plan, pid, pidfd, pipes, plan.cgroups_path)
+        monitor.record_exit(plan, pid, pidfd, pipes, plan.cgroups_path, held)
 
     def start(self, container_id: str) -> None:
         self._dir(container_id).load()
@@ -222,3 +241,45 @@ def remove_empty_parents(cgroups_path: str | None, fs_root: Path = Path("/sys/fs
         for depth in range(len(parts) - 1, 0, -1):
             with contextlib.suppress(OSError):
                 (hierarchy / "/".join(parts[:depth])).rmdir()
+
+
+class _ConsoleSocket:
+    """Where the other runtime sends the master of the pty it makes for a ``process.terminal``.
+
+    In a private directory of its own under the temporary directory, not the container's: runc
+    dials the path it is given, which a deep state root makes longer than a socket address holds.
+    """
+
+    def __init__(self) -> None:
+        import socket
+
+        self.path = Path(tempfile.mkdtemp(prefix="pystack-console-")) / "console.sock"  # mode 0700
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        try:
+            self.sock.bind(str(self.path))
+        except OSError:
+            self.close()
+            raise
+        self.sock.listen(1)
+        self.sock.settimeout(10)
+
+    def receive(self) -> int:
+        """The master, sent while the runtime created the container (queued until now)."""
+        import socket
+
+        try:
+            conn, _ = self.sock.accept()
+            with conn:
+                _, fds, _, _ = socket.recv_fds(conn, 16, 1)
+        except OSError as exc:
+            raise RuntimeFailure(f"no terminal from the runtime: {exc}") from None
+        if not fds:
+            raise RuntimeFailure("no terminal from the runtime")
+        return fds[0]
+
+    def close(self) -> None:
+        self.sock.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        with contextlib.suppress(OSError):
+            self.path.parent.rmdir()

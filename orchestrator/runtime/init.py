@@ -48,6 +48,9 @@ class InitPlan:
     fifo_fd: int
     seccomp_bpf: bytes | None
     console: str | None = None
+    # The slave of the monitor's own pty (a logged terminal without a console socket), inherited:
+    # taken as is, since the monitor lets its copy go once the init is forked. -1: open ``console``.
+    console_fd: int = -1
     userns: bool = False  # the init is in a new user namespace: no parent-death signal, root by fd
     start_result: str = ""  # FIFO that reports a startContainer hook's failure to ``start``
     cgroup_join: SelfJoin | None = None  # joins its cgroup itself, first thing (None: the caller does)
@@ -139,7 +142,7 @@ def _setup_and_exec(plan: InitPlan) -> None:
     _step[0] = "oom_score_adj"
     procsetup.set_oom_score_adj(proc.get("oomScoreAdj"))
     if proc.get("terminal") and plan.console:
-        _attach_console(plan.console)
+        _attach_console(plan.console, plan.console_fd)
     state = b""
     before_pivot = None
     if hooked:
@@ -258,9 +261,10 @@ def _gate(fifo_fd: int, start_hooks: list[dict[str, Any]] | None = None, state: 
     return wait_for_start
 
 
-def _attach_console(pty_slave: str) -> None:
+def _attach_console(pty_slave: str, fd: int = -1) -> None:
     os.setsid()
-    fd = os.open(pty_slave, os.O_RDWR | os.O_CLOEXEC)
+    if fd < 0:
+        fd = os.open(pty_slave, os.O_RDWR | os.O_CLOEXEC)
     fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
     for i in (0, 1, 2):
         os.dup2(fd, i)

@@ -16,7 +16,7 @@ import contextlib
 import gc
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,11 +113,27 @@ def own_body(plan: MonitorPlan, report_fd: int) -> None:
     devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
     pipes: dict[int, str] = {}
     child_stdio: list[int] = [0, 1, 2]
-    if plan.log_path:
+    mine: list[int] = []  # the init's ends of its stdio: closed here once it is forked
+    held: list[int] = []  # kept open, unread, while PID 1 runs (the write end of an open stdin)
+    console_fd = -1
+    if plan.own_console:
+        # Docker's tty container: one stream, the pty's, logged as stdout by whoever holds the master
+        master, console_fd = os.openpty()
+        plan.console = os.ttyname(console_fd)
+        pipes = {master: "stdout"}
+        child_stdio = [devnull, devnull, devnull]  # the init takes the console as 0, 1 and 2
+        mine = [console_fd]
+    elif plan.log_path:
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         pipes = {out_r: "stdout", err_r: "stderr"}
         child_stdio = [0 if plan.attach_stdin else devnull, out_w, err_w]
+        mine = [out_w, err_w]
+        if plan.open_stdin:
+            in_r, in_w = os.pipe2(os.O_CLOEXEC)
+            child_stdio[0] = in_r
+            mine.append(in_r)
+            held.append(in_w)
     go_r, ready_w, fifo_fd = plan.init_fds
 
     def become_init(born_in_v2: bool = False) -> None:
@@ -126,8 +142,8 @@ def own_body(plan: MonitorPlan, report_fd: int) -> None:
                 os.dup2(fd, i)
         join = SelfJoin(None if born_in_v2 else plan.join_v2, tuple(plan.join_v1)) if plan.joins_itself else None
         cinit.run(cinit.InitPlan(plan.config(), Path(plan.bundle), plan.ns_new, plan.ns_join_fds, go_r, ready_w,
-                                 fifo_fd, plan.seccomp_bpf, console=plan.console, userns=plan.userns,
-                                 start_result=str(plan.cdir.start_result), cgroup_join=join))
+                                 fifo_fd, plan.seccomp_bpf, console=plan.console, console_fd=console_fd,
+                                 userns=plan.userns, start_result=str(plan.cdir.start_result), cgroup_join=join))
 
     if plan.userns:
         pid = _fork_in_userns(plan, become_init)
@@ -142,18 +158,15 @@ def own_body(plan: MonitorPlan, report_fd: int) -> None:
         pid, born_in_v2 = _fork_into(plan.join_v2) if plan.joins_itself and plan.join_v2 else (os.fork(), False)
         if pid == 0:
             become_init(born_in_v2)
-    for fd in (go_r, ready_w, fifo_fd, *(f for f, _ in plan.ns_join_fds)):
+    for fd in (go_r, ready_w, fifo_fd, *(f for f, _ in plan.ns_join_fds), *mine):
         os.close(fd)
-    if pipes:
-        os.close(child_stdio[1])
-        os.close(child_stdio[2])
     pidfd = os.pidfd_open(pid)
     os.write(report_fd, b"%d %d\n" % (pid, os.getpid()))
     os.close(report_fd)
     for i in (0, 1, 2):
         os.dup2(devnull, i)
     os.close(devnull)
-    record_exit(plan, pid, pidfd, pipes, plan.cgroups_path)
+    record_exit(plan, pid, pidfd, pipes, plan.cgroups_path, held)
 
 
 def _fork_into(v2_dir: str) -> tuple[int, bool]:
@@ -217,23 +230,27 @@ def _fork_in_userns(plan: MonitorPlan, become_init: Callable[[], None]) -> int:
         os.waitpid(stage1, 0)
 
 
-def record_exit(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], cgroups_path: str | None) -> None:
+def record_exit(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], cgroups_path: str | None,
+                held: Sequence[int] = ()) -> None:
     """Relay logs until PID 1 is gone, then write exit.json with the code and the OOM flag.
 
     A monitor forked by its caller (``plan.caller_fd``) re-executes itself lean if that caller
-    dies while PID 1 still runs: see :mod:`orchestrator.runtime.lean_monitor`.
+    dies while PID 1 still runs: see :mod:`orchestrator.runtime.lean_monitor`. ``held`` stay open
+    until then (and through that exec).
     """
     log = LogWriter(plan.log_path, plan.log_max_size, plan.log_max_files) if plan.log_path else None
     orphaned = None
     # the pty's master, relayed by the caller while it lives: logged here as stdout, as the caller logs it
     standby = {plan.console_master: "stdout"} if plan.console_master >= 0 and log else {}
     if plan.caller_fd >= 0:
-        orphaned = (plan.caller_fd, lambda: _become_lean(plan, pid, pidfd, {**pipes, **standby}, cgroups_path))
+        orphaned = (plan.caller_fd,
+                    lambda: _become_lean(plan, pid, pidfd, {**pipes, **standby}, cgroups_path, held))
     status = relay.relay(pid, pidfd, pipes, log, orphaned, standby)
     relay.record(plan.cdir.exit_file, status, cgroups_path)
 
 
-def _become_lean(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], cgroups_path: str | None) -> None:
+def _become_lean(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], cgroups_path: str | None,
+                 held: Sequence[int]) -> None:
     """Exec a fresh interpreter that goes on relaying, so that the dead caller's pages are let go.
 
     Same process, so PID 1 stays its child and its pid and start time, which the state file
@@ -241,7 +258,7 @@ def _become_lean(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str],
     """
     from orchestrator import isolated
 
-    carried = (pidfd, *pipes)
+    carried = (pidfd, *pipes, *held)
     args = {"pid": pid, "pidfd": pidfd, "pipes": {str(fd): name for fd, name in pipes.items()},
             "log": [plan.log_path, plan.log_max_size, plan.log_max_files],
             "exit_file": str(plan.cdir.exit_file), "cgroups_path": cgroups_path}

@@ -54,6 +54,12 @@ class MonitorPlan:
     # relays the pty and logs it (a foreground ``run`` on a terminal): the monitor takes both
     # over if the caller dies first, as Docker's engine holds a tty container's pty. -1: none.
     console_master: int = -1
+    # process.terminal with a log but no console socket (a service's ``tty: true``): the monitor
+    # makes the pty itself, gives the init its slave and logs the master, as containerd's shim.
+    own_console: bool = False
+    # The init's standard input is a pipe whose write end the monitor holds, open and unwritten, as
+    # long as the container runs (``stdin_open: true``: a shell waits for input instead of ending).
+    open_stdin: bool = False
 
     def config(self) -> dict[str, Any]:
         """The OCI config, parsed from ``cfg_json`` on first use.
