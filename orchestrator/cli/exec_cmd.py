@@ -62,11 +62,18 @@ def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], no_tty: b
     if not recs or recs[0].status != "running":
         raise PystackError(f"service {service!r} is not running (index {index})")
     rec = recs[0]
-    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-    env.update(((rec.spec.get("service") or {}).get("environment")) or {})
-    env.update(_env_pairs(envs))
-    process: dict[str, object] = {"args": list(command), "env": [f"{k}={v}" for k, v in env.items() if v is not None],
-                                  "cwd": workdir or (rec.spec.get("service") or {}).get("working_dir") or "/"}
+    # As docker exec: the container's own environment (the image's and the service's) and working
+    # directory, which the runtime gives a process that names neither; -e adds to it, -w replaces it.
+    process: dict[str, object] = {"args": list(command)}
+    if envs:
+        from orchestrator.runtime.spec import load_config
+
+        container_env = (load_config(ctx.paths.container(rec.id)).get("process") or {}).get("env") or []
+        by_name = {e.partition("=")[0]: e for e in container_env}
+        by_name.update({k: f"{k}={v}" for k, v in _env_pairs(envs).items()})
+        process["env"] = list(by_name.values())
+    if workdir:
+        process["cwd"] = workdir
     if user:
         from orchestrator.runtime.config_builder import resolve_groups, resolve_user
 

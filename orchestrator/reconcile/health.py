@@ -29,13 +29,14 @@ def probe_args(cfg: HealthConfig) -> list[str]:
     return list(cfg.test)
 
 
-def _probe_sync(ctx: Context, rec: ContainerRecord, args: list[str], env: dict[str, str]) -> tuple[int, str]:
+def _probe_sync(ctx: Context, rec: ContainerRecord, args: list[str]) -> tuple[int, str]:
+    """The probe in the container with its own environment, working directory and user, as Docker
+    runs a health check (``curl localhost:$PORT`` needs the service's PORT)."""
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
     with tempfile.TemporaryFile() as out:
         null = os.open(os.devnull, os.O_RDONLY)
         try:
-            code = rt.exec(rec.id, {"args": args, "env": [f"{k}={v}" for k, v in env.items()], "cwd": "/"},
-                           stdin=null, stdout=out.fileno(), stderr=out.fileno())
+            code = rt.exec(rec.id, {"args": args}, stdin=null, stdout=out.fileno(), stderr=out.fileno())
         finally:
             os.close(null)
         out.seek(0)
@@ -45,14 +46,13 @@ def _probe_sync(ctx: Context, rec: ContainerRecord, args: list[str], env: dict[s
 def probe(ctx: Context, rec: ContainerRecord, cfg: HealthConfig, state: HealthState) -> str:
     """One probe, its result recorded; blocks for the probe's timeout at most (a probe that overruns
     is left to finish on its own thread, as Docker abandons it)."""
-    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
     started = time.time()
     got: list[tuple[int, str]] = []
     failed: list[Exception] = []
 
     def run() -> None:
         try:
-            got.append(_probe_sync(ctx, rec, probe_args(cfg), env))
+            got.append(_probe_sync(ctx, rec, probe_args(cfg)))
         except PystackError as exc:
             got.append((-1, str(exc)))
         except Exception as exc:  # raised in the caller's thread below
