@@ -53,6 +53,7 @@ def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], no_tty: b
     """Run a command in a running container of SERVICE."""
     _no_such_option(service)
     from orchestrator.errors import PystackError
+    from orchestrator.reconcile.exec_process import exec_process
     from orchestrator.state import containers as cstate
 
     name, _ = proj.project_name(opts)
@@ -62,31 +63,8 @@ def exec_(opts: GlobalOptions, service: str, command: tuple[str, ...], no_tty: b
     if not recs or recs[0].status != "running":
         raise PystackError(f"service {service!r} is not running (index {index})")
     rec = recs[0]
-    # As docker exec: the container's own environment (the image's and the service's) and working
-    # directory, which the runtime gives a process that names neither; -e adds to it, -w replaces it.
-    process: dict[str, object] = {"args": list(command)}
-    if envs:
-        from orchestrator.runtime.spec import load_config
-
-        container_env = (load_config(ctx.paths.container(rec.id)).get("process") or {}).get("env") or []
-        by_name = {e.partition("=")[0]: e for e in container_env}
-        by_name.update({k: f"{k}={v}" for k, v in _env_pairs(envs).items()})
-        process["env"] = list(by_name.values())
-    if workdir:
-        process["cwd"] = workdir
-    if user:
-        from orchestrator.runtime.config_builder import resolve_groups, resolve_user
-
-        merged = ctx.paths.container(rec.id) / "merged"
-        uid, gid, extra, _ = resolve_user(merged, user)
-        # the service's group_add holds for every process of the container, as with docker exec -u
-        added = resolve_groups(merged, list((rec.spec.get("service") or {}).get("group_add") or []))
-        process["user"] = {"uid": uid, "gid": gid, "additionalGids": sorted(set(extra + added))}
-    if privileged:  # as docker exec --privileged: the capabilities only; seccomp stays the container's
-        from orchestrator.runtime.caps import grantable
-
-        granted = grantable()
-        process["capabilities"] = {k: granted for k in ("bounding", "effective", "permitted")}
+    process = exec_process(ctx, rec, command, env=_env_pairs(envs), workdir=workdir, user=user,
+                           privileged=privileged)
     tty = not no_tty and sys.stdin.isatty() and sys.stdout.isatty()
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
     code = rt.exec(rec.id, process, tty=tty, detach=detach, stdin=sys.stdin.fileno(), stdout=sys.stdout.fileno(),

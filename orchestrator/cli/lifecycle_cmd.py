@@ -52,15 +52,17 @@ def start(opts: GlobalOptions, services: tuple[str, ...], wait: bool, wait_timeo
     """Start existing containers (the donors of ipc and pid namespaces before their joiners)."""
     import sys
 
-    from orchestrator.reconcile import isolation, lifecycle, supervisor_client
+    from orchestrator.reconcile import isolation, lifecycle, service_hooks, supervisor_client
 
     ctx, recs = _targets(opts, services)
+    starting = [r for r in recs if r.status != "running"]  # post_start: only for what this command starts
     for tier in isolation.donors_first(recs):
         _each(tier, lambda r: lifecycle.start(ctx, r))
     for r in recs:
         click.echo(f"Container {r.name}  Started", err=True)
     if recs:
         supervisor_client.ensure(ctx.paths, recs[0].project, host_netns=ctx.host_netns)
+    _each(starting, lambda r: service_hooks.post_start(ctx, r))
     if wait and recs:
         from orchestrator.cli.up_cmd import wait_healthy
 
@@ -89,12 +91,12 @@ def stop(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) 
 @click.pass_obj
 def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) -> None:
     """Restart containers (the donors of ipc and pid namespaces before their joiners)."""
-    from orchestrator.reconcile import isolation, lifecycle, supervisor_client
+    from orchestrator.reconcile import isolation, lifecycle, service_hooks, supervisor_client
 
     ctx, recs = _targets(opts, services)
 
     def one(r: ContainerRecord) -> None:
-        lifecycle.stop(ctx, r, timeout=timeout)
+        lifecycle.stop(ctx, r, timeout=timeout, report=lambda m: click.echo(m, err=True))
         lifecycle.start(ctx, r)
         click.echo(f"Container {r.name}  Restarted", err=True)
 
@@ -102,6 +104,7 @@ def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: float | Non
         _each(tier, one)
     if recs:
         supervisor_client.ensure(ctx.paths, recs[0].project, host_netns=ctx.host_netns)
+    _each(recs, lambda r: service_hooks.post_start(ctx, r))
 
 
 @click.command()

@@ -204,7 +204,7 @@ def _make(ctx: Context, svc: ServicePlan, action: Action, report: Report,
         if old is not None:
             report(f"Container {old.name}  Removing ({action.reason})")
             lifecycle.remove(ctx, old, timeout=stop_timeout,
-                             anonymous="keep" if action.kind == "recreate" else "release")
+                             anonymous="keep" if action.kind == "recreate" else "release", report=report)
             report(f"Container {old.name}  Removed")
         if action.kind == "remove":
             return None
@@ -225,6 +225,9 @@ def _start(ctx: Context, svc: ServicePlan, rec: ContainerRecord, report: Report,
         ready.wait()
     lifecycle.start(ctx, rec)
     report(f"Container {rec.name}  Started")
+    from orchestrator.reconcile import service_hooks
+
+    service_hooks.post_start(ctx, rec)  # a failure fails the service, as in Compose; the container runs on
 
 
 def stop_containers(ctx: Context, tiers: Sequence[Sequence[ContainerRecord]], *,
@@ -232,15 +235,29 @@ def stop_containers(ctx: Context, tiers: Sequence[Sequence[ContainerRecord]], *,
     """Dependants first; every container gets its grace period from one shared start time.
 
     Blocking, in threads: the commands that stop containers need no event loop for it."""
-    from orchestrator.reconcile import lifecycle
+    from orchestrator.reconcile import lifecycle, service_hooks
 
     t0 = time.monotonic()
     pending: list[tuple[ContainerRecord, float, bool]] = []
+
+    def grace_of(rec: ContainerRecord) -> float:
+        return timeout if timeout is not None else RunInfo.from_record_spec(rec.spec).stop_grace_period
+
     for tier in tiers:
+        hooked = [r for r in tier if r.status == "running" and service_hooks.hooks_of(r, "pre_stop")]
+        if hooked:  # right before the tier's stop, in parallel; its grace (and later tiers') counts from after them
+            began = time.monotonic()
+            for ran in threads.each(lambda r: service_hooks.pre_stop(ctx, r, grace_of(r)), hooked):
+                problems = ran.result or []
+                if ran.error is not None:
+                    problems = [f"container {ran.item.name}: pre_stop: {ran.error}"]
+                for problem in problems:
+                    report(problem)
+            t0 += time.monotonic() - began
         signalled = []
         for rec in tier:
             info = RunInfo.from_record_spec(rec.spec)
-            grace = timeout if timeout is not None else info.stop_grace_period
+            grace = grace_of(rec)
             sig = lifecycle.stop_signal_for(grace, info.stop_signal)
             if lifecycle.send_stop(ctx, rec, sig):
                 report(f"Container {rec.name}  Stopping")

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal as _signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -274,9 +275,17 @@ def stop_abandoned(ctx: Context, rec: ContainerRecord) -> bool:
     return rec.status == "running" and rec.desired == "stopped" and owner_gone(container_dir(ctx, rec) / STOPPING)
 
 
-def stop(ctx: Context, rec: ContainerRecord, *, timeout: float | None = None) -> None:
+def stop(ctx: Context, rec: ContainerRecord, *, timeout: float | None = None,
+         report: Callable[[str], None] | None = None) -> None:
+    """Stop one container by a command's will: its pre_stop hooks first (problems to ``report``)."""
     info = RunInfo.from_record_spec(rec.spec)
     grace = timeout if timeout is not None else info.stop_grace_period
+    if rec.status == "running":
+        from orchestrator.reconcile import service_hooks
+
+        for problem in service_hooks.pre_stop(ctx, rec, grace):
+            if report is not None:
+                report(problem)
     sig = stop_signal_for(grace, info.stop_signal)
     if send_stop(ctx, rec, sig):
         finish_stop(ctx, rec, time.monotonic() + grace, killed=sig == "SIGKILL")
@@ -285,7 +294,7 @@ def stop(ctx: Context, rec: ContainerRecord, *, timeout: float | None = None) ->
 
 
 def remove(ctx: Context, rec: ContainerRecord, *, timeout: float | None = 0,
-           anonymous: Disposal = "release") -> None:
+           anonymous: Disposal = "release", report: Callable[[str], None] | None = None) -> None:
     """Undo everything a container has: process, cgroup, network, DNS names, root, directory, row;
     its anonymous volumes are kept for a replacement, released or deleted as ``anonymous`` says."""
     from orchestrator.reconcile import isolation, wiring
@@ -297,7 +306,7 @@ def remove(ctx: Context, rec: ContainerRecord, *, timeout: float | None = 0,
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
     with contextlib.suppress(PystackError):
         if rt.state(rec.id).status in ("running", "paused", "created"):
-            stop(ctx, rec, timeout=timeout)
+            stop(ctx, rec, timeout=timeout, report=report)
     with contextlib.suppress(PystackError, FileNotFoundError):
         rt.delete(rec.id, force=True)
     wiring.unwire_network(ctx, rec)

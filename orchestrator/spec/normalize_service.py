@@ -87,6 +87,46 @@ def _command(value: Any) -> list[str] | None:
     return string_list(value, "argument")
 
 
+def _hooks(value: Any, ctx: Context) -> list[dict[str, Any]]:
+    """``post_start`` / ``pre_stop``: each hook a command (exec or shell form, split as ``command``)
+    and the exec options Compose gives it; every bad entry is reported, each at its own path."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Invalid("expected a list of hooks, each a mapping with a command")
+    out: list[dict[str, Any]] = []
+    errors: list[Invalid] = []
+    for i, raw in enumerate(value):
+        if not isinstance(raw, dict):
+            errors.append(Invalid("expected a mapping with a command", (i,)))
+            continue
+        hook: dict[str, Any] = {}
+        for key, v in raw.items():
+            try:
+                if isinstance(key, str) and key.startswith("x-"):
+                    continue
+                if key not in _HOOK_KEYS:
+                    raise Invalid(f"unknown key {key!r} (a hook has {', '.join(_HOOK_KEYS)})")
+                if v is None:
+                    continue
+                if key == "command":
+                    hook["command"] = _command(v)
+                elif key == "privileged":
+                    hook["privileged"] = parse_bool(v)
+                elif key == "environment":
+                    hook["environment"] = _environment(v, ctx)
+                else:
+                    hook[key] = scalar_str(v, key)
+            except Invalid as exc:
+                errors.append(Invalid(exc.message, (i, key, *exc.subpath)))
+        if not hook.get("command"):
+            errors.append(Invalid("a hook needs a command", (i, "command")))
+        out.append(hook)
+    if errors:
+        raise MultiInvalid(errors)
+    return out
+
+
 def _str_map(value: Any, what: str) -> dict[str, str]:
     return {k: ("" if v is None else v) for k, v in list_or_dict(value, what).items()}
 
@@ -260,8 +300,8 @@ _LISTS = ("cap_add", "cap_drop", "security_opt", "external_links", "volumes_from
           "group_add", "expose", "dns_opt", "profiles")
 _STRING_OR_LIST = ("dns", "dns_search", "tmpfs")
 _MAPS = ("sysctls", "annotations")
-_PASS = ("credential_spec", "develop", "gpus", "models", "provider", "post_start", "pre_start", "pre_stop",
-         "storage_opt")
+_PASS = ("credential_spec", "develop", "gpus", "models", "provider", "pre_start", "storage_opt")
+_HOOK_KEYS = ("command", "user", "privileged", "working_dir", "environment")
 
 _CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 _PULL_POLICY = re.compile(r"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$")
@@ -314,6 +354,8 @@ def normalize_service(name: str, raw: Any, ctx: Context) -> dict[str, Any] | Non
                 out[key] = value
             elif key in ("command", "entrypoint"):
                 out[key] = _command(value)
+            elif key in ("post_start", "pre_stop"):
+                out[key] = _hooks(value, ctx)
             elif key == "environment":
                 environment = _environment(value, ctx)
             elif key == "env_file":

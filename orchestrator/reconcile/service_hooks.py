@@ -1,0 +1,114 @@
+"""A service's lifecycle hooks (``post_start``, ``pre_stop``): execs that Compose runs around the
+starts and stops it makes itself.
+
+Hence only there: after a command starts a service container (``up``, ``start``, ``restart``) and
+before it stops one (``stop``, ``restart``, ``down``, a recreate or a scale-down). A restart by the
+restart policy is the engine's, in Docker as here (the supervisor's), and runs none; nor does a
+one-off ``run`` container. The hooks come from the container's record (its normalized service), so
+they are the ones it was made with. Each runs to its end before the next, output kept for the
+message should it fail. A ``pre_stop`` hook gets the stop's grace period at most (the process is
+left to the stop that follows, which ends it with the container), and none at all with ``-t 0``.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import tempfile
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.errors import PystackError
+
+if TYPE_CHECKING:
+    from orchestrator.reconcile.context import Context
+    from orchestrator.state.containers import ContainerRecord
+
+
+def hooks_of(rec: ContainerRecord, kind: str) -> list[dict[str, Any]]:
+    if rec.one_off:
+        return []
+    hooks = (rec.spec.get("service") or {}).get(kind) or []
+    return [h for h in hooks if isinstance(h, dict) and h.get("command")]
+
+
+def post_start(ctx: Context, rec: ContainerRecord) -> None:
+    """Run the container's post_start hooks; the first that fails raises (the container runs on)."""
+    for hook in hooks_of(rec, "post_start"):
+        code, output = _run(ctx, rec, hook, None)
+        if code != 0:
+            raise PystackError(_failure(rec, "post_start", hook, code, output))
+
+
+def pre_stop(ctx: Context, rec: ContainerRecord, grace: float) -> list[str]:
+    """Run the container's pre_stop hooks within ``grace`` seconds; what went wrong, one line each.
+
+    Never raises: the stop it precedes must happen whatever the hook did."""
+    problems: list[str] = []
+    hooks = hooks_of(rec, "pre_stop")
+    if not hooks:
+        return problems
+    if grace <= 0:
+        return [f"container {rec.name}: pre_stop hooks skipped: no grace period (-t 0)"]
+    deadline = time.monotonic() + grace
+    for hook in hooks:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            problems.append(f"container {rec.name}: pre_stop hook {_shown(hook)} not run: the grace period is over")
+            continue
+        try:
+            code, output = _run(ctx, rec, hook, left)
+        except PystackError as exc:
+            problems.append(f"container {rec.name}: pre_stop hook {_shown(hook)}: {exc}")
+            continue
+        if code != 0:
+            problems.append(_failure(rec, "pre_stop", hook, code, output))
+    return problems
+
+
+def _run(ctx: Context, rec: ContainerRecord, hook: dict[str, Any], timeout: float | None) -> tuple[int, str]:
+    """(exit code, output) of one hook; (-1, why) if it outlived ``timeout``, which it is left to."""
+    from orchestrator.reconcile.exec_process import exec_process
+
+    command = hook["command"]
+    args = shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
+    process = exec_process(ctx, rec, args, env=hook.get("environment") or None, workdir=hook.get("working_dir"),
+                           user=None if hook.get("user") is None else str(hook["user"]),
+                           privileged=bool(hook.get("privileged")))
+    rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
+    got: list[tuple[int, str]] = []
+    failed: list[PystackError] = []
+
+    def run() -> None:
+        with tempfile.TemporaryFile() as out:
+            null = os.open(os.devnull, os.O_RDONLY)
+            try:
+                code = rt.exec(rec.id, process, stdin=null, stdout=out.fileno(), stderr=out.fileno())
+            except PystackError as exc:
+                failed.append(exc)
+                return
+            finally:
+                os.close(null)
+            out.seek(0)
+            got.append((code, out.read(8192).decode(errors="replace")))
+
+    worker = threading.Thread(target=run, name=f"hook-{rec.name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if failed:
+        raise failed[0]
+    if not got:
+        return -1, f"still running after {timeout:.3g}s"
+    return got[0]
+
+
+def _shown(hook: dict[str, Any]) -> str:
+    command = hook["command"]
+    return repr(command if isinstance(command, str) else shlex.join(str(a) for a in command))
+
+
+def _failure(rec: ContainerRecord, kind: str, hook: dict[str, Any], code: int, output: str) -> str:
+    last = next((line.strip() for line in reversed(output.splitlines()) if line.strip()), "")
+    how = last if code < 0 else f"exit code {code}" + (f": {last}" if last else "")
+    return f"container {rec.name}: {kind} hook {_shown(hook)} failed: {how}"
