@@ -17,8 +17,12 @@ from orchestrator.reconcile.engine import StackPlan
 
 
 class Rec:
+    """What the engine reads of a container record here: a service container without hooks."""
+
     def __init__(self, name: str) -> None:
         self.name = name
+        self.one_off = False
+        self.spec: dict[str, Any] = {}
 
 
 class FakeLifecycle:
