@@ -36,6 +36,9 @@ class MountPlan:
     propagation: str | None = None
     create_host_path: bool = True
     nocopy: bool = False
+    # A named volume of the local driver with ``type: none``, ``o: bind``: the host directory it
+    # binds, mounted in its place (spec.volume_driver).
+    device: str | None = None
 
 
 @dataclass(frozen=True)

@@ -208,7 +208,11 @@ def mounts_for(ctx: Context, sp: ServicePlan, rec: ContainerRecord, rootfs: Path
                 vdir = volumes.ensure_volume(ctx.paths, anonymous[m.target], labels=labels(rec))
             else:
                 vdir = volumes.ensure_volume(ctx.paths, m.source)
-            if not m.nocopy:
+            if m.device is not None:  # local driver, type none, o bind: the host directory in its place
+                vdir = volumes.prepare_bind(Path(m.device), create_host_path=False)
+                if not vdir.is_dir():
+                    raise volumes.VolumeError(f"volume {m.source}: driver_opts device {m.device} is not a directory")
+            if not m.nocopy:  # an empty one gets the image's content, a bound directory too (as Docker)
                 volumes.populate_from_image(vdir, rootfs, m.target)
             src = vdir
         else:

@@ -10,6 +10,7 @@ from orchestrator.spec.models.service import FileRef
 from orchestrator.spec.models.stack import Stack
 from orchestrator.spec.models.toplevel import FileObject
 from orchestrator.spec.report import Report
+from orchestrator.spec.volume_driver import UnsupportedVolume, bind_device
 
 _REF_KEYS = {"depends_on": "depends_on", "links": "links", "volumes_from": "volumes_from",
              "network_mode": "network_mode", "ipc": "ipc", "pid": "pid"}
@@ -18,6 +19,7 @@ _REF_KEYS = {"depends_on": "depends_on", "links": "links", "volumes_from": "volu
 def check_references(stack: Stack, all_services: Iterable[str], report: Report) -> None:
     """Service references (all services, enabled or not) and declared networks/volumes/configs/secrets."""
     known = set(all_services)
+    checked_volumes: set[str] = set()
     for name, svc in stack.services.items():
         base = ("services", name)
         for dep, why in svc.dependencies().items():
@@ -37,6 +39,14 @@ def check_references(stack: Stack, all_services: Iterable[str], report: Report) 
         for i, vol in enumerate(svc.volumes):
             if vol.type == "volume" and vol.source and vol.source not in stack.volumes:
                 report.error((*base, "volumes", i), f"named volume {vol.source!r} is used but not declared")
+            elif vol.type == "volume" and vol.source and vol.source not in checked_volumes:
+                checked_volumes.add(vol.source)
+                top = stack.volumes[vol.source]
+                try:
+                    if not top.external:
+                        bind_device(top.driver, top.driver_opts)
+                except UnsupportedVolume as exc:
+                    report.error(("volumes", vol.source, *exc.key), f"{exc.message} (used by service {name})")
         for section, declared in (("configs", stack.configs), ("secrets", stack.secrets)):
             for i, ref in enumerate(getattr(svc, section)):
                 if ref.source not in declared:
