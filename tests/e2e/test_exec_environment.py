@@ -20,7 +20,7 @@ services:
       FROM_SERVICE: service-value
     command: ["sleep", "3600"]
     healthcheck:
-      test: ["CMD-SHELL", "[ \\"$$FROM_IMAGE/$$FROM_SERVICE\\" = image-value/service-value ] && [ \\"$$(pwd)\\" = /srv ]"]
+      test: '[ "$$FROM_IMAGE/$$FROM_SERVICE" = image-value/service-value ] && [ "$$(pwd)" = /srv ]'
       interval: 1s
       start_interval: 200ms
       start_period: 30s
