@@ -156,6 +156,8 @@ def _setup_and_exec(plan: InitPlan) -> None:
     rootfs.prepare(cfg, plan.bundle, plan.console if proc.get("terminal") else None, rootfs_fd,
                    before_pivot=before_pivot)
     block_imports()
+    _step[0] = "creating the working directory"
+    procsetup.make_cwd(proc.get("cwd") or "/")  # before a read-only root is made so
     _step[0] = "masked and read-only paths"
     rootfs.finish(cfg)
     if late:

@@ -7,6 +7,7 @@ the four other capability sets, ambient raise, no_new_privs, seccomp last, then 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
@@ -98,6 +99,16 @@ def apply_identity_and_caps(proc: Mapping[str, Any]) -> None:
             # The kernel refuses an ambient cap missing from the inheritable set; runc and crun skip it too.
             if sets["ambient"] & sets["inheritable"] & sets["permitted"] & (1 << cap):
                 k.prctl(k.PR_CAP_AMBIENT, k.PR_CAP_AMBIENT_RAISE, cap)
+
+
+def make_cwd(cwd: str) -> None:
+    """Create a missing working directory (root's, 0755) in the container's root, as runc and
+    Docker do: a service's ``working_dir`` need not exist in its image. Any failure is left to
+    :func:`chdir_inside`, which reports it after the identity change, as it always did."""
+    if os.path.isdir(cwd):
+        return
+    with contextlib.suppress(OSError):
+        os.makedirs(cwd, mode=0o755, exist_ok=True)
 
 
 def chdir_inside(cwd: str) -> None:
