@@ -207,6 +207,8 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
                         watched=sorted(keep))
     code = attacher.follow(abort_on_exit=abort_on_exit or exit_code_from is not None,
                            abort_on_failure=abort_on_failure, exit_code_from=exit_code_from)
+    if attacher.all_exited:  # nothing left running to stop
+        sys.exit(code)
     click.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
     try:
         attacher.while_running(lambda: _graceful_stop(ctx, stack, sp.order, timeout))

@@ -127,3 +127,9 @@ class Printer:
         ts = f"{rec.time} " if self.timestamps else ""
         self.out.write(f"{head}{ts}{text}\n")
         self.out.flush()
+
+    def exited(self, name: str, code: int) -> None:
+        """``name exited with code N``, unprefixed in the name's colour, as Compose marks an exit."""
+        text = f"{name} exited with code {code}"
+        self.out.write((f"\x1b[{self._colour_for(name)}m{text}\x1b[0m" if self.colour else text) + "\n")
+        self.out.flush()
