@@ -95,14 +95,16 @@ def network_specs(stack: Stack) -> list[NetworkSpec]:
 
 
 def service_plan(stack: Stack, name: str, images: dict[str, Image]) -> ServicePlan:
-    """A service's plan with its image's id and health check, when the image is known (a dry run
-    may plan before a pull)."""
+    """A service's plan with its image's id, health check and stop signal, when the image is known
+    (a dry run may plan before a pull)."""
     image = images.get(name)
     if image is None:
         return translate.service_plan(stack, stack.services[name])
     health = image.container_config.get("Healthcheck")
+    stop_signal = image.container_config.get("StopSignal")
     return translate.service_plan(stack, stack.services[name], image.id,
-                                  health if isinstance(health, dict) else None)
+                                  health if isinstance(health, dict) else None,
+                                  stop_signal if isinstance(stop_signal, str) and stop_signal else None)
 
 
 def stack_plan(ctx: Context, stack: Stack, images: dict[str, Image]) -> StackPlan:

@@ -213,9 +213,11 @@ _HEALTH_FIELDS = ("test", "interval", "timeout", "retries", "start_period", "sta
 
 
 def service_plan(stack: Stack, svc: Service, image_id: str = "",
-                 image_health: dict[str, Any] | None = None) -> ServicePlan:
+                 image_health: dict[str, Any] | None = None, image_stop_signal: str | None = None) -> ServicePlan:
     """``image_health``: the image config's ``Healthcheck``, which the service's own fields override.
-    The image id is in the hash, so a rebuilt image with another HEALTHCHECK recreates too."""
+    ``image_stop_signal``: its ``StopSignal`` (postgres' SIGINT, nginx's SIGQUIT), Docker's default
+    when the service names none. The image id is in the hash, so a rebuilt image with another
+    HEALTHCHECK or STOPSIGNAL recreates too."""
     h = svc.healthcheck
     hc = effective_health(None if h is None else {k: getattr(h, k) for k in _HEALTH_FIELDS}, image_health)
     r = svc.resources
@@ -256,7 +258,8 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "",
                               svc.restart.window),
         resources=oci_resources(r),
         rlimits={k: (s, h) for k, (s, h) in r.ulimits.items()},
-        stop_signal=svc.stop_signal, stop_grace_period=svc.stop_grace_period, init=bool(svc.init),
+        stop_signal=svc.stop_signal or image_stop_signal, stop_grace_period=svc.stop_grace_period,
+        init=bool(svc.init),
         privileged=svc.privileged, cap_add=list(svc.cap_add), cap_drop=list(svc.cap_drop),
         read_only=svc.read_only, sysctls=dict(svc.sysctls), shm_size=r.shm_size,
         oom_score_adj=r.oom_score_adj, no_new_privileges=nnp, seccomp=seccomp, runtime=svc.runtime,

@@ -83,6 +83,10 @@ class ServiceBehaviour:
         from orchestrator import sha256
 
         data = self.as_json()
+        # Unset hashes as its old default did, so that no container is recreated for the change;
+        # the image's STOPSIGNAL that then applies counts through the image id in the plan's hash.
+        if data.get("stop_signal") is None:
+            data["stop_signal"] = "SIGTERM"
         for key in ("scale", "build", "pull_policy", "depends_on", "profiles", "extensions", "nested_extensions",
                     "env_file", "label_file", "attach"):
             data.pop(key, None)

@@ -83,7 +83,7 @@ class Service(Model, ServiceBehaviour):
     resources: Resources = Field(default_factory=Resources)
     deploy: DeployConfig | None = None
     scale: int = 1
-    stop_signal: str = "SIGTERM"
+    stop_signal: str | None = None  # None: the image's STOPSIGNAL, else SIGTERM (as Docker)
     stop_grace_period: float = 10.0
     init: bool | None = None
     privileged: bool = False

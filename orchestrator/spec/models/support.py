@@ -111,7 +111,7 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "shm_size": S("supported"),
     "stdin_open": S("supported"),
     "stop_grace_period": S("supported", "a duration, in seconds"),
-    "stop_signal": S("supported"),
+    "stop_signal": S("supported", "unset: the image's STOPSIGNAL, else SIGTERM"),
     "storage_opt": S("warned", "overlay size quotas are not applied"),
     "sysctls": S("supported", "a list becomes a mapping"),
     "tmpfs": S("supported"),

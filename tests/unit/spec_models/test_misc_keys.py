@@ -14,7 +14,14 @@ def test_booleans_and_strings() -> None:
 
 def test_defaults() -> None:
     svc = service({})
-    assert (svc.stop_signal, svc.stop_grace_period, svc.init, svc.scale) == ("SIGTERM", 10.0, None, 1)
+    assert (svc.stop_signal, svc.stop_grace_period, svc.init, svc.scale) == (None, 10.0, None, 1)
+
+
+def test_an_unset_stop_signal_hashes_as_sigterm_did() -> None:
+    """Unset means the image's STOPSIGNAL now; services that never set one keep their hash, so an
+    upgrade recreates nothing for it."""
+    assert service({}).config_hash() == service({"stop_signal": "SIGTERM"}).config_hash()
+    assert service({}).config_hash() != service({"stop_signal": "SIGINT"}).config_hash()
 
 
 def test_devices_short_to_long() -> None:
