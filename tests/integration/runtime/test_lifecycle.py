@@ -85,8 +85,8 @@ def test_create_errors_are_one_line(rt: PystackRuntime, make_bundle: BundleFacto
     cid, bundle = make_bundle(["true"], rlimits={"nofile": (10**7, 10**7)})
     with pytest.raises(RuntimeFailure, match=r"RLIMIT_NOFILE.*CAP_SYS_RESOURCE"):
         rt.create(cid, bundle)
-    cid, bundle = make_bundle(["true"], cwd="/does/not/exist")
-    with pytest.raises(RuntimeFailure, match="cwd"):
+    cid, bundle = make_bundle(["true"], cwd="/bin/sh/not-a-directory")  # a missing one is made, not this
+    with pytest.raises(RuntimeFailure, match="cwd /bin/sh/not-a-directory: Not a directory"):
         rt.create(cid, bundle)
     with pytest.raises(RuntimeFailure, match="invalid container id"):
         rt.create("../escape", bundle)
