@@ -13,8 +13,6 @@ left to the stop that follows, which ends it with the container), and none at al
 from __future__ import annotations
 
 import os
-import shlex
-import tempfile
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -69,6 +67,9 @@ def pre_stop(ctx: Context, rec: ContainerRecord, grace: float) -> list[str]:
 
 def _run(ctx: Context, rec: ContainerRecord, hook: dict[str, Any], timeout: float | None) -> tuple[int, str]:
     """(exit code, output) of one hook; (-1, why) if it outlived ``timeout``, which it is left to."""
+    import shlex
+    import tempfile  # here: every start and stop imports this module, few services have hooks
+
     from orchestrator.reconcile.exec_process import exec_process
 
     command = hook["command"]
@@ -104,6 +105,8 @@ def _run(ctx: Context, rec: ContainerRecord, hook: dict[str, Any], timeout: floa
 
 
 def _shown(hook: dict[str, Any]) -> str:
+    import shlex
+
     command = hook["command"]
     return repr(command if isinstance(command, str) else shlex.join(str(a) for a in command))
 
