@@ -75,7 +75,11 @@ def _down_services(ctx: Context, project: str, services: tuple[str, ...], known:
         raise PystackError(f"no such service: {', '.join(unknown)}")
     recs = [r for r in recs if r.service in services]
     live = [r for r in recs if r.status in ("running", "paused", "created")]
-    engine.stop_containers(ctx, stack_ops.stop_tiers(ctx, project, order, live), timeout=timeout, report=report)
+    kept = engine.stop_containers(ctx, stack_ops.stop_tiers(ctx, project, order, live), timeout=timeout,
+                                  report=report)
+    if kept:
+        raise PystackError(f"down: a pre_stop hook kept {', '.join(kept)} running; nothing was removed "
+                           "(down -t 0 runs no hooks)")
     failed = []
     for done in threads.each(
             lambda r: lifecycle.remove(ctx, r, timeout=0, anonymous="delete" if volumes else "release"), recs):

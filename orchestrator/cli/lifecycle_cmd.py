@@ -82,7 +82,9 @@ def stop(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) 
 
     ctx, recs = _targets(opts, services)
     running = [r for r in recs if r.status in ("running", "paused", "created")]
-    engine.stop_containers(ctx, [running], timeout=timeout, report=lambda m: click.echo(m, err=True))
+    kept = engine.stop_containers(ctx, [running], timeout=timeout, report=lambda m: click.echo(m, err=True))
+    if kept:
+        raise click.ClickException(f"not stopped (a pre_stop hook failed): {', '.join(kept)}")
 
 
 @click.command()
@@ -100,11 +102,21 @@ def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: float | Non
         lifecycle.start(ctx, r)
         click.echo(f"Container {r.name}  Restarted", err=True)
 
+    from orchestrator.reconcile import threads
+
+    failed: list[Exception] = []  # a pre_stop hook's: that container was not restarted; the others are
+    restarted = []
     for tier in isolation.donors_first(recs):
-        _each(tier, one)
+        for done in threads.each(one, tier):
+            if done.error is not None:
+                failed.append(done.error)
+            else:
+                restarted.append(done.item)
     if recs:
         supervisor_client.ensure(ctx.paths, recs[0].project, host_netns=ctx.host_netns)
-    _each(recs, lambda r: service_hooks.post_start(ctx, r))
+    _each(restarted, lambda r: service_hooks.post_start(ctx, r))
+    if failed:
+        raise failed[0]
 
 
 @click.command()

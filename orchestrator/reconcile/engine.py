@@ -231,10 +231,12 @@ def _start(ctx: Context, svc: ServicePlan, rec: ContainerRecord, report: Report,
 
 
 def stop_containers(ctx: Context, tiers: Sequence[Sequence[ContainerRecord]], *,
-                    timeout: float | None, report: Report) -> None:
+                    timeout: float | None, report: Report) -> list[str]:
     """Dependants first; every container gets its grace period from one shared start time.
 
-    Blocking, in threads: the commands that stop containers need no event loop for it."""
+    Returns the names of the containers a failing pre_stop hook kept running; the tiers after
+    theirs (what they depend on) are then not stopped either. Blocking, in threads: the commands
+    that stop containers need no event loop for it."""
     from orchestrator.reconcile import lifecycle, service_hooks
 
     t0 = time.monotonic()
@@ -243,19 +245,24 @@ def stop_containers(ctx: Context, tiers: Sequence[Sequence[ContainerRecord]], *,
     def grace_of(rec: ContainerRecord) -> float:
         return timeout if timeout is not None else RunInfo.from_record_spec(rec.spec).stop_grace_period
 
+    aborted: list[str] = []
     for tier in tiers:
+        if aborted:
+            break
         hooked = [r for r in tier if r.status == "running" and service_hooks.hooks_of(r, "pre_stop")]
         if hooked:  # right before the tier's stop, in parallel; its grace (and later tiers') counts from after them
             began = time.monotonic()
             for ran in threads.each(lambda r: service_hooks.pre_stop(ctx, r, grace_of(r)), hooked):
-                problems = ran.result or []
+                for note in ran.result or []:
+                    report(note)
                 if ran.error is not None:
-                    problems = [f"container {ran.item.name}: pre_stop: {ran.error}"]
-                for problem in problems:
-                    report(problem)
+                    report(f"Container {ran.item.name}  Error: {describe(ran.error)}")
+                    aborted.append(ran.item.name)
             t0 += time.monotonic() - began
         signalled = []
         for rec in tier:
+            if rec.name in aborted:
+                continue
             info = RunInfo.from_record_spec(rec.spec)
             grace = grace_of(rec)
             sig = lifecycle.stop_signal_for(grace, info.stop_signal)
@@ -278,3 +285,4 @@ def stop_containers(ctx: Context, tiers: Sequence[Sequence[ContainerRecord]], *,
             report(f"Container {name}  Error while stopping: {describe(done.error)}")
         else:
             report(f"Container {name}  Stopped")
+    return aborted

@@ -276,11 +276,12 @@ def stop_abandoned(ctx: Context, rec: ContainerRecord) -> bool:
 
 
 def stop(ctx: Context, rec: ContainerRecord, *, timeout: float | None = None,
-         report: Callable[[str], None] | None = None) -> None:
-    """Stop one container by a command's will: its pre_stop hooks first (problems to ``report``)."""
+         report: Callable[[str], None] | None = None, hooks: bool = True) -> None:
+    """Stop one container by a command's will: its pre_stop hooks first (notes to ``report``; a
+    failing one raises :class:`~orchestrator.reconcile.service_hooks.HookFailed`, nothing stopped)."""
     info = RunInfo.from_record_spec(rec.spec)
     grace = timeout if timeout is not None else info.stop_grace_period
-    if rec.status == "running":
+    if hooks and rec.status == "running":
         from orchestrator.reconcile import service_hooks
 
         for problem in service_hooks.pre_stop(ctx, rec, grace):
@@ -296,17 +297,26 @@ def stop(ctx: Context, rec: ContainerRecord, *, timeout: float | None = None,
 def remove(ctx: Context, rec: ContainerRecord, *, timeout: float | None = 0,
            anonymous: Disposal = "release", report: Callable[[str], None] | None = None) -> None:
     """Undo everything a container has: process, cgroup, network, DNS names, root, directory, row;
-    its anonymous volumes are kept for a replacement, released or deleted as ``anonymous`` says."""
-    from orchestrator.reconcile import isolation, wiring
+    its anonymous volumes are kept for a replacement, released or deleted as ``anonymous`` says.
+
+    A running container's pre_stop hooks run first when there is a grace period (``timeout`` 0, the
+    removals that follow a stop, runs none), before anything is marked: one that fails raises and
+    leaves the container as it was."""
+    from orchestrator.reconcile import isolation, service_hooks, wiring
     from orchestrator.reconcile.anonymous import dispose
     from orchestrator.storage.rootfs import unmount_rootfs
 
+    grace = timeout if timeout is not None else RunInfo.from_record_spec(rec.spec).stop_grace_period
+    if rec.status == "running" and grace > 0:
+        for note in service_hooks.pre_stop(ctx, rec, grace):
+            if report is not None:
+                report(note)
     conn = ctx.db()
     cstate.update(conn, rec.id, status="removing", desired="removed")
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
     with contextlib.suppress(PystackError):
         if rt.state(rec.id).status in ("running", "paused", "created"):
-            stop(ctx, rec, timeout=timeout, report=report)
+            stop(ctx, rec, timeout=timeout, report=report, hooks=False)
     with contextlib.suppress(PystackError, FileNotFoundError):
         rt.delete(rec.id, force=True)
     wiring.unwire_network(ctx, rec)

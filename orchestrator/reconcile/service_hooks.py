@@ -6,8 +6,13 @@ before it stops one (``stop``, ``restart``, ``down``, a recreate or a scale-down
 restart policy is the engine's, in Docker as here (the supervisor's), and runs none; nor does a
 one-off ``run`` container. The hooks come from the container's record (its normalized service), so
 they are the ones it was made with. Each runs to its end before the next, output kept for the
-message should it fail. A ``pre_stop`` hook gets the stop's grace period at most (the process is
-left to the stop that follows, which ends it with the container), and none at all with ``-t 0``.
+message should it fail.
+
+As the compose-spec has it, a failing ``post_start`` hook stops the container (and fails the
+command), and a failing ``pre_stop`` hook aborts the container's stop: it keeps running and the
+command fails (a backup before the stop that did not happen is a reason not to stop). A ``pre_stop``
+hook gets the stop's grace period at most, overrunning it is failing; ``-t 0`` runs none (the way
+to stop such a container anyway).
 """
 
 from __future__ import annotations
@@ -31,38 +36,40 @@ def hooks_of(rec: ContainerRecord, kind: str) -> list[dict[str, Any]]:
     return [h for h in hooks if isinstance(h, dict) and h.get("command")]
 
 
+class HookFailed(PystackError):
+    """A lifecycle hook failed: the container was stopped (post_start) or not stopped (pre_stop)."""
+
+
 def post_start(ctx: Context, rec: ContainerRecord) -> None:
-    """Run the container's post_start hooks; the first that fails raises (the container runs on)."""
+    """Run the container's post_start hooks; the first that fails stops the container and raises."""
     for hook in hooks_of(rec, "post_start"):
         code, output = _run(ctx, rec, hook, None)
         if code != 0:
-            raise PystackError(_failure(rec, "post_start", hook, code, output))
+            from orchestrator.reconcile import lifecycle
+
+            lifecycle.stop(ctx, rec, hooks=False)
+            raise HookFailed(_failure(rec, "post_start", hook, code, output) + "; the container was stopped")
 
 
 def pre_stop(ctx: Context, rec: ContainerRecord, grace: float) -> list[str]:
-    """Run the container's pre_stop hooks within ``grace`` seconds; what went wrong, one line each.
+    """Run the container's pre_stop hooks within ``grace`` seconds; notes to show (hooks skipped).
 
-    Never raises: the stop it precedes must happen whatever the hook did."""
-    problems: list[str] = []
+    Raises :class:`HookFailed` at the first that fails or overruns: the stop is not to happen."""
     hooks = hooks_of(rec, "pre_stop")
     if not hooks:
-        return problems
+        return []
     if grace <= 0:
         return [f"container {rec.name}: pre_stop hooks skipped: no grace period (-t 0)"]
     deadline = time.monotonic() + grace
     for hook in hooks:
         left = deadline - time.monotonic()
-        if left <= 0:
-            problems.append(f"container {rec.name}: pre_stop hook {_shown(hook)} not run: the grace period is over")
-            continue
         try:
-            code, output = _run(ctx, rec, hook, left)
+            code, output = _run(ctx, rec, hook, left) if left > 0 else (-1, "the grace period is over")
         except PystackError as exc:
-            problems.append(f"container {rec.name}: pre_stop hook {_shown(hook)}: {exc}")
-            continue
+            code, output = -1, str(exc)
         if code != 0:
-            problems.append(_failure(rec, "pre_stop", hook, code, output))
-    return problems
+            raise HookFailed(_failure(rec, "pre_stop", hook, code, output) + "; the container was not stopped")
+    return []
 
 
 def _run(ctx: Context, rec: ContainerRecord, hook: dict[str, Any], timeout: float | None) -> tuple[int, str]:

@@ -307,7 +307,11 @@ def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, t
     try:
         if links is not None and timeout == 0:
             start_links(links)
-        engine.stop_containers(ctx, tiers, timeout=timeout, report=report)
+        kept = engine.stop_containers(ctx, tiers, timeout=timeout, report=report)
+        if kept:  # what still runs stays supervised, as before this down
+            supervisor_client.ensure(ctx.paths, project, host_netns=ctx.host_netns)
+            raise PystackError(f"down: a pre_stop hook kept {', '.join(kept)} running; nothing was removed "
+                               "(down -t 0 runs no hooks)")
         if links is not None and links.ident is None:
             start_links(links)
         side.start()

@@ -71,7 +71,11 @@ def test_hooks_run_around_the_starts_and_stops_a_command_makes(host: Host) -> No
     assert _events(host)[-1] == "pre_stop"
 
 
-def test_a_failing_post_start_fails_up_and_a_failing_pre_stop_does_not_stop_the_stop(host: Host) -> None:
+def test_a_failing_post_start_stops_its_container_and_a_failing_pre_stop_keeps_it_running(host: Host) -> None:
+    """As the compose-spec says: a failed post_start stops the container (and fails ``up``); a
+    failed (or overrunning) pre_stop aborts the stop, and so ``stop`` and ``down`` fail and leave
+    it running; ``down -t 0`` runs no hooks and takes it all down."""
+    host.write("out/.keep", "")
     f = str(host.write("compose.yaml", """
 name: hooks2
 services:
@@ -81,25 +85,44 @@ services:
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
     post_start:
       - command: sh -c 'echo cannot register; exit 3'
-    pre_stop:
-      - command: sh -c 'echo cannot flush; exit 4'
-      - command: sleep 60
   web:
     image: busybox:latest
     network_mode: none
     command: ["sleep", "3600"]
     depends_on: [app]
+  db:
+    image: busybox:latest
+    network_mode: none
+    volumes: ["./out:/out"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+    pre_stop:
+      - command: sh -c '[ -e /out/flushed ] || { echo cannot flush; exit 4; }'
+      - command: sh -c '[ -e /out/quick ] || sleep 60'
 """))
+
+    def states() -> dict[str, str]:
+        rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+        return {r["Service"]: r["State"] for r in rows}
+
     res = host.pystack("-f", f, "up", "-d", check=False)
-    assert res.returncode != 0
+    assert res.returncode != 0 and "Traceback" not in res.stderr
     assert "container hooks2-app-1: post_start hook \"sh -c 'echo cannot register; exit 3'\" failed: exit code 3: " \
-           "cannot register" in res.stderr
-    assert "Traceback" not in res.stderr
-    rows = {r["Service"]: r["State"] for r in json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)}
-    assert rows == {"app": "running", "web": "created"}  # it runs on; what depends on it was not started
-    res = host.pystack("-f", f, "stop", "-t", "2", "app")
-    assert "pre_stop hook \"sh -c 'echo cannot flush; exit 4'\" failed: exit code 4: cannot flush" in res.stderr
-    assert "pre_stop hook 'sleep 60' failed: still running after" in res.stderr
-    rows = {r["Service"]: r["State"] for r in json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)}
-    assert rows["app"] == "exited"
-    host.pystack("-f", f, "down", "-t", "0")
+           "cannot register; the container was stopped" in res.stderr
+    assert states() == {"app": "exited", "web": "created", "db": "running"}  # web was never started
+
+    res = host.pystack("-f", f, "stop", "-t", "5", "db", check=False)
+    assert res.returncode != 0
+    assert "pre_stop hook \"sh -c '[ -e /out/flushed ] || { echo cannot flush; exit 4; }'\" failed: exit code 4: " \
+           "cannot flush; the container was not stopped" in res.stderr
+    assert states()["db"] == "running"
+    host.write("out/flushed", "")
+    res = host.pystack("-f", f, "down", "-t", "1", check=False)  # the second hook overruns its second
+    assert res.returncode != 0 and "still running after" in res.stderr and "nothing was removed" in res.stderr
+    assert states()["db"] == "running"
+    host.write("out/quick", "")
+    host.pystack("-f", f, "stop", "db")  # both hooks pass now
+    assert states()["db"] == "exited"
+    host.pystack("-f", f, "start", "db")
+    res = host.pystack("-f", f, "down", "-t", "0")  # no hooks at all
+    assert "pre_stop hooks skipped: no grace period (-t 0)" in res.stderr
+    assert host.pystack("-f", f, "ps", "-a", "--format", "json").stdout.strip() == "[]"

@@ -91,10 +91,10 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "platform": S("supported"),
     "ports": S("supported", "short syntax and ranges become one long entry per port"),
     "post_start": S("supported", "an exec after each start by a command (not after a restart by the policy); "
-                                 "a failed hook fails the command, the container runs on"),
+                                 "a failed hook stops the container and fails the command"),
     "pre_start": S("warned", "lifecycle hooks are not run"),
     "pre_stop": S("supported", "an exec before each stop by a command, within the stop's grace period "
-                               "(`-t 0`: none); a failed hook is reported and the stop goes on"),
+                               "(`-t 0`: none); a failed or overrunning hook aborts the stop, the command fails"),
     "privileged": S("supported"),
     "profiles": S("supported"),
     "provider": S("warned", "provider services are not managed"),
