@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from orchestrator.reconcile.desired import MountPlan, PortPlan
     from orchestrator.runtime.api import Runtime
+    from orchestrator.runtime.console_socket import ConsoleSocket
 
 
 def _no_such_option(service: str) -> None:
@@ -102,55 +103,19 @@ def _volume(spec: str, working_dir: Path) -> MountPlan:
     return MountPlan("volume", src, target, read_only=mode == "ro")
 
 
-class _Console:
-    """Where the runtime sends the master of a container's pty (``--console-socket``, as for runc)."""
-
-    def __init__(self, path: Path) -> None:
-        import socket
-
-        self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        self.sock.bind(str(path))
-        os.chmod(path, 0o600)
-        self.sock.listen(1)
-        self.sock.settimeout(30)
-
-    def receive(self) -> int:
-        """The master: the runtime connected and sent it while creating the container."""
-        import socket
-
-        from orchestrator.errors import PystackError
-
-        try:
-            conn, _ = self.sock.accept()
-            with conn:
-                _, fds, _, _ = socket.recv_fds(conn, 16, 1)
-        except OSError as exc:
-            raise PystackError(f"run: no terminal from the runtime: {exc}") from None
-        if not fds:
-            raise PystackError("run: no terminal from the runtime")
-        return fds[0]
-
-
 @contextlib.contextmanager
-def _console_listener(*, enabled: bool) -> Iterator[_Console | None]:
-    """A socket in a fresh 0700 directory: a short path (sun_path holds 108 bytes, a state root may
-    be deeper) that no other user can reach to hand us a terminal of their own."""
+def _console_listener(*, enabled: bool) -> Iterator[ConsoleSocket | None]:
+    """Where the runtime sends the master of the container's pty, while ``run`` creates it."""
     if not enabled:
         yield None
         return
-    import shutil
-    import tempfile
+    from orchestrator.runtime.console_socket import ConsoleSocket
 
-    where = Path(tempfile.mkdtemp(prefix="pystack-tty-"))
-    console = None
+    console = ConsoleSocket()
     try:
-        console = _Console(where / "console.sock")
         yield console
     finally:
-        if console is not None:
-            console.sock.close()
-        shutil.rmtree(where, ignore_errors=True)
+        console.close()
 
 
 PROXIED_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")

@@ -114,7 +114,12 @@ class ExternalRuntime(PystackRuntime):
         pid_file = plan.cdir.dir / "init.pid"
         log = plan.cdir.dir / "runtime.log"
         args = ["--log", str(log), "create", "--bundle", str(plan.bundle), "--pid-file", str(pid_file)]
-        console = _ConsoleSocket() if plan.own_console else None
+        if plan.own_console:
+            from orchestrator.runtime.console_socket import ConsoleSocket
+
+            console: ConsoleSocket | None = ConsoleSocket(timeout=10.0)
+        else:
+            console = None
         if console is not None:  # the runtime's pty comes here and is logged, as conmon does
             args += ["--console-socket", str(console.path)]
         elif plan.console_socket:
@@ -241,45 +246,3 @@ def remove_empty_parents(cgroups_path: str | None, fs_root: Path = Path("/sys/fs
         for depth in range(len(parts) - 1, 0, -1):
             with contextlib.suppress(OSError):
                 (hierarchy / "/".join(parts[:depth])).rmdir()
-
-
-class _ConsoleSocket:
-    """Where the other runtime sends the master of the pty it makes for a ``process.terminal``.
-
-    In a private directory of its own under the temporary directory, not the container's: runc
-    dials the path it is given, which a deep state root makes longer than a socket address holds.
-    """
-
-    def __init__(self) -> None:
-        import socket
-
-        self.path = Path(tempfile.mkdtemp(prefix="pystack-console-")) / "console.sock"  # mode 0700
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        try:
-            self.sock.bind(str(self.path))
-        except OSError:
-            self.close()
-            raise
-        self.sock.listen(1)
-        self.sock.settimeout(10)
-
-    def receive(self) -> int:
-        """The master, sent while the runtime created the container (queued until now)."""
-        import socket
-
-        try:
-            conn, _ = self.sock.accept()
-            with conn:
-                _, fds, _, _ = socket.recv_fds(conn, 16, 1)
-        except OSError as exc:
-            raise RuntimeFailure(f"no terminal from the runtime: {exc}") from None
-        if not fds:
-            raise RuntimeFailure("no terminal from the runtime")
-        return fds[0]
-
-    def close(self) -> None:
-        self.sock.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-        with contextlib.suppress(OSError):
-            self.path.parent.rmdir()
