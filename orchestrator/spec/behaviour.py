@@ -77,7 +77,7 @@ class ServiceBehaviour:
         """sha256 over the normalized meaning; key order and short/long syntax cannot change it.
 
         As Compose does, what does not change the container is left out: scale, build, pull
-        policy, depends_on, profiles and x-* extensions."""
+        policy, depends_on, profiles, develop and x-* extensions."""
         import json
 
         from orchestrator import sha256
@@ -87,6 +87,9 @@ class ServiceBehaviour:
         # the image's STOPSIGNAL that then applies counts through the image id in the plan's hash.
         if data.get("stop_signal") is None:
             data["stop_signal"] = "SIGTERM"
+        # Watch rules are for `pystack watch`, not the container: editing them recreates nothing.
+        # None is what every service hashed with before they were read, so no hash moves for it.
+        data["develop"] = None
         for key in ("scale", "build", "pull_policy", "depends_on", "profiles", "extensions", "nested_extensions",
                     "env_file", "label_file", "attach"):
             data.pop(key, None)

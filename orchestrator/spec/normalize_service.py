@@ -97,34 +97,118 @@ def _hooks(value: Any, ctx: Context) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     errors: list[Invalid] = []
     for i, raw in enumerate(value):
-        if not isinstance(raw, dict):
-            errors.append(Invalid("expected a mapping with a command", (i,)))
-            continue
-        hook: dict[str, Any] = {}
-        for key, v in raw.items():
-            try:
-                if isinstance(key, str) and key.startswith("x-"):
-                    continue
-                if key not in _HOOK_KEYS:
-                    raise Invalid(f"unknown key {key!r} (a hook has {', '.join(_HOOK_KEYS)})")
-                if v is None:
-                    continue
-                if key == "command":
-                    hook["command"] = _command(v)
-                elif key == "privileged":
-                    hook["privileged"] = parse_bool(v)
-                elif key == "environment":
-                    hook["environment"] = _environment(v, ctx)
-                else:
-                    hook[key] = scalar_str(v, key)
-            except Invalid as exc:
-                errors.append(Invalid(exc.message, (i, key, *exc.subpath)))
-        if not hook.get("command"):
-            errors.append(Invalid("a hook needs a command", (i, "command")))
+        hook, problems = _hook(raw, ctx)
+        errors.extend(Invalid(e.message, (i, *e.subpath)) for e in problems)
         out.append(hook)
     if errors:
         raise MultiInvalid(errors)
     return out
+
+
+def _hook(raw: Any, ctx: Context) -> tuple[dict[str, Any], list[Invalid]]:
+    """One exec as a hook or a watch rule's ``exec`` gives it, and its problems (paths within it)."""
+    if not isinstance(raw, dict):
+        return {}, [Invalid("expected a mapping with a command")]
+    hook: dict[str, Any] = {}
+    errors: list[Invalid] = []
+    for key, v in raw.items():
+        try:
+            if isinstance(key, str) and key.startswith("x-"):
+                continue
+            if key not in _HOOK_KEYS:
+                raise Invalid(f"unknown key {key!r} (a hook has {', '.join(_HOOK_KEYS)})")
+            if v is None:
+                continue
+            if key == "command":
+                hook["command"] = _command(v)
+            elif key == "privileged":
+                hook["privileged"] = parse_bool(v)
+            elif key == "environment":
+                hook["environment"] = _environment(v, ctx)
+            else:
+                hook[key] = scalar_str(v, key)
+        except Invalid as exc:
+            errors.append(Invalid(exc.message, (key, *exc.subpath)))
+    if not hook.get("command"):
+        errors.append(Invalid("a hook needs a command", ("command",)))
+    return hook, errors
+
+
+def _develop(value: Any, ctx: Context) -> dict[str, Any] | None:
+    """``develop``: its ``watch`` rules with their paths made absolute against the project
+    directory, as Compose resolves them (``ignore`` patterns stay relative to the rule's path)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise Invalid(f"must be a mapping with a watch list, not {kind(value)}")
+    errors: list[Invalid] = []
+    rules: list[dict[str, Any]] = []
+    for key, v in value.items():
+        if isinstance(key, str) and key.startswith("x-"):
+            continue
+        if key != "watch":
+            errors.append(Invalid(f"unknown key {key!r} (develop has watch)", (key,)))
+            continue
+        if v is None:
+            continue
+        if not isinstance(v, list):
+            errors.append(Invalid("expected a list of rules", ("watch",)))
+            continue
+        for i, raw in enumerate(v):
+            rule, problems = _watch_rule(raw, ctx)
+            errors.extend(Invalid(e.message, ("watch", i, *e.subpath)) for e in problems)
+            rules.append(rule)
+    if errors:
+        raise MultiInvalid(errors)
+    return {"watch": rules}
+
+
+WATCH_ACTIONS = ("sync", "rebuild", "restart", "sync+restart", "sync+exec")
+_WATCH_KEYS = ("path", "action", "target", "ignore", "include", "exec", "initial_sync")
+
+
+def _watch_rule(raw: Any, ctx: Context) -> tuple[dict[str, Any], list[Invalid]]:
+    if not isinstance(raw, dict):
+        return {}, [Invalid("expected a mapping with a path and an action")]
+    rule: dict[str, Any] = {"ignore": [], "include": [], "initial_sync": False}
+    errors: list[Invalid] = []
+    for key, v in raw.items():
+        try:
+            if isinstance(key, str) and key.startswith("x-"):
+                continue
+            if key not in _WATCH_KEYS:
+                raise Invalid(f"unknown key {key!r} (a watch rule has {', '.join(_WATCH_KEYS)})")
+            if key == "path":
+                rule["path"] = resolve_path(expect_str(v, key), ctx.base, ctx.home)
+            elif key == "action":
+                action = expect_str(v, key)
+                if action not in WATCH_ACTIONS:
+                    raise Invalid(f"unknown action {action!r} (one of {', '.join(WATCH_ACTIONS)})")
+                rule["action"] = action
+            elif key == "target":
+                target = expect_str(v, key)
+                if not target.startswith("/"):
+                    raise Invalid(f"{target!r}: the path in the container must be absolute")
+                rule["target"] = target
+            elif key in ("ignore", "include"):
+                rule[key] = string_list(v, "pattern", allow_single=True)
+            elif key == "initial_sync":
+                rule[key] = parse_bool(v)
+            else:
+                hook, problems = _hook(v, ctx)
+                errors.extend(Invalid(e.message, ("exec", *e.subpath)) for e in problems)
+                rule["exec"] = hook
+        except Invalid as exc:
+            errors.append(Invalid(exc.message, (key, *exc.subpath)))
+    for key in ("path", "action"):
+        if key not in rule and not any(e.subpath[:1] == (key,) for e in errors):
+            errors.append(Invalid(f"a watch rule needs a {key}", (key,)))
+    action = rule.get("action", "")
+    if action.startswith("sync") and "target" not in rule and not any(e.subpath[:1] == ("target",) for e in errors):
+        errors.append(Invalid(f"action {action} needs a target (where the files go in the container)", ("target",)))
+    if action == "sync+exec" and "exec" not in rule:
+        errors.append(Invalid("action sync+exec needs an exec (the command to run after a sync)", ("exec",)))
+    return rule, errors
 
 
 def _str_map(value: Any, what: str) -> dict[str, str]:
@@ -300,7 +384,7 @@ _LISTS = ("cap_add", "cap_drop", "security_opt", "external_links", "volumes_from
           "group_add", "expose", "dns_opt", "profiles")
 _STRING_OR_LIST = ("dns", "dns_search", "tmpfs")
 _MAPS = ("sysctls", "annotations")
-_PASS = ("credential_spec", "develop", "gpus", "models", "provider", "pre_start", "storage_opt")
+_PASS = ("credential_spec", "gpus", "models", "provider", "pre_start", "storage_opt")
 _HOOK_KEYS = ("command", "user", "privileged", "working_dir", "environment")
 
 _CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -356,6 +440,8 @@ def normalize_service(name: str, raw: Any, ctx: Context) -> dict[str, Any] | Non
                 out[key] = _command(value)
             elif key in ("post_start", "pre_stop"):
                 out[key] = _hooks(value, ctx)
+            elif key == "develop":
+                out[key] = _develop(value, ctx)
             elif key == "environment":
                 environment = _environment(value, ctx)
             elif key == "env_file":

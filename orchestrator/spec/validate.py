@@ -47,6 +47,10 @@ def check_references(stack: Stack, all_services: Iterable[str], report: Report) 
                         bind_device(top.driver, top.driver_opts)
                 except UnsupportedVolume as exc:
                     report.error(("volumes", vol.source, *exc.key), f"{exc.message} (used by service {name})")
+        for i, rule in enumerate((svc.develop or {}).get("watch", [])):
+            if rule.get("action") == "rebuild" and svc.build is None:
+                report.error((*base, "develop", "watch", i, "action"),
+                             "action rebuild needs the service to have a build section (its image is rebuilt)")
         for section, declared in (("configs", stack.configs), ("secrets", stack.secrets)):
             for i, ref in enumerate(getattr(svc, section)):
                 if ref.source not in declared:

@@ -43,7 +43,8 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "credential_spec": S("warned", "Windows only"),
     "depends_on": S("supported", "a list becomes `{condition: service_started, required: true}`"),
     "deploy": S("supported", "replicas, resources and restart_policy; Swarm placement/update keys warn"),
-    "develop": S("warned", "`watch` is not implemented"),
+    "develop": S("supported", "`watch` rules for `pystack watch`: sync, sync+restart, sync+exec, restart, "
+                             "rebuild, with ignore, include and initial_sync"),
     "device_cgroup_rules": S("supported", "`TYPE MAJOR:MINOR ACCESS` allow rules after Docker's default deny-all "
                                                  "(the v1 devices controller)"),
     "devices": S("supported", "`HOST[:CONTAINER[:PERMS]]` becomes the long form; the node and a cgroup rule "
