@@ -54,6 +54,7 @@ COMMANDS: dict[str, str] = {
     "wait": "orchestrator.cli.wait_cmd:wait",
     "scale": "orchestrator.cli.scale_cmd:scale",
     "volumes": "orchestrator.cli.volumes_cmd:volumes",
+    "watch": "orchestrator.cli.watch_cmd:watch",
 }
 
 

@@ -16,6 +16,7 @@ from orchestrator.cli.options import GlobalOptions
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from orchestrator.cli.watch_cmd import Watch
     from orchestrator.reconcile.context import Context
     from orchestrator.spec.models import Stack
 
@@ -125,19 +126,29 @@ def _create_options(f: _F) -> _F:
 @click.option("--timestamps", is_flag=True, help="Show timestamps.")
 @click.option("--no-color", is_flag=True, help="Produce monochrome output.")
 @click.option("--no-log-prefix", is_flag=True, help="Don't print prefix in logs.")
+@click.option("-w", "--watch", "watch", is_flag=True,
+              help="Watch the services' develop.watch paths and sync, restart or rebuild on changes.")
 @click.pass_obj
 def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bool, wait: bool,
        wait_timeout: float | None, force_recreate: bool, no_recreate: bool, recreate_deps: bool, no_deps: bool,
        no_start: bool, remove_orphans: bool, renew_anon: bool, scale: tuple[str, ...], build: bool | None, pull: str,
        quiet_pull: bool, abort_on_exit: bool, abort_on_failure: bool, exit_code_from: str | None,
        attach: tuple[str, ...], no_attach: tuple[str, ...], attach_deps: bool, timeout: float | None,
-       timestamps: bool, no_color: bool, no_log_prefix: bool) -> None:
+       timestamps: bool, no_color: bool, no_log_prefix: bool, watch: bool) -> None:
     """Create and start the stack's containers."""
     aborting = abort_on_exit or abort_on_failure or exit_code_from is not None
     _check_flags(detach=detach, wait=wait, force_recreate=force_recreate, no_recreate=no_recreate,
                  recreate_deps=recreate_deps, aborting=aborting, abort_on_failure=abort_on_failure,
                  abort_on_exit=abort_on_exit or exit_code_from is not None)
+    if watch and (detach or wait or dry_run or no_start):
+        raise click.UsageError("--watch follows the stack in the foreground: it cannot be used with -d, --wait, "
+                               "--dry-run or --no-start (run `pystack watch` beside a detached stack)")
     stack = proj.load(opts, targets=services)
+    watcher = None
+    if watch:  # before anything starts: a stack with nothing to watch is refused as it is
+        from orchestrator.cli.watch_cmd import Watch
+
+        watcher = Watch(opts, proj.context(opts), stack, services)
     scales = parse_scale(scale)
     _check_names(stack, "--scale", list(scales))
     _check_names(stack, "--attach", attach)
@@ -205,8 +216,9 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
     attacher = Attacher(ctx, stack.name, _attached(keep, targets, attach, no_attach, attach_deps),
                         colour=proj.colour(opts, no_color), prefix=not no_log_prefix, timestamps=timestamps,
                         watched=sorted(keep))
-    code = attacher.follow(abort_on_exit=abort_on_exit or exit_code_from is not None,
-                           abort_on_failure=abort_on_failure, exit_code_from=exit_code_from)
+    with _watching(watcher):
+        code = attacher.follow(abort_on_exit=abort_on_exit or exit_code_from is not None,
+                               abort_on_failure=abort_on_failure, exit_code_from=exit_code_from)
     if attacher.all_exited:  # nothing left running to stop
         sys.exit(code)
     click.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
@@ -215,6 +227,34 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
     except KeyboardInterrupt:
         _graceful_stop(ctx, stack, sp.order, 0)
     sys.exit(code)
+
+
+@contextlib.contextmanager
+def _watching(w: Watch | None) -> Iterator[None]:
+    """``up --watch``: the watch runs in a thread while the logs are followed, and ends with them."""
+    if w is None:
+        yield
+        return
+    import threading
+
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            w.run()
+        except Exception as exc:  # shown, and the logs go on: the stack itself is fine
+            failed.append(exc)
+            click.echo(f"watch stopped: {exc}", err=True)
+
+    w.initial_sync()
+    thread = threading.Thread(target=run, name="watch", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        w.stop()
+        thread.join(timeout=30)
+        w.close()
 
 
 @contextlib.contextmanager
