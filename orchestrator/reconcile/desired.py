@@ -39,6 +39,8 @@ class MountPlan:
     # A named volume of the local driver with ``type: none``, ``o: bind``: the host directory it
     # binds, mounted in its place (spec.volume_driver).
     device: str | None = None
+    # One with ``type: tmpfs``: the options of the tmpfs mounted over its directory while in use.
+    volume_tmpfs: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

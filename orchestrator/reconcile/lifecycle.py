@@ -153,10 +153,11 @@ def _recreate_process(ctx: Context, rec: ContainerRecord) -> None:
     restart (a command's or the restart policy's) comes here. A donor that is not running fails
     it before the old run is deleted, so the container stays a stopped one to try again.
     """
-    from orchestrator.reconcile import isolation
+    from orchestrator.reconcile import isolation, tmpfs_volumes
 
     isolation.repin(ctx, rec)
     cdir = ctx.paths.container(rec.id)
+    tmpfs_volumes.retake(ctx.paths, cdir, rec.id)
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
     note = cdir / RESTARTING
     note.touch()
@@ -302,7 +303,7 @@ def remove(ctx: Context, rec: ContainerRecord, *, timeout: float | None = 0,
     A running container's pre_stop hooks run first when there is a grace period (``timeout`` 0, the
     removals that follow a stop, runs none), before anything is marked: one that fails raises and
     leaves the container as it was."""
-    from orchestrator.reconcile import isolation, service_hooks, wiring
+    from orchestrator.reconcile import isolation, service_hooks, tmpfs_volumes, wiring
     from orchestrator.reconcile.anonymous import dispose
     from orchestrator.storage.rootfs import unmount_rootfs
 
@@ -325,6 +326,7 @@ def remove(ctx: Context, rec: ContainerRecord, *, timeout: float | None = 0,
     unmount_rootfs(cdir)
     ctx.images.release(rec.id)
     dispose(ctx.paths, cdir, rec, anonymous)
+    tmpfs_volumes.release(ctx.paths, cdir, rec.id)
     shutil.rmtree(cdir, ignore_errors=True)
     cstate.delete(conn, rec.id)
     cstate.add_event(conn, rec.project, "remove", service=rec.service, container=rec.name)

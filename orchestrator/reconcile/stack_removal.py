@@ -66,7 +66,7 @@ def remove_all(ctx: Context, records: Sequence[ContainerRecord], report: Report,
 
 def _take_apart(ctx: Context, rec: ContainerRecord, anonymous: Disposal) -> None:
     """Everything of one container but its rows, in the order ``lifecycle.remove`` keeps."""
-    from orchestrator.reconcile import isolation
+    from orchestrator.reconcile import isolation, tmpfs_volumes
     from orchestrator.reconcile.anonymous import dispose
     from orchestrator.reconcile.wiring import owns_netns
     from orchestrator.storage.rootfs import unmount_rootfs
@@ -83,4 +83,5 @@ def _take_apart(ctx: Context, rec: ContainerRecord, anonymous: Disposal) -> None
     cdir = lifecycle.container_dir(ctx, rec)
     unmount_rootfs(cdir)
     dispose(ctx.paths, cdir, rec, anonymous)
+    tmpfs_volumes.release(ctx.paths, cdir, rec.id)
     shutil.rmtree(cdir, ignore_errors=True)

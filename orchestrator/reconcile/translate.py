@@ -15,7 +15,7 @@ from orchestrator.reconcile import secrets
 from orchestrator.reconcile.desired import DevicePlan, FilePlan, MountPlan, NetPlan, PortPlan, ServicePlan
 from orchestrator.reconcile.health_merge import effective_health
 from orchestrator.reconcile.policy import RestartPolicy
-from orchestrator.spec.volume_driver import UnsupportedVolume, bind_device
+from orchestrator.spec.volume_driver import UnsupportedVolume, local_mount
 
 if TYPE_CHECKING:
     from orchestrator.spec.models import Service, Stack
@@ -90,17 +90,19 @@ def _mounts(svc: Service, stack: Stack) -> list[MountPlan]:
     out: list[MountPlan] = []
     for v in svc.volumes:
         source = v.source
-        device, device_ro = None, False
+        local = None
         if v.type == "volume" and source is not None and source in stack.volumes:
             top = stack.volumes[source]
             source = top.name
             if not top.external:
                 try:
-                    device, device_ro = bind_device(top.driver, top.driver_opts)
+                    local = local_mount(top.driver, top.driver_opts)
                 except UnsupportedVolume as exc:  # reported at load; here for a stack built otherwise
                     raise PystackError(f"volume {top.name}: {exc.message}") from None
         out.append(MountPlan(
-            type=v.type, source=source, target=v.target, read_only=v.read_only or device_ro, device=device,
+            type=v.type, source=source, target=v.target, read_only=v.read_only or bool(local and local.read_only),
+            device=local.device if local and local.kind == "bind" else None,
+            volume_tmpfs=local.options if local and local.kind == "tmpfs" else None,
             tmpfs_size=v.tmpfs.size if v.tmpfs else None, tmpfs_mode=v.tmpfs.mode if v.tmpfs else None,
             propagation=v.bind.propagation if v.bind else None,
             create_host_path=v.bind.create_host_path if v.bind else True,

@@ -100,8 +100,9 @@ def render() -> str:
         "",
         "- `depends_on`, `links`, `volumes_from`, `network_mode`/`ipc`/`pid: service:x` naming unknown services;",
         "- networks, named volumes, configs and secrets used but not declared;",
-        "- a named volume a service uses whose `driver` is not `local`, or whose `driver_opts` ask for more "
-        "than a bind of an absolute host directory (`type: none`, `o: bind`, `device`);",
+        "- a named volume a service uses whose `driver` is not `local`, or whose `driver_opts` ask for "
+        "something other than a bind of an absolute host directory (`type: none`, `o: bind`, `device`) or a "
+        "tmpfs (`type: tmpfs` with size, nr_inodes, mode, uid, gid and mount flags in `o`);",
         "- external configs and secrets that a service uses (pystack keeps no store to look them up in), and "
         "a non-numeric `uid`/`gid` or an out-of-range `mode` where a service mounts one;",
         "- the same `container_name` twice, or `container_name` with `scale` above 1;",

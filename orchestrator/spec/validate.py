@@ -10,7 +10,7 @@ from orchestrator.spec.models.service import FileRef
 from orchestrator.spec.models.stack import Stack
 from orchestrator.spec.models.toplevel import FileObject
 from orchestrator.spec.report import Report
-from orchestrator.spec.volume_driver import UnsupportedVolume, bind_device
+from orchestrator.spec.volume_driver import UnsupportedVolume, local_mount
 
 _REF_KEYS = {"depends_on": "depends_on", "links": "links", "volumes_from": "volumes_from",
              "network_mode": "network_mode", "ipc": "ipc", "pid": "pid"}
@@ -44,7 +44,7 @@ def check_references(stack: Stack, all_services: Iterable[str], report: Report) 
                 top = stack.volumes[vol.source]
                 try:
                     if not top.external:
-                        bind_device(top.driver, top.driver_opts)
+                        local_mount(top.driver, top.driver_opts)
                 except UnsupportedVolume as exc:
                     report.error(("volumes", vol.source, *exc.key), f"{exc.message} (used by service {name})")
         for i, rule in enumerate((svc.develop or {}).get("watch", [])):

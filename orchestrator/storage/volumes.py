@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from orchestrator.errors import PystackError, RuntimeFailure
@@ -68,13 +68,84 @@ def list_volumes(paths: Paths) -> list[str]:
 
 
 def remove_volume(paths: Paths, name: str) -> None:
-    """Delete the volume and its data; a volume that does not exist is already removed."""
+    """Delete the volume and its data; a volume that does not exist is already removed. A tmpfs
+    still mounted over it (its containers are gone, or it would not be removed) goes first."""
     root = _volume_root(paths, name)
     if root.is_symlink() or not root.exists():
         with contextlib.suppress(FileNotFoundError):
             root.unlink()
         return
+    with _locked(root):
+        _unmount_tmpfs(root / "_data")
     shutil.rmtree(root)
+
+
+# A local volume of ``type: tmpfs`` (spec.volume_driver) is a tmpfs mounted over its ``_data``
+# while containers use it, as Docker's local driver mounts it for its first container and unmounts
+# it after its last: the data lives as long as some container of any stack keeps the volume.
+# Each container that uses it has a file named for its id in ``users/``; taking one in and
+# letting one go happen under the volume's lock, so a container made while the last one is
+# removed never binds the directory underneath.
+_TMPFS_FLAGS = {"ro": 0x1, "nosuid": 0x2, "nodev": 0x4, "noexec": 0x8, "noatime": 0x400}
+_TMPFS_IGNORED = ("rw", "exec", "atime")  # the defaults: no flag
+
+
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    import fcntl
+
+    fd = os.open(root / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _unmount_tmpfs(data: Path) -> None:
+    from orchestrator.storage.mounts import is_mountpoint, umount
+
+    if is_mountpoint(data):
+        umount(data, lazy=True)  # a container being torn down may still hold it: it goes with that
+
+
+def use_tmpfs(paths: Paths, name: str, options: Iterable[str], user: str) -> Path:
+    """The volume's ``_data`` with its tmpfs mounted (now, if it was not); ``user`` (a container id)
+    is counted as using it until :func:`leave_tmpfs`."""
+    from orchestrator.storage.mounts import is_mountpoint, mount
+
+    data = ensure_volume(paths, name)
+    root = data.parent
+    flags, values = 0, []
+    for opt in options:
+        if opt in _TMPFS_FLAGS:
+            flags |= _TMPFS_FLAGS[opt]
+        elif "=" in opt:
+            values.append(opt)
+        elif opt not in _TMPFS_IGNORED:
+            raise VolumeError(f"volume {name}: tmpfs option {opt!r} is not known")
+    with _locked(root):
+        users = root / "users"
+        users.mkdir(mode=0o700, exist_ok=True)
+        (users / user).touch()
+        if not is_mountpoint(data):
+            mount("tmpfs", data, "tmpfs", flags, ",".join(values))
+    return data
+
+
+def leave_tmpfs(paths: Paths, name: str, user: str) -> None:
+    """``user`` no longer uses the volume; the last one to leave unmounts the tmpfs (its data goes)."""
+    root = _volume_root(paths, name)
+    if not (root / "_data").is_dir():
+        return
+    with _locked(root):
+        users = root / "users"
+        with contextlib.suppress(FileNotFoundError):
+            (users / user).unlink()
+        with contextlib.suppress(FileNotFoundError):
+            if any(users.iterdir()):
+                return
+        _unmount_tmpfs(root / "_data")
 
 
 def release_volume(paths: Paths, name: str) -> str | None:

@@ -137,8 +137,10 @@ TOP_LEVEL_KEYS: dict[str, KeySupport] = {
     "include": S("supported", "resolved by the loader"),
     "services": S("supported"),
     "networks": S("supported"),
-    "volumes": S("supported", "the local driver: a directory, or with `driver_opts` `type: none`, `o: bind` a bind "
-                              "of the absolute `device`; another driver or mount type is an error when used"),
+    "volumes": S("supported", "the local driver: a directory; with `driver_opts` `type: none`, `o: bind` a bind "
+                              "of the absolute `device`; with `type: tmpfs` a tmpfs shared by the containers "
+                              "using it (`o`: size, nr_inodes, mode, uid, gid and mount flags); another driver "
+                              "or mount type is an error when used"),
     "configs": S("supported", "`file`, `environment` or `content`; `external` is an error when used; "
                               "`template_driver` warns"),
     "secrets": S("supported", "`file` or `environment`; `external` is an error when used; `driver`, "
