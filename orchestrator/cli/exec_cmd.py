@@ -37,6 +37,17 @@ def _env_pairs(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def _env_from_files(files: tuple[str, ...]) -> dict[str, str]:
+    """``run --env-from-file``: each file read as a service's ``env_file`` is (dotenv lines, ``${VAR}``
+    from this command's environment), later files winning; a bad one is an error at its line."""
+    from orchestrator.spec.dotenv import read_env_file
+
+    out: dict[str, str] = {}
+    for name in files:
+        out.update(read_env_file(Path(name), display=name))
+    return out
+
+
 @click.command(name="exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("service")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
@@ -145,6 +156,8 @@ def _proxy_signals(rt: Runtime, container_id: str) -> None:
 @click.option("--rm", "remove", is_flag=True, help="Automatically remove the container when it exits.")
 @click.option("-d", "--detach", is_flag=True, help="Run container in background and print container ID.")
 @click.option("-e", "--env", "envs", multiple=True, metavar="KEY=VAL", help="Set environment variables.")
+@click.option("--env-from-file", "env_files", multiple=True, metavar="FILE",
+              help="Set environment variables from a file (KEY=VAL lines, as env_file); -e wins over it.")
 @click.option("--entrypoint", default=None, help="Override the entrypoint of the image.")
 @click.option("--no-deps", is_flag=True, help="Don't start linked services.")
 @click.option("-T", "--no-tty", is_flag=True,
@@ -156,7 +169,7 @@ def _proxy_signals(rt: Runtime, container_id: str) -> None:
 @click.option("--name", default=None, help="Assign a name to the container.")
 @click.option("-v", "--volume", "volumes", multiple=True, metavar="SOURCE:TARGET[:ro]", help="Bind mount a volume.")
 @click.option("-p", "--publish", "publish", multiple=True, help="Publish a container's port(s) to the host.")
-@click.option("--service-ports", is_flag=True,
+@click.option("-P", "--service-ports", is_flag=True,
               help="Run command with all service's ports enabled and mapped to the host.")
 @click.option("--use-aliases", is_flag=True,
               help="Use the service's network aliases in the network(s) the container connects to.")
@@ -168,12 +181,13 @@ def _proxy_signals(rt: Runtime, container_id: str) -> None:
 @click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
 @click.pass_obj
 def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: bool, detach: bool,
-        envs: tuple[str, ...], entrypoint: str | None, no_deps: bool, no_tty: bool, interactive: bool,
-        user: str | None, workdir: str | None, name: str | None, volumes: tuple[str, ...],
+        envs: tuple[str, ...], env_files: tuple[str, ...], entrypoint: str | None, no_deps: bool, no_tty: bool,
+        interactive: bool, user: str | None, workdir: str | None, name: str | None, volumes: tuple[str, ...],
         publish: tuple[str, ...], service_ports: bool, use_aliases: bool, cap_add: tuple[str, ...],
         cap_drop: tuple[str, ...], build: bool, pull: str, quiet_pull: bool) -> None:
     """Run a one-off command in a new container of SERVICE."""
     _no_such_option(service)
+    environment = {**_env_from_files(env_files), **_env_pairs(envs)}  # a bad file fails before anything starts
     import shlex
 
     from orchestrator.errors import PystackError
@@ -220,7 +234,7 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     sp.use_aliases = use_aliases
     sp.cap_add = [*sp.cap_add, *cap_add]
     sp.cap_drop = [*sp.cap_drop, *cap_drop]
-    overrides: dict[str, object] = {"environment": _env_pairs(envs)}
+    overrides: dict[str, object] = {"environment": environment}
     if command:
         overrides["command"] = list(command)
     if entrypoint is not None:

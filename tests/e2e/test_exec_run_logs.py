@@ -93,7 +93,7 @@ networks:
   side: {}
 """))
     # a one-off answers to the service's name only with --use-aliases, as in Compose
-    host.pystack("-f", f, "run", "-d", "--service-ports", "--use-aliases", "web")
+    host.pystack("-f", f, "run", "-d", "-P", "--use-aliases", "web")  # -P: --service-ports
     assert host.http("http://127.0.0.1:28194/etc/hostname").strip()
     out = host.pystack("-f", f, "run", "--rm", "-T", "web", "nslookup", "web").stdout
     assert "Name:\tweb" in out and "Address: 10." in out
@@ -101,6 +101,36 @@ networks:
     out = host.pystack("-f", f, "run", "--rm", "-T", "--use-aliases", "tool", "nslookup", "tool").stdout
     assert "Name:\ttool" in out and "Address: 10." in out
     host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_run_env_from_file_is_read_as_an_env_file_and_e_wins(host: Host) -> None:
+    """``run --env-from-file`` (Compose's): dotenv lines, ``${VAR}`` from the command's environment,
+    later files and then ``-e`` winning; a bad file is one error at its line, before anything starts."""
+    f = str(host.write("compose.yaml", """
+name: e2erunenvfile
+services:
+  app:
+    image: busybox:latest
+    network_mode: none
+    environment: {FROM_SERVICE: kept, SHARED: service}
+"""))
+    host.write("one.env", "# comment\nA=1\nSHARED=file\nQUOTED=\"two words\"\nHOME_IS=${PSTEST_HOME_IS:-unset}\n")
+    host.write("two.env", "A=2\n")
+    res = host.pystack("-f", f, "run", "--rm", "-T", "--env-from-file", "one.env", "--env-from-file", "two.env",
+                       "-e", "B=3", "app", "env")
+    env = dict(line.split("=", 1) for line in res.stdout.splitlines() if "=" in line)
+    assert env["A"] == "2" and env["B"] == "3" and env["QUOTED"] == "two words" and env["HOME_IS"] == "unset"
+    assert env["SHARED"] == "file" and env["FROM_SERVICE"] == "kept"
+    res = host.pystack("-f", f, "run", "--rm", "-T", "--env-from-file", "one.env", "-e", "A=cli", "app",
+                       "sh", "-c", "echo $A")
+    assert res.stdout == "cli\n"
+
+    host.write("bad.env", "GOOD=1\nnot a line\n")
+    for name, words in [("bad.env", "bad.env:2"), ("missing.env", "missing.env")]:
+        res = host.pystack("-f", f, "run", "--rm", "-T", "--env-from-file", name, "app", "true", check=False)
+        assert res.returncode != 0 and words in res.stderr and "Traceback" not in res.stderr, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
 
 
 def test_a_foreground_run_forks_its_monitor_itself_and_starts_no_zygote(host: Host) -> None:
