@@ -257,7 +257,8 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     with _console_listener(enabled=tty) as console:
         rec = lifecycle.create(ctx, sp, 1, one_off=True, name=cname, overrides=overrides,
                                attach_stdin=interactive and not detach and not tty,
-                               console_socket=console.path if console else None)
+                               console_socket=console.path if console else None,
+                               remove_if_orphaned=remove and not detach)
         try:
             master = console.receive() if console else None
         except PystackError:

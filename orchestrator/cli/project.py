@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from orchestrator.cli.options import GlobalOptions
 from orchestrator.paths import Paths
+from orchestrator.state.stack_lock import stack_lock as stack_lock  # one lock for commands and removals
 
 if TYPE_CHECKING:
     from orchestrator.cli.progress import Progress
@@ -45,19 +44,6 @@ def context(opts: GlobalOptions) -> Context:
     from orchestrator.reconcile.context import Context
 
     return Context(Paths(opts.root), host_netns=os.environ.get("PYSTACK_HOST_NETNS") or None)
-
-
-@contextmanager
-def stack_lock(paths: Paths, project: str) -> Iterator[None]:
-    """Concurrent commands on one stack take turns; different stacks never wait for each other."""
-    run_dir = paths.stack_run(project)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / "lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def reporter(opts: GlobalOptions, title: str = "Running") -> Progress:

@@ -46,14 +46,16 @@ def container_dir(ctx: Context, rec: ContainerRecord) -> Path:
 def create(ctx: Context, sp: ServicePlan, number: int, *, one_off: bool = False,
            name: str | None = None, overrides: dict[str, Any] | None = None,
            renew_anonymous: bool = False, attach_stdin: bool = False,
-           console_socket: Path | None = None) -> ContainerRecord:
+           console_socket: Path | None = None, remove_if_orphaned: bool = False) -> ContainerRecord:
     """Make the container (root, network, bundle, runtime ``create``) without starting it.
 
     A service container takes over the anonymous volumes its replica's predecessor left, unless
     ``renew_anonymous`` (``up -V``): see :mod:`orchestrator.reconcile.anonymous`. With
     ``attach_stdin`` its process reads this command's standard input (a foreground ``run``); with
     ``console_socket`` (and ``tty`` in the overrides) the runtime sends the master of its pty there.
-    ``tty`` and ``stdin_open`` in the overrides (``run``'s own choice) replace the service's."""
+    ``tty`` and ``stdin_open`` in the overrides (``run``'s own choice) replace the service's.
+    With ``remove_if_orphaned`` (a foreground ``run --rm``) the container's monitor removes it
+    after it ends if this command is gone by then (:mod:`orchestrator.reconcile.orphan_removal`)."""
     cid = new_id()
     max_size, max_files = imageconfig.log_limits(sp)
     info = run_info(sp, max_size, max_files)
@@ -70,7 +72,7 @@ def create(ctx: Context, sp: ServicePlan, number: int, *, one_off: bool = False,
         raise PystackError(f'container name "{rec.name}" is already in use by container {existing.id}')
     cstate.insert(conn, rec)
     try:
-        _build(ctx, sp, rec, overrides or {}, renew_anonymous, attach_stdin, console_socket)
+        _build(ctx, sp, rec, overrides or {}, renew_anonymous, attach_stdin, console_socket, remove_if_orphaned)
     except BaseException:
         with contextlib.suppress(Exception):
             # a service container's volumes stay for the next try to take over, data and all
@@ -80,7 +82,8 @@ def create(ctx: Context, sp: ServicePlan, number: int, *, one_off: bool = False,
 
 
 def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[str, Any],
-           renew_anonymous: bool, attach_stdin: bool, console_socket: Path | None) -> None:
+           renew_anonymous: bool, attach_stdin: bool, console_socket: Path | None,
+           remove_if_orphaned: bool = False) -> None:
     from orchestrator.reconcile import anonymous, isolation, secrets, wiring
     from orchestrator.runtime.config_builder import build_config, write_bundle
     from orchestrator.storage.rootfs import mount_rootfs
@@ -107,9 +110,14 @@ def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[
     write_bundle(cdir, build_config(opts))
     rt = ctx.runtime(sp.runtime)
     info = RunInfo.from_record_spec(rec.spec)
+    orphan_exit: list[str] = []
+    if remove_if_orphaned:
+        from orchestrator.reconcile import orphan_removal
+
+        orphan_exit = orphan_removal.command(ctx.paths, rec.id, ctx.host_netns)
     rt.create(rec.id, cdir, log_path=cdir / LOG_NAME, log_max_size=info.log_max_size,
               log_max_files=info.log_max_files, attach_stdin=attach_stdin, console_socket=console_socket,
-              open_stdin=info.open_stdin)
+              open_stdin=info.open_stdin, orphan_exit_command=orphan_exit)
     cstate.update(conn, rec.id, status="created")
     rec.status = "created"
     cstate.add_event(conn, rec.project, "create", service=rec.service, container=rec.name)

@@ -7,7 +7,7 @@ wrapper around crun or runc are interchangeable per service (Compose's ``runtime
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
@@ -72,7 +72,14 @@ class Runtime(Protocol):
         log_max_files: int = 1,
         attach_stdin: bool = False,
         open_stdin: bool = False,
-    ) -> None: ...
+        orphan_exit_command: Sequence[str] = (),
+    ) -> None:
+        """Make the container; its PID 1 waits for :meth:`start`.
+
+        ``orphan_exit_command`` is run (detached, its output discarded) by the container's monitor
+        once PID 1 has exited and its exit is recorded, if the process that called ``create`` died
+        before that: conmon's ``--exit-command``, kept for the case where nobody else is left to act
+        on the exit (a ``run --rm`` killed with SIGKILL)."""
 
     def start(self, container_id: str) -> None: ...
 

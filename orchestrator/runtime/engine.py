@@ -15,7 +15,7 @@ import select
 import signal
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -70,6 +70,7 @@ class PystackRuntime:
         log_max_files: int = 1,
         attach_stdin: bool = False,
         open_stdin: bool = False,
+        orphan_exit_command: Sequence[str] = (),
     ) -> None:
         cdir = self._dir(container_id)
         bundle = Path(bundle).absolute()
@@ -88,9 +89,11 @@ class PystackRuntime:
             plan = self._plan(cdir, cfg, bundle, log_path, log_max_size, log_max_files, console_socket)
             plan.attach_stdin = attach_stdin
             plan.open_stdin = open_stdin and not attach_stdin
+            plan.orphan_exit_command = list(orphan_exit_command)
             from orchestrator.runtime import launch  # cgroups and the monitor: only create needs them
 
-            pid = launch.launch(plan, use_zygote=self.use_zygote and not attach_stdin)
+            # a monitor the zygote forks has no caller to outlive: one with an exit command is this one's
+            pid = launch.launch(plan, use_zygote=self.use_zygote and not attach_stdin and not orphan_exit_command)
         except BaseException:
             import shutil
 

@@ -16,7 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -67,6 +67,7 @@ class ExternalRuntime(PystackRuntime):
         log_max_files: int = 1,
         attach_stdin: bool = False,
         open_stdin: bool = False,
+        orphan_exit_command: Sequence[str] = (),
     ) -> None:
         cdir = ContainerDir(self.base, container_id)
         bundle = Path(bundle).absolute()
@@ -77,7 +78,7 @@ class ExternalRuntime(PystackRuntime):
             cgroups_path=(linux.get("cgroupsPath") or "").strip("/") or None, seccomp_bpf=None,
             log_path=str(log_path) if log_path else None, log_max_size=log_max_size, log_max_files=log_max_files,
             console_socket=str(console_socket) if console_socket else None, attach_stdin=attach_stdin,
-            open_stdin=open_stdin and not attach_stdin,
+            open_stdin=open_stdin and not attach_stdin, orphan_exit_command=list(orphan_exit_command),
             own_console=bool((cfg.get("process") or {}).get("terminal")) and console_socket is None,
         )
         if plan.own_console and not log_path:

@@ -7,6 +7,8 @@ shares its pages only while the caller lives. Once the caller is gone, the monit
 from the zygote. So a monitor whose caller dies while PID 1 still runs execs this
 (:func:`orchestrator.runtime.monitor.record_exit`). It keeps its pid, PID 1 as its child, and the
 descriptors it hands over (PID 1's pidfd and output pipes), and loads nothing but the relay.
+Once PID 1's exit is recorded it runs the create's ``orphan_exit_command``, if any: its caller
+is not there to act on the exit.
 """
 
 from __future__ import annotations
@@ -25,4 +27,8 @@ def main(argv: list[str]) -> int:
     pipes = {int(fd): str(name) for fd, name in args["pipes"].items()}
     status = relay.relay(int(args["pid"]), int(args["pidfd"]), pipes, log)
     relay.record(str(args["exit_file"]), status, args["cgroups_path"])
+    if args.get("exit_command"):  # its caller is gone: nobody else will act on the exit
+        from orchestrator.runtime.exit_command import run_detached
+
+        run_detached([str(a) for a in args["exit_command"]])
     return 0

@@ -247,6 +247,18 @@ def record_exit(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], 
                     lambda: _become_lean(plan, pid, pidfd, {**pipes, **standby}, cgroups_path, held))
     status = relay.relay(pid, pidfd, pipes, log, orphaned, standby)
     relay.record(plan.cdir.exit_file, status, cgroups_path)
+    if plan.orphan_exit_command and plan.caller_fd >= 0 and _has_exited(plan.caller_fd):
+        # the caller died, and the lean re-exec (which runs it too) failed
+        from orchestrator.runtime.exit_command import run_detached
+
+        run_detached(plan.orphan_exit_command)
+
+
+def _has_exited(pidfd: int) -> bool:
+    """A pidfd polls readable once its process has exited."""
+    import select
+
+    return bool(select.select([pidfd], [], [], 0)[0])
 
 
 def _become_lean(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], cgroups_path: str | None,
@@ -261,7 +273,8 @@ def _become_lean(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str],
     carried = (pidfd, *pipes, *held)
     args = {"pid": pid, "pidfd": pidfd, "pipes": {str(fd): name for fd, name in pipes.items()},
             "log": [plan.log_path, plan.log_max_size, plan.log_max_files],
-            "exit_file": str(plan.cdir.exit_file), "cgroups_path": cgroups_path}
+            "exit_file": str(plan.cdir.exit_file), "cgroups_path": cgroups_path,
+            "exit_command": plan.orphan_exit_command}
     argv = [*isolated.command("orchestrator.runtime.lean_monitor", site_packages=False), json.dumps(args)]
     for fd in carried:
         os.set_inheritable(fd, True)

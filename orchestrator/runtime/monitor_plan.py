@@ -60,6 +60,9 @@ class MonitorPlan:
     # The init's standard input is a pipe whose write end the monitor holds, open and unwritten, as
     # long as the container runs (``stdin_open: true``: a shell waits for input instead of ending).
     open_stdin: bool = False
+    # Run by a monitor its caller forked, after PID 1's exit is recorded, if that caller died first
+    # (Runtime.create's ``orphan_exit_command``); carried through the lean re-exec.
+    orphan_exit_command: list[str] = field(default_factory=list)
 
     def config(self) -> dict[str, Any]:
         """The OCI config, parsed from ``cfg_json`` on first use.

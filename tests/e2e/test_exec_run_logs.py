@@ -217,6 +217,49 @@ services:
     assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
 
 
+def test_a_killed_foreground_run_rm_still_removes_its_container_once_it_ends(host: Host) -> None:
+    """As Docker's daemon removes a ``--rm`` container whose client was killed: here the container's
+    monitor, which outlives the command, has the removal done once PID 1 has exited (not before),
+    network, anonymous volume and all."""
+    f = str(host.write("compose.yaml", """
+name: e2erunrmkilled
+services:
+  one:
+    image: busybox:latest
+    volumes: ["./flag:/flag", "/scratch"]
+  other:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+"""))
+    host.write("flag/.keep", "")
+    host.pystack("-f", f, "up", "-d", "other")  # a stack that stays up: only the one-off goes
+    script = "echo ready; while [ ! -e /flag/go ]; do sleep 0.05; done; exit 6"
+    cmd = ["nsenter", f"--net=/run/netns/{host.netns}", sys.executable, "-m", "orchestrator", "-f", f,
+           "run", "--rm", "-T", "one", "sh", "-c", script]
+    with subprocess.Popen(cmd, cwd=host.workdir, env=host.env(), stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n"
+        proc.kill()
+
+    def one_offs() -> list[dict[str, object]]:
+        rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+        return [r for r in rows if r["Service"] == "one"]
+
+    [row] = one_offs()
+    assert row["State"] == "running"  # it goes on without its command, as before
+    volumes_before = set(os.listdir(host.root / "volumes"))
+    host.write("flag/go", "")
+    deadline = time.monotonic() + 30
+    while one_offs() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert one_offs() == []
+    assert set(os.listdir(host.root / "volumes")) < volumes_before  # its anonymous volume went with it
+    with open("/proc/self/mountinfo") as fh:
+        assert str(row["ID"]) not in fh.read()
+    assert [r["State"] for r in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)] == ["running"]
+    host.pystack("-f", f, "down", "-t", "0")
+
+
 def test_run_feeds_its_standard_input_to_the_container(host: Host) -> None:
     """As Compose's ``run`` (interactive by default): ``run -T db psql < dump.sql`` and pipes work;
     ``--no-interactive`` leaves the container's stdin empty."""

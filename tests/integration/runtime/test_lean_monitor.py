@@ -100,3 +100,60 @@ def test_the_monitor_of_a_killed_caller_goes_lean_and_still_records_the_exit(
     finally:
         rt.delete(cid, force=True)
     assert not (base / cid).exists()
+
+
+CREATE_WITH_EXIT_COMMAND = """import os, signal, sys
+sys.path.insert(0, {code!r})
+from pathlib import Path
+from orchestrator.paths import Paths
+from orchestrator.runtime.api import get_runtime
+rt = get_runtime({runtime!r}, Paths(Path({root!r})))
+if hasattr(rt, "use_zygote"):
+    rt.use_zygote = False
+rt.create({cid!r}, Path({bundle!r}), log_path=Path({log!r}), orphan_exit_command={command!r})
+rt.start({cid!r})
+if {die!r}:
+    os.kill(os.getpid(), signal.SIGKILL)
+st = rt.wait({cid!r}, 20)
+print(st.code if st else "none")
+"""
+
+
+@pytest.mark.parametrize("runtime", ["pystack", "crun", "runc"])
+def test_the_orphan_exit_command_runs_after_the_exit_only_when_the_caller_died(
+        runtime: str, pystack_root: Path, make_bundle: BundleFactory, tmp_path: Path) -> None:
+    """conmon's --exit-command, for the one case where nobody else is left to act on the exit: run
+    once PID 1's exit is recorded (not before), and never while the caller lives to see it."""
+    if runtime != "pystack" and shutil.which(runtime) is None:
+        pytest.skip(f"{runtime} not installed")
+    rt = get_runtime(runtime, Paths(pystack_root))
+    base: Path = rt.base  # type: ignore[attr-defined]
+    for die in (False, True):
+        cid, bundle = make_bundle(["sh", "-c", "while [ ! -e /go ]; do sleep 0.05; done; exit 3"])
+        mark = tmp_path / f"ran-{die}"
+        # what it writes: that the exit was on record when it ran
+        command = ["/bin/sh", "-c", f"cat {base / cid / 'exit.json'} > {mark}.tmp && mv {mark}.tmp {mark}"]
+        code = CREATE_WITH_EXIT_COMMAND.format(code=CODE_ROOT, runtime=runtime, root=str(pystack_root), cid=cid,
+                                               bundle=str(bundle), log=str(bundle / "log.json"),
+                                               command=command, die=die)
+        proc = subprocess.Popen([sys.executable, "-I", "-c", code], stdout=subprocess.PIPE, text=True)
+        try:
+            if die:
+                assert proc.wait(timeout=60) == -9
+                mpid = json.loads((base / cid / "state.json").read_text())["monitor_pid"]
+                _until(lambda m=mpid: "orchestrator.runtime.lean_monitor" in _cmdline(m), "the monitor to re-exec")
+                assert not mark.exists()  # PID 1 still runs
+            (bundle / "rootfs" / "go").write_text("")
+            if die:
+                _until(mark.exists, "the exit command")
+                assert json.loads(mark.read_text())["code"] == 3
+            else:
+                out, _ = proc.communicate(timeout=60)
+                assert out.strip() == "3"
+                time.sleep(0.5)  # the monitor has left (wait returned): a command it started would be done
+                assert not mark.exists()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            rt.delete(cid, force=True)
