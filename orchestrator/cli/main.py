@@ -31,6 +31,8 @@ COMMANDS: dict[str, str] = {
     "build": "orchestrator.cli.stack_images_cmd:build",
     "stats": "orchestrator.cli.stack_images_cmd:stats",
     "cp": "orchestrator.cli.stack_images_cmd:cp",
+    "commit": "orchestrator.cli.commit_cmd:commit",
+    "export": "orchestrator.cli.commit_cmd:export",
     "create": "orchestrator.cli.up_cmd:create",
     "network": "orchestrator.cli.network_cmd:network",
     "version": "orchestrator.cli.version_cmd:version",

@@ -18,7 +18,7 @@ import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from orchestrator.storage.unpack import OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX
 
@@ -35,12 +35,14 @@ class LayerBlob:
     size: int  # bytes written to ``out``
 
 
-class _Writable(Protocol):
+class Writable(Protocol):
+    """Where a layer goes: a binary file, or anything with its ``write``."""
+
     def write(self, b: bytes, /) -> int: ...
 
 
 class _HashingWriter(io.RawIOBase):
-    def __init__(self, inner: _Writable, h: _Hash) -> None:
+    def __init__(self, inner: Writable, h: _Hash) -> None:
         super().__init__()
         self.inner, self.hash, self.size = inner, h, 0
 
@@ -55,7 +57,7 @@ class _HashingWriter(io.RawIOBase):
         return len(data)
 
 
-def make_layer(upper: Path, out: BinaryIO, *, gzip: bool = True,
+def make_layer(upper: Path, out: Writable, *, gzip: bool = True,
                skip: Callable[[str], bool] | None = None) -> LayerBlob:
     """Write ``upper`` as a layer tar to ``out``; ``skip(relpath)`` leaves entries out."""
     outer = _HashingWriter(out, hashlib.sha256())
