@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import click
@@ -20,13 +20,16 @@ def _targets(opts: GlobalOptions, services: tuple[str, ...]) -> tuple[Context, l
 
     name, _ = proj.project_name(opts)
     ctx = proj.context(opts)
-    recs = observe(ctx, name)
+    return ctx, _select(observe(ctx, name), services)
+
+
+def _select(recs: Sequence[ContainerRecord], services: tuple[str, ...]) -> list[ContainerRecord]:
     if services:
         unknown = set(services) - {r.service for r in recs}
         if unknown:
             raise click.ClickException(f"no such service: {', '.join(sorted(unknown))}")
-        recs = [r for r in recs if r.service in services]
-    return ctx, list(recs)
+        return [r for r in recs if r.service in services]
+    return list(recs)
 
 
 def _rt_name(r: ContainerRecord) -> str | None:
@@ -90,12 +93,18 @@ def stop(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) 
 @click.command()
 @click.argument("services", nargs=-1)
 @click.option("-t", "--timeout", type=float, default=None, help="Specify a shutdown timeout in seconds.")
+@click.option("--no-deps", is_flag=True,
+              help="Don't restart dependent services (those with depends_on: {SERVICE: {restart: true}}).")
 @click.pass_obj
-def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) -> None:
-    """Restart containers (the donors of ipc and pid namespaces before their joiners)."""
-    from orchestrator.reconcile import isolation, lifecycle, service_hooks, supervisor_client
+def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None, no_deps: bool) -> None:
+    """Restart containers, and with SERVICES the services that depend on them with restart: true
+    (each after what it depends on, and the donors of ipc and pid namespaces before their joiners)."""
+    from orchestrator.reconcile import lifecycle, restart_scope, service_hooks, supervisor_client
 
-    ctx, recs = _targets(opts, services)
+    ctx, everything = _targets(opts, ())
+    recs = _select(everything, services)
+    if services and not no_deps:
+        recs = restart_scope.with_dependents(everything, services)
 
     def one(r: ContainerRecord) -> None:
         lifecycle.stop(ctx, r, timeout=timeout, report=lambda m: click.echo(m, err=True))
@@ -106,7 +115,7 @@ def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: float | Non
 
     failed: list[Exception] = []  # a pre_stop hook's: that container was not restarted; the others are
     restarted = []
-    for tier in isolation.donors_first(recs):
+    for tier in restart_scope.dependencies_first(recs):
         for done in threads.each(one, tier):
             if done.error is not None:
                 failed.append(done.error)

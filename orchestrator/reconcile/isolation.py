@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,18 +82,25 @@ def donors_first(recs: Sequence[ContainerRecord]) -> list[list[ContainerRecord]]
     Its start pins x's namespaces of now (:func:`repin`), so x must run again first when one
     command restarts both. A reference outside ``recs`` orders nothing: the joiner meets that
     donor as it is."""
+    return in_tiers(recs, joined_services)
+
+
+def in_tiers(recs: Sequence[ContainerRecord],
+             waits_for: Callable[[ContainerRecord], set[str]]) -> list[list[ContainerRecord]]:
+    """``recs`` in tiers: each container after those of the services ``waits_for`` names, of the
+    ones in ``recs``."""
     left = list(recs)
     tiers: list[list[ContainerRecord]] = []
     while left:
         waiting = {r.service for r in left}
-        tier = [r for r in left if not (_joined_services(r) & (waiting - {r.service}))]
+        tier = [r for r in left if not (waits_for(r) & (waiting - {r.service}))]
         tier = tier or left  # a cycle, which the loader refuses: never loop on it
         tiers.append(tier)
         left = [r for r in left if r not in tier]
     return tiers
 
 
-def _joined_services(rec: ContainerRecord) -> set[str]:
+def joined_services(rec: ContainerRecord) -> set[str]:
     service = rec.spec.get("service") or {}
     modes = (service.get(kind) or "" for kind in ("ipc", "pid"))
     return {m.partition(":")[2] for m in modes if m.startswith("service:")}

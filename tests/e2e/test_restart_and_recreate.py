@@ -229,3 +229,43 @@ services:
     finally:
         host.pystack("--root", str(deep), "-f", f, "down", "-t", "0", check=False)
         _kill_leftovers(deep)
+
+
+def test_restart_of_a_service_restarts_its_restart_true_dependents_unless_no_deps(host: Host) -> None:
+    """Compose's ``depends_on: {db: {restart: true}}``: ``restart db`` restarts api too (after db),
+    not web, whose dependency on api does not ask for it; ``--no-deps`` restarts db alone."""
+    f = str(host.write("compose.yaml", """
+name: e2erestartdeps
+services:
+  db:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    network_mode: none
+  api:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    network_mode: none
+    depends_on: {db: {condition: service_started, restart: true}}
+  web:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    network_mode: none
+    depends_on: [api]
+"""))
+    host.pystack("-f", f, "up", "-d")
+    ids = {name: str(row["ID"]) for name, row in _ps(host, f).items()}
+
+    def pids() -> dict[str, int]:
+        return {name.split("-")[1]: _pid1(host, cid) for name, cid in ids.items()}
+
+    before = pids()
+    out = host.pystack("-f", f, "restart", "-t", "0", "db").stderr
+    after = pids()
+    assert after["db"] != before["db"] and after["api"] != before["api"] and after["web"] == before["web"]
+    assert out.index("e2erestartdeps-db-1  Restarted") < out.index("e2erestartdeps-api-1  Restarted")
+
+    host.pystack("-f", f, "restart", "-t", "0", "--no-deps", "db")
+    again = pids()
+    assert again["db"] != after["db"] and again["api"] == after["api"] and again["web"] == after["web"]
+    assert all(r["State"] == "running" for r in _ps(host, f).values())
+    host.pystack("-f", f, "down", "-t", "0")
