@@ -1,7 +1,12 @@
 """``pystack cp``: copy between a container's root and the host without leaving either side.
 
 The container side is opened with the root as ``/`` (``RESOLVE_IN_ROOT``), so a symlink planted in
-the container cannot point the copy at a host path; the copy itself never follows symlinks.
+the container cannot point the copy at a host path; the copy itself never follows symlinks, but
+with ``-L`` the one named as the source: on the container side resolved in its root, link by link.
+
+Ownership as ``docker cp``'s: what is copied belongs to the destination's user, the container's
+root (as its user namespace maps it) or the user running the command, unless ``-a`` keeps the
+source's uid and gid (``owner=None``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,24 @@ from pathlib import Path
 from orchestrator.errors import PystackError
 from orchestrator.storage.fscopy import CopyOptions, copy_entry
 from orchestrator.storage.safepath import DIR_FLAGS, open_in_root
+
+
+def container_root_owner(bundle_config: Path) -> tuple[int, int]:
+    """The host uid and gid of the container's root: 0, unless its user namespace maps it elsewhere."""
+    import json
+
+    try:
+        linux = json.loads(bundle_config.read_text()).get("linux") or {}
+    except (OSError, ValueError):
+        linux = {}
+
+    def host_id(key: str) -> int:
+        for m in linux.get(key) or []:
+            if int(m.get("containerID", -1)) <= 0 < int(m.get("containerID", 0)) + int(m.get("size", 0)):
+                return int(m["hostID"]) - int(m["containerID"])
+        return 0
+
+    return host_id("uidMappings"), host_id("gidMappings")
 
 
 def _split(path: str) -> tuple[str, str]:
@@ -29,17 +52,39 @@ def _host_target(dest: Path, name: str) -> tuple[int, str]:
     return os.open(dest.parent if str(dest.parent) else ".", DIR_FLAGS & ~os.O_NOFOLLOW), dest.name
 
 
-def copy_out(root: Path, path: str, dest: Path) -> None:
+MAX_LINKS = 40  # as the kernel's limit on symlinks followed in one lookup
+
+
+def _resolved_in_root(root_fd: int, parent: str, name: str) -> tuple[str, str]:
+    """``parent/name`` with the link it names followed (each hop inside the root), for ``-L``."""
+    for _ in range(MAX_LINKS):
+        try:
+            pfd = open_in_root(root_fd, parent)
+        except OSError:
+            return parent, name  # the copy reports it
+        try:
+            target = os.readlink(name, dir_fd=pfd)
+        except OSError:  # not a link (or not there): this is the entry
+            return parent, name
+        finally:
+            os.close(pfd)
+        parent, name = _split(target if target.startswith("/") else posixpath.join(parent, target))
+    raise PystackError(f"cp: {posixpath.join(parent, name)}: too many levels of symbolic links")
+
+
+def copy_out(root: Path, path: str, dest: Path, *, owner: tuple[int, int] | None = None,
+             follow_link: bool = False) -> None:
     parent, name = _split(path)
     root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
+        src_parent, src_name = _resolved_in_root(root_fd, parent, name) if follow_link else (parent, name)
         try:
-            sfd = open_in_root(root_fd, parent)
+            sfd = open_in_root(root_fd, src_parent)
         except OSError as exc:
             raise PystackError(f"cp: {parent}: {exc.strerror}") from None
         dfd, dname = _host_target(dest, name)
         try:
-            copy_entry(sfd, name, dfd, dname, CopyOptions(root_fd=dfd))
+            copy_entry(sfd, src_name, dfd, dname, CopyOptions(owner=owner, keep_owner=owner is None, root_fd=dfd))
         except FileNotFoundError:
             raise PystackError(f"cp: {path}: no such file in the container") from None
         finally:
@@ -49,9 +94,13 @@ def copy_out(root: Path, path: str, dest: Path) -> None:
         os.close(root_fd)
 
 
-def copy_in(src: Path, root: Path, path: str) -> None:
+def copy_in(src: Path, root: Path, path: str, *, owner: tuple[int, int] | None = None,
+            follow_link: bool = False) -> None:
     if not os.path.lexists(src):
         raise PystackError(f"cp: {src}: no such file")
+    source = Path(os.path.realpath(src)) if follow_link else src  # the host's side is the user's own
+    if not os.path.lexists(source):
+        raise PystackError(f"cp: {src}: a link to nothing")
     parent, name = _split(path)
     root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
@@ -61,9 +110,9 @@ def copy_in(src: Path, root: Path, path: str) -> None:
         except OSError:
             dfd = open_in_root(root_fd, parent)
             dname = name
-        sfd = os.open(src.parent, DIR_FLAGS & ~os.O_NOFOLLOW)
+        sfd = os.open(source.parent, DIR_FLAGS & ~os.O_NOFOLLOW)
         try:
-            copy_entry(sfd, src.name, dfd, dname, CopyOptions(root_fd=dfd))
+            copy_entry(sfd, source.name, dfd, dname, CopyOptions(owner=owner, keep_owner=owner is None, root_fd=dfd))
         finally:
             os.close(sfd)
             os.close(dfd)

@@ -240,11 +240,14 @@ def _size(n: Any) -> str:
 @click.argument("dest")
 @click.option("--index", type=click.IntRange(min=1), default=1, show_default=True,
               help="Index of the container if service has multiple replicas.")
+@click.option("-a", "--archive", is_flag=True, help="Archive mode (copy all uid/gid information).")
+@click.option("-L", "--follow-link", is_flag=True, help="Always follow symbol link in SRC_PATH.")
 @click.pass_obj
-def cp(opts: GlobalOptions, source: str, dest: str, index: int) -> None:
+def cp(opts: GlobalOptions, source: str, dest: str, index: int, archive: bool, follow_link: bool) -> None:
     """Copy files between a container and the host: ``SERVICE:PATH HOSTPATH`` or the reverse.
 
-    Paths inside the container resolve inside its root (symlinks cannot lead out of it)."""
+    Paths inside the container resolve inside its root (symlinks cannot lead out of it). What is
+    copied belongs to the container's root, or on the host to you, unless -a keeps its owner."""
     from orchestrator.errors import PystackError
     from orchestrator.state import containers as cstate
     name, _ = proj.project_name(opts)
@@ -261,10 +264,12 @@ def cp(opts: GlobalOptions, source: str, dest: str, index: int) -> None:
     recs = [r for r in cstate.for_project(ctx.db(), name) if r.service == svc and r.number == index]
     if not recs:
         raise PystackError(f"cp: no container for service {svc!r}")
-    merged = ctx.paths.container(recs[0].id) / "merged"
-    from orchestrator.cli.copying import copy_in, copy_out
+    cdir = ctx.paths.container(recs[0].id)
+    from orchestrator.cli.copying import container_root_owner, copy_in, copy_out
 
     if s_svc is not None:
-        copy_out(merged, s_path, Path(d_path))
+        copy_out(cdir / "merged", s_path, Path(d_path), follow_link=follow_link,
+                 owner=None if archive else (os.geteuid(), os.getegid()))
     else:
-        copy_in(Path(s_path), merged, d_path)
+        copy_in(Path(s_path), cdir / "merged", d_path, follow_link=follow_link,
+                owner=None if archive else container_root_owner(cdir / "config.json"))

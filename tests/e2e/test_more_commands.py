@@ -89,3 +89,45 @@ services:
     assert states() == {"once": "exited", "app": "running"}
     assert "Pause the stack's running containers" in host.pystack("pause", "--help").stdout
     host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_cp_owner_is_the_destination_s_unless_archive_and_follow_link(host: Host, tmp_path: Path) -> None:
+    """As ``docker cp``: a copy belongs to the container's root inside it and to the caller outside,
+    ``-a`` keeps the source's uid/gid; ``-L`` copies what a source link points at (in the
+    container, resolved inside its root)."""
+    import os
+
+    f = str(host.write("compose.yaml", """
+name: e2ecpown
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    network_mode: none
+"""))
+    host.pystack("-f", f, "up", "-d")
+    host.pystack("-f", f, "exec", "-T", "app", "sh", "-c",
+                 "echo owned > /tmp/o && chown 1234:2345 /tmp/o && echo inside > /marker.txt "
+                 "&& ln -s /marker.txt /tmp/l")
+    host.pystack("-f", f, "cp", "app:/tmp/o", str(tmp_path / "plain"))
+    host.pystack("-f", f, "cp", "-a", "app:/tmp/o", str(tmp_path / "kept"))
+    st_plain, st_kept = os.stat(tmp_path / "plain"), os.stat(tmp_path / "kept")
+    assert (st_plain.st_uid, st_plain.st_gid) == (os.geteuid(), os.getegid())
+    assert (st_kept.st_uid, st_kept.st_gid) == (1234, 2345)
+
+    src = tmp_path / "in.txt"
+    src.write_text("in\n")
+    os.chown(src, 4321, 5432)
+    host.pystack("-f", f, "cp", str(src), "app:/tmp/in-plain")
+    host.pystack("-f", f, "cp", "--archive", str(src), "app:/tmp/in-kept")
+    owners = host.pystack("-f", f, "exec", "-T", "app", "stat", "-c", "%u:%g", "/tmp/in-plain", "/tmp/in-kept")
+    assert owners.stdout.split() == ["0:0", "4321:5432"]
+
+    host.pystack("-f", f, "cp", "-L", "app:/tmp/l", str(tmp_path / "followed"))
+    assert not (tmp_path / "followed").is_symlink() and (tmp_path / "followed").read_text() == "inside\n"
+    link = tmp_path / "hostlink"
+    link.symlink_to(src)
+    host.pystack("-f", f, "cp", "-L", str(link), "app:/tmp/")
+    res = host.pystack("-f", f, "exec", "-T", "app", "sh", "-c", "test -L /tmp/hostlink || cat /tmp/hostlink")
+    assert res.stdout == "in\n"
+    host.pystack("-f", f, "down", "-t", "0")
