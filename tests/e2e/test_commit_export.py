@@ -56,7 +56,10 @@ services:
     image: snap:1
     network_mode: none
     pull_policy: never
-    command: ["sh", "-c", "cat /made /srv/data/f; test -e /bin/vi || echo vi-gone; test -e /vol/v || echo no-volume-data; echo $$A $$B; pwd"]
+    command:
+      - sh
+      - -c
+      - cat /made /srv/data/f; test -e /bin/vi || echo vi-gone; test -e /vol/v || echo no-volume-data; echo $$A $$B; pwd
 """))
     res = host.pystack("-f", g, "run", "--rm", "-T", "check")
     assert res.stdout.splitlines() == ["hi", "v", "vi-gone", "no-volume-data", "1 2", "/tmp"]

@@ -39,7 +39,7 @@ def test_dependents_with_restart_true_are_taken_in_down_the_chain() -> None:
 
 
 def test_each_restarts_after_what_it_depends_on_and_joiners_after_donors() -> None:
-    tiers = dependencies_first(with_dependents(STACK, ["db"]) + [STACK[-1]])
+    tiers = dependencies_first([*with_dependents(STACK, ["db"]), STACK[-1]])
     assert [services(t) for t in tiers] == [["p-db-1"], ["p-api-1", "p-api-2", "p-sidecar-1"], ["p-worker-1"]]
     # a dependency not being restarted orders nothing
     assert [services(t) for t in dependencies_first([STACK[3], STACK[4]])] == [["p-worker-1", "p-web-1"]]
