@@ -248,7 +248,8 @@ def record_exit(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], 
     status = relay.relay(pid, pidfd, pipes, log, orphaned, standby)
     relay.record(plan.cdir.exit_file, status, cgroups_path)
     if plan.orphan_exit_command and plan.caller_fd >= 0 and _has_exited(plan.caller_fd):
-        # the caller died, and the lean re-exec (which runs it too) failed
+        # the caller died: after PID 1 (it had no time to act on the exit), or before it when the
+        # lean re-exec, which runs the command itself, failed
         from orchestrator.runtime.exit_command import run_detached
 
         run_detached(plan.orphan_exit_command)
