@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import os
 import socket
 import sys
@@ -98,7 +99,17 @@ def _spawn(rt: Any, data: Mapping[str, Any], proc: dict[str, Any], ns_fds: list[
     stdio = [_fileno(stdin), _fileno(stdout), _fileno(stderr)]
     for s in (sys.stdout, sys.stderr):
         s.flush()
-    joiner = os.fork()
+    # Frozen across the fork: a collection in the joiner never frees what the caller made. The
+    # caller's other threads may hold locks (SQLite's, inside a statement it frees) at the fork,
+    # which the joiner would then wait for forever. Unfrozen in the caller right after.
+    gc.freeze()
+    try:
+        joiner = os.fork()
+    except BaseException:
+        gc.unfreeze()
+        raise
+    if joiner != 0:
+        gc.unfreeze()
     if joiner == 0:
         try:
             os.close(go_w)

@@ -77,6 +77,9 @@ def _main(plan: MonitorPlan, report_fd: int, body: Callable[[MonitorPlan, int], 
     try:
         os.setsid()
         _quiet_signals()
+        # Everything inherited was frozen before the fork (fork_monitor): a collection sees only
+        # what the monitor itself makes, never the caller's objects (nor their locks).
+        gc.enable()
         body(plan, report_fd)
     except BaseException as exc:
         with contextlib.suppress(OSError):

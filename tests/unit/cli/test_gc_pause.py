@@ -24,8 +24,8 @@ def test_importing_the_command_line_pauses_the_collector_then_a_timer_resumes_it
         from orchestrator.cli import gc_pause
         print("paused", not gc.isenabled())
         pid = os.fork()
-        if pid == 0:  # a child forked meanwhile has its collector at once: no timer runs there
-            os._exit(0 if gc.isenabled() else 1)
+        if pid == 0:  # a child forked meanwhile keeps it off: it execs soon, or freezes first (a monitor)
+            os._exit(0 if not gc.isenabled() else 1)
         print("child", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0)
         deadline = time.monotonic() + gc_pause.RESUME_AFTER + 10
         while not gc.isenabled() and time.monotonic() < deadline:
