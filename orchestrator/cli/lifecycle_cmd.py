@@ -15,12 +15,18 @@ if TYPE_CHECKING:
     from orchestrator.state.containers import ContainerRecord
 
 
-def _targets(opts: GlobalOptions, services: tuple[str, ...]) -> tuple[Context, list[ContainerRecord]]:
+def _targets(opts: GlobalOptions, services: tuple[str, ...], *,
+             orphans: bool = True) -> tuple[Context, list[ContainerRecord]]:
+    """The stack's containers (of ``services``, when named); without ``orphans``, only those of
+    services the file defines (all of them when there is no file to tell)."""
     from orchestrator.reconcile.engine import observe
 
-    name, _ = proj.project_name(opts)
+    name, stack = proj.project_name(opts)
     ctx = proj.context(opts)
-    return ctx, _select(observe(ctx, name), services)
+    recs = observe(ctx, name)
+    if not orphans and stack is not None:
+        recs = [r for r in recs if r.service in stack.services]
+    return ctx, _select(recs, services)
 
 
 def _select(recs: Sequence[ContainerRecord], services: tuple[str, ...]) -> list[ContainerRecord]:
@@ -132,12 +138,14 @@ def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: float | Non
 @click.argument("services", nargs=-1)
 @click.option("-s", "--signal", "sig", default="SIGKILL", show_default=True,
               help="SIGNAL to send to the container.")
+@click.option("--remove-orphans", is_flag=True,
+              help="Also signal containers of services the file no longer defines (as Compose's kill).")
 @click.pass_obj
-def kill(opts: GlobalOptions, services: tuple[str, ...], sig: str) -> None:
+def kill(opts: GlobalOptions, services: tuple[str, ...], sig: str, remove_orphans: bool) -> None:
     """Send a signal to running containers (the restart policy still applies, as in Compose)."""
     from orchestrator.reconcile import lifecycle
 
-    ctx, recs = _targets(opts, services)
+    ctx, recs = _targets(opts, services, orphans=remove_orphans)
     num = lifecycle.signal_number(sig)
     for r in recs:
         if r.status == "running":

@@ -229,3 +229,34 @@ def test_ls_filter_and_version_format(host: Host) -> None:
         "flagfixlsone", "flagfixlstwo"]
     assert host.pystack("ls", "--filter", "status=running", check=False).returncode == 2
     assert "version" in json.loads(host.pystack("version", "--format", "json").stdout)
+
+
+def test_kill_leaves_orphans_unless_remove_orphans(host: Host) -> None:
+    """Compose's ``kill`` signals the containers of the services the file defines; with
+    ``--remove-orphans`` also those of services it no longer does (it removes nothing)."""
+    two = """
+name: flagfixkill
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    network_mode: none
+  old:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    network_mode: none
+"""
+    f = str(host.write("compose.yaml", two))
+    host.pystack("-f", f, "up", "-d")
+    host.write("compose.yaml", two.split("  old:")[0])  # old is an orphan now
+
+    def states() -> dict[str, str]:
+        rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+        return {str(r["Service"]): str(r["State"]) for r in rows}
+
+    host.pystack("-f", f, "kill")
+    assert states() == {"app": "exited", "old": "running"}
+    host.pystack("-f", f, "kill", "--remove-orphans")
+    assert states() == {"app": "exited", "old": "exited"}
+    host.pystack("-f", f, "down", "-t", "0")
+    assert states() == {}
