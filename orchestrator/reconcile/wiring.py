@@ -206,12 +206,12 @@ def mounts_for(ctx: Context, sp: ServicePlan, rec: ContainerRecord, rootfs: Path
         if m.type == "volume":
             if m.source is None:
                 vdir = volumes.ensure_volume(ctx.paths, anonymous[m.target], labels=labels(rec))
-            else:
-                vdir = volumes.ensure_volume(ctx.paths, m.source)
-            if m.volume_tmpfs is not None and m.source is not None:  # local driver, type tmpfs
+            elif m.volume_tmpfs is not None:  # local driver, type tmpfs: made and mounted there
                 from orchestrator.reconcile import tmpfs_volumes
 
                 vdir = tmpfs_volumes.take(ctx.paths, ctx.paths.container(rec.id), rec.id, m.source, m.volume_tmpfs)
+            else:
+                vdir = volumes.ensure_volume(ctx.paths, m.source)
             if m.device is not None:  # local driver, type none, o bind: the host directory in its place
                 vdir = volumes.prepare_bind(Path(m.device), create_host_path=False)
                 if not vdir.is_dir():

@@ -86,8 +86,6 @@ def remove_volume(paths: Paths, name: str) -> None:
 # Each container that uses it has a file named for its id in ``users/``; taking one in and
 # letting one go happen under the volume's lock, so a container made while the last one is
 # removed never binds the directory underneath.
-_TMPFS_FLAGS = {"ro": 0x1, "nosuid": 0x2, "nodev": 0x4, "noexec": 0x8, "noatime": 0x400}
-_TMPFS_IGNORED = ("rw", "exec", "atime")  # the defaults: no flag
 
 
 @contextlib.contextmanager
@@ -112,24 +110,18 @@ def _unmount_tmpfs(data: Path) -> None:
 def use_tmpfs(paths: Paths, name: str, options: Iterable[str], user: str) -> Path:
     """The volume's ``_data`` with its tmpfs mounted (now, if it was not); ``user`` (a container id)
     is counted as using it until :func:`leave_tmpfs`."""
+    from orchestrator.runtime import mountopts  # the options were checked where the file was read
     from orchestrator.storage.mounts import is_mountpoint, mount
 
     data = ensure_volume(paths, name)
     root = data.parent
-    flags, values = 0, []
-    for opt in options:
-        if opt in _TMPFS_FLAGS:
-            flags |= _TMPFS_FLAGS[opt]
-        elif "=" in opt:
-            values.append(opt)
-        elif opt not in _TMPFS_IGNORED:
-            raise VolumeError(f"volume {name}: tmpfs option {opt!r} is not known")
+    parsed = mountopts.parse(list(options), "tmpfs")
     with _locked(root):
         users = root / "users"
         users.mkdir(mode=0o700, exist_ok=True)
         (users / user).touch()
         if not is_mountpoint(data):
-            mount("tmpfs", data, "tmpfs", flags, ",".join(values))
+            mount("tmpfs", data, "tmpfs", parsed.flags, parsed.data_str or "")
     return data
 
 
