@@ -178,6 +178,12 @@ def _joiner(proc: dict[str, Any], ns_fds: list[tuple[int, int]], bpf: bytes | No
         for i, fd in enumerate(stdio):
             if fd is not None and fd != i:
                 os.dup2(fd, i)
+        # The joiner lives as long as the process it waits for; any of the caller's fds it kept
+        # would stay open that long: a lock the caller holds (the stack's) would outlive the caller.
+        keep = {err_w, *(fd for fd, _ in ns_fds)}
+        if pty_sock is not None:
+            keep.add(pty_sock.fileno())
+        cinit.close_fds_except(keep)
         for fd, flag in ns_fds:
             k.setns(fd, flag)
             os.close(fd)

@@ -86,6 +86,51 @@ def test_exec_detach_returns_a_pid(rt: PystackRuntime, running: str) -> None:
     assert pid in rt.ps(running)
 
 
+def _joiner_of(cmdline: bytes) -> int | None:
+    """The process that waits for the exec'd one: the parent of the process running ``cmdline``."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "cmdline").read_bytes() == cmdline:
+                return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return None
+
+
+def test_exec_joiner_keeps_none_of_the_callers_fds(rt: PystackRuntime, running: str, tmp_path: Path) -> None:
+    """A lock the caller holds (the stack's) must not stay held by the joiner while the exec runs."""
+    import threading
+    import time
+
+    marker = tmp_path / "lockfile"
+    fd = os.open(marker, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC)
+    result: list[int] = []
+    worker = threading.Thread(target=lambda: result.append(rt.exec(running, {"args": ["sleep", "3.25"]})))
+    try:
+        worker.start()
+        joiner = None
+        for _ in range(200):
+            joiner = _joiner_of(b"sleep\x003.25\x00")
+            if joiner is not None:
+                break
+            time.sleep(0.01)
+        assert joiner is not None and joiner != os.getpid()
+        targets = []
+        for link in Path(f"/proc/{joiner}/fd").iterdir():
+            try:
+                targets.append(os.readlink(link))
+            except OSError:
+                continue
+        assert str(marker) not in targets
+        assert len([n for n in os.listdir(f"/proc/{joiner}/fd") if int(n) > 2]) <= 1  # its error pipe
+    finally:
+        worker.join(30)
+        os.close(fd)
+    assert result == [0]
+
+
 def test_cli_exec_with_user_name(rt: PystackRuntime, running: str, pystack_root: Path) -> None:
     env = {**os.environ, "PYSTACK_ROOT": str(pystack_root)}
     res = subprocess.run(["pystack", "runtime", "exec", "-u", "app", "-e", "K=v", "-w", "/tmp", running, "--",
