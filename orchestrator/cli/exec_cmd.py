@@ -348,22 +348,23 @@ def port(opts: GlobalOptions, service: str, private_port: str, protocol: str, in
 @click.pass_obj
 def top(opts: GlobalOptions, services: tuple[str, ...]) -> None:
     """Show the processes running in each container."""
+    from orchestrator.cli import process_table
+    from orchestrator.errors import PystackError
     from orchestrator.state import containers as cstate
 
-    name, _ = proj.project_name(opts)
+    name, stack = proj.project_name(opts)
     ctx = proj.context(opts)
-    for r in cstate.for_project(ctx.db(), name):
+    recs = cstate.for_project(ctx.db(), name)
+    unknown = [s for s in services if (stack is None or s not in stack.services) and s not in {r.service for r in recs}]
+    if unknown:
+        raise PystackError(f"no such service: {', '.join(unknown)}")
+    for r in recs:
         if r.status != "running" or (services and r.service not in services):
             continue
+        rows = process_table.read_rows(ctx.runtime(None if r.runtime == "pystack" else r.runtime).ps(r.id))
         click.echo(r.name)
-        click.echo(f"{'PID':>8}  CMD")
-        for pid in ctx.runtime(None if r.runtime == "pystack" else r.runtime).ps(r.id):
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                    cmd = fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
-            except OSError:
-                continue
-            click.echo(f"{pid:>8}  {cmd}")
+        for line in process_table.render(rows):
+            click.echo(line)
         click.echo("")
 
 

@@ -49,7 +49,14 @@ services:
     assert not (victim / "planted.txt").exists()
 
     assert host.pystack("-f", f, "port", "app", "80").stdout.strip() == "0.0.0.0:28191"
-    assert "sleep 1000" in host.pystack("-f", f, "top").stdout
+    top = host.pystack("-f", f, "top").stdout.splitlines()  # as Compose's: ps -ef's columns, host PIDs
+    assert top[1].split() == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+    sleeper = next(line.split() for line in top if line.endswith("sleep 1000"))
+    assert sleeper[0] == "root" and sleeper[5] == "?" and sleeper[6] == "00:00:00"
+    assert Path(f"/proc/{sleeper[1]}/cmdline").read_bytes() == b"sleep\x001000\x00"
+    assert int(sleeper[2]) > 1  # its parent on the host, not the container's PID 0
+    bad = host.pystack("-f", f, "top", "nosuch", check=False)
+    assert bad.returncode != 0 and bad.stderr.strip().endswith("no such service: nosuch")
 
     host.pystack("-f", f, "pause")
     assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "paused"
