@@ -33,18 +33,6 @@ _INDEX = click.option("--index", type=click.IntRange(min=1), default=1, show_def
                       help="Index of the container if service has multiple replicas.")
 
 
-def _container(opts: GlobalOptions, service: str, index: int, verb: str) -> tuple[Context, ContainerRecord]:
-    from orchestrator.errors import PystackError
-    from orchestrator.state import containers as cstate
-
-    name, _ = proj.project_name(opts)
-    ctx = proj.context(opts)
-    for rec in cstate.for_project(ctx.db(), name):
-        if rec.service == service and rec.number == index and not rec.one_off:
-            return ctx, rec
-    raise PystackError(f"{verb}: no container {index} of service {service!r} in project {name!r}")
-
-
 _STOPPING = threading.Event()
 
 
@@ -127,7 +115,7 @@ def commit(opts: GlobalOptions, service: str, repository: str | None, author: st
 
     ref = reference.normalize(repository) if repository else None  # a bad name fails before anything
     instructions = cm.parse_changes(changes)
-    ctx, rec = _container(opts, service, index, "commit")
+    ctx, rec = proj.service_container(opts, service, index, "commit")
     store = ctx.images
     image = store.resolve(rec.image_id or rec.image)
     cdir = ctx.paths.container(rec.id)
@@ -162,7 +150,7 @@ def export(opts: GlobalOptions, service: str, index: int, output: str | None) ->
 
     if output is None and sys.stdout.isatty():
         raise PystackError("export: refusing to write a tar archive to a terminal; use -o FILE or redirect")
-    ctx, rec = _container(opts, service, index, "export")
+    ctx, rec = proj.service_container(opts, service, index, "export")
     merged = _mounted_root(ctx, rec, "export")
     if output is None:
         with _frozen(ctx, rec, True):

@@ -52,6 +52,7 @@ COMMANDS: dict[str, str] = {
     "run": "orchestrator.cli.exec_cmd:run",
     "port": "orchestrator.cli.exec_cmd:port",
     "top": "orchestrator.cli.exec_cmd:top",
+    "attach": "orchestrator.cli.attach_cmd:attach",
     "events": "orchestrator.cli.exec_cmd:events",
     "wait": "orchestrator.cli.wait_cmd:wait",
     "scale": "orchestrator.cli.scale_cmd:scale",

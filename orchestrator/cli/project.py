@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from orchestrator.cli.progress import Progress
     from orchestrator.reconcile.context import Context
     from orchestrator.spec.models import Stack
+    from orchestrator.state.containers import ContainerRecord
 
 
 def load(opts: GlobalOptions, targets: Sequence[str] = ()) -> Stack:
@@ -61,3 +62,16 @@ def colour(opts: GlobalOptions, no_color: bool) -> bool | None:
 
 
 
+
+
+def service_container(opts: GlobalOptions, service: str, index: int, verb: str) -> tuple[Context, ContainerRecord]:
+    """Container ``index`` of ``service`` (never a ``run`` one-off), for commands on one container."""
+    from orchestrator.errors import PystackError
+    from orchestrator.state import containers as cstate
+
+    name, _ = project_name(opts)
+    ctx = context(opts)
+    for rec in cstate.for_project(ctx.db(), name):
+        if rec.service == service and rec.number == index and not rec.one_off:
+            return ctx, rec
+    raise PystackError(f"{verb}: no container {index} of service {service!r} in project {name!r}")

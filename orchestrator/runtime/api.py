@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from orchestrator.paths import Paths
+    from orchestrator.runtime.attachment import Attachment
 
 OCI_VERSION = "1.0.2"
 STATUSES = ("creating", "created", "running", "stopped", "paused")
@@ -94,6 +95,10 @@ class Runtime(Protocol):
     def wait(self, container_id: str, timeout: float | None = None) -> ExitStatus | None: ...
 
     def exit_status(self, container_id: str) -> ExitStatus | None: ...
+
+    def attach(self, container_id: str) -> Attachment:
+        """The running container's PID 1 input and end, for ``attach`` (its output is in its log)."""
+        ...
 
     def exec(
         self,

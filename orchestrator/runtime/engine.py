@@ -27,6 +27,7 @@ from orchestrator.runtime.store import ContainerDir, alive, owner_gone, read_jso
 
 if TYPE_CHECKING:
     from orchestrator.runtime import monitor_plan
+    from orchestrator.runtime.attachment import Attachment
 
 KILLING = "killing"  # present while a kill of the whole cgroup (which freezes it) is under way
 _JOIN_ORDER = ("ipc", "uts", "network", "cgroup", "mount")  # mount last: paths resolve on the host first
@@ -379,6 +380,16 @@ class PystackRuntime:
         import shutil
 
         shutil.rmtree(cdir.dir, ignore_errors=True)
+
+    def attach(self, container_id: str) -> Attachment:
+        from orchestrator.runtime import attachment
+
+        cdir = self._dir(container_id)
+        data = cdir.load()
+        if self._status(cdir, data) not in ("running", "paused") or not data.get("monitor_pid"):
+            raise RuntimeFailure(f"container {container_id} is not running")
+        return attachment.attach(int(data["pid"]), data.get("pid_start"), int(data["monitor_pid"]),
+                                 data.get("monitor_start"))
 
     # -- exit -------------------------------------------------------------------------------------
     def exit_status(self, container_id: str) -> ExitStatus | None:

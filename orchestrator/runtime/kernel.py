@@ -24,6 +24,7 @@ SYS_CAPSET = 126
 SYS_SECCOMP = 317
 SYS_OPENAT2 = 437
 SYS_CLOSE_RANGE = 436
+SYS_PIDFD_GETFD = 438
 SYS_MOUNT_SETATTR = 442
 SYS_OPEN_TREE = 428
 SYS_MOVE_MOUNT = 429
@@ -224,6 +225,12 @@ def openat2(dirfd: int, path: str, flags: int, resolve: int, mode: int = 0) -> i
 
 def close_range(first: int, last: int = 0xFFFFFFFF, flags: int = 0) -> None:
     _check(_syscall(ctypes.c_long(SYS_CLOSE_RANGE), ctypes.c_uint(first), ctypes.c_uint(last), ctypes.c_uint(flags)))
+
+
+def pidfd_getfd(pidfd: int, target_fd: int) -> int:
+    """A copy (close-on-exec) of descriptor ``target_fd`` of the process behind ``pidfd``."""
+    return _check(_syscall(ctypes.c_long(SYS_PIDFD_GETFD), ctypes.c_int(pidfd), ctypes.c_int(target_fd),
+                           ctypes.c_uint(0)))
 
 
 class _SockFprog(ctypes.Structure):
