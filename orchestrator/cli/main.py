@@ -93,6 +93,8 @@ class LazyGroup(click.Group):
               help="Colour in log prefixes: never, always, or when writing to a terminal.")
 @click.option("--progress", type=click.Choice(["auto", "tty", "plain", "quiet", "json"]), default="auto",
               help="Progress lines: plain lines, tty marks, quiet, or JSON events.")
+@click.option("--parallel", type=int, default=-1, envvar="COMPOSE_PARALLEL_LIMIT", show_default=True,
+              help="Control max parallelism, -1 for unlimited.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
 @click.pass_context
 def cli(
@@ -105,6 +107,7 @@ def cli(
     root: str | None,
     ansi: str,
     progress: str,
+    parallel: int,
     debug: bool,
 ) -> None:
     """pystack: Compose-compatible stacks on pystack's own container engine."""
@@ -122,6 +125,10 @@ def cli(
         from pathlib import Path
 
         opts.root = Path(root)
+    if parallel > 0:
+        from orchestrator.reconcile.threads import set_parallel
+
+        set_parallel(parallel)
     ctx.obj = opts
 
 

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from orchestrator.reconcile.threads import workers
+
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
@@ -54,7 +56,7 @@ def run_in_order(
     wanted = set(items)
     waiting = {name: {d for d in deps.get(name, ()) if d in wanted} for name in items}
     settled: set[str] = set()
-    with ThreadPoolExecutor(max_workers=max(1, min(limit, len(items))), thread_name_prefix="pystack") as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(workers(limit), len(items))), thread_name_prefix="pystack") as pool:
         running: dict[Future[None], str] = {}
         started: set[str] = set()
 

@@ -17,6 +17,18 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 LIMIT = 64  # as many at once as the reconciler runs
+_cap: list[int] = []  # the user's --parallel, when given: at most this many of anything at once
+
+
+def set_parallel(n: int) -> None:
+    """``--parallel N`` (or COMPOSE_PARALLEL_LIMIT), as Compose's: N > 0 caps every parallel step
+    of this command at N (1: one service, one container at a time); -1 or 0 lifts the cap."""
+    _cap[:] = [n] if n > 0 else []
+
+
+def workers(wanted: int = LIMIT) -> int:
+    """How many workers a parallel step may use: ``wanted``, within the user's cap."""
+    return min(wanted, _cap[0]) if _cap else wanted
 
 
 class Done(Generic[T, R]):
@@ -38,7 +50,7 @@ def each(fn: Callable[[T], R], items: Sequence[T], *, limit: int = LIMIT) -> Ite
         return
     from concurrent.futures import ThreadPoolExecutor, as_completed  # brings logging: only when used
 
-    with ThreadPoolExecutor(max_workers=min(limit, len(items)), thread_name_prefix="pystack") as pool:
+    with ThreadPoolExecutor(max_workers=min(workers(limit), len(items)), thread_name_prefix="pystack") as pool:
         futures: dict[Future[R], T] = {pool.submit(fn, item): item for item in items}
         for fut in as_completed(futures):
             exc = fut.exception()

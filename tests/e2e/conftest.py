@@ -39,9 +39,9 @@ class Host:
         return env
 
     def pystack(self, *args: str, check: bool = True, timeout: float = 120,
-                input: str | None = None) -> subprocess.CompletedProcess[str]:
+                input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         cmd = ["nsenter", f"--net=/run/netns/{self.netns}", sys.executable, "-m", "orchestrator", *args]
-        res = subprocess.run(cmd, cwd=self.workdir, env=self.env(), capture_output=True, text=True,
+        res = subprocess.run(cmd, cwd=self.workdir, env={**self.env(), **(env or {})}, capture_output=True, text=True,
                              timeout=timeout, input=input)
         if check and res.returncode != 0:
             raise AssertionError(f"pystack {' '.join(args)} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")

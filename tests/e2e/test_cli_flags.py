@@ -260,3 +260,27 @@ services:
     assert states() == {"app": "exited", "old": "exited"}
     host.pystack("-f", f, "down", "-t", "0")
     assert states() == {}
+
+
+def test_parallel_caps_the_work_and_bad_values_are_one_line(host: Host) -> None:
+    """``--parallel 1`` (Compose's global flag; COMPOSE_PARALLEL_LIMIT too) brings a stack up and
+    down one container at a time; a value that is not a number is a usage error."""
+    f = str(host.write("compose.yaml", """
+name: flagfixpar
+services:
+  a:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    scale: 3
+  b:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+"""))
+    host.pystack("--parallel", "1", "-f", f, "up", "-d")
+    rows = json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)
+    assert sorted(r["Name"] for r in rows if r["State"] == "running") == [
+        "flagfixpar-a-1", "flagfixpar-a-2", "flagfixpar-a-3", "flagfixpar-b-1"]
+    host.pystack("-f", f, "down", "-t", "0", env={"COMPOSE_PARALLEL_LIMIT": "1"})
+    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+    bad = host.pystack("--parallel", "many", "-f", f, "ps", check=False)
+    assert bad.returncode == 2 and "--parallel" in bad.stderr and "Traceback" not in bad.stderr
