@@ -117,7 +117,8 @@ def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[
         orphan_exit = orphan_removal.command(ctx.paths, rec.id, ctx.host_netns)
     rt.create(rec.id, cdir, log_path=cdir / LOG_NAME, log_max_size=info.log_max_size,
               log_max_files=info.log_max_files, attach_stdin=attach_stdin, console_socket=console_socket,
-              open_stdin=info.open_stdin, orphan_exit_command=orphan_exit)
+              open_stdin=info.open_stdin, orphan_exit_command=orphan_exit,
+              orphan_exit_unless_gone=cdir)  # remove() deletes it last, just before the record
     cstate.update(conn, rec.id, status="created")
     rec.status = "created"
     cstate.add_event(conn, rec.project, "create", service=rec.service, container=rec.name)

@@ -74,13 +74,17 @@ class Runtime(Protocol):
         attach_stdin: bool = False,
         open_stdin: bool = False,
         orphan_exit_command: Sequence[str] = (),
+        orphan_exit_unless_gone: Path | None = None,
     ) -> None:
         """Make the container; its PID 1 waits for :meth:`start`.
 
         ``orphan_exit_command`` is run (detached, its output discarded) by the container's monitor
         once PID 1 has exited and its exit is recorded, if the process that called ``create`` died
         before that: conmon's ``--exit-command``, kept for the case where nobody else is left to act
-        on the exit (a ``run --rm`` killed with SIGKILL)."""
+        on the exit (a ``run --rm`` killed with SIGKILL). A caller that outlives PID 1 but dies
+        before it has finished acting on the exit counts too: it has finished once
+        ``orphan_exit_unless_gone`` (by default the container's state, which :meth:`delete`
+        removes) no longer exists."""
 
     def start(self, container_id: str) -> None: ...
 

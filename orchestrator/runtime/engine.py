@@ -72,6 +72,7 @@ class PystackRuntime:
         attach_stdin: bool = False,
         open_stdin: bool = False,
         orphan_exit_command: Sequence[str] = (),
+        orphan_exit_unless_gone: Path | None = None,
     ) -> None:
         cdir = self._dir(container_id)
         bundle = Path(bundle).absolute()
@@ -91,6 +92,7 @@ class PystackRuntime:
             plan.attach_stdin = attach_stdin
             plan.open_stdin = open_stdin and not attach_stdin
             plan.orphan_exit_command = list(orphan_exit_command)
+            plan.orphan_exit_unless_gone = str(orphan_exit_unless_gone or cdir.dir)
             from orchestrator.runtime import launch  # cgroups and the monitor: only create needs them
 
             # a monitor the zygote forks has no caller to outlive: one with an exit command is this one's

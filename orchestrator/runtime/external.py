@@ -68,6 +68,7 @@ class ExternalRuntime(PystackRuntime):
         attach_stdin: bool = False,
         open_stdin: bool = False,
         orphan_exit_command: Sequence[str] = (),
+        orphan_exit_unless_gone: Path | None = None,
     ) -> None:
         cdir = ContainerDir(self.base, container_id)
         bundle = Path(bundle).absolute()
@@ -79,6 +80,7 @@ class ExternalRuntime(PystackRuntime):
             log_path=str(log_path) if log_path else None, log_max_size=log_max_size, log_max_files=log_max_files,
             console_socket=str(console_socket) if console_socket else None, attach_stdin=attach_stdin,
             open_stdin=open_stdin and not attach_stdin, orphan_exit_command=list(orphan_exit_command),
+            orphan_exit_unless_gone=str(orphan_exit_unless_gone or cdir.dir),
             own_console=bool((cfg.get("process") or {}).get("terminal")) and console_socket is None,
         )
         if plan.own_console and not log_path:

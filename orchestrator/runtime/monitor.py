@@ -250,12 +250,16 @@ def record_exit(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], 
                     lambda: _become_lean(plan, pid, pidfd, {**pipes, **standby}, cgroups_path, held))
     status = relay.relay(pid, pidfd, pipes, log, orphaned, standby)
     relay.record(plan.cdir.exit_file, status, cgroups_path)
-    if plan.orphan_exit_command and plan.caller_fd >= 0 and _has_exited(plan.caller_fd):
-        # the caller died: after PID 1 (it had no time to act on the exit), or before it when the
-        # lean re-exec, which runs the command itself, failed
-        from orchestrator.runtime.exit_command import run_detached
+    if plan.orphan_exit_command and plan.caller_fd >= 0:
+        from orchestrator.runtime import exit_command
 
-        run_detached(plan.orphan_exit_command)
+        if _has_exited(plan.caller_fd):
+            # the caller died: after PID 1 (it had no time to act on the exit), or before it when
+            # the lean re-exec, which runs the command itself, failed
+            exit_command.run_detached(plan.orphan_exit_command)
+        else:  # it lives to act on the exit; should it die before it is done, a watcher acts instead
+            exit_command.run_if_caller_quits(plan.caller_fd, plan.orphan_exit_unless_gone or str(plan.cdir.dir),
+                                             plan.orphan_exit_command)
 
 
 def _has_exited(pidfd: int) -> bool:

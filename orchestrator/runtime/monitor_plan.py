@@ -63,6 +63,9 @@ class MonitorPlan:
     # Run by a monitor its caller forked, after PID 1's exit is recorded, if that caller died first
     # (Runtime.create's ``orphan_exit_command``); carried through the lean re-exec.
     orphan_exit_command: list[str] = field(default_factory=list)
+    # The caller has finished acting on the exit once this path is gone (Runtime.create's
+    # ``orphan_exit_unless_gone``): a caller that dies after PID 1 but before that still counts.
+    orphan_exit_unless_gone: str = ""
 
     def config(self) -> dict[str, Any]:
         """The OCI config, parsed from ``cfg_json`` on first use.

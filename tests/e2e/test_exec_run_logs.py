@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 
+from orchestrator.paths import Paths
 from tests.e2e.conftest import Host
 
 STACK = """
@@ -257,6 +259,51 @@ services:
     with open("/proc/self/mountinfo") as fh:
         assert str(row["ID"]) not in fh.read()
     assert [r["State"] for r in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)] == ["running"]
+    host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_a_run_rm_killed_after_its_container_ended_still_has_it_removed(host: Host) -> None:
+    """The command killed after PID 1's exit but before it had removed the container (here: stopped
+    while PID 1 runs, so that it cannot act on the exit, then killed once the exit is recorded):
+    the watcher the monitor left waiting on the command has the removal done."""
+    f = str(host.write("compose.yaml", """
+name: e2erunrmlate
+services:
+  one:
+    image: busybox:latest
+    volumes: ["./flag:/flag"]
+"""))
+    host.write("flag/.keep", "")
+    script = "echo ready; while [ ! -e /flag/go ]; do sleep 0.05; done; exit 6"
+    cmd = ["nsenter", f"--net=/run/netns/{host.netns}", sys.executable, "-m", "orchestrator", "-f", f,
+           "run", "--rm", "-T", "one", "sh", "-c", script]
+
+    def one_offs() -> list[dict[str, object]]:
+        rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+        return [r for r in rows if r["Service"] == "one"]
+
+    with subprocess.Popen(cmd, cwd=host.workdir, env=host.env(), stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline() == "ready\n"
+            [row] = one_offs()
+            os.kill(proc.pid, signal.SIGSTOP)
+            host.write("flag/go", "")
+            exit_file = Paths(host.root).runtime_state / str(row["ID"]) / "exit.json"
+            deadline = time.monotonic() + 30
+            while not exit_file.exists():
+                assert time.monotonic() < deadline, "PID 1 never ended"
+                time.sleep(0.05)
+            time.sleep(0.3)  # the monitor has recorded the exit and left its watcher
+            assert [r["ID"] for r in one_offs()] == [row["ID"]]  # nothing removed it yet
+        finally:
+            proc.kill()
+    deadline = time.monotonic() + 30
+    while one_offs() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert one_offs() == []
+    with open("/proc/self/mountinfo") as fh:
+        assert str(row["ID"]) not in fh.read()
     host.pystack("-f", f, "down", "-t", "0")
 
 

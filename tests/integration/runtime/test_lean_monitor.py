@@ -8,6 +8,7 @@ doing its whole job: relay the output, reap PID 1, record its exit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.errors import RuntimeFailure
 from orchestrator.isolated import CODE_ROOT
 from orchestrator.paths import Paths
 from orchestrator.runtime.api import get_runtime
@@ -112,10 +114,13 @@ if hasattr(rt, "use_zygote"):
     rt.use_zygote = False
 rt.create({cid!r}, Path({bundle!r}), log_path=Path({log!r}), orphan_exit_command={command!r})
 rt.start({cid!r})
-if {die!r}:
+if {die!r} == "before":
     os.kill(os.getpid(), signal.SIGKILL)
 st = rt.wait({cid!r}, 20)
-print(st.code if st else "none")
+print(st.code if st else "none", flush=True)
+if {die!r} == "after":  # it had the exit, but is gone before it acted on it
+    os.kill(os.getpid(), signal.SIGKILL)
+rt.delete({cid!r})
 """
 
 
@@ -123,12 +128,13 @@ print(st.code if st else "none")
 def test_the_orphan_exit_command_runs_after_the_exit_only_when_the_caller_died(
         runtime: str, pystack_root: Path, make_bundle: BundleFactory, tmp_path: Path) -> None:
     """conmon's --exit-command, for the one case where nobody else is left to act on the exit: run
-    once PID 1's exit is recorded (not before), and never while the caller lives to see it."""
+    once PID 1's exit is recorded (not before), when the caller died before PID 1 or after it but
+    before it had deleted the container; never when the caller deleted it."""
     if runtime != "pystack" and shutil.which(runtime) is None:
         pytest.skip(f"{runtime} not installed")
     rt = get_runtime(runtime, Paths(pystack_root))
     base: Path = rt.base  # type: ignore[attr-defined]
-    for die in (False, True):
+    for die in ("never", "before", "after"):
         cid, bundle = make_bundle(["sh", "-c", "while [ ! -e /go ]; do sleep 0.05; done; exit 3"])
         mark = tmp_path / f"ran-{die}"
         # what it writes: that the exit was on record when it ran
@@ -138,22 +144,28 @@ def test_the_orphan_exit_command_runs_after_the_exit_only_when_the_caller_died(
                                                command=command, die=die)
         proc = subprocess.Popen([sys.executable, "-I", "-c", code], stdout=subprocess.PIPE, text=True)
         try:
-            if die:
+            if die == "before":
                 assert proc.wait(timeout=60) == -9
                 mpid = json.loads((base / cid / "state.json").read_text())["monitor_pid"]
                 _until(lambda m=mpid: "orchestrator.runtime.lean_monitor" in _cmdline(m), "the monitor to re-exec")
                 assert not mark.exists()  # PID 1 still runs
             (bundle / "rootfs" / "go").write_text("")
-            if die:
+            out, _ = proc.communicate(timeout=60)
+            if die == "before":
                 _until(mark.exists, "the exit command")
-                assert json.loads(mark.read_text())["code"] == 3
             else:
-                out, _ = proc.communicate(timeout=60)
                 assert out.strip() == "3"
-                time.sleep(0.5)  # the monitor has left (wait returned): a command it started would be done
+                assert proc.returncode == (-9 if die == "after" else 0)
+            if die == "after":
+                _until(mark.exists, "the exit command")
+            if die == "never":
+                time.sleep(0.5)  # the caller has left: a command started on its exit would be done
                 assert not mark.exists()
+            else:
+                assert json.loads(mark.read_text())["code"] == 3
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-            rt.delete(cid, force=True)
+            with contextlib.suppress(RuntimeFailure):
+                rt.delete(cid, force=True)
