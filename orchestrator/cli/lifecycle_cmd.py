@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,6 +11,7 @@ from orchestrator.cli import project as proj
 from orchestrator.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
+    from orchestrator.images.model import Image
     from orchestrator.reconcile.context import Context
     from orchestrator.state.containers import ContainerRecord
 
@@ -51,6 +52,31 @@ def _each(recs: list[ContainerRecord], fn: Callable[[ContainerRecord], None]) ->
         raise errors[0]
 
 
+def _pre_start(opts: GlobalOptions, ctx: Context, starting: list[ContainerRecord]) -> None:
+    """The ``pre_start`` hooks of containers that have not run them (made by ``create`` or
+    ``up --no-start``), as they were when the container was made; they need the stack file."""
+    from orchestrator.reconcile import pre_start
+
+    hooked = [r for r in pre_start.pending(ctx, starting) if (r.spec.get("service") or {}).get("pre_start")]
+    if not hooked:
+        return
+    from orchestrator.errors import PystackError
+    from orchestrator.reconcile import stack_ops
+
+    _, stack = proj.project_name(opts)
+    if stack is None:
+        raise PystackError(f"start: {hooked[0].name} has pre_start hooks to run first, which need its stack file")
+    for service in sorted({r.service for r in hooked}):
+        mine = [r for r in hooked if r.service == service]
+        hooks = mine[0].spec["service"]["pre_start"]
+
+        def image_of(_index: int, hook: dict[str, Any], service: str = service) -> Image:
+            return ctx.images.resolve(stack_ops.hook_image_ref(stack.name, service, hook))
+
+        plans = stack_ops.hook_plans(stack, hooks, image_of)
+        pre_start.run_hooks(ctx, stack.name, service, plans, mine, lambda m: click.echo(m, err=True))
+
+
 @click.command()
 @click.argument("services", nargs=-1)
 @click.option("--wait", is_flag=True, help="Wait for services to be running|healthy. Implies detached mode.")
@@ -65,6 +91,7 @@ def start(opts: GlobalOptions, services: tuple[str, ...], wait: bool, wait_timeo
 
     ctx, recs = _targets(opts, services)
     starting = [r for r in recs if r.status != "running"]  # post_start: only for what this command starts
+    _pre_start(opts, ctx, starting)
     for tier in isolation.donors_first(recs):
         _each(tier, lambda r: lifecycle.start(ctx, r))
     for r in recs:

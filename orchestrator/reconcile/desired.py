@@ -149,11 +149,21 @@ class ServicePlan:
     after: list[str] = field(default_factory=list)  # every service this one starts after (graph edges)
     made_after: list[str] = field(default_factory=list)  # whose containers must exist before this one's
     spec: dict[str, Any] = field(default_factory=dict)  # the normalized service, for change reasons
+    pre_start: list[PreStartPlan] = field(default_factory=list)  # run before its new containers start
 
     def container_name_for(self, number: int) -> str:
         if self.container_name:
             return self.container_name
         return f"{self.project}-{self.service}-{number}"
+
+
+@dataclass
+class PreStartPlan:
+    """One ``pre_start`` hook: the one-shot container it runs (the service's plan completed by the
+    hook's own keys) and whether it runs for each new container or once for the service."""
+    index: int
+    per_replica: bool
+    plan: ServicePlan
 
 
 @dataclass(frozen=True)

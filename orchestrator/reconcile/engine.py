@@ -162,6 +162,10 @@ def execute(ctx: Context, sp: StackPlan, plan: Plan, report: Report, *, start: b
         for dep, cond in svc.depends_on.items():
             if dep in sp.services:
                 _wait_condition(ctx, sp, dep, str(cond.get("condition", "service_started")), report)
+        if svc.pre_start:
+            from orchestrator.reconcile import pre_start
+
+            pre_start.run_hooks(ctx, svc.project, name, svc.pre_start, made.get(name, []), report, ready)
         _all(threads.each(lambda rec: _start(ctx, svc, rec, report, ready), made.get(name, [])))
 
     steps_outcome = run_in_order(steps, deps, step)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import PystackError
 from orchestrator.plan.model import Plan
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from orchestrator.images.model import Image
     from orchestrator.network.driver import NetworkSpec
     from orchestrator.reconcile.anonymous import Disposal
-    from orchestrator.spec.models import Stack
+    from orchestrator.reconcile.desired import PreStartPlan
+    from orchestrator.spec.models import Service, Stack
 
 Report = Callable[[str], None]
 
@@ -73,7 +74,36 @@ def ensure_images(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -
             if not opts.quiet_pull:
                 report(f"Image {ref}  Pulled")
         images[name] = ctx.images.resolve(ref)
+        for i, hook in enumerate(svc.pre_start):  # a hook's own image is pulled as a service's is
+            hook_ref = hook_image_ref(stack.name, name, hook)
+            if hook_ref == ref:
+                images[hook_key(name, i)] = images[name]
+                continue
+            if not ctx.images.exists(hook_ref) or policy == "always":
+                if policy == "never":
+                    raise PystackError(f"service {name!r}: pre_start[{i}] image {hook_ref!r} is not present and "
+                                       "pulling is disabled")
+                if opts.dry_run:
+                    report(f"Image {hook_ref}  would be pulled")
+                    continue
+                if not opts.quiet_pull:
+                    report(f"Image {hook_ref}  Pulling")
+                ctx.images.pull(hook_ref, platform=svc.platform)
+                if not opts.quiet_pull:
+                    report(f"Image {hook_ref}  Pulled")
+            images[hook_key(name, i)] = ctx.images.resolve(hook_ref)
     return images
+
+
+def hook_key(service: str, index: int) -> str:
+    """Where :func:`ensure_images` files the image of a service's ``pre_start[index]``."""
+    return f"{service} pre_start[{index}]"
+
+
+def hook_image_ref(project: str, service: str, hook: dict[str, Any]) -> str:
+    """The image a hook runs: its own, else the service's (pulled, or built under the service's name)."""
+    image = (hook.get("service") or {}).get("image")
+    return str(image) if image else f"{project}-{service}"
 
 
 def network_specs(stack: Stack) -> list[NetworkSpec]:
@@ -96,15 +126,40 @@ def network_specs(stack: Stack) -> list[NetworkSpec]:
 
 def service_plan(stack: Stack, name: str, images: dict[str, Image]) -> ServicePlan:
     """A service's plan with its image's id, health check and stop signal, when the image is known
-    (a dry run may plan before a pull)."""
-    image = images.get(name)
+    (a dry run may plan before a pull); with the plans of its ``pre_start`` hooks."""
+    svc = stack.services[name]
+    plan = _plan_on(stack, svc, images.get(name))
+    if svc.pre_start:
+        plan.pre_start = hook_plans(stack, svc.pre_start, lambda i, _hook: images.get(hook_key(name, i)))
+    return plan
+
+
+def hook_plans(stack: Stack, hooks: Sequence[dict[str, Any]],
+               image_of: Callable[[int, dict[str, Any]], Image | None]) -> list[PreStartPlan]:
+    """The runners of a service's ``pre_start`` hooks (as the stack file, or a container's record, has them)."""
+    from orchestrator.reconcile.desired import PreStartPlan
+    from orchestrator.reconcile.pre_start import runner_plan
+
+    return [PreStartPlan(i, bool(hook.get("per_replica")),
+                         runner_plan(_plan_on(stack, _hook_service(hook), image_of(i, hook))))
+            for i, hook in enumerate(hooks)]
+
+
+def _plan_on(stack: Stack, svc: Service, image: Image | None) -> ServicePlan:
     if image is None:
-        return translate.service_plan(stack, stack.services[name])
+        return translate.service_plan(stack, svc)
     health = image.container_config.get("Healthcheck")
     stop_signal = image.container_config.get("StopSignal")
-    return translate.service_plan(stack, stack.services[name], image.id,
-                                  health if isinstance(health, dict) else None,
+    return translate.service_plan(stack, svc, image.id, health if isinstance(health, dict) else None,
                                   stop_signal if isinstance(stop_signal, str) and stop_signal else None)
+
+
+def _hook_service(hook: dict[str, Any]) -> Service:
+    """The service a hook's runner is made from (validated when the stack was loaded); the models
+    are imported for it only: a stack from the load cache is records without them."""
+    from orchestrator.spec.models import Service as ServiceModel
+
+    return ServiceModel.model_validate(hook["service"])
 
 
 def stack_plan(ctx: Context, stack: Stack, images: dict[str, Image]) -> StackPlan:

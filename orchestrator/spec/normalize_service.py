@@ -44,6 +44,7 @@ from orchestrator.spec.models.units import (
     string_list,
 )
 from orchestrator.spec.models.volumes import parse_volumes
+from orchestrator.spec.pre_start import normalize_pre_start
 from orchestrator.spec.report import Path_, Report
 
 Lookup = Callable[[str], str | None]
@@ -384,16 +385,21 @@ _LISTS = ("cap_add", "cap_drop", "security_opt", "external_links", "volumes_from
           "group_add", "expose", "dns_opt", "profiles")
 _STRING_OR_LIST = ("dns", "dns_search", "tmpfs")
 _MAPS = ("sysctls", "annotations")
-_PASS = ("credential_spec", "gpus", "models", "provider", "pre_start", "storage_opt")
+_PASS = ("credential_spec", "gpus", "models", "provider", "storage_opt")
 _HOOK_KEYS = ("command", "user", "privileged", "working_dir", "environment")
 
 _CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 _PULL_POLICY = re.compile(r"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$")
 
 
-def normalize_service(name: str, raw: Any, ctx: Context) -> dict[str, Any] | None:
-    """The model's field values for one service; ``None`` when it is not even a mapping."""
-    path: Path_ = ("services", name)
+def normalize_service(name: str, raw: Any, ctx: Context, path: Path_ | None = None) -> dict[str, Any] | None:
+    """The model's field values for one service; ``None`` when it is not even a mapping.
+
+    ``path``: where its keys are reported, when it is not the service itself (a ``pre_start``
+    hook, normalized as the service it makes: :mod:`orchestrator.spec.pre_start`)."""
+    hook = path is not None
+    path = path if path is not None else ("services", name)
+    errors_before = len(ctx.report.errors)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -418,6 +424,8 @@ def normalize_service(name: str, raw: Any, ctx: Context) -> dict[str, Any] | Non
         if key.startswith("x-"):
             extensions[key] = value
             continue
+        if key == "pre_start":
+            continue  # once the rest is known good: each hook inherits the service (below)
         if key in WARNED_SERVICE_KEYS and value not in (None, [], {}, False):
             ctx.report.warn(kpath, f"accepted but not honoured by pystack yet ({SERVICE_KEYS[key].note})")
         try:
@@ -535,6 +543,10 @@ def normalize_service(name: str, raw: Any, ctx: Context) -> dict[str, Any] | Non
     if "networks" in out and out.get("network_mode"):
         ctx.report.error((*path, "network_mode"), "network_mode and networks cannot be used together")
     isolation_keys.check(out, path, ctx.report)
+    if not hook and raw.get("pre_start") is not None and len(ctx.report.errors) == errors_before:
+        out["pre_start"] = normalize_pre_start(
+            name, raw, raw["pre_start"], ctx.report,
+            lambda n, r, report, p: normalize_service(n, r, replace(ctx, report=report), p))
     if extensions:
         out["extensions"] = extensions
     nested = nested_extensions(raw)

@@ -28,11 +28,13 @@ def _drop_none(value: Any) -> Any:
 def service_to_compose(svc: Service) -> dict[str, Any]:
     data = svc.model_dump(mode="json", exclude_defaults=True,
                           exclude={"name", "resources", "restart", "deploy", "extensions", "nested_extensions", "ports",
-                                   "depends_on", "links", "extra_hosts", "volumes"})
+                                   "depends_on", "links", "extra_hosts", "volumes", "pre_start"})
     if svc.ports:
         data["ports"] = [_drop_none(p.model_dump(mode="json")) for p in svc.ports]
     if svc.volumes:
         data["volumes"] = [_drop_none(v.model_dump(mode="json", exclude_defaults=False)) for v in svc.volumes]
+    if svc.pre_start:  # what each hook wrote (normalized), not the whole service it inherits
+        data["pre_start"] = [_hook_to_compose(h) for h in svc.pre_start]
     if svc.depends_on:
         data["depends_on"] = {k: v.model_dump(mode="json") for k, v in svc.depends_on.items()}
     if svc.links:
@@ -91,6 +93,13 @@ def service_to_compose(svc: Service) -> dict[str, Any]:
     for path, ext in svc.nested_extensions.items():
         _put_back(data, json.loads(path), ext)
     data.update(svc.extensions)
+    return data
+
+
+def _hook_to_compose(hook: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(json.dumps(hook.get("hook") or {}))
+    if hook.get("per_replica"):
+        data["per_replica"] = True
     return data
 
 

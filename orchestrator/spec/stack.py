@@ -90,6 +90,13 @@ def build_stack(
             services[name] = Service.model_validate(raw)
         except ValidationError as exc:
             report_validation_error(exc, raw, ("services", name), report)
+        for i, hook in enumerate(raw.get("pre_start") or []):  # each the service its runner is made from
+            if "service" not in hook:
+                continue  # not valid, already reported
+            try:
+                Service.model_validate(hook["service"])
+            except ValidationError as exc:
+                report_validation_error(exc, hook["service"], ("services", name, "pre_start", i), report)
     sections: dict[str, dict[str, Any]] = {}
     for section, model in (("networks", NetworkConfig), ("volumes", VolumeConfig),
                            ("configs", FileObject), ("secrets", FileObject)):

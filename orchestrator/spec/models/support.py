@@ -93,7 +93,9 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "ports": S("supported", "short syntax and ranges become one long entry per port"),
     "post_start": S("supported", "an exec after each start by a command (not after a restart by the policy); "
                                  "a failed hook stops the container and fails the command"),
-    "pre_start": S("warned", "lifecycle hooks are not run"),
+    "pre_start": S("supported", "one-shot containers inheriting the service, run in order before its new "
+                                "containers first start, once per service unless `per_replica`; a failed hook "
+                                "leaves them created and fails the command"),
     "pre_stop": S("supported", "an exec before each stop by a command, within the stop's grace period "
                                "(`-t 0`: none); a failed or overrunning hook aborts the stop, the command fails"),
     "privileged": S("supported"),

@@ -5,6 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
+from orchestrator.errors import PystackError
 from orchestrator.reconcile.stack_ops import UpOptions, ensure_images
 
 
@@ -24,16 +27,28 @@ class FakeImages:
         return ref
 
 
-def _stack(policy: str | None) -> Any:
-    svc = SimpleNamespace(name="app", image="busybox:latest", build=None, pull_policy=policy, platform=None)
+def _stack(policy: str | None, hooks: list[dict[str, Any]] | None = None) -> Any:
+    svc = SimpleNamespace(name="app", image="busybox:latest", build=None, pull_policy=policy, platform=None,
+                          pre_start=hooks or [])
     return SimpleNamespace(name="flagfix", services={"app": svc})
 
 
-def _run(policy: str | None, present: set[str], **opts: Any) -> tuple[FakeImages, list[str]]:
+def _run(policy: str | None, present: set[str], hooks: list[dict[str, Any]] | None = None,
+         **opts: Any) -> tuple[FakeImages, list[str]]:
     images = FakeImages(present)
     lines: list[str] = []
-    ensure_images(SimpleNamespace(images=images), _stack(policy), UpOptions(**opts), lines.append)  # type: ignore[arg-type]
+    ensure_images(SimpleNamespace(images=images), _stack(policy, hooks), UpOptions(**opts),  # type: ignore[arg-type]
+                  lines.append)
     return images, lines
+
+
+def test_a_pre_start_hook_image_is_pulled_as_the_service_image_is() -> None:
+    hooks = [{"service": {"image": "busybox:latest"}}, {"service": {"image": "alpine:3"}}]
+    images, lines = _run(None, {"busybox:latest"}, hooks)
+    assert images.pulled == ["alpine:3"]  # the service's own image is not pulled twice
+    assert lines == ["Image alpine:3  Pulling", "Image alpine:3  Pulled"]
+    with pytest.raises(PystackError, match=r"pre_start\[0\] image 'alpine:3' is not present"):
+        _run("never", {"busybox:latest"}, [{"service": {"image": "alpine:3"}}])
 
 
 def test_the_flag_overrides_the_service_pull_policy() -> None:
