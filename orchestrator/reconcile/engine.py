@@ -8,6 +8,7 @@ one grace period in total rather than one per tier.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from orchestrator.state import containers as cstate
 from orchestrator.state.containers import ContainerRecord
 
 ORDER_WINDOW = 2.0  # how long a tier may take to exit before the next tier is asked to stop
+EXIT_RECORD_WAIT = 2.0  # how long a look waits for a monitor that is writing down an exit it just saw
 
 
 @dataclass
@@ -60,6 +62,9 @@ def observe(ctx: Context, project: str, *, one_off: bool = False) -> list[Contai
                 rec.status = "exited"
                 changes: dict[str, object] = {"status": "exited"}
                 ended = rt.exit_status(rec.id)
+                if ended is None:  # PID 1 is gone and its monitor is writing its exit down this instant
+                    with contextlib.suppress(PystackError):
+                        ended = rt.wait(rec.id, EXIT_RECORD_WAIT)
                 if ended is not None:
                     rec.exit_code, rec.oom_killed, rec.finished_at = ended.code, ended.oom_killed, ended.finished_at
                     changes.update(exit_code=ended.code, oom_killed=ended.oom_killed, finished_at=ended.finished_at)

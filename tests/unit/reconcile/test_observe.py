@@ -45,3 +45,29 @@ def test_a_row_whose_runtime_cannot_be_opened_counts_as_half_made(tmp_path: Path
     ctx = Context(Paths(tmp_path))
     _row(ctx, "c3", runtime="no-such-runtime")
     assert [(r.id, r.status) for r in observe(ctx, "obs")] == [("c3", "creating")]
+
+
+def test_a_look_in_the_instant_before_the_exit_is_written_waits_for_it(tmp_path: Path) -> None:
+    """PID 1 is gone, its monitor not yet done writing exit.json: the row gets the code, not none
+    (``wait`` of a failed job once printed status 0 from such a look)."""
+    import subprocess
+    import sys
+
+    from orchestrator.runtime.store import start_time
+
+    ctx = Context(Paths(tmp_path))
+    _row(ctx, "c4")
+    d = ctx.paths.runtime_state / "c4"
+    d.mkdir(parents=True)
+    record = json.dumps({"code": 4, "signal": None, "oom_killed": False, "finished_at": 2.0})
+    writer = (f"import time, pathlib; time.sleep(0.3); p = pathlib.Path({str(d / 'exit.tmp')!r}); "
+              f"p.write_text({record!r}); p.rename({str(d / 'exit.json')!r})")
+    monitor = subprocess.Popen([sys.executable, "-c", writer])
+    try:
+        (d / "state.json").write_text(json.dumps({"id": "c4", "pid": 2 ** 22 + 1, "pid_start": 1, "bundle": "/b",
+                                                  "monitor_pid": monitor.pid,
+                                                  "monitor_start": start_time(monitor.pid)}))
+        seen = {r.id: (r.status, r.exit_code) for r in observe(ctx, "obs")}
+    finally:
+        monitor.wait(10)
+    assert seen == {"c4": ("exited", 4)}
