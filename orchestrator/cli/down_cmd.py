@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from orchestrator.reconcile.context import Context
     from orchestrator.reconcile.engine import Report
+    from orchestrator.spec.models import Stack
 
 
 @click.command()
@@ -42,6 +43,9 @@ def down(opts: GlobalOptions, services: tuple[str, ...], volumes: bool, rmi: str
 
         order = generations(stack)
         vols = [v.name for v in stack.volumes.values() if not v.external]
+    if opts.dry_run:
+        _dry_run(ctx, name, stack, services, volumes=volumes, rmi=rmi, named_volumes=vols)
+        return
     report = proj.reporter(opts)
     with proj.stack_lock(ctx.paths, name), report:
         if services:
@@ -59,6 +63,42 @@ def down(opts: GlobalOptions, services: tuple[str, ...], volumes: bool, rmi: str
                     if ctx.images.exists(ref):
                         ctx.images.remove(ref)
                         report(f"Image {ref}  Removed")
+
+
+def _dry_run(ctx: Context, project: str, stack: Stack | None, services: tuple[str, ...], *, volumes: bool,
+             rmi: str | None, named_volumes: Sequence[str]) -> None:
+    """What down would remove, chosen as down chooses it (cli/dry_run.py)."""
+    from orchestrator.cli.dry_run import say
+    from orchestrator.errors import PystackError
+    from orchestrator.reconcile import translate
+    from orchestrator.state import containers as cstate
+
+    recs = cstate.for_project(ctx.db(), project)
+    if services:
+        known = set(stack.services) if stack is not None else set()
+        unknown = sorted(set(services) - known - {r.service for r in recs})
+        if unknown:
+            raise PystackError(f"no such service: {', '.join(unknown)}")
+        recs = [r for r in recs if r.service in services]
+    for r in recs:
+        live = r.status in ("running", "paused", "created")
+        say(f"Container {r.name}  would be {'stopped and removed' if live else 'removed'}"
+            + (" with its anonymous volumes" if volumes else ""))
+    if not services:
+        for net in ctx.network.list_networks(project):
+            say(f"Network {net.name}  would be removed")
+        if volumes:
+            from orchestrator.storage.volumes import list_volumes
+
+            present = set(list_volumes(ctx.paths))
+            for vol in named_volumes:
+                if vol in present:
+                    say(f"Volume {vol}  would be removed")
+    if rmi and stack is not None:
+        for svc in stack.services.values():
+            ref = translate.image_ref(stack.name, svc)
+            if (not services or svc.name in services) and (rmi == "all" or not svc.image) and ctx.images.exists(ref):
+                say(f"Image {ref}  would be removed")
 
 
 def _down_services(ctx: Context, project: str, services: tuple[str, ...], known: set[str],

@@ -52,6 +52,19 @@ def _each(recs: list[ContainerRecord], fn: Callable[[ContainerRecord], None]) ->
         raise errors[0]
 
 
+def _dry(opts: GlobalOptions, recs: Sequence[ContainerRecord], done: str) -> bool:
+    """Under the global --dry-run, say what would happen to each of ``recs``; True: stop there."""
+    if not opts.dry_run:
+        return False
+    from orchestrator.cli import dry_run
+
+    for r in recs:
+        dry_run.say(f"Container {r.name}  would be {done}")
+    if not recs:
+        dry_run.say("nothing to change")
+    return True
+
+
 def _pre_start(opts: GlobalOptions, ctx: Context, starting: list[ContainerRecord]) -> None:
     """The ``pre_start`` hooks of containers that have not run them (made by ``create`` or
     ``up --no-start``), as they were when the container was made; they need the stack file."""
@@ -91,6 +104,8 @@ def start(opts: GlobalOptions, services: tuple[str, ...], wait: bool, wait_timeo
 
     ctx, recs = _targets(opts, services)
     starting = [r for r in recs if r.status != "running"]  # post_start: only for what this command starts
+    if _dry(opts, starting, "started"):
+        return
     _pre_start(opts, ctx, starting)
     for tier in isolation.donors_first(recs):
         _each(tier, lambda r: lifecycle.start(ctx, r))
@@ -118,6 +133,8 @@ def stop(opts: GlobalOptions, services: tuple[str, ...], timeout: float | None) 
 
     ctx, recs = _targets(opts, services)
     running = [r for r in recs if r.status in ("running", "paused", "created")]
+    if _dry(opts, running, "stopped"):
+        return
     kept = engine.stop_containers(ctx, [running], timeout=timeout, report=lambda m: click.echo(m, err=True))
     if kept:
         raise click.ClickException(f"not stopped (a pre_stop hook failed): {', '.join(kept)}")
@@ -138,6 +155,8 @@ def restart(opts: GlobalOptions, services: tuple[str, ...], timeout: float | Non
     recs = _select(everything, services)
     if services and not no_deps:
         recs = restart_scope.with_dependents(everything, services)
+    if _dry(opts, [r for tier in restart_scope.dependencies_first(recs) for r in tier], "restarted"):
+        return
 
     def one(r: ContainerRecord) -> None:
         lifecycle.stop(ctx, r, timeout=timeout, report=lambda m: click.echo(m, err=True))
@@ -174,6 +193,8 @@ def kill(opts: GlobalOptions, services: tuple[str, ...], sig: str, remove_orphan
 
     ctx, recs = _targets(opts, services, orphans=remove_orphans)
     num = lifecycle.signal_number(sig)
+    if _dry(opts, [r for r in recs if r.status == "running"], f"sent {sig}"):
+        return
     for r in recs:
         if r.status == "running":
             ctx.runtime(_rt_name(r)).kill(r.id, num)
@@ -192,6 +213,8 @@ def _freezer(verb: str) -> click.Command:
         from orchestrator.state import containers as cstate
 
         ctx, recs = _targets(opts, services)
+        if _dry(opts, [r for r in recs if r.status == ("running" if verb == "pause" else "paused")], f"{verb}d"):
+            return
         for r in recs:
             if r.status != ("running" if verb == "pause" else "paused"):
                 continue
@@ -230,6 +253,8 @@ def rm(opts: GlobalOptions, services: tuple[str, ...], force: bool, stop_first: 
     victims = [r for r in recs if r.status not in ("running", "paused") or stop_first]
     if not victims:
         click.echo("No stopped containers", err=True)
+        return
+    if _dry(opts, victims, "removed" + (" with its anonymous volumes" if volumes else "")):
         return
     if not force and sys.stdin.isatty():
         click.echo(f"Going to remove {', '.join(r.name for r in victims)}", err=True)

@@ -95,6 +95,7 @@ class LazyGroup(click.Group):
               help="Progress lines: plain lines, tty marks, quiet, or JSON events.")
 @click.option("--parallel", type=int, default=-1, envvar="COMPOSE_PARALLEL_LIMIT", show_default=True,
               help="Control max parallelism, -1 for unlimited.")
+@click.option("--dry-run", is_flag=True, help="Execute command in dry run mode: show the changes, make none.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
 @click.pass_context
 def cli(
@@ -108,6 +109,7 @@ def cli(
     ansi: str,
     progress: str,
     parallel: int,
+    dry_run: bool,
     debug: bool,
 ) -> None:
     """pystack: Compose-compatible stacks on pystack's own container engine."""
@@ -120,7 +122,12 @@ def cli(
         debug=debug,
         ansi=ansi,
         progress=progress,
+        dry_run=dry_run,
     )
+    if dry_run:
+        from orchestrator.cli import dry_run as dry
+
+        dry.check(ctx.invoked_subcommand)
     if root:
         from pathlib import Path
 

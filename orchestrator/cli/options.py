@@ -22,3 +22,4 @@ class GlobalOptions:
     debug: bool = False
     ansi: str = "auto"
     progress: str = "auto"
+    dry_run: bool = False  # the global --dry-run: show the changes, make none (cli/dry_run.py)

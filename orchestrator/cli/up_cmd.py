@@ -136,6 +136,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
        attach: tuple[str, ...], no_attach: tuple[str, ...], attach_deps: bool, timeout: float | None,
        timestamps: bool, no_color: bool, no_log_prefix: bool, watch: bool) -> None:
     """Create and start the stack's containers."""
+    dry_run = dry_run or opts.dry_run
     aborting = abort_on_exit or abort_on_failure or exit_code_from is not None
     _check_flags(detach=detach, wait=wait, force_recreate=force_recreate, no_recreate=no_recreate,
                  recreate_deps=recreate_deps, aborting=aborting, abort_on_failure=abort_on_failure,

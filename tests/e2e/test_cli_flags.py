@@ -284,3 +284,48 @@ services:
     assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
     bad = host.pystack("--parallel", "many", "-f", f, "ps", check=False)
     assert bad.returncode == 2 and "--parallel" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_global_dry_run_shows_changes_and_makes_none(host: Host) -> None:
+    """Compose's global --dry-run: each command says what it would change; nothing changes; a
+    command without a dry run is refused, never run for real."""
+    f = str(host.write("compose.yaml", """
+name: flagfixdry
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    volumes: ["data:/data"]
+  db:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+volumes:
+  data: {}
+"""))
+    host.pystack("-f", f, "up", "-d")
+
+    def rows() -> list[tuple[str, str, str]]:
+        return sorted((r["Name"], r["State"], r["ID"])
+                      for r in json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout))
+
+    before = rows()
+    assert [s for _, s, _ in before] == ["running", "running"]
+    out = host.pystack("--dry-run", "-f", f, "stop", "app").stderr
+    assert out.splitlines() == ["DRY-RUN MODE - Container flagfixdry-app-1  would be stopped"]
+    out = host.pystack("--dry-run", "-f", f, "kill", "-s", "TERM").stderr.splitlines()
+    assert out == ["DRY-RUN MODE - Container flagfixdry-app-1  would be sent TERM",
+                   "DRY-RUN MODE - Container flagfixdry-db-1  would be sent TERM"]
+    out = host.pystack("--dry-run", "-f", f, "down", "-v").stderr.splitlines()
+    assert "DRY-RUN MODE - Container flagfixdry-app-1  would be stopped and removed with its anonymous volumes" in out
+    assert "DRY-RUN MODE - Network flagfixdry_default  would be removed" in out
+    assert "DRY-RUN MODE - Volume flagfixdry_data  would be removed" in out
+    plan = host.pystack("--dry-run", "-f", f, "up", "-d", "--force-recreate")
+    assert "recreate" in plan.stdout
+    for cmd in (("pause",), ("restart",), ("rm", "-s", "-f")):
+        assert "DRY-RUN MODE - Container flagfixdry-db-1" in host.pystack("--dry-run", "-f", f, *cmd).stderr
+    refused = host.pystack("--dry-run", "-f", f, "run", "--rm", "app", "true", check=False)
+    assert refused.returncode == 2 and "run has no dry run here" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert rows() == before  # the same containers, still running: nothing was changed
+    assert host.pystack("-f", f, "volumes", "-q").stdout.split() == ["flagfixdry_data"]
+    host.pystack("-f", f, "down", "-t", "0", "-v")
