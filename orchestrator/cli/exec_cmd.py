@@ -15,11 +15,13 @@ from orchestrator.cli import project as proj
 from orchestrator.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
+    from orchestrator.reconcile.context import Context
     from orchestrator.reconcile.desired import MountPlan, PortPlan
     from orchestrator.runtime.api import Runtime
     from orchestrator.runtime.console_socket import ConsoleSocket
+    from orchestrator.spec.models import Stack
 
 
 def _no_such_option(service: str) -> None:
@@ -132,6 +134,19 @@ def _console_listener(*, enabled: bool) -> Iterator[ConsoleSocket | None]:
 PROXIED_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
 
 
+def _remove_orphans(ctx: Context, stack: Stack, report: Callable[[str], None]) -> None:
+    """``run --remove-orphans``: the containers of services the file no longer defines (a service
+    only left out by a profile is still defined), stopped and removed as ``up --remove-orphans`` does."""
+    from orchestrator.reconcile import lifecycle
+    from orchestrator.state import containers as cstate
+
+    defined = set(stack.services) | set(stack.disabled_services)
+    for rec in cstate.for_project(ctx.db(), stack.name, include_one_off=False):
+        if rec.service not in defined:
+            lifecycle.remove(ctx, rec, timeout=None, report=report)
+            report(f"Container {rec.name}  Removed")
+
+
 def _proxy_signals(rt: Runtime, container_id: str) -> None:
     """What a foreground ``run`` is sent, its container's PID 1 is sent, as by ``docker run``'s
     ``--sig-proxy`` (on by default); the command goes on waiting for PID 1 and its exit code.
@@ -179,12 +194,13 @@ def _proxy_signals(rt: Runtime, container_id: str) -> None:
 @click.option("--pull", type=click.Choice(["always", "missing", "never", "policy"]), default="policy",
               show_default=True, help="Pull image before running; \"policy\" leaves it to the service's pull_policy.")
 @click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
+@click.option("--remove-orphans", is_flag=True, help="Remove containers for services not defined in the Compose file.")
 @click.pass_obj
 def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: bool, detach: bool,
         envs: tuple[str, ...], env_files: tuple[str, ...], entrypoint: str | None, no_deps: bool, no_tty: bool,
         interactive: bool, user: str | None, workdir: str | None, name: str | None, volumes: tuple[str, ...],
         publish: tuple[str, ...], service_ports: bool, use_aliases: bool, cap_add: tuple[str, ...],
-        cap_drop: tuple[str, ...], build: bool, pull: str, quiet_pull: bool) -> None:
+        cap_drop: tuple[str, ...], build: bool, pull: str, quiet_pull: bool, remove_orphans: bool) -> None:
     """Run a one-off command in a new container of SERVICE."""
     _no_such_option(service)
     environment = {**_env_from_files(env_files), **_env_pairs(envs)}  # a bad file fails before anything starts
@@ -202,6 +218,9 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
         raise PystackError(f"no such service: {service}")
     ctx = proj.context(opts)
     report = proj.reporter(opts)
+    if remove_orphans:
+        with proj.stack_lock(ctx.paths, stack.name):
+            _remove_orphans(ctx, stack, report)
     if not no_deps:
         deps = [d for d in stack.services[service].dependencies() if d in stack.services]
         if deps:

@@ -329,3 +329,32 @@ volumes:
     assert rows() == before  # the same containers, still running: nothing was changed
     assert host.pystack("-f", f, "volumes", "-q").stdout.split() == ["flagfixdry_data"]
     host.pystack("-f", f, "down", "-t", "0", "-v")
+
+
+def test_run_remove_orphans_removes_only_what_the_file_no_longer_defines(host: Host) -> None:
+    stack = """
+name: flagfixrunorph
+services:
+  app:
+    image: busybox:latest
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+  later:
+    image: busybox:latest
+    profiles: [extra]
+{old}"""
+    old = """  old:
+    image: busybox:latest
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+"""
+    f = str(host.write("compose.yaml", stack.format(old=old)))
+    host.pystack("-f", f, "up", "-d")
+    host.write("compose.yaml", stack.format(old=""))
+    kept = host.pystack("-f", f, "run", "--rm", "app", "true")
+    assert "Removed" not in kept.stderr
+    assert sorted(r["Name"] for r in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)) == [
+        "flagfixrunorph-app-1", "flagfixrunorph-old-1"]  # without the flag an orphan stays
+    res = host.pystack("-f", f, "run", "--rm", "--remove-orphans", "app", "true")
+    assert "Container flagfixrunorph-old-1  Removed" in res.stderr
+    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    assert [(r["Name"], r["State"]) for r in rows] == [("flagfixrunorph-app-1", "running")]
+    host.pystack("-f", f, "down", "-t", "0")
