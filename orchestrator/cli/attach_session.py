@@ -21,7 +21,7 @@ from typing import Any
 from orchestrator.cli.detach_keys import Scanner
 from orchestrator.reconcile.logs import Follower
 from orchestrator.runtime.attachment import Attachment
-from orchestrator.runtime.terminal import copy_winsize
+from orchestrator.runtime.terminal import copy_winsize, write_all
 
 POLL = 0.05  # how often the log is read while nothing else happens
 
@@ -59,7 +59,7 @@ def relay(att: Attachment, log_path: Path, *, stdin: bool, detach_keys: bytes) -
                     forward = False
                     continue
                 passed, detached = scanner.feed(data)
-                if passed and not _write_all(att.stdin, passed):
+                if passed and att.stdin is not None and not write_all(att.stdin, passed):
                     forward = False  # PID 1's input is gone; its end shows on ``ended``
                 if detached:
                     return False
@@ -73,7 +73,7 @@ def relay(att: Attachment, log_path: Path, *, stdin: bool, detach_keys: bytes) -
 def _show(follower: Follower) -> None:
     for rec in follower.poll():
         fd = 2 if rec.stream == "stderr" else 1
-        _write_all(fd, rec.text.encode("utf-8", "replace"))
+        write_all(fd, rec.text.encode("utf-8", "replace"))
 
 
 def _read(fd: int) -> bytes:
@@ -81,14 +81,3 @@ def _read(fd: int) -> bytes:
         return os.read(fd, 65536)
     except OSError:  # our terminal hung up
         return b""
-
-
-def _write_all(fd: int | None, data: bytes) -> bool:
-    if fd is None:
-        return False
-    try:
-        while data:
-            data = data[os.write(fd, data):]
-    except OSError:
-        return False
-    return True

@@ -65,14 +65,8 @@ def ensure_images(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -
         elif not have or policy == "always":
             if policy == "never" or (svc.build is not None and opts.build is False and not have):
                 raise PystackError(f"service {name!r}: image {ref!r} is not present and pulling is disabled")
-            if opts.dry_run:
-                report(f"Image {ref}  would be pulled")
+            if not _pull(ctx, ref, svc.platform, opts, report):
                 continue
-            if not opts.quiet_pull:
-                report(f"Image {ref}  Pulling")
-            ctx.images.pull(ref, platform=svc.platform)
-            if not opts.quiet_pull:
-                report(f"Image {ref}  Pulled")
         images[name] = ctx.images.resolve(ref)
         for i, hook in enumerate(svc.pre_start):  # a hook's own image is pulled as a service's is
             hook_ref = hook_image_ref(stack.name, name, hook)
@@ -83,16 +77,23 @@ def ensure_images(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -
                 if policy == "never":
                     raise PystackError(f"service {name!r}: pre_start[{i}] image {hook_ref!r} is not present and "
                                        "pulling is disabled")
-                if opts.dry_run:
-                    report(f"Image {hook_ref}  would be pulled")
+                if not _pull(ctx, hook_ref, svc.platform, opts, report):
                     continue
-                if not opts.quiet_pull:
-                    report(f"Image {hook_ref}  Pulling")
-                ctx.images.pull(hook_ref, platform=svc.platform)
-                if not opts.quiet_pull:
-                    report(f"Image {hook_ref}  Pulled")
             images[hook_key(name, i)] = ctx.images.resolve(hook_ref)
     return images
+
+
+def _pull(ctx: Context, ref: str, platform: str | None, opts: UpOptions, report: Report) -> bool:
+    """Pull ``ref`` (True), or say that it would be (a dry run: False)."""
+    if opts.dry_run:
+        report(f"Image {ref}  would be pulled")
+        return False
+    if not opts.quiet_pull:
+        report(f"Image {ref}  Pulling")
+    ctx.images.pull(ref, platform=platform)
+    if not opts.quiet_pull:
+        report(f"Image {ref}  Pulled")
+    return True
 
 
 def hook_key(service: str, index: int) -> str:

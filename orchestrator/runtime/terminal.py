@@ -72,7 +72,7 @@ def relay(master: int, pid: int | None, log: LogWriter | None = None) -> None:
                 if log is not None:
                     log.feed("stdout", data)
                 if stdout_open:
-                    stdout_open = _write_all(1, data)
+                    stdout_open = write_all(1, data)
             if 0 in rl:
                 try:
                     data = os.read(0, 65536)
@@ -81,7 +81,7 @@ def relay(master: int, pid: int | None, log: LogWriter | None = None) -> None:
                 if not data:
                     stdin_open = False
                 else:
-                    _write_all(master, data)  # a pty already closed: its read above ends the relay
+                    write_all(master, data)  # a pty already closed: its read above ends the relay
             if pidfd in rl:
                 # What it printed just before it left may still be on its way to the master
                 # (the pty hands it on from a kernel work queue): read until the pty closes or
@@ -100,7 +100,7 @@ def relay(master: int, pid: int | None, log: LogWriter | None = None) -> None:
             log.close()  # the line left open, as Docker writes it at the end of the stream
 
 
-def _write_all(fd: int, data: bytes) -> bool:
+def write_all(fd: int, data: bytes) -> bool:
     """Write all of ``data``; False if ``fd`` has gone away (EIO from a terminal hung up)."""
     try:
         while data:
