@@ -12,10 +12,12 @@ import sys
 import termios
 import time
 
+import pytest
+
 from tests.e2e.conftest import Host
 
 STACK = """
-name: e2eattach
+name: e2eattach{suffix}
 services:
   repl:
     image: busybox:latest
@@ -29,6 +31,7 @@ services:
     stdin_open: true
     tty: true
     command: ["sh"]
+    runtime: {runtime}
 """
 
 
@@ -42,7 +45,7 @@ def _state(host: Host, f: str, service: str) -> str:
 
 
 def test_attach_relays_input_output_signals_and_exit_codes(host: Host) -> None:
-    f = str(host.write("compose.yaml", STACK))
+    f = str(host.write("compose.yaml", STACK.format(suffix="", runtime="pystack")))
     host.pystack("-f", f, "up", "-d", "repl", "ticker")
 
     # stdin_open: what is typed reaches PID 1; the command ends with it, with its exit code
@@ -75,10 +78,12 @@ def test_attach_relays_input_output_signals_and_exit_codes(host: Host) -> None:
     assert bad.returncode != 0 and "no container 1 of service 'nosuch'" in bad.stderr
 
 
-def test_attach_to_a_terminal_and_detach_leaves_it_running(host: Host) -> None:
-    """tty: our terminal goes raw, keys reach the container's shell through its pty, and
-    Ctrl-P Ctrl-Q leaves (exit 1, "read escape sequence", as Docker's) with the shell still there."""
-    f = str(host.write("compose.yaml", STACK))
+@pytest.mark.parametrize("runtime", ["pystack", "crun"])
+def test_attach_to_a_terminal_and_detach_leaves_it_running(host: Host, runtime: str) -> None:
+    """tty: our terminal goes raw, keys reach the container's shell through its pty (the master
+    its monitor holds, whichever runtime made it), and Ctrl-P Ctrl-Q leaves (exit 1, "read escape
+    sequence", as Docker's) with the shell still there."""
+    f = str(host.write("compose.yaml", STACK.format(suffix=runtime, runtime=runtime)))
     host.pystack("-f", f, "up", "-d", "shell")
     notty = host.pystack("-f", f, "attach", "shell", check=False)  # our stdin is not a terminal
     assert notty.returncode != 0 and "the input device is not a TTY" in notty.stderr
