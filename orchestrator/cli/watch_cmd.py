@@ -92,8 +92,11 @@ def watch_rules(stack: Stack, services: Sequence[str]) -> list[Rule]:
 class Actions:
     """What a batch's work does to the stack."""
 
-    def __init__(self, opts: GlobalOptions, ctx: Context, project: str, *, quiet: bool = False) -> None:
+    def __init__(self, opts: GlobalOptions, ctx: Context, project: str, *, quiet: bool = False,
+                 prune: bool = True, images: Mapping[str, str] | None = None) -> None:
         self.opts, self.ctx, self.project, self.quiet = opts, ctx, project, quiet
+        self.prune = prune  # a rebuild's previous image goes once nothing names or uses it (--prune)
+        self.images = dict(images or {})  # service -> its image reference
 
     def child(self, *words: str) -> bool:
         """Run ``pystack WORDS`` on this stack; its output shows unless quiet (then only a failure's)."""
@@ -104,6 +107,17 @@ class Actions:
         if done.returncode != 0 and done.stderr:
             sys.stderr.write(done.stderr.decode(errors="replace"))
         return done.returncode == 0
+
+    def _image_digest(self, service: str) -> str | None:
+        from orchestrator.errors import PystackError
+
+        ref = self.images.get(service)
+        if ref is None:
+            return None
+        try:
+            return self.ctx.images.resolve(ref).manifest_digest
+        except PystackError:
+            return None
 
     def containers(self, service: str) -> list[Any]:
         from orchestrator.state import containers as cstate
@@ -140,8 +154,11 @@ class Actions:
             changes = f"{w.changes} change{'s' if w.changes != 1 else ''}"
             if w.rebuild:
                 _say(f"Rebuilding service {service!r} after {changes}")
+                before = self._image_digest(service)
                 ok = self.child("up", "-d", "--build", "--no-deps", service)
                 _say(f"service {service!r} {'rebuilt and recreated' if ok else 'was not rebuilt (see above)'}")
+                if ok and self.prune and before is not None and self.ctx.images.prune_if_dangling(before):
+                    _say(f"service {service!r}: its previous image, now unused, was pruned")
                 continue
             if w.sync:
                 _say(f"Syncing service {service!r} after {changes}")
@@ -160,7 +177,7 @@ class Watch:
     """A watch over some services of a stack: in the foreground (``watch``) or beside ``up --watch``'s logs."""
 
     def __init__(self, opts: GlobalOptions, ctx: Context, stack: Stack, services: Sequence[str], *,
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, prune: bool = True) -> None:
         from orchestrator.errors import PystackError
 
         unknown = [s for s in services if s not in stack.services]
@@ -171,7 +188,10 @@ class Watch:
         if not self.services:
             raise PystackError("none of the selected services has develop.watch rules: nothing to watch")
         self.rules = watch_rules(stack, self.services)
-        self.actions = Actions(opts, ctx, stack.name, quiet=quiet)
+        from orchestrator.reconcile.translate import image_ref
+
+        self.actions = Actions(opts, ctx, stack.name, quiet=quiet, prune=prune,
+                               images={s: image_ref(stack.name, stack.services[s]) for s in self.services})
         self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
 
     def initial_sync(self) -> None:
@@ -206,11 +226,13 @@ class Watch:
 @click.argument("services", nargs=-1)
 @click.option("--no-up", is_flag=True, help="Do not build and start the services before watching.")
 @click.option("--quiet", is_flag=True, help="Hide the output of the commands a rebuild or restart runs.")
+@click.option("--prune", type=click.BOOL, default=True, show_default=True, is_flag=False, flag_value=True,
+              help="Prune dangling images on rebuild (a rebuilt service's previous image, once unused).")
 @click.pass_obj
-def watch(opts: GlobalOptions, services: tuple[str, ...], no_up: bool, quiet: bool) -> None:
+def watch(opts: GlobalOptions, services: tuple[str, ...], no_up: bool, quiet: bool, prune: bool) -> None:
     """Watch the services' develop.watch paths and sync, restart, rebuild or exec when files change."""
     stack = proj.load(opts, targets=services)
-    w = Watch(opts, proj.context(opts), stack, services, quiet=quiet)
+    w = Watch(opts, proj.context(opts), stack, services, quiet=quiet, prune=prune)
     try:
         if not no_up and not w.actions.child("up", "-d", *services):
             sys.exit(1)

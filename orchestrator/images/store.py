@@ -368,6 +368,15 @@ class ImageStore:
                     else:
                         p.unlink(missing_ok=True)
 
+    def prune_if_dangling(self, manifest_digest: str) -> builtins.list[str]:
+        """Delete this image if nothing names it and no container holds it (a rebuild's old image)."""
+        with self._lock(exclusive=True):
+            named = self.conn.execute("SELECT 1 FROM images_refs WHERE manifest_digest=?",
+                                      (manifest_digest,)).fetchone()
+            if named is not None or self.holders(manifest_digest):
+                return []
+            return self._delete_manifests([manifest_digest])
+
     def _delete_manifests(self, digests: builtins.list[str]) -> builtins.list[str]:
         """Drop manifests, then exactly the blobs and layer dirs that only they used."""
         if not digests:

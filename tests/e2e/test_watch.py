@@ -59,6 +59,11 @@ def until(check: Callable[[], object], what: str, timeout: float = 20) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def image_id(host: Host, repository: str) -> str:
+    rows = [line.split() for line in host.pystack("images").stdout.splitlines()[1:]]
+    return next(row[2] for row in rows if row[0] == repository)
+
+
 def cat(host: Host, stack: str, service: str, path: str) -> str | None:
     res = host.pystack("-f", stack, "exec", "-T", service, "cat", path, check=False)
     return res.stdout if res.returncode == 0 else None
@@ -159,9 +164,20 @@ services:
     with watching(host, f, "--quiet") as log:
         assert cat(host, f, "app", "/version.txt") == "1\n"
         assert cat(host, f, "app", "/seed/s.txt") == "seeded\n"  # copied before any change
+        first = image_id(host, "watchbuild-app")
         host.write("app/version.txt", "2\n")
         until(lambda: cat(host, f, "app", "/version.txt") == "2\n", "the rebuilt container", timeout=60)
         assert "Rebuilding service 'app'" in log()
+        until(lambda: "was pruned" in log(), "the previous image to be pruned")
+        assert first not in host.pystack("images").stdout  # gone from the store, not only untagged
+    assert "<none>" not in host.pystack("images").stdout  # --prune (the default): no dangling image left
+    with watching(host, f, "--quiet", "--prune=false") as log:
+        host.write("app/version.txt", "3\n")
+        until(lambda: cat(host, f, "app", "/version.txt") == "3\n", "the rebuilt container", timeout=60)
+        until(lambda: "rebuilt and recreated" in log(), "the rebuild's end")
+        assert "was pruned" not in log()
+    assert "<none>" in host.pystack("images").stdout  # kept, for image prune
+    host.pystack("image", "prune", "-f")
 
 
 def test_up_watch_follows_the_logs_and_syncs(host: Host) -> None:
