@@ -19,6 +19,8 @@ from orchestrator.cli.options import GlobalOptions
 @click.option("--images", "list_images", is_flag=True, help="Print the image names.")
 @click.option("--hash", "hash_of", default=None, metavar='"SVC,..."', help='Print config hashes ("*" for all).')
 @click.option("--no-interpolate", is_flag=True, help="Do not replace ${VARIABLES}.")
+@click.option("--no-normalize", is_flag=True,
+              help="Print the files merged and interpolated as written (short syntax kept), once validated.")
 @click.option("--environment", "show_environment", is_flag=True,
               help="Print environment used for interpolation.")
 @click.option("--variables", "show_variables", is_flag=True,
@@ -37,6 +39,7 @@ def config(
     list_images: bool,
     hash_of: str | None,
     no_interpolate: bool,
+    no_normalize: bool,
     show_environment: bool,
     show_variables: bool,
     output: str | None,
@@ -48,6 +51,12 @@ def config(
         click.echo(_environment(opts) if show_environment else _variables(opts), nl=False)
         return
 
+    if no_normalize:
+        text = _as_written(opts, services, fmt=fmt, interpolate=not no_interpolate, quiet=quiet)
+        if quiet:
+            return
+        _emit(text, output)
+        return
     stack = load_stack_for(opts, services, interpolate=not no_interpolate, models=not quiet)
     if quiet:
         return
@@ -59,6 +68,10 @@ def config(
     text = render(stack, fmt=fmt, list_services=list_services, list_volumes=list_volumes,
                   list_networks=list_networks, list_profiles=list_profiles, list_images=list_images,
                   hash_of=hash_of, escape=not no_interpolate)
+    _emit(text, output)
+
+
+def _emit(text: str, output: str | None) -> None:
     if output:
         from orchestrator.errors import PystackError
 
@@ -69,6 +82,43 @@ def config(
             raise PystackError(f"cannot write {output}: {exc.strerror}") from None
     else:
         click.echo(text, nl=False)
+
+
+def _as_written(opts: GlobalOptions, services: tuple[str, ...], *, fmt: str, interpolate: bool, quiet: bool) -> str:
+    """``--no-normalize``: the project as its files say once merged (overrides, extends, include) and
+    interpolated, short syntax and relative paths kept; validated all the same, from the same load."""
+    import sys
+
+    from orchestrator.cli.stack_loading import load_options
+    from orchestrator.spec.project import load_project
+    from orchestrator.spec.serialize import dump_json, dump_yaml, escape_interpolation
+    from orchestrator.spec.stack import stack_of
+
+    options = load_options(opts, interpolate=interpolate)
+    loaded = load_project(options)
+    stack = stack_of(loaded, options, targets=services)
+    for warning in stack.warnings:
+        print(f"WARN {warning}", file=sys.stderr)
+    if quiet:
+        return ""
+    data = {"name": loaded.name, **_plain(loaded.data)}
+    if services:  # with what they need, as the normalized output has them
+        from orchestrator.plan.graph import start_generations
+
+        wanted = {name for gen in start_generations(stack, services) for name in gen}
+        written = data.get("services")
+        data["services"] = {k: v for k, v in written.items() if k in wanted} if isinstance(written, dict) else {}
+    if interpolate:
+        data = escape_interpolation(data)
+    return dump_json(data) if fmt == "json" else dump_yaml(data)
+
+
+def _plain(value: object) -> dict[str, object]:
+    import json
+
+    out = json.loads(json.dumps(value, default=str))
+    assert isinstance(out, dict)
+    return out
 
 
 def render(stack: object, *, fmt: str = "yaml", list_services: bool = False, list_volumes: bool = False,

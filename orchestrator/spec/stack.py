@@ -26,7 +26,7 @@ from orchestrator.spec.report import PositionLookup, Report
 from orchestrator.spec.validate import check_references, check_unique
 
 if TYPE_CHECKING:
-    from orchestrator.spec.project import LoadOptions
+    from orchestrator.spec.project import LoadedProject, LoadOptions
 
 __all__ = ["Stack", "build_stack", "load_stack"]
 
@@ -35,7 +35,11 @@ def load_stack(opts: LoadOptions, *, targets: Sequence[str] = ()) -> Stack:
     """Load, normalize and validate; profiles applied (Compose's rules), ``targets`` enabled with their needs."""
     from orchestrator.spec.project import load_project
 
-    loaded = load_project(opts)
+    return stack_of(load_project(opts), opts, targets=targets)
+
+
+def stack_of(loaded: LoadedProject, opts: LoadOptions, *, targets: Sequence[str] = ()) -> Stack:
+    """The Stack of a loaded project (what :func:`load_stack` makes of it)."""
     return build_stack(
         loaded.data,
         project=loaded.name,

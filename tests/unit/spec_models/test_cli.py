@@ -130,3 +130,24 @@ def test_global_options_become_load_options() -> None:
                                       profiles=["x"], env_files=["e"]), interpolate=False)
     assert (opts.files, opts.project_name, opts.project_directory, opts.profiles, opts.env_files,
             opts.interpolate) == (["a.yaml"], "p", "/d", ["x"], ["e"], False)
+
+
+def test_config_no_normalize_prints_the_files_as_written_once_valid(tmp_path: Path) -> None:
+    write(tmp_path, "services:\n  web:\n    image: ${IMG:-busybox}:1\n    ports: ['8080:80']\n"
+                    "    volumes: ['./data:/data']\n    depends_on: [db]\n  db: {image: busybox}\n"
+                    "  other: {image: busybox}\n")
+    write(tmp_path, "services:\n  web:\n    environment: [A=1]\n", name="compose.override.yaml")
+    res = run(tmp_path, "config", "--no-normalize", "web")
+    assert res.returncode == 0, res.stderr
+    assert yaml.safe_load(res.stdout) == {
+        "name": tmp_path.name.lower(),
+        "services": {  # merged with the override and interpolated; short syntax, relative paths kept
+            "web": {"image": "busybox:1", "ports": ["8080:80"], "volumes": ["./data:/data"],
+                    "depends_on": ["db"], "environment": ["A=1"]},
+            "db": {"image": "busybox"},  # what web needs, as the normalized output has it
+        },
+    }
+    write(tmp_path, "services:\n  web:\n    image: busybox\n    networks: [nope]\n")
+    bad = run(tmp_path, "config", "--no-normalize")
+    assert bad.returncode == 1 and "compose.yaml:4:" in bad.stderr and "network 'nope'" in bad.stderr
+    assert "Traceback" not in bad.stderr
