@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from orchestrator.cli.options import GlobalOptions
+
+if TYPE_CHECKING:
+    from orchestrator.spec.models import Stack
 
 
 @click.command()
@@ -19,6 +24,8 @@ from orchestrator.cli.options import GlobalOptions
 @click.option("--images", "list_images", is_flag=True, help="Print the image names.")
 @click.option("--hash", "hash_of", default=None, metavar='"SVC,..."', help='Print config hashes ("*" for all).')
 @click.option("--no-interpolate", is_flag=True, help="Do not replace ${VARIABLES}.")
+@click.option("--no-consistency", is_flag=True,
+              help="Don't check model consistency (what services refer to): may print an invalid stack.")
 @click.option("--no-normalize", is_flag=True,
               help="Print the files merged and interpolated as written (short syntax kept), once validated.")
 @click.option("--environment", "show_environment", is_flag=True,
@@ -39,6 +46,7 @@ def config(
     list_images: bool,
     hash_of: str | None,
     no_interpolate: bool,
+    no_consistency: bool,
     no_normalize: bool,
     show_environment: bool,
     show_variables: bool,
@@ -52,18 +60,25 @@ def config(
         return
 
     if no_normalize:
-        text = _as_written(opts, services, fmt=fmt, interpolate=not no_interpolate, quiet=quiet)
+        text = _as_written(opts, services, fmt=fmt, interpolate=not no_interpolate, quiet=quiet,
+                           consistency=not no_consistency)
         if quiet:
             return
         _emit(text, output)
         return
-    stack = load_stack_for(opts, services, interpolate=not no_interpolate, models=not quiet)
+    if no_consistency:  # a stack the cache would never hold: loaded as it is, every time
+        from orchestrator.cli.stack_loading import load_options
+        from orchestrator.spec.stack import load_stack
+
+        stack = load_stack(load_options(opts, interpolate=not no_interpolate), targets=services, consistency=False)
+        for warning in stack.warnings:
+            click.echo(f"WARN {warning}", err=True)
+    else:
+        stack = load_stack_for(opts, services, interpolate=not no_interpolate, models=not quiet)
     if quiet:
         return
     if services:
-        from orchestrator.plan.graph import start_generations
-
-        wanted = {name for gen in start_generations(stack, services) for name in gen}
+        wanted = _with_needs(stack, services)
         stack = stack.model_copy(update={"services": {n: s for n, s in stack.services.items() if n in wanted}})
     text = render(stack, fmt=fmt, list_services=list_services, list_volumes=list_volumes,
                   list_networks=list_networks, list_profiles=list_profiles, list_images=list_images,
@@ -84,7 +99,20 @@ def _emit(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
-def _as_written(opts: GlobalOptions, services: tuple[str, ...], *, fmt: str, interpolate: bool, quiet: bool) -> str:
+def _with_needs(stack: Stack, services: tuple[str, ...]) -> set[str]:
+    """``services`` and what they need, transitively (a reference to no service is left out)."""
+    wanted: set[str] = set()
+    queue = [s for s in services if s in stack.services]
+    while queue:
+        name = queue.pop()
+        if name not in wanted:
+            wanted.add(name)
+            queue += [d for d in stack.services[name].dependencies() if d in stack.services]
+    return wanted
+
+
+def _as_written(opts: GlobalOptions, services: tuple[str, ...], *, fmt: str, interpolate: bool, quiet: bool,
+                consistency: bool = True) -> str:
     """``--no-normalize``: the project as its files say once merged (overrides, extends, include) and
     interpolated, short syntax and relative paths kept; validated all the same, from the same load."""
     import sys
@@ -96,16 +124,14 @@ def _as_written(opts: GlobalOptions, services: tuple[str, ...], *, fmt: str, int
 
     options = load_options(opts, interpolate=interpolate)
     loaded = load_project(options)
-    stack = stack_of(loaded, options, targets=services)
+    stack = stack_of(loaded, options, targets=services, consistency=consistency)
     for warning in stack.warnings:
         print(f"WARN {warning}", file=sys.stderr)
     if quiet:
         return ""
     data = {"name": loaded.name, **_plain(loaded.data)}
     if services:  # with what they need, as the normalized output has them
-        from orchestrator.plan.graph import start_generations
-
-        wanted = {name for gen in start_generations(stack, services) for name in gen}
+        wanted = _with_needs(stack, services)
         written = data.get("services")
         data["services"] = {k: v for k, v in written.items() if k in wanted} if isinstance(written, dict) else {}
     if interpolate:

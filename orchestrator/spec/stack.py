@@ -31,14 +31,15 @@ if TYPE_CHECKING:
 __all__ = ["Stack", "build_stack", "load_stack"]
 
 
-def load_stack(opts: LoadOptions, *, targets: Sequence[str] = ()) -> Stack:
+def load_stack(opts: LoadOptions, *, targets: Sequence[str] = (), consistency: bool = True) -> Stack:
     """Load, normalize and validate; profiles applied (Compose's rules), ``targets`` enabled with their needs."""
     from orchestrator.spec.project import load_project
 
-    return stack_of(load_project(opts), opts, targets=targets)
+    return stack_of(load_project(opts), opts, targets=targets, consistency=consistency)
 
 
-def stack_of(loaded: LoadedProject, opts: LoadOptions, *, targets: Sequence[str] = ()) -> Stack:
+def stack_of(loaded: LoadedProject, opts: LoadOptions, *, targets: Sequence[str] = (),
+             consistency: bool = True) -> Stack:
     """The Stack of a loaded project (what :func:`load_stack` makes of it)."""
     return build_stack(
         loaded.data,
@@ -51,6 +52,7 @@ def stack_of(loaded: LoadedProject, opts: LoadOptions, *, targets: Sequence[str]
         warnings=loaded.warnings,
         read_env_file=_env_reader(interpolate=getattr(opts, "interpolate", True)),
         service_environments=loaded.service_environments,
+        consistency=consistency,
     )
 
 
@@ -79,8 +81,13 @@ def build_stack(
     warnings: Iterable[str] = (),
     read_env_file: EnvReader | None = None,
     service_environments: Mapping[str, Mapping[str, str]] | None = None,
+    consistency: bool = True,
 ) -> Stack:
-    """The pure part of :func:`load_stack`: loaded data (plain dicts) → Stack, or SpecErrors."""
+    """The pure part of :func:`load_stack`: loaded data (plain dicts) → Stack, or SpecErrors.
+
+    Without ``consistency`` (``config --no-consistency``) what the services refer to is not checked
+    (undeclared networks, volumes, secrets and configs, unknown dependencies, duplicate names,
+    dependency cycles): each definition is still validated on its own."""
     report = Report(positions)
     report.warnings.extend(warnings)
     env = dict(environment or {})
@@ -127,10 +134,11 @@ def build_stack(
         extensions=normalized.get("extensions", {}),
         **sections,
     )
-    check_references(stack, all_names, report)
-    check_unique(stack, report)
-    if not report.errors:
-        _check_cycles(stack, report)
+    if consistency:
+        check_references(stack, all_names, report)
+        check_unique(stack, report)
+        if not report.errors:
+            _check_cycles(stack, report)
     report.raise_if_errors()
     if stack.warnings != report.warnings:
         stack = stack.model_copy(update={"warnings": list(report.warnings)})

@@ -151,3 +151,20 @@ def test_config_no_normalize_prints_the_files_as_written_once_valid(tmp_path: Pa
     bad = run(tmp_path, "config", "--no-normalize")
     assert bad.returncode == 1 and "compose.yaml:4:" in bad.stderr and "network 'nope'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_config_no_consistency_prints_what_refers_to_nothing(tmp_path: Path) -> None:
+    write(tmp_path, "services:\n  a:\n    image: x\n    networks: [nope]\n    depends_on: [b]\n"
+                    "  b:\n    image: y\n    depends_on: [a]\n  c: {image: z}\n")
+    strict = run(tmp_path, "config")
+    assert strict.returncode == 1 and "network 'nope' is used but not declared" in strict.stderr
+    res = run(tmp_path, "config", "--no-consistency", "a")
+    assert res.returncode == 0, res.stderr
+    out = yaml.safe_load(res.stdout)
+    assert sorted(out["services"]) == ["a", "b"]  # a and what it needs, a cycle and all
+    assert out["services"]["a"]["networks"] == {"nope": {}}
+    written = yaml.safe_load(run(tmp_path, "config", "--no-consistency", "--no-normalize").stdout)
+    assert written["services"]["a"] == {"image": "x", "networks": ["nope"], "depends_on": ["b"]}
+    write(tmp_path, "services:\n  a:\n    image: x\n    mem_limit: lots\n")
+    bad = run(tmp_path, "config", "--no-consistency")
+    assert bad.returncode == 1 and "mem_limit" in bad.stderr  # each definition is still validated
