@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 @click.option("--images", "list_images", is_flag=True, help="Print the image names.")
 @click.option("--hash", "hash_of", default=None, metavar='"SVC,..."', help='Print config hashes ("*" for all).')
 @click.option("--no-interpolate", is_flag=True, help="Do not replace ${VARIABLES}.")
+@click.option("--resolve-image-digests", is_flag=True,
+              help="Pin image tags to digests (those of the images stored here; pull first).")
 @click.option("--no-consistency", is_flag=True,
               help="Don't check model consistency (what services refer to): may print an invalid stack.")
 @click.option("--no-normalize", is_flag=True,
@@ -46,6 +48,7 @@ def config(
     list_images: bool,
     hash_of: str | None,
     no_interpolate: bool,
+    resolve_image_digests: bool,
     no_consistency: bool,
     no_normalize: bool,
     show_environment: bool,
@@ -80,9 +83,10 @@ def config(
     if services:
         wanted = _with_needs(stack, services)
         stack = stack.model_copy(update={"services": {n: s for n, s in stack.services.items() if n in wanted}})
+    pins = _pins(opts, stack) if resolve_image_digests else None
     text = render(stack, fmt=fmt, list_services=list_services, list_volumes=list_volumes,
                   list_networks=list_networks, list_profiles=list_profiles, list_images=list_images,
-                  hash_of=hash_of, escape=not no_interpolate)
+                  hash_of=hash_of, escape=not no_interpolate, pins=pins)
     _emit(text, output)
 
 
@@ -97,6 +101,26 @@ def _emit(text: str, output: str | None) -> None:
             raise PystackError(f"cannot write {output}: {exc.strerror}") from None
     else:
         click.echo(text, nl=False)
+
+
+def _pins(opts: GlobalOptions, stack: Stack) -> dict[str, str]:
+    """Each service's ``image`` with the digest of the manifest stored for it (a service that only
+    builds has no image name to pin)."""
+    from orchestrator.cli import project as proj
+    from orchestrator.errors import PystackError
+
+    images = proj.context(opts).images
+    pins: dict[str, str] = {}
+    for name, svc in stack.services.items():
+        if not svc.image:
+            continue
+        try:
+            digest = images.resolve(svc.image).manifest_digest
+        except PystackError:
+            raise PystackError(f"config --resolve-image-digests: image {svc.image!r} of service {name!r} is not "
+                               "stored here (pull it first)") from None
+        pins[name] = svc.image if "@" in svc.image else f"{svc.image}@{digest}"
+    return pins
 
 
 def _with_needs(stack: Stack, services: tuple[str, ...]) -> set[str]:
@@ -149,8 +173,9 @@ def _plain(value: object) -> dict[str, object]:
 
 def render(stack: object, *, fmt: str = "yaml", list_services: bool = False, list_volumes: bool = False,
            list_networks: bool = False, list_profiles: bool = False, list_images: bool = False,
-           hash_of: str | None = None, escape: bool = True) -> str:
-    """The text ``config`` prints: pure, so tests call it without a terminal."""
+           hash_of: str | None = None, escape: bool = True, pins: dict[str, str] | None = None) -> str:
+    """The text ``config`` prints: pure, so tests call it without a terminal. ``pins``: service →
+    its image reference pinned to a digest (``--resolve-image-digests``)."""
     from orchestrator.errors import PystackError
     from orchestrator.spec.models import Stack
     from orchestrator.spec.serialize import dump_json, dump_yaml, escape_interpolation, stack_to_compose
@@ -167,7 +192,7 @@ def render(stack: object, *, fmt: str = "yaml", list_services: bool = False, lis
         every = {**stack.disabled_services, **stack.services}
         lines = sorted({p for svc in every.values() for p in svc.profiles})
     elif list_images:
-        lines = [svc.image or f"{stack.name}-{name}" for name, svc in stack.services.items()]
+        lines = [(pins or {}).get(name) or svc.image or f"{stack.name}-{name}" for name, svc in stack.services.items()]
     elif hash_of is not None:
         names = list(stack.services) if hash_of.strip() == "*" else [n.strip() for n in hash_of.split(",") if n.strip()]
         unknown = [n for n in names if n not in stack.services]
@@ -177,6 +202,8 @@ def render(stack: object, *, fmt: str = "yaml", list_services: bool = False, lis
     if lines is not None:
         return "".join(f"{line}\n" for line in lines)
     data = stack_to_compose(stack)
+    for name, pinned in (pins or {}).items():
+        data["services"][name]["image"] = pinned
     if escape:
         data = escape_interpolation(data)
     return dump_json(data) if fmt == "json" else dump_yaml(data)

@@ -358,3 +358,26 @@ services:
     rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert [(r["Name"], r["State"]) for r in rows] == [("flagfixrunorph-app-1", "running")]
     host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_config_resolve_image_digests_pins_what_is_stored_and_the_pin_runs(host: Host) -> None:
+    f = str(host.write("compose.yaml", """
+name: flagfixpin
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+"""))
+    res = host.pystack("-f", f, "config", "--resolve-image-digests", "-o", str(host.workdir / "pinned.yaml"))
+    assert res.returncode == 0, res.stderr
+    pinned = (host.workdir / "pinned.yaml").read_text()
+    assert re.search(r"image: busybox:latest@sha256:[0-9a-f]{64}\n", pinned), pinned
+    host.pystack("-f", str(host.workdir / "pinned.yaml"), "up", "-d")  # the pin names the stored image
+    rows = json.loads(host.pystack("-f", str(host.workdir / "pinned.yaml"), "ps", "--format", "json").stdout)
+    assert [r["State"] for r in rows] == ["running"]
+    host.pystack("-f", str(host.workdir / "pinned.yaml"), "down", "-t", "0")
+    host.write("compose.yaml", "name: flagfixpin\nservices:\n  app: {image: 'not-stored-here:1'}\n")
+    bad = host.pystack("-f", f, "config", "--resolve-image-digests", check=False)
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == ("config --resolve-image-digests: image 'not-stored-here:1' of service 'app' "
+                                  "is not stored here (pull it first)")
