@@ -134,6 +134,16 @@ def _console_listener(*, enabled: bool) -> Iterator[ConsoleSocket | None]:
 PROXIED_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
 
 
+def _label_pairs(labels: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in labels:
+        key, sep, value = item.partition("=")
+        if not key or not sep:
+            raise click.BadParameter(f"expected KEY=VAL, got {item!r}", param_hint="'-l' / '--label'")
+        out[key] = value
+    return out
+
+
 def _remove_orphans(ctx: Context, stack: Stack, report: Callable[[str], None]) -> None:
     """``run --remove-orphans``: the containers of services the file no longer defines (a service
     only left out by a profile is still defined), stopped and removed as ``up --remove-orphans`` does."""
@@ -195,14 +205,17 @@ def _proxy_signals(rt: Runtime, container_id: str) -> None:
               show_default=True, help="Pull image before running; \"policy\" leaves it to the service's pull_policy.")
 @click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
 @click.option("--remove-orphans", is_flag=True, help="Remove containers for services not defined in the Compose file.")
+@click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VAL", help="Add or override a label.")
 @click.pass_obj
 def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: bool, detach: bool,
         envs: tuple[str, ...], env_files: tuple[str, ...], entrypoint: str | None, no_deps: bool, no_tty: bool,
         interactive: bool, user: str | None, workdir: str | None, name: str | None, volumes: tuple[str, ...],
         publish: tuple[str, ...], service_ports: bool, use_aliases: bool, cap_add: tuple[str, ...],
-        cap_drop: tuple[str, ...], build: bool, pull: str, quiet_pull: bool, remove_orphans: bool) -> None:
+        cap_drop: tuple[str, ...], build: bool, pull: str, quiet_pull: bool, remove_orphans: bool,
+        labels: tuple[str, ...]) -> None:
     """Run a one-off command in a new container of SERVICE."""
     _no_such_option(service)
+    extra_labels = _label_pairs(labels)
     environment = {**_env_from_files(env_files), **_env_pairs(envs)}  # a bad file fails before anything starts
     import shlex
 
@@ -253,6 +266,12 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     sp.use_aliases = use_aliases
     sp.cap_add = [*sp.cap_add, *cap_add]
     sp.cap_drop = [*sp.cap_drop, *cap_drop]
+    # what ps shows of the one-off: the ports it publishes (none of the service's without -P)
+    sp.spec = {**sp.spec, "ports": [{"target": p.target, "published": p.published, "host_ip": p.host_ip,
+                                     "protocol": p.protocol} for p in sp.ports]}
+    if extra_labels:  # the one-off's own, over the service's: what ps shows of it
+        sp.labels = {**sp.labels, **extra_labels}
+        sp.spec = {**sp.spec, "labels": {**(sp.spec.get("labels") or {}), **extra_labels}}
     overrides: dict[str, object] = {"environment": environment}
     if command:
         overrides["command"] = list(command)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import shlex
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from orchestrator.cli import project as proj
 from orchestrator.cli.durations import human_duration
 from orchestrator.cli.options import GlobalOptions
+
+if TYPE_CHECKING:
+    from orchestrator.state.containers import ContainerRecord
 
 
 def _status_text(r: object, now: float | None = None) -> str:
@@ -47,6 +51,28 @@ def _ports(r: object) -> str:
         else:
             out.append(f"{p['target']}/{proto}")
     return ", ".join(out)
+
+
+def labels_of(r: ContainerRecord) -> dict[str, str]:
+    """The container's labels as Compose sets them: its own project, service, number and whether it
+    is a one-off, then the service's ``labels`` (a ``run -l`` one-off's included)."""
+    svc = r.spec.get("service") or {}
+    out = {"com.docker.compose.project": r.project, "com.docker.compose.service": r.service,
+           "com.docker.compose.container-number": str(r.number),
+           "com.docker.compose.oneoff": "True" if r.one_off else "False"}
+    out.update({str(k): str(v) for k, v in (svc.get("labels") or {}).items()})
+    return out
+
+
+def _labels(r: ContainerRecord) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels_of(r).items()))
+
+
+def _publishers(r: ContainerRecord) -> list[dict[str, object]]:
+    svc = r.spec.get("service") or {}
+    return [{"URL": p.get("host_ip") or ("0.0.0.0" if p.get("published") else ""), "TargetPort": p["target"],
+             "PublishedPort": int(p.get("published") or 0), "Protocol": p.get("protocol", "tcp")}
+            for p in svc.get("ports") or []]
 
 
 STATUSES = ("paused", "restarting", "removing", "running", "dead", "created", "exited")
@@ -114,6 +140,11 @@ def ps(opts: GlobalOptions, services: tuple[str, ...], show_all: bool, quiet: bo
             "ID": r.id, "Name": r.name, "Image": r.image, "Command": shlex.join(cmd)[:30], "Service": r.service,
             "Created": human_duration(now - r.created_at) + " ago", "Status": _status_text(r, now), "State": r.status,
             "Health": r.health or "", "ExitCode": r.exit_code, "Ports": _ports(r),
+            # Compose's other fields that scripts read (jq '.[] | .Project'): the same facts, named as there
+            "Names": r.name, "Project": r.project, "Labels": _labels(r),
+            "RunningFor": human_duration(now - r.created_at) + " ago",
+            "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(r.created_at)),
+            "Publishers": _publishers(r),
         })
     if fmt == "json":
         click.echo(json.dumps(rows))

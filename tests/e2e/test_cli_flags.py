@@ -60,7 +60,7 @@ def test_up_refuses_flag_combinations_and_unknown_services(host: Host) -> None:
         res = host.pystack("-f", f, "up", *args, check=False, timeout=30)
         assert res.returncode != 0 and words in res.stderr.strip().splitlines()[-1], (args, res.stderr)
         assert "Traceback" not in res.stderr, res.stderr
-    for args in (["run", "--label", "a=b", "app", "true"], ["exec", "--detach-keys=x", "app", "true"]):
+    for args in (["run", "--bogus", "a=b", "app", "true"], ["exec", "--detach-keys=x", "app", "true"]):
         res = host.pystack("-f", f, *args, check=False)  # options before SERVICE are ours: unknown ones refused
         assert res.returncode == 2 and "No such option" in res.stderr, res.stderr
     assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
@@ -381,3 +381,32 @@ services:
     assert bad.returncode == 1
     assert bad.stderr.strip() == ("config --resolve-image-digests: image 'not-stored-here:1' of service 'app' "
                                   "is not stored here (pull it first)")
+
+
+def test_ps_json_has_composes_fields_and_run_labels_show_there(host: Host) -> None:
+    f = str(host.write("compose.yaml", """
+name: flagfixlabels
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    labels: {tier: web}
+    ports: ["127.0.0.1:28193:80"]
+"""))
+    host.pystack("-f", f, "up", "-d")
+    name = host.pystack("-f", f, "run", "-d", "-l", "job=nightly", "-l", "tier=batch", "app", "sleep", "100").stdout
+    rows = {r["Name"]: r for r in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)}
+    app = rows["flagfixlabels-app-1"]
+    assert app["Project"] == "flagfixlabels" and app["Names"] == app["Name"]
+    assert app["Labels"] == ("com.docker.compose.container-number=1,com.docker.compose.oneoff=False,"
+                             "com.docker.compose.project=flagfixlabels,com.docker.compose.service=app,tier=web")
+    assert app["Publishers"] == [{"URL": "127.0.0.1", "TargetPort": 80, "PublishedPort": 28193, "Protocol": "tcp"}]
+    assert app["RunningFor"].endswith(" ago") and app["CreatedAt"].endswith(" +0000 UTC")
+    one_off = rows[name.strip()]
+    labels = dict(item.split("=", 1) for item in one_off["Labels"].split(","))
+    assert labels["job"] == "nightly" and labels["tier"] == "batch"  # its own, over the service's
+    assert labels["com.docker.compose.oneoff"] == "True"
+    assert one_off["Publishers"] == [] and one_off["Ports"] == ""  # run publishes the service's ports only with -P
+    bad = host.pystack("-f", f, "run", "-l", "novalue", "app", "true", check=False)
+    assert bad.returncode == 2 and "expected KEY=VAL" in bad.stderr
+    host.pystack("-f", f, "down", "-t", "0")
