@@ -1,10 +1,12 @@
-"""The command a monitor runs when its container has ended with no caller left to act on it.
+"""The command a monitor runs when its container has ended and its caller may not act on it.
 
-Detached (a session of its own, the descriptors the monitor holds closed, output to /dev/null) and
-not waited for: the monitor leaves right after, and the command may well remove the container's
-directory from under it. When the caller is still there at PID 1's exit, the command waits in a
-watcher for the caller to end, and runs only if the caller had not finished (:func:`run_if_caller_quits`).
-Only the monitors of containers that have a command import this (``subprocess`` only when one runs).
+conmon's ``--exit-command``, for the one case where it is needed: the caller (a foreground
+``run --rm``) is gone before it has finished acting on PID 1's exit. The monitor leaves a watcher
+(:func:`run_after_caller`), a fork of itself sharing its pages: it waits for the caller to end,
+then runs the command if the caller's work is still undone (a path it removes when done is still
+there). A caller already dead (or a lean monitor's, gone by definition) is not waited for. The
+watcher is detached: a session of its own, the monitor's descriptors closed, output to
+/dev/null, never waited for; the command may well remove the container's directory.
 
 pystack's monitor made the container's PID (and time) namespace the one its children are born in
 (``unshare``, before it forked PID 1). That namespace died with PID 1, and a fork into it fails,
@@ -14,32 +16,16 @@ so the monitor's children go back to its own namespaces first.
 from __future__ import annotations
 
 import contextlib
+import os
+import select
 from collections.abc import Sequence
 
 
-def run_detached(argv: Sequence[str]) -> None:
+def run_after_caller(argv: Sequence[str], unless_gone: str, caller_fd: int | None = None) -> None:
+    """Run ``argv``, detached, once the caller behind pidfd ``caller_fd`` has ended (at once
+    without one), if ``unless_gone`` still exists then."""
     if not argv:
         return
-    import subprocess
-
-    _children_in_own_namespaces()
-    with contextlib.suppress(OSError):  # a command that cannot start leaves things as before it
-        subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
-
-
-def run_if_caller_quits(caller_fd: int, unless_gone: str, argv: Sequence[str]) -> None:
-    """Leave behind a watcher that waits for the caller (``caller_fd``, a pidfd) to end, then runs
-    ``argv`` if ``unless_gone`` still exists: the caller was killed before it had finished.
-
-    The caller has PID 1's exit by now and usually finishes within milliseconds, so the watcher, a
-    fork of the monitor sharing its pages, lives as long as that and costs no command at all.
-    """
-    if not argv:
-        return
-    import os
-    import select
-
     _children_in_own_namespaces()
     try:
         pid = os.fork()
@@ -54,8 +40,10 @@ def run_if_caller_quits(caller_fd: int, unless_gone: str, argv: Sequence[str]) -
             os.dup2(null, fd)
         from orchestrator.runtime.init import close_fds_except
 
-        close_fds_except({caller_fd})  # the monitor's pipes, log and pidfds are not the watcher's
-        select.select([caller_fd], [], [])
+        # the monitor's pipes, log and pidfds are not the watcher's (nor the command's)
+        close_fds_except(set() if caller_fd is None else {caller_fd})
+        if caller_fd is not None:
+            select.select([caller_fd], [], [])
         if os.path.lexists(unless_gone):
             os.execvp(argv[0], list(argv))
     finally:
@@ -63,8 +51,6 @@ def run_if_caller_quits(caller_fd: int, unless_gone: str, argv: Sequence[str]) -
 
 
 def _children_in_own_namespaces() -> None:
-    import os
-
     from orchestrator.runtime import kernel as k
 
     for name, flag in (("pid", k.CLONE_NEWPID), ("time", k.CLONE_NEWTIME)):

@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
     status = relay.relay(int(args["pid"]), int(args["pidfd"]), pipes, log)
     relay.record(str(args["exit_file"]), status, args["cgroups_path"])
     if args.get("exit_command"):  # its caller is gone: nobody else will act on the exit
-        from orchestrator.runtime.exit_command import run_detached
+        from orchestrator.runtime.exit_command import run_after_caller
 
-        run_detached([str(a) for a in args["exit_command"]])
+        run_after_caller([str(a) for a in args["exit_command"]], str(args["exit_unless_gone"]))
     return 0

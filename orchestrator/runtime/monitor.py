@@ -251,22 +251,15 @@ def record_exit(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], 
     status = relay.relay(pid, pidfd, pipes, log, orphaned, standby)
     relay.record(plan.cdir.exit_file, status, cgroups_path)
     if plan.orphan_exit_command and plan.caller_fd >= 0:
-        from orchestrator.runtime import exit_command
+        # the caller may have died (before PID 1, should the lean re-exec that runs the command
+        # itself have failed, or after it) or live to act on the exit: a watcher waits to see
+        from orchestrator.runtime.exit_command import run_after_caller
 
-        if _has_exited(plan.caller_fd):
-            # the caller died: after PID 1 (it had no time to act on the exit), or before it when
-            # the lean re-exec, which runs the command itself, failed
-            exit_command.run_detached(plan.orphan_exit_command)
-        else:  # it lives to act on the exit; should it die before it is done, a watcher acts instead
-            exit_command.run_if_caller_quits(plan.caller_fd, plan.orphan_exit_unless_gone or str(plan.cdir.dir),
-                                             plan.orphan_exit_command)
+        run_after_caller(plan.orphan_exit_command, _unless_gone(plan), plan.caller_fd)
 
 
-def _has_exited(pidfd: int) -> bool:
-    """A pidfd polls readable once its process has exited."""
-    import select
-
-    return bool(select.select([pidfd], [], [], 0)[0])
+def _unless_gone(plan: MonitorPlan) -> str:
+    return plan.orphan_exit_unless_gone or str(plan.cdir.dir)
 
 
 def _become_lean(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str], cgroups_path: str | None,
@@ -282,7 +275,7 @@ def _become_lean(plan: MonitorPlan, pid: int, pidfd: int, pipes: dict[int, str],
     args = {"pid": pid, "pidfd": pidfd, "pipes": {str(fd): name for fd, name in pipes.items()},
             "log": [plan.log_path, plan.log_max_size, plan.log_max_files],
             "exit_file": str(plan.cdir.exit_file), "cgroups_path": cgroups_path,
-            "exit_command": plan.orphan_exit_command}
+            "exit_command": plan.orphan_exit_command, "exit_unless_gone": _unless_gone(plan)}
     argv = [*isolated.command("orchestrator.runtime.lean_monitor", site_packages=False), json.dumps(args)]
     for fd in carried:
         os.set_inheritable(fd, True)
