@@ -9,20 +9,13 @@ PID 1 (``--sig-proxy``, on by default): Ctrl-C interrupts the container's progra
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from typing import TYPE_CHECKING
 
 import click
 
 from orchestrator.cli import project as proj
 from orchestrator.cli.options import GlobalOptions
-
-if TYPE_CHECKING:
-    from orchestrator.runtime.api import Runtime
-
-PROXIED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
 
 
 @click.command()
@@ -57,8 +50,10 @@ def attach(opts: GlobalOptions, service: str, detach_keys: str | None, index: in
         stdin = not no_stdin and att.stdin is not None
         if stdin and att.terminal and not os.isatty(0):
             raise PystackError("attach: the input device is not a TTY (use --no-stdin to watch only)")
-        if sig_proxy and not att.terminal:
-            _proxy_signals(rt, rec.id)
+        if sig_proxy and not att.terminal:  # run's set, and Ctrl-C too: docker attach passes it on
+            from orchestrator.cli.exec_cmd import PROXIED_SIGNALS, proxy_signals
+
+            proxy_signals(rt, rec.id, ("SIGINT", *PROXIED_SIGNALS))
         try:
             ended = attach_session.relay(att, ctx.paths.container(rec.id) / "log.json", stdin=stdin,
                                          detach_keys=keys)
@@ -71,14 +66,3 @@ def attach(opts: GlobalOptions, service: str, detach_keys: str | None, index: in
         sys.exit(1)
     status = rt.exit_status(rec.id)
     sys.exit(status.code if status is not None else 0)
-
-
-def _proxy_signals(rt: Runtime, container_id: str) -> None:
-    import signal
-
-    def forward(signum: int, _frame: object) -> None:
-        with contextlib.suppress(Exception):  # PID 1 already gone: the relay sees its end
-            rt.kill(container_id, signum)
-
-    for name in PROXIED_SIGNALS:
-        signal.signal(getattr(signal, name), forward)

@@ -157,7 +157,7 @@ def _remove_orphans(ctx: Context, stack: Stack, report: Callable[[str], None]) -
             report(f"Container {rec.name}  Removed")
 
 
-def _proxy_signals(rt: Runtime, container_id: str) -> None:
+def proxy_signals(rt: Runtime, container_id: str, names: tuple[str, ...] = PROXIED_SIGNALS) -> None:
     """What a foreground ``run`` is sent, its container's PID 1 is sent, as by ``docker run``'s
     ``--sig-proxy`` (on by default); the command goes on waiting for PID 1 and its exit code.
 
@@ -171,7 +171,7 @@ def _proxy_signals(rt: Runtime, container_id: str) -> None:
         with contextlib.suppress(Exception):  # PID 1 already gone: the wait below sees it
             rt.kill(container_id, signum)
 
-    for name in PROXIED_SIGNALS:
+    for name in names:
         signal.signal(getattr(signal, name), forward)
 
 
@@ -317,7 +317,7 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
         click.echo(rec.name)
         return
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
-    _proxy_signals(rt, rec.id)
+    proxy_signals(rt, rec.id)
     if master is not None:
         from orchestrator.runtime import terminal
 

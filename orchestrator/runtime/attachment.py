@@ -70,61 +70,45 @@ def _input_of(pid: int, monitor_pid: int, monitor_pidfd: int) -> tuple[int | Non
         return None, False
     want = (st.st_dev, st.st_ino)
     if stat.S_ISFIFO(st.st_mode):
-        fd = _monitor_fd(monitor_pid, monitor_pidfd, lambda n: _is_write_end(monitor_pid, n, want))
-        return fd, False
+        return _monitor_copy(monitor_pid, monitor_pidfd, lambda fd: _is_write_end(fd, want)), False
     if stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) in _PTY_SLAVE_MAJORS:
-        return _master_of(monitor_pid, monitor_pidfd, want), True
+        return _monitor_copy(monitor_pid, monitor_pidfd, lambda fd: _is_master_of(fd, want)), True
     return None, False  # /dev/null: the service keeps no input open
 
 
-def _monitor_fd(monitor_pid: int, monitor_pidfd: int, matches: Callable[[int], bool]) -> int | None:
-    try:
-        names = os.listdir(f"/proc/{monitor_pid}/fd")
-    except OSError:
-        return None
-    for name in names:
-        n = int(name)
-        if matches(n):
-            try:
-                return k.pidfd_getfd(monitor_pidfd, n)
-            except OSError:
-                return None
-    return None
-
-
-def _is_write_end(monitor_pid: int, n: int, want: tuple[int, int]) -> bool:
-    try:
-        st = os.stat(f"/proc/{monitor_pid}/fd/{n}")
-        with open(f"/proc/{monitor_pid}/fdinfo/{n}", encoding="ascii") as fh:
-            flags = next((int(line.split()[1], 8) for line in fh if line.startswith("flags:")), 0)
-    except (OSError, ValueError):
-        return False
-    return (st.st_dev, st.st_ino) == want and flags & os.O_ACCMODE == os.O_WRONLY
-
-
-def _master_of(monitor_pid: int, monitor_pidfd: int, slave: tuple[int, int]) -> int | None:
-    """The monitor's master whose slave is ``slave`` (device, inode): TIOCGPTPEER names it exactly,
-    where a pty number alone could belong to another devpts instance."""
+def _monitor_copy(monitor_pid: int, monitor_pidfd: int, accept: Callable[[int], bool]) -> int | None:
+    """A copy of the first of the monitor's descriptors that ``accept`` takes (others are closed)."""
     try:
         names = os.listdir(f"/proc/{monitor_pid}/fd")
     except OSError:
         return None
     for name in names:
         try:
-            if not os.readlink(f"/proc/{monitor_pid}/fd/{name}").endswith("ptmx"):
-                continue
-            master = k.pidfd_getfd(monitor_pidfd, int(name))
+            fd = k.pidfd_getfd(monitor_pidfd, int(name))
         except OSError:
             continue
         try:
-            peer = fcntl.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-            try:
-                st = os.fstat(peer)
-            finally:
-                os.close(peer)
-            if (st.st_dev, st.st_ino) == slave:
-                return master
+            if accept(fd):
+                return fd
         except OSError:
             pass
-        os.close(master)
+        os.close(fd)
     return None
+
+
+def _is_write_end(fd: int, pipe: tuple[int, int]) -> bool:
+    st = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == pipe and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY
+
+
+def _is_master_of(fd: int, slave: tuple[int, int]) -> bool:
+    """TIOCGPTPEER opens a master's own slave (an error on anything else): its identity names the
+    pty exactly, where a pty number alone could belong to another devpts instance."""
+    if not os.isatty(fd):
+        return False
+    peer = fcntl.ioctl(fd, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        st = os.fstat(peer)
+    finally:
+        os.close(peer)
+    return (st.st_dev, st.st_ino) == slave
