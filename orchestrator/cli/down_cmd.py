@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from orchestrator.reconcile.context import Context
     from orchestrator.reconcile.engine import Report
     from orchestrator.spec.models import Stack
+    from orchestrator.state.containers import ContainerRecord
 
 
 @click.command()
@@ -32,7 +33,7 @@ def down(opts: GlobalOptions, services: tuple[str, ...], volumes: bool, rmi: str
 
     With SERVICES, only their containers (and their anonymous volumes with -v): the networks and
     named volumes stay for the rest of the stack."""
-    from orchestrator.reconcile import stack_ops, translate
+    from orchestrator.reconcile import stack_ops
 
     name, stack = proj.project_name(opts)
     ctx = proj.context(opts)
@@ -54,32 +55,41 @@ def down(opts: GlobalOptions, services: tuple[str, ...], volumes: bool, rmi: str
         else:
             stack_ops.down(ctx, name, order=order, timeout=timeout, volumes=vols, remove_volumes=volumes,
                            report=report)
-        if rmi and stack is not None:
-            for svc in stack.services.values():
-                if services and svc.name not in services:
-                    continue
-                if rmi == "all" or not svc.image:
-                    ref = translate.image_ref(stack.name, svc)
-                    if ctx.images.exists(ref):
-                        ctx.images.remove(ref)
-                        report(f"Image {ref}  Removed")
+        for ref in _images_to_remove(ctx, stack, services, rmi):
+            ctx.images.remove(ref)
+            report(f"Image {ref}  Removed")
+
+
+def _images_to_remove(ctx: Context, stack: Stack | None, services: tuple[str, ...], rmi: str | None) -> list[str]:
+    """``--rmi``: the stored images of the (named) services, all of them or only those built here."""
+    from orchestrator.reconcile import translate
+
+    if not rmi or stack is None:
+        return []
+    refs = [translate.image_ref(stack.name, svc) for svc in stack.services.values()
+            if (not services or svc.name in services) and (rmi == "all" or not svc.image)]
+    return [ref for ref in refs if ctx.images.exists(ref)]
+
+
+def _chosen(recs: Sequence[ContainerRecord], services: tuple[str, ...], known: set[str]) -> list[ContainerRecord]:
+    """The containers of ``services`` (one-offs too); a name neither the file nor a container has is an error."""
+    from orchestrator.errors import PystackError
+
+    unknown = sorted(set(services) - known - {r.service for r in recs})
+    if unknown:
+        raise PystackError(f"no such service: {', '.join(unknown)}")
+    return [r for r in recs if r.service in services]
 
 
 def _dry_run(ctx: Context, project: str, stack: Stack | None, services: tuple[str, ...], *, volumes: bool,
              rmi: str | None, named_volumes: Sequence[str]) -> None:
     """What down would remove, chosen as down chooses it (cli/dry_run.py)."""
     from orchestrator.cli.dry_run import say
-    from orchestrator.errors import PystackError
-    from orchestrator.reconcile import translate
     from orchestrator.state import containers as cstate
 
     recs = cstate.for_project(ctx.db(), project)
     if services:
-        known = set(stack.services) if stack is not None else set()
-        unknown = sorted(set(services) - known - {r.service for r in recs})
-        if unknown:
-            raise PystackError(f"no such service: {', '.join(unknown)}")
-        recs = [r for r in recs if r.service in services]
+        recs = _chosen(recs, services, set(stack.services) if stack is not None else set())
     for r in recs:
         live = r.status in ("running", "paused", "created")
         say(f"Container {r.name}  would be {'stopped and removed' if live else 'removed'}"
@@ -94,11 +104,8 @@ def _dry_run(ctx: Context, project: str, stack: Stack | None, services: tuple[st
             for vol in named_volumes:
                 if vol in present:
                     say(f"Volume {vol}  would be removed")
-    if rmi and stack is not None:
-        for svc in stack.services.values():
-            ref = translate.image_ref(stack.name, svc)
-            if (not services or svc.name in services) and (rmi == "all" or not svc.image) and ctx.images.exists(ref):
-                say(f"Image {ref}  would be removed")
+    for ref in _images_to_remove(ctx, stack, services, rmi):
+        say(f"Image {ref}  would be removed")
 
 
 def _down_services(ctx: Context, project: str, services: tuple[str, ...], known: set[str],
@@ -109,11 +116,7 @@ def _down_services(ctx: Context, project: str, services: tuple[str, ...], known:
     from orchestrator.reconcile import engine, lifecycle, stack_ops, threads
     from orchestrator.state import containers as cstate
 
-    recs = cstate.for_project(ctx.db(), project)
-    unknown = sorted(set(services) - known - {r.service for r in recs})
-    if unknown:
-        raise PystackError(f"no such service: {', '.join(unknown)}")
-    recs = [r for r in recs if r.service in services]
+    recs = _chosen(cstate.for_project(ctx.db(), project), services, known)
     live = [r for r in recs if r.status in ("running", "paused", "created")]
     kept = engine.stop_containers(ctx, stack_ops.stop_tiers(ctx, project, order, live), timeout=timeout,
                                   report=report)

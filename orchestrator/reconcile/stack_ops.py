@@ -104,7 +104,7 @@ def hook_key(service: str, index: int) -> str:
 def hook_image_ref(project: str, service: str, hook: dict[str, Any]) -> str:
     """The image a hook runs: its own, else the service's (pulled, or built under the service's name)."""
     image = (hook.get("service") or {}).get("image")
-    return str(image) if image else f"{project}-{service}"
+    return translate.image_ref_of(project, service, str(image) if image else None)
 
 
 def network_specs(stack: Stack) -> list[NetworkSpec]:

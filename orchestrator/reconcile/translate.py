@@ -23,9 +23,13 @@ if TYPE_CHECKING:
     from orchestrator.spec.models.resources import Resources
 
 def image_ref(project: str, svc: Service) -> str:
-    if svc.image:
-        return svc.image
-    return f"{project}-{svc.name}"
+    return image_ref_of(project, svc.name, svc.image)
+
+
+def image_ref_of(project: str, service: str, image: str | None) -> str:
+    """The image a service (or one of its ``pre_start`` hooks) runs: its ``image``, else the one
+    built for it under ``<project>-<service>``."""
+    return image or f"{project}-{service}"
 
 
 def oci_resources(r: Resources) -> dict[str, Any]:
