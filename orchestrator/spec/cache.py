@@ -78,11 +78,13 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         rec: _Recorder | None = getattr(_local, "recorder", None)
         if rec is None or not args:
             return
+        # Checked first: an import that writes a fresh .pyc (after a code update) opens it by
+        # descriptor, which is no file of the stack and must not make the load uncacheable.
+        if sys._getframe(1).f_code.co_filename.startswith("<frozen importlib"):
+            return  # a module being imported, not a file of the stack
         if isinstance(args[0], int):
             rec.unstable = True  # an inherited descriptor: what it reads cannot be described
             return
-        if sys._getframe(1).f_code.co_filename.startswith("<frozen importlib"):
-            return  # a module being imported, not a file of the stack
         path = os.path.abspath(os.fsdecode(args[0]))
         if path not in rec.opened:
             try:

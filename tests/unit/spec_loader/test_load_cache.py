@@ -355,3 +355,19 @@ def test_the_cli_loads_through_the_cache_and_prints_warnings_on_a_hit(
     assert loads.calls == 1 and to_records(first) == second
     assert "WARN" in err_first and err_first == err_second
     assert len(entries(tmp_path)) == 1
+
+
+def test_an_import_writing_a_fresh_pyc_by_descriptor_leaves_the_load_cacheable() -> None:
+    """After a code update a load's first import rewrites its .pyc, opening it by descriptor from
+    importlib's frozen frames: not a file of the stack, so the load stays cacheable. A descriptor
+    opened by anything else still makes it unstable (what it reads cannot be described)."""
+    from orchestrator.spec import cache
+
+    frozen: dict[str, object] = {"audit": cache._audit}
+    exec(compile("def write_pyc(fd):\n    audit('open', (fd, 'wb', 0))\n",
+                 "<frozen importlib._bootstrap_external>", "exec"), frozen)
+    with cache._recording() as rec:
+        frozen["write_pyc"](7)  # type: ignore[operator]
+        assert not rec.unstable
+        cache._audit("open", (7, "rb", 0))
+        assert rec.unstable
