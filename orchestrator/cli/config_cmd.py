@@ -144,6 +144,7 @@ def _as_written(opts: GlobalOptions, services: tuple[str, ...], *, fmt: str, int
     from orchestrator.cli.stack_loading import load_options
     from orchestrator.spec.project import load_project
     from orchestrator.spec.serialize import dump_json, dump_yaml, escape_interpolation
+    from orchestrator.spec.source import plain
     from orchestrator.spec.stack import stack_of
 
     options = load_options(opts, interpolate=interpolate)
@@ -153,7 +154,7 @@ def _as_written(opts: GlobalOptions, services: tuple[str, ...], *, fmt: str, int
         print(f"WARN {warning}", file=sys.stderr)
     if quiet:
         return ""
-    data = {"name": loaded.name, **_plain(loaded.data)}
+    data = {"name": loaded.name, **plain(loaded.data)}
     if services:  # with what they need, as the normalized output has them
         wanted = _with_needs(stack, services)
         written = data.get("services")
@@ -161,14 +162,6 @@ def _as_written(opts: GlobalOptions, services: tuple[str, ...], *, fmt: str, int
     if interpolate:
         data = escape_interpolation(data)
     return dump_json(data) if fmt == "json" else dump_yaml(data)
-
-
-def _plain(value: object) -> dict[str, object]:
-    import json
-
-    out = json.loads(json.dumps(value, default=str))
-    assert isinstance(out, dict)
-    return out
 
 
 def render(stack: object, *, fmt: str = "yaml", list_services: bool = False, list_volumes: bool = False,

@@ -25,7 +25,7 @@ from typing import Any
 from orchestrator.spec.merge import merge_service
 from orchestrator.spec.models.units import Invalid, kind, parse_bool
 from orchestrator.spec.report import Path_, Report
-from orchestrator.spec.source import MDict, MList
+from orchestrator.spec.source import MDict, MList, plain
 
 # what a one-shot runner has no use for: not taken from the service, refused in a hook
 NOT_FOR_A_HOOK = ("build", "ports", "scale", "restart", "healthcheck", "depends_on", "container_name", "profiles",
@@ -74,7 +74,7 @@ def normalize_pre_start(name: str, raw: Mapping[str, Any], value: Any, report: R
             report.errors.append(err)
         if service is None or sub.errors:
             continue
-        written = _plain(own)  # as written (``config`` shows it so): what it adds to the service
+        written = plain(own)  # as written (``config`` shows it so): what it adds to the service
         hooks[-1] = {"per_replica": per_replica, "hook": written, "service": service}
     return hooks
 
@@ -90,14 +90,6 @@ def _without(raw: Mapping[str, Any], drop: tuple[str, ...]) -> MDict:
     marked = _marked({k: v for k, v in raw.items() if k not in drop})
     assert isinstance(marked, MDict)
     return marked
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _marked(value: Any) -> Any:
