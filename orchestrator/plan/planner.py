@@ -9,7 +9,7 @@ orphans, removed only when asked.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from orchestrator.plan.diff import changed_paths, summarize
@@ -48,7 +48,10 @@ def make_plan(
     observed: Iterable[ObservedContainer],
     order: list[list[str]],
     options: PlanOptions = PlanOptions(),
+    defined: Collection[str] = (),
 ) -> Plan:
+    """``defined``: every service the stack file defines, wanted or not (left out by a profile, or
+    by naming other services): their containers are left alone, never orphans."""
     plan = Plan(project=project, order=order)
     by_service: dict[str, list[ObservedContainer]] = {}
     for c in observed:
@@ -107,7 +110,7 @@ def make_plan(
                     recreated.add(name)
 
     for service, containers in sorted(by_service.items()):
-        if service in wanted:
+        if service in wanted or service in defined:
             continue
         for c in containers:
             if options.remove_orphans:

@@ -40,6 +40,8 @@ class StackPlan:
     volumes: list[str] = field(default_factory=list)  # full volume names
     working_dir: str = ""
     config_files: list[str] = field(default_factory=list)
+    # every service the file defines, those a profile leaves out too: the rest are orphans
+    defined: frozenset[str] = frozenset()
 
 
 Report = Callable[[str], None]
@@ -98,7 +100,7 @@ def plan_for(ctx: Context, sp: StackPlan, options: PlanOptions, targets: Sequenc
                           "removing" if r.desired == "removed" else r.status, r.spec.get("service") or {})
         for r in recs
     ]
-    return make_plan(sp.project, desired, observed, sp.order, options)
+    return make_plan(sp.project, desired, observed, sp.order, options, defined=sp.defined)
 
 
 def _dependency(name: str, v: dict[str, Any]) -> Dependency:
@@ -173,6 +175,7 @@ def execute(ctx: Context, sp: StackPlan, plan: Plan, report: Report, *, start: b
             pre_start.run_hooks(ctx, svc.project, name, svc.pre_start, made.get(name, []), report, ready)
         _all(threads.each(lambda rec: _start(ctx, svc, rec, report, ready), made.get(name, [])))
 
+    _remove_orphans(ctx, sp, plan, report, stop_timeout)
     steps_outcome = run_in_order(steps, deps, step)
     outcome = Outcome()
     for item, why in steps_outcome.failed.items():
@@ -225,6 +228,19 @@ def _make(ctx: Context, svc: ServicePlan, action: Action, report: Report,
     if action.kind == "start" and action.container_id:
         return cstate.get(ctx.db(), action.container_id)
     return None
+
+
+def _remove_orphans(ctx: Context, sp: StackPlan, plan: Plan, report: Report, stop_timeout: float | None) -> None:
+    """``up --remove-orphans``: the containers of services the file no longer defines go first."""
+    from orchestrator.reconcile import lifecycle
+
+    orphans = [a for a in plan.actions if a.kind == "remove" and a.service not in sp.services and a.container_id]
+    for action in orphans:
+        old = cstate.get(ctx.db(), action.container_id or "")
+        if old is not None:
+            report(f"Container {old.name}  Removing ({action.reason})")
+            lifecycle.remove(ctx, old, timeout=stop_timeout, report=report)
+            report(f"Container {old.name}  Removed")
 
 
 def _start(ctx: Context, svc: ServicePlan, rec: ContainerRecord, report: Report, ready: Gate | None) -> None:

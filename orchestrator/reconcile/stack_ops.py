@@ -171,6 +171,7 @@ def stack_plan(ctx: Context, stack: Stack, images: dict[str, Image]) -> StackPla
         project=stack.name, services=services, order=generations(stack),
         volumes=[v.name for v in stack.volumes.values() if not v.external],
         working_dir=str(stack.working_dir),
+        defined=frozenset(stack.services) | frozenset(stack.disabled_services),
     )
 
 

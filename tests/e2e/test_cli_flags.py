@@ -410,3 +410,32 @@ services:
     bad = host.pystack("-f", f, "run", "-l", "novalue", "app", "true", check=False)
     assert bad.returncode == 2 and "expected KEY=VAL" in bad.stderr
     host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_up_remove_orphans_removes_them_and_a_profiled_service_is_no_orphan(host: Host) -> None:
+    stack = """
+name: flagfixuporph
+services:
+  app:
+    image: busybox:latest
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+  extra:
+    image: busybox:latest
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+    profiles: [x]
+{old}"""
+    old = """  old:
+    image: busybox:latest
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+"""
+    f = str(host.write("compose.yaml", stack.format(old=old)))
+    host.pystack("--profile", "x", "-f", f, "up", "-d")
+    host.write("compose.yaml", stack.format(old=""))
+    warned = host.pystack("-f", f, "up", "-d").stderr
+    assert "orphan container flagfixuporph-old-1" in warned
+    assert "flagfixuporph-extra-1" not in warned  # defined, only left out by a profile
+    res = host.pystack("-f", f, "up", "-d", "--remove-orphans")
+    assert "Container flagfixuporph-old-1  Removed" in res.stderr, res.stderr
+    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    assert sorted((r["Service"], r["State"]) for r in rows) == [("app", "running"), ("extra", "running")]
+    host.pystack("-f", f, "down", "-t", "0")

@@ -99,3 +99,17 @@ def test_changed_paths_names_nested_keys() -> None:
     new = {"environment": {"DEBUG": "1", "B": "2"}, "image": "x"}
     assert changed_paths(old, new) == ["environment.A removed", "environment.B added", "environment.DEBUG changed"]
     assert summarize(["a", "b", "c", "d"]) == "a, b, c (+1 more)"
+
+
+def test_a_service_the_file_defines_is_never_an_orphan() -> None:
+    """One a profile leaves out (or that the command did not name) is left alone, not warned about
+    and not removed with --remove-orphans: only services the file no longer has are orphans."""
+    obs = [running("old", "x"), running("later", "y")]
+    for options in (PlanOptions(), PlanOptions(remove_orphans=True)):
+        plan = make_plan("p", desired(db="a"), obs, [["db"]], options, defined={"db", "later"})
+        assert not any("later" in w for w in plan.warnings)
+        assert not any(a.service == "later" for a in plan.actions)
+        if options.remove_orphans:
+            assert ("remove", "old") in [(a.kind, a.service) for a in plan.actions]
+        else:
+            assert [w for w in plan.warnings if "orphan container" in w and "'old'" in w]
