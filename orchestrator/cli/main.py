@@ -58,6 +58,8 @@ COMMANDS: dict[str, str] = {
     "scale": "orchestrator.cli.scale_cmd:scale",
     "volumes": "orchestrator.cli.volumes_cmd:volumes",
     "watch": "orchestrator.cli.watch_cmd:watch",
+    "publish": "orchestrator.cli.publish_cmd:publish",
+    "alpha": "orchestrator.cli.alpha_cmd:alpha",
 }
 
 
@@ -132,6 +134,10 @@ def cli(
         from pathlib import Path
 
         opts.root = Path(root)
+    if any(f.startswith("oci://") for f in opts.files):
+        from orchestrator.cli.remote_stack import materialize
+
+        materialize(opts)
     if parallel > 0:
         from orchestrator.reconcile.threads import set_parallel
 

@@ -239,7 +239,7 @@ class RegistryClient:
                                 redirects=redirects - 1)
         r = Response(resp, conn, own and not resp.will_close)
         if resp.status not in ok:
-            raise ImageError(self._error(method, url, r))
+            raise ImageError(self.failure(method, url, r))
         return r
 
     def absolute(self, location: str) -> str:
@@ -247,7 +247,8 @@ class RegistryClient:
             return location
         return f"{self.scheme}://{self.host}{location if location.startswith('/') else '/' + location}"
 
-    def _error(self, method: str, url: str, r: Response) -> str:
+    def failure(self, method: str, url: str, r: Response) -> str:
+        """One line for a request the registry refused, with its own words when it gave any."""
         body = r.read() if method != "HEAD" else b""
         detail = ""
         try:
