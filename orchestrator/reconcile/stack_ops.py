@@ -48,10 +48,14 @@ class UpOptions:
 
 
 def ensure_images(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -> dict[str, Image]:
-    """Pull or build what each service needs; returns service → image (its id and its config,
-    whose HEALTHCHECK the service's healthcheck completes)."""
+    """Pull or build what each service needs (only those of ``opts.services`` when it names some,
+    as Compose's ``up web`` leaves the other services' images alone); returns service → image (its
+    id and its config, whose HEALTHCHECK the service's healthcheck completes)."""
     images: dict[str, Image] = {}
+    wanted = set(opts.services)
     for name, svc in stack.services.items():
+        if wanted and name not in wanted:
+            continue
         ref = translate.image_ref(stack.name, svc)
         have = ctx.images.exists(ref)
         # an explicit --pull overrides every service's pull_policy, as Compose's does
@@ -163,10 +167,11 @@ def _hook_service(hook: dict[str, Any]) -> Service:
     return ServiceModel.model_validate(hook["service"])
 
 
-def stack_plan(ctx: Context, stack: Stack, images: dict[str, Image]) -> StackPlan:
+def stack_plan(ctx: Context, stack: Stack, images: dict[str, Image], only: tuple[str, ...] = ()) -> StackPlan:
+    """The plan of every service, or of those of ``only`` when it names some."""
     from orchestrator.plan.order import generations
 
-    services = {n: service_plan(stack, n, images) for n in stack.services}
+    services = {n: service_plan(stack, n, images) for n in stack.services if not only or n in only}
     return StackPlan(
         project=stack.name, services=services, order=generations(stack),
         volumes=[v.name for v in stack.volumes.values() if not v.external],
@@ -177,12 +182,7 @@ def stack_plan(ctx: Context, stack: Stack, images: dict[str, Image]) -> StackPla
 
 def prepare(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -> tuple[StackPlan, Plan]:
     ids = ensure_images(ctx, stack, opts, report)
-    sp = stack_plan(ctx, stack, ids)
-    if opts.services:
-        keep = set(opts.services)
-        for n in list(sp.services):
-            if n not in keep:
-                del sp.services[n]
+    sp = stack_plan(ctx, stack, ids, opts.services)
     plan = engine.plan_for(ctx, sp, opts.plan)
     check_ports(ctx, sp, plan)
     return sp, plan
