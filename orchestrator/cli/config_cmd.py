@@ -185,7 +185,10 @@ def render(stack: object, *, fmt: str = "yaml", list_services: bool = False, lis
         every = {**stack.disabled_services, **stack.services}
         lines = sorted({p for svc in every.values() for p in svc.profiles})
     elif list_images:
-        lines = [(pins or {}).get(name) or svc.image or f"{stack.name}-{name}" for name, svc in stack.services.items()]
+        from orchestrator.reconcile.translate import image_ref_of
+
+        lines = [(pins or {}).get(name) or image_ref_of(stack.name, name, svc.image)
+                 for name, svc in stack.services.items()]
     elif hash_of is not None:
         names = list(stack.services) if hash_of.strip() == "*" else [n.strip() for n in hash_of.split(",") if n.strip()]
         unknown = [n for n in names if n not in stack.services]

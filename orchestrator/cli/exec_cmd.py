@@ -281,7 +281,9 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
         overrides["user"] = user
     if workdir:
         overrides["working_dir"] = workdir
-    cname = name or f"{stack.name}-{service}-run-{os.urandom(6).hex()}"
+    from orchestrator import naming
+
+    cname = name or naming.one_off_name(stack.name, service, os.urandom(6).hex())
     # DNS (the gateway is the container's nameserver) and published ports are the stack's network
     # service's job; a stack that was never up has none running yet
     serve = sp.network_mode not in ("host", "none")

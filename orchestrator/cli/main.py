@@ -95,6 +95,8 @@ class LazyGroup(click.Group):
               help="Colour in log prefixes: never, always, or when writing to a terminal.")
 @click.option("--progress", type=click.Choice(["auto", "tty", "plain", "quiet", "json"]), default="auto",
               help="Progress lines: plain lines, tty marks, quiet, or JSON events.")
+@click.option("--compatibility", is_flag=True, envvar="COMPOSE_COMPATIBILITY",
+              help="Run compose in backward compatibility mode: names joined with _ as Compose v1's.")
 @click.option("--parallel", type=int, default=-1, envvar="COMPOSE_PARALLEL_LIMIT", show_default=True,
               help="Control max parallelism, -1 for unlimited.")
 @click.option("--dry-run", is_flag=True, help="Execute command in dry run mode: show the changes, make none.")
@@ -110,6 +112,7 @@ def cli(
     root: str | None,
     ansi: str,
     progress: str,
+    compatibility: bool,
     parallel: int,
     dry_run: bool,
     debug: bool,
@@ -138,6 +141,10 @@ def cli(
         from orchestrator.cli.remote_stack import materialize
 
         materialize(opts)
+    if compatibility:
+        from orchestrator import naming
+
+        naming.set_compatibility(True)
     if parallel > 0:
         from orchestrator.reconcile.threads import set_parallel
 

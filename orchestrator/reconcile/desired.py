@@ -154,7 +154,9 @@ class ServicePlan:
     def container_name_for(self, number: int) -> str:
         if self.container_name:
             return self.container_name
-        return f"{self.project}-{self.service}-{number}"
+        from orchestrator import naming
+
+        return naming.container_name(self.project, self.service, number)
 
 
 @dataclass

@@ -29,7 +29,9 @@ def image_ref(project: str, svc: Service) -> str:
 def image_ref_of(project: str, service: str, image: str | None) -> str:
     """The image a service (or one of its ``pre_start`` hooks) runs: its ``image``, else the one
     built for it under ``<project>-<service>``."""
-    return image or f"{project}-{service}"
+    from orchestrator import naming
+
+    return image or naming.image_name(project, service)
 
 
 def oci_resources(r: Resources) -> dict[str, Any]:

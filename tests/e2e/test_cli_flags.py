@@ -439,3 +439,40 @@ services:
     rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert sorted((r["Service"], r["State"]) for r in rows) == [("app", "running"), ("extra", "running")]
     host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_compatibility_names_with_underscores_as_compose_v1(host: Host) -> None:
+    """``--compatibility`` (or COMPOSE_COMPATIBILITY) names new containers, one-offs and built images
+    ``project_service_1``; a later command without it keeps them, found by project, service and number."""
+    f = str(host.write("compose.yaml", """
+name: flagcompat
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+  built:
+    build:
+      context: .
+      dockerfile_inline: |
+        FROM busybox:latest
+        RUN echo made > /made
+    command: ["sleep", "1000"]
+"""))
+    host.pystack("-f", f, "--compatibility", "up", "-d")
+    before = {c["Name"]: c["ID"] for c in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)}
+    assert sorted(before) == ["flagcompat_app_1", "flagcompat_built_1"]
+    images = host.pystack("images").stdout
+    assert re.search(r"^flagcompat_built\s", images, re.M) and not re.search(r"^flagcompat-built\s", images, re.M)
+
+    host.pystack("-f", f, "up", "-d", "app")  # without the flag: the same container, not a second one
+    after = {c["Name"]: c["ID"] for c in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)}
+    assert after == before
+    # and `up app`, as Compose's, neither builds nor pulls the images of services it leaves alone
+    assert not re.search(r"^flagcompat-built\s", host.pystack("images").stdout, re.M)
+    host.pystack("-f", f, "up", "-d", "--scale", "app=2", "app")
+    names = sorted(c["Name"] for c in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout))
+    assert names == ["flagcompat-app-2", "flagcompat_app_1", "flagcompat_built_1"]
+    one_off = host.pystack("-f", f, "run", "-d", "app", "sleep", "100", env={"COMPOSE_COMPATIBILITY": "1"}).stdout
+    assert re.fullmatch(r"flagcompat_app_run_[0-9a-f]{12}", one_off.strip()), one_off
+    host.pystack("-f", f, "--compatibility", "down", "-t", "0", "--rmi", "local")
+    assert "flagcompat" not in host.pystack("images").stdout
