@@ -28,6 +28,8 @@ if TYPE_CHECKING:
               help="Pin image tags to digests (those of the images stored here; pull first).")
 @click.option("--no-consistency", is_flag=True,
               help="Don't check model consistency (what services refer to): may print an invalid stack.")
+@click.option("--no-path-resolution", is_flag=True,
+              help="Don't resolve file paths: show those inside the project directory relative to it.")
 @click.option("--no-normalize", is_flag=True,
               help="Print the files merged and interpolated as written (short syntax kept), once validated.")
 @click.option("--environment", "show_environment", is_flag=True,
@@ -50,6 +52,7 @@ def config(
     no_interpolate: bool,
     resolve_image_digests: bool,
     no_consistency: bool,
+    no_path_resolution: bool,
     no_normalize: bool,
     show_environment: bool,
     show_variables: bool,
@@ -86,7 +89,8 @@ def config(
     pins = _pins(opts, stack) if resolve_image_digests else None
     text = render(stack, fmt=fmt, list_services=list_services, list_volumes=list_volumes,
                   list_networks=list_networks, list_profiles=list_profiles, list_images=list_images,
-                  hash_of=hash_of, escape=not no_interpolate, pins=pins)
+                  hash_of=hash_of, escape=not no_interpolate, pins=pins,
+                  relative_to=str(stack.working_dir) if no_path_resolution else None)
     _emit(text, output)
 
 
@@ -166,12 +170,20 @@ def _as_written(opts: GlobalOptions, services: tuple[str, ...], *, fmt: str, int
 
 def render(stack: object, *, fmt: str = "yaml", list_services: bool = False, list_volumes: bool = False,
            list_networks: bool = False, list_profiles: bool = False, list_images: bool = False,
-           hash_of: str | None = None, escape: bool = True, pins: dict[str, str] | None = None) -> str:
+           hash_of: str | None = None, escape: bool = True, pins: dict[str, str] | None = None,
+           relative_to: str | None = None) -> str:
     """The text ``config`` prints: pure, so tests call it without a terminal. ``pins``: service →
-    its image reference pinned to a digest (``--resolve-image-digests``)."""
+    its image reference pinned to a digest (``--resolve-image-digests``); ``relative_to``: the
+    project directory, that paths are shown relative to (``--no-path-resolution``)."""
     from orchestrator.errors import PystackError
     from orchestrator.spec.models import Stack
-    from orchestrator.spec.serialize import dump_json, dump_yaml, escape_interpolation, stack_to_compose
+    from orchestrator.spec.serialize import (
+        dump_json,
+        dump_yaml,
+        escape_interpolation,
+        relative_paths,
+        stack_to_compose,
+    )
 
     assert isinstance(stack, Stack)
     lines: list[str] | None = None
@@ -200,6 +212,8 @@ def render(stack: object, *, fmt: str = "yaml", list_services: bool = False, lis
     data = stack_to_compose(stack)
     for name, pinned in (pins or {}).items():
         data["services"][name]["image"] = pinned
+    if relative_to is not None:
+        data = relative_paths(data, relative_to)
     if escape:
         data = escape_interpolation(data)
     return dump_json(data) if fmt == "json" else dump_yaml(data)

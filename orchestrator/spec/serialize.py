@@ -182,3 +182,41 @@ def escape_interpolation(value: Any) -> Any:
     if isinstance(value, list):
         return [escape_interpolation(v) for v in value]
     return value
+
+
+def _relative(path: Any, base: str) -> Any:
+    if not isinstance(path, str):
+        return path
+    if path == base:
+        return "."
+    if path.startswith(base.rstrip("/") + "/"):
+        return "./" + path[len(base.rstrip("/")) + 1:]
+    return path
+
+
+def relative_paths(data: dict[str, Any], base: str) -> dict[str, Any]:
+    """``config --no-path-resolution``: the host paths the loader made absolute, shown relative to
+    the project directory again (``./data``); a path outside it stays absolute. In place; returns ``data``."""
+    for svc in (data.get("services") or {}).values():
+        build = svc.get("build")
+        if isinstance(build, dict) and "context" in build:
+            build["context"] = _relative(build["context"], base)
+        for vol in svc.get("volumes") or []:
+            if isinstance(vol, dict) and vol.get("type") == "bind":
+                vol["source"] = _relative(vol.get("source"), base)
+        for entry in svc.get("env_file") or []:
+            if isinstance(entry, dict):
+                entry["path"] = _relative(entry.get("path"), base)
+        if svc.get("label_file"):
+            svc["label_file"] = [_relative(p, base) for p in svc["label_file"]]
+        for rule in (svc.get("develop") or {}).get("watch") or []:
+            if isinstance(rule, dict):
+                rule["path"] = _relative(rule.get("path"), base)
+        if svc.get("security_opt"):
+            svc["security_opt"] = [f"seccomp={_relative(o[8:], base)}" if o.startswith("seccomp=") else o
+                                   for o in svc["security_opt"]]
+    for section in ("configs", "secrets"):
+        for obj in (data.get(section) or {}).values():
+            if isinstance(obj, dict) and "file" in obj:
+                obj["file"] = _relative(obj["file"], base)
+    return data

@@ -102,3 +102,18 @@ def test_output_is_valid_for_the_compose_schema(rich: Path) -> None:
     schema = json.loads(Path(SHARED, "compose-spec/schema/compose-spec.json").read_text())
     data = yaml.safe_load(render(load_file(rich)))
     jsonschema.validate(data, schema)
+
+
+def test_no_path_resolution_shows_paths_relative_to_the_project(rich: Path, tmp_path: Path) -> None:
+    """``config --no-path-resolution``: what lies in the project directory is ``./…`` again, what lies
+    outside stays absolute, and the text loads back to the same stack from the same directory."""
+    stack = load_file(rich)
+    text = render(stack, relative_to=str(stack.working_dir))
+    data = yaml.safe_load(text)
+    assert data["services"]["api"]["build"]["context"] == "./api"
+    assert data["services"]["web"]["env_file"][0]["path"] == "./app.env"
+    binds = {v["target"]: v["source"] for v in data["services"]["web"]["volumes"] if v["type"] == "bind"}
+    assert binds["/usr/share/nginx/html"] == "./html"
+    assert str(tmp_path) not in text
+    again = load_file(write(tmp_path, text, "relative.yaml"))
+    assert again.services == stack.services
