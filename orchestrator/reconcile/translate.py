@@ -126,6 +126,19 @@ def _mounts(svc: Service, stack: Stack) -> list[MountPlan]:
     return out
 
 
+def _volume_definitions(svc: Service, stack: Stack) -> dict[str, Any]:
+    """The ``driver``/``driver_opts`` of the named volumes the service mounts, when it sets any: they
+    decide what its mount is (a host directory, a tmpfs), so an edit recreates the containers that
+    use the volume (``top-level volumes.data.driver_opts.device changed``), where Compose asks to
+    recreate the volume itself. Empty for plain volumes, so no hash moves for them."""
+    out: dict[str, Any] = {}
+    for v in svc.volumes:
+        top = stack.volumes.get(v.source or "") if v.type == "volume" else None
+        if top is not None and not top.external and (top.driver_opts or top.driver not in (None, "local")):
+            out[v.source or ""] = {"driver": top.driver or "local", "driver_opts": dict(top.driver_opts)}
+    return {"top-level volumes": out} if out else {}
+
+
 def _files(svc: Service, stack: Stack) -> list[FilePlan]:
     """The service's secrets and configs with their sources (:mod:`.secrets` writes and mounts them)."""
     out: list[FilePlan] = []
@@ -236,6 +249,7 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "",
     profile = json.dumps(seccomp, sort_keys=True) if isinstance(seccomp, dict) else ""
     files = _files(svc, stack)
     definitions = secrets.definitions(files)  # the top-level secrets/configs used: their sources count too
+    definitions.update(_volume_definitions(svc, stack))
     more = json.dumps(definitions, sort_keys=True) if definitions else ""
     config_hash = sha256.hexdigest(f"{svc.config_hash()}:{image_id}{profile}{more}".encode())
     # What the hash covers beyond the file, kept beside it so that a recreate names it

@@ -9,6 +9,8 @@ a word: the service got an empty volume of its own and the host directory was ne
 
 from __future__ import annotations
 
+import json
+
 from tests.e2e.conftest import Host
 
 
@@ -46,3 +48,48 @@ volumes:
     host.pystack("-f", f, "down", "-t", "0", "-v")
     assert sorted(p.name for p in shared.iterdir()) == ["from-container", "from-host"]
     assert (seeded / "x").exists()
+
+
+def test_a_changed_volume_definition_recreates_its_containers(host: Host) -> None:
+    """Pointing a volume at another directory (or making it a tmpfs) is a change ``up`` applies and
+    names, as Compose's ``up -y`` does after its prompt; a service without the volume stays."""
+    first, second = host.workdir / "first", host.workdir / "second"
+    host.write("first/which", "first\n")
+    host.write("second/which", "second\n")
+    text = """
+name: voldefchange
+services:
+  app:
+    image: busybox:latest
+    network_mode: none
+    command: ["sleep", "3600"]
+    volumes: ["data:/data"]
+  other:
+    image: busybox:latest
+    network_mode: none
+    command: ["sleep", "3600"]
+volumes:
+  data:
+    driver_opts: {type: none, o: bind, device: DEVICE}
+"""
+    f = str(host.write("compose.yaml", text.replace("DEVICE", str(first))))
+    host.pystack("-f", f, "up", "-d")
+    assert host.pystack("-f", f, "exec", "-T", "app", "cat", "/data/which").stdout == "first\n"
+    ids = {c["Service"]: c["ID"] for c in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)}
+
+    host.write("compose.yaml", text.replace("DEVICE", str(second)))
+    plan = host.pystack("-f", f, "up", "-d", "--dry-run").stdout
+    assert "recreate voldefchange-app-1: top-level volumes.data.driver_opts.device changed" in plan
+    assert "other" not in plan
+    host.pystack("-f", f, "up", "-d", "-y", "-t", "0")  # Compose's -y is accepted: pystack has nothing to ask
+    assert host.pystack("-f", f, "exec", "-T", "app", "cat", "/data/which").stdout == "second\n"
+    after = {c["Service"]: c["ID"] for c in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)}
+    assert after["other"] == ids["other"] and after["app"] != ids["app"]
+
+    host.write("compose.yaml", text.replace("driver_opts: {type: none, o: bind, device: DEVICE}",
+                                            "driver_opts: {type: tmpfs, device: tmpfs, o: size=1m}"))
+    host.pystack("-f", f, "up", "-d", "-t", "0")
+    mounts = host.pystack("-f", f, "exec", "-T", "app", "grep", " /data ", "/proc/mounts").stdout
+    assert mounts.startswith("tmpfs /data tmpfs")
+    host.pystack("-f", f, "down", "-t", "0", "-v")
+    assert (first / "which").exists() and (second / "which").exists()
