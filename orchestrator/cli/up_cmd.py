@@ -126,6 +126,8 @@ def _create_options(f: _F) -> _F:
 @click.option("--timestamps", is_flag=True, help="Show timestamps.")
 @click.option("--no-color", is_flag=True, help="Produce monochrome output.")
 @click.option("--no-log-prefix", is_flag=True, help="Don't print prefix in logs.")
+@click.option("-y", "--yes", "assume_yes", is_flag=True,
+              help='Assume "yes" as answer to all prompts and run non-interactively (up never asks).')
 @click.option("-w", "--watch", "watch", is_flag=True,
               help="Watch the services' develop.watch paths and sync, restart or rebuild on changes.")
 @click.pass_obj
@@ -134,8 +136,12 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
        no_start: bool, remove_orphans: bool, renew_anon: bool, scale: tuple[str, ...], build: bool | None, pull: str,
        quiet_pull: bool, abort_on_exit: bool, abort_on_failure: bool, exit_code_from: str | None,
        attach: tuple[str, ...], no_attach: tuple[str, ...], attach_deps: bool, timeout: float | None,
-       timestamps: bool, no_color: bool, no_log_prefix: bool, watch: bool) -> None:
+       timestamps: bool, no_color: bool, no_log_prefix: bool, assume_yes: bool, watch: bool) -> None:
     """Create and start the stack's containers."""
+    # -y answers Compose's one prompt, "recreate this volume whose definition changed?". pystack
+    # never asks it: such a change recreates the containers that mount the volume, as any change
+    # does (translate._volume_definitions). Accepted so that scripts written for Compose run.
+    del assume_yes
     dry_run = dry_run or opts.dry_run
     aborting = abort_on_exit or abort_on_failure or exit_code_from is not None
     _check_flags(detach=detach, wait=wait, force_recreate=force_recreate, no_recreate=no_recreate,
