@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -327,7 +326,7 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
         terminal.relay(master, rt.state(rec.id).pid, lifecycle.open_log(ctx, rec))
         ended = rt.wait(rec.id)
         code = ended.code if ended is not None else 1
-        cstate.update(ctx.db(), rec.id, status="exited", exit_code=code)
+        cstate.record_exit(ctx.db(), rec.id, exit_code=code)
         if remove:
             lifecycle.remove(ctx, rec, timeout=0, anonymous="delete")
         sys.exit(code)
@@ -345,7 +344,7 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
                     (sys.stderr if r.stream == "stderr" else sys.stdout).write(r.text)
                 sys.stdout.flush()
                 code = status.code
-                cstate.update(ctx.db(), rec.id, status="exited", exit_code=code)
+                cstate.record_exit(ctx.db(), rec.id, exit_code=code)
                 break
     except KeyboardInterrupt:
         lifecycle.stop(ctx, rec, timeout=0)
@@ -406,33 +405,3 @@ def top(opts: GlobalOptions, services: tuple[str, ...]) -> None:
         for line in process_table.render(rows):
             click.echo(line)
         click.echo("")
-
-
-@click.command()
-@click.option("--json", "as_json", is_flag=True, help="Output events as a stream of json objects.")
-@click.option("--since", type=int, default=0, help="Only events after this sequence number.")
-@click.option("-f", "--follow", is_flag=True, help="Keep printing events as they happen.")
-@click.pass_obj
-def events(opts: GlobalOptions, as_json: bool, since: int, follow: bool) -> None:
-    """Show the stack's events (create, start, die, restart, health status, stop, remove)."""
-    import json
-
-    from orchestrator.state import containers as cstate
-
-    name, _ = proj.project_name(opts)
-    ctx = proj.context(opts)
-    seq = since
-    try:
-        while True:
-            for ev in cstate.events_since(ctx.db(), name, seq):
-                seq = ev["seq"]
-                if as_json:
-                    click.echo(json.dumps(ev))
-                else:
-                    ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(ev["time"]))
-                    click.echo(f"{ts} container {ev['action']} {ev['container'] or ''} {ev['detail']}".rstrip())
-            if not follow:
-                return
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        return

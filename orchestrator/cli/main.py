@@ -53,7 +53,7 @@ COMMANDS: dict[str, str] = {
     "port": "orchestrator.cli.exec_cmd:port",
     "top": "orchestrator.cli.exec_cmd:top",
     "attach": "orchestrator.cli.attach_cmd:attach",
-    "events": "orchestrator.cli.exec_cmd:events",
+    "events": "orchestrator.cli.events_cmd:events",
     "wait": "orchestrator.cli.wait_cmd:wait",
     "scale": "orchestrator.cli.scale_cmd:scale",
     "volumes": "orchestrator.cli.volumes_cmd:volumes",

@@ -62,7 +62,7 @@ def observe(ctx: Context, project: str, *, one_off: bool = False) -> list[Contai
                 continue
             if st.status == "stopped" and rec.status != "exited":
                 rec.status = "exited"
-                changes: dict[str, object] = {"status": "exited"}
+                changes: dict[str, object] = {}
                 ended = rt.exit_status(rec.id)
                 if ended is None:  # PID 1 is gone and its monitor is writing its exit down this instant
                     with contextlib.suppress(PystackError):
@@ -70,7 +70,8 @@ def observe(ctx: Context, project: str, *, one_off: bool = False) -> list[Contai
                 if ended is not None:
                     rec.exit_code, rec.oom_killed, rec.finished_at = ended.code, ended.oom_killed, ended.finished_at
                     changes.update(exit_code=ended.code, oom_killed=ended.oom_killed, finished_at=ended.finished_at)
-                cstate.update(ctx.db(), rec.id, **changes)
+                if not cstate.record_exit(ctx.db(), rec.id, **changes):  # with its die event, unless it was
+                    cstate.update(ctx.db(), rec.id, status="exited", **changes)  # only created, never run
     return recs
 
 

@@ -121,7 +121,7 @@ def _build(ctx: Context, sp: ServicePlan, rec: ContainerRecord, overrides: dict[
               orphan_exit_unless_gone=cdir)  # remove() deletes it last, just before the record
     cstate.update(conn, rec.id, status="created")
     rec.status = "created"
-    cstate.add_event(conn, rec.project, "create", service=rec.service, container=rec.name)
+    cstate.add_event(conn, rec.project, "create", service=rec.service, container=rec.name, container_id=rec.id)
 
 
 def open_log(ctx: Context, rec: ContainerRecord) -> LogWriter:
@@ -151,7 +151,7 @@ def start(ctx: Context, rec: ContainerRecord) -> None:
     cstate.update(ctx.db(), rec.id, status="running", started_at=now, desired="running", exit_code=None,
                   oom_killed=False, health="starting" if RunInfo.from_record_spec(rec.spec).healthcheck else None)
     rec.status, rec.started_at = "running", now
-    cstate.add_event(ctx.db(), rec.project, "start", service=rec.service, container=rec.name)
+    cstate.add_event(ctx.db(), rec.project, "start", service=rec.service, container=rec.name, container_id=rec.id)
 
 
 def _recreate_process(ctx: Context, rec: ContainerRecord) -> None:
@@ -256,14 +256,15 @@ def finish_stop(ctx: Context, rec: ContainerRecord, deadline: float, *, killed: 
         with contextlib.suppress(PystackError):
             rt.kill(rec.id, int(_signal.SIGKILL), all=True)
         status = rt.wait(rec.id, timeout=10.0)
-    changes: dict[str, Any] = {"status": "exited", "finished_at": time.time()}
+    changes: dict[str, Any] = {"finished_at": time.time()}
     if status is not None:
         changes.update(exit_code=status.code, oom_killed=status.oom_killed)
-    cstate.update(ctx.db(), rec.id, **changes)
+    if not cstate.record_exit(ctx.db(), rec.id, **changes):  # its die event, unless already recorded
+        cstate.update(ctx.db(), rec.id, status="exited", **changes)
     rec.status = "exited"
     with contextlib.suppress(FileNotFoundError):
         (container_dir(ctx, rec) / STOPPING).unlink()
-    cstate.add_event(ctx.db(), rec.project, "stop", service=rec.service, container=rec.name)
+    cstate.add_event(ctx.db(), rec.project, "stop", service=rec.service, container=rec.name, container_id=rec.id)
 
 
 def _note_stopper(ctx: Context, rec: ContainerRecord) -> None:
@@ -300,7 +301,7 @@ def stop(ctx: Context, rec: ContainerRecord, *, timeout: float | None = None,
     sig = stop_signal_for(grace, info.stop_signal)
     if send_stop(ctx, rec, sig):
         finish_stop(ctx, rec, time.monotonic() + grace, killed=sig == "SIGKILL")
-    elif rec.status != "exited":
+    elif rec.status != "exited" and not cstate.record_exit(ctx.db(), rec.id, desired="stopped"):
         cstate.update(ctx.db(), rec.id, status="exited", desired="stopped")
 
 
@@ -338,4 +339,4 @@ def remove(ctx: Context, rec: ContainerRecord, *, timeout: float | None = 0,
     tmpfs_volumes.release(ctx.paths, cdir, rec.id)
     shutil.rmtree(cdir, ignore_errors=True)
     cstate.delete(conn, rec.id)
-    cstate.add_event(conn, rec.project, "remove", service=rec.service, container=rec.name)
+    cstate.add_event(conn, rec.project, "remove", service=rec.service, container=rec.name, container_id=rec.id)

@@ -209,22 +209,23 @@ class Supervisor:
                     return  # cancelled
                 status = rt.wait(cid, 5.0)
                 code = status.code if status else -1
-                changes: dict[str, Any] = {"status": "exited", "finished_at": time.time(), "exit_code": code,
+                changes: dict[str, Any] = {"finished_at": time.time(), "exit_code": code,
                                            "oom_killed": bool(status and status.oom_killed)}
-                if not self._q(cstate.update_if_started_at, cid, run_started, **changes):
-                    continue  # a command restarted it meanwhile: watch the new run
+                if not self._q(cstate.record_exit, cid, started_at=run_started, **changes):
+                    now = self._q(cstate.get, cid)
+                    if now is None or now.started_at != run_started:
+                        continue  # a command restarted it meanwhile: watch the new run
+                    # else a command saw the exit first and recorded it (and its event)
                 self.log(f"{rec.name} exited with {code}")
-                self._q(cstate.add_event, self.project, "die", service=rec.service, container=rec.name,
-                                 detail=f"exit {code}")
             elif st.status == "created":
                 return  # created but never started (up --no-start): nothing to supervise yet
             else:  # it exited while nobody watched (before this supervisor, or between two of them)
                 status = recorded_exit(rt, cid)
                 code = status.code if status else -1
                 if rec.status in ("running", "paused"):
-                    self._q(cstate.update_if_started_at, cid, run_started, status="exited",
-                                                finished_at=status.finished_at if status else time.time(),
-                                                exit_code=code, oom_killed=bool(status and status.oom_killed))
+                    self._q(cstate.record_exit, cid, started_at=run_started,
+                            finished_at=status.finished_at if status else time.time(),
+                            exit_code=code, oom_killed=bool(status and status.oom_killed))
             if rec.one_off:  # only a detached ``run --rm`` is watched: gone once it ends, as Docker's AutoRemove
                 self._remove_one_off(rec)
                 return
@@ -257,7 +258,8 @@ class Supervisor:
                 continue
             start_failed = False
             self._q(cstate.update, cid, restart_count=rec.restart_count + 1)
-            self._q(cstate.add_event, self.project, "restart", service=rec.service, container=rec.name)
+            self._q(cstate.add_event, self.project, "restart", service=rec.service, container=rec.name,
+                    container_id=rec.id)
             self.log(f"{rec.name} restarted (attempt {restart.attempts}, after {delay:.1f}s)")
 
     def _remove_one_off(self, rec: ContainerRecord) -> None:
@@ -305,7 +307,7 @@ class Supervisor:
                 return  # the run ended during the probe: its result belongs to no run
             if status != before:
                 self._q(cstate.add_event, self.project, f"health_status: {status}", service=rec.service,
-                                 container=rec.name)
+                                 container=rec.name, container_id=rec.id)
 
 
 def main(argv: list[str] | None = None) -> int:

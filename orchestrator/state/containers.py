@@ -60,6 +60,11 @@ register_schema(
         action TEXT NOT NULL,
         detail TEXT NOT NULL DEFAULT ''
     );
+    -- the id of an event's container (kept apart so that databases made before it need no migration)
+    CREATE TABLE IF NOT EXISTS event_containers (
+        seq INTEGER PRIMARY KEY REFERENCES events(seq) ON DELETE CASCADE,
+        container_id TEXT NOT NULL
+    );
     """,
 )
 
@@ -138,6 +143,37 @@ def update(conn: sqlite3.Connection, container_id: str, **changes: Any) -> None:
         conn.execute(f"UPDATE containers SET {','.join(sets)} WHERE id=?", values)
 
 
+_UNSET = object()
+
+
+def record_exit(conn: sqlite3.Connection, container_id: str, *, started_at: Any = _UNSET, **changes: Any) -> bool:
+    """``status='exited'`` plus ``changes`` for a container whose row says it runs (or is paused),
+    and its ``die`` event (``exit N``), in one transaction: whichever process sees an exit first
+    records it, once. False when the row already said exited, or (with ``started_at``) a new run
+    of the container has begun since."""
+    sets: list[str] = ["status=?"]
+    values: list[Any] = ["exited"]
+    for k, v in changes.items():
+        if k not in _COLUMNS or k in ("health_log", "spec"):
+            raise KeyError(k)
+        sets.append(f"{k}=?")
+        values.append(int(v) if isinstance(v, bool) else v)
+    where = "id=? AND status IN ('running', 'paused')"
+    values.append(container_id)
+    if started_at is not _UNSET:
+        where += " AND started_at IS ?"
+        values.append(started_at)
+    with transaction(conn):
+        if conn.execute(f"UPDATE containers SET {','.join(sets)} WHERE {where}", values).rowcount == 0:
+            return False
+        row = conn.execute("SELECT project, service, name, exit_code FROM containers WHERE id=?",
+                           (container_id,)).fetchone()
+        code = row["exit_code"]
+        _insert_event(conn, time.time(), row["project"], "die", row["service"], row["name"],
+                      f"exit {code if code is not None else -1}", container_id)
+    return True
+
+
 def delete(conn: sqlite3.Connection, container_id: str) -> None:
     with transaction(conn):
         conn.execute("DELETE FROM containers WHERE id=?", (container_id,))
@@ -165,10 +201,8 @@ def forget_containers(conn: sqlite3.Connection, records: Sequence[ContainerRecor
     now = time.time()
     with transaction(conn):
         conn.executemany("DELETE FROM containers WHERE id=?", [(r.id,) for r in records])
-        conn.executemany(
-            "INSERT INTO events(time, project, service, container, action, detail) VALUES (?,?,?,?,'remove','')",
-            [(now, r.project, r.service, r.name) for r in records],
-        )
+        for r in records:
+            _insert_event(conn, now, r.project, "remove", r.service, r.name, "", r.id)
 
 
 def get(conn: sqlite3.Connection, container_id: str) -> ContainerRecord | None:
@@ -213,41 +247,28 @@ def stacks(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return out
 
 
+def _insert_event(conn: sqlite3.Connection, when: float, project: str, action: str, service: str | None,
+                  container: str | None, detail: str, container_id: str | None) -> None:
+    cur = conn.execute("INSERT INTO events(time, project, service, container, action, detail) VALUES (?,?,?,?,?,?)",
+                       (when, project, service, container, action, detail))
+    if container_id:
+        conn.execute("INSERT INTO event_containers(seq, container_id) VALUES (?,?)", (cur.lastrowid, container_id))
+
+
 def add_event(
     conn: sqlite3.Connection, project: str, action: str, *, service: str | None = None,
-    container: str | None = None, detail: str = "",
+    container: str | None = None, detail: str = "", container_id: str | None = None,
 ) -> None:
     with transaction(conn):
-        conn.execute(
-            "INSERT INTO events(time, project, service, container, action, detail) VALUES (?,?,?,?,?,?)",
-            (time.time(), project, service, container, action, detail),
-        )
+        _insert_event(conn, time.time(), project, action, service, container, detail, container_id)
 
 
 def events_since(conn: sqlite3.Connection, project: str, seq: int) -> list[dict[str, Any]]:
-    rows = conn.execute("SELECT * FROM events WHERE project=? AND seq>? ORDER BY seq", (project, seq))
+    """The project's events after ``seq``, oldest first; ``container_id`` is None for an event recorded
+    before ids were (or one of no container)."""
+    rows = conn.execute("SELECT e.*, c.container_id FROM events e LEFT JOIN event_containers c ON c.seq = e.seq "
+                        "WHERE e.project=? AND e.seq>? ORDER BY e.seq", (project, seq))
     return [dict(r) for r in rows]
-
-
-def update_if_started_at(conn: sqlite3.Connection, container_id: str, started_at: float | None,
-                         **changes: Any) -> bool:
-    """Update only if the container is still in the run that began at ``started_at``.
-
-    The supervisor records an exit with this, so it never overwrites the state of a run that a
-    command started in the meantime (``pystack restart`` racing the supervisor).
-    """
-    sets, values = [], []
-    for k, v in changes.items():
-        if k not in _COLUMNS:
-            raise KeyError(k)
-        sets.append(f"{k}=?")
-        values.append(int(v) if isinstance(v, bool) else v)
-    with transaction(conn):
-        cur = conn.execute(
-            f"UPDATE containers SET {','.join(sets)} WHERE id=? AND started_at IS ?",
-            [*values, container_id, started_at],
-        )
-    return cur.rowcount > 0
 
 
 def resume_if_stopping(conn: sqlite3.Connection, container_id: str) -> bool:

@@ -51,7 +51,8 @@ services:
     assert st["needs_sick"] == "created"  # made with the others (as Compose v2 does), never started
     assert st["tolerant"] == "running" and "optional_dep" not in st  # profile off, dependency not required
 
-    events = [json.loads(x) for x in host.pystack("-f", f, "events", "--json").stdout.splitlines()]
+    events = [json.loads(x) for x in host.pystack("-f", f, "events", "--json", "--since", "0", "--until", "0s")
+              .stdout.splitlines()]
     order = [(e["service"], e["action"]) for e in events if e["action"] in ("start", "stop")]
     assert order.index(("migrate", "start")) < order.index(("app", "start"))
 

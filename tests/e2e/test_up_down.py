@@ -46,7 +46,8 @@ def test_up_wait_serves_then_down_removes_everything(host: Host) -> None:
     assert host.http("http://127.0.0.1:28080/") == "hello e2e\n"
 
     # the dependency gate: api started only after db was healthy
-    ev = [json.loads(x) for x in host.pystack("-f", str(f), "events", "--json").stdout.splitlines()]
+    ev = [json.loads(x) for x in host.pystack("-f", str(f), "events", "--json", "--since", "0", "--until", "0s")
+          .stdout.splitlines()]
     starts = {e["service"]: e["time"] for e in ev if e["action"] == "start"}
     assert starts["db"] < starts["api"] < starts["web"]
 
@@ -121,6 +122,7 @@ def test_down_takes_the_stack_s_links_as_one_group_and_leaves_a_stranger_s(host:
         assert _state_rows(host) == dict.fromkeys(
             ("containers", "net_endpoints", "net_netns", "net_networks", "images_holders"), 0)
         assert not list((host.root / "containers").glob("*"))
-        events = [json.loads(x) for x in host.pystack("-p", "e2egroup", "events", "--json").stdout.splitlines()]
+        events = [json.loads(x) for x in host.pystack("-p", "e2egroup", "events", "--json", "--since", "0", "--until",
+                                                "0s").stdout.splitlines()]
         assert sum(e["action"] == "remove" for e in events) == 4 * (2 if stranger else 1)
     assert host.sh("/usr/sbin/ip link del e2estranger").returncode == 0
