@@ -31,6 +31,7 @@ class Attacher:
         self.followers: dict[str, tuple[str, Follower]] = {}
         self.printer = Printer([], colour=colour, prefix=prefix, timestamps=timestamps)
         self.all_exited = False  # follow() ended because every container had exited for good
+        self.detached = False  # follow() ended because its tick asked to (up --menu's d)
         self._announced: set[tuple[str, float | None]] = set()  # (container, finished_at) exits shown
 
     def poll(self) -> list[ContainerRecord]:
@@ -46,17 +47,22 @@ class Attacher:
                 self.printer.write(label, rec)
         return recs
 
-    def follow(self, *, abort_on_exit: bool, exit_code_from: str | None, abort_on_failure: bool = False) -> int:
+    def follow(self, *, abort_on_exit: bool, exit_code_from: str | None, abort_on_failure: bool = False,
+               tick: Callable[[], bool] | None = None) -> int:
         """Until Ctrl-C (130), or until a container exits (fails, with ``abort_on_failure``) when
         asked to abort on that, with its exit code. With ``exit_code_from``, until that service's
         container exits: a one-shot dependency (a migration) that ends first does not stop the stack.
         Otherwise until every container has exited for good (none that its restart policy will
-        start again), with 0 and :attr:`all_exited` set, as Compose's ``up`` returns then."""
+        start again), with 0 and :attr:`all_exited` set, as Compose's ``up`` returns then. ``tick``,
+        called between two looks, ends it with 0 and :attr:`detached` set when it returns True."""
         aborting = abort_on_exit or abort_on_failure or bool(exit_code_from)
         next_check = 0.0
         try:
             while True:
                 self.poll()
+                if tick is not None and tick():
+                    self.detached = True
+                    return 0
                 if aborting or time.monotonic() >= next_check:
                     next_check = time.monotonic() + EXIT_CHECK
                     recs = self._watched()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from orchestrator.cli import project as proj
 from orchestrator.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
+    import threading
     from collections.abc import Callable, Iterator
 
     from orchestrator.cli.watch_cmd import Watch
@@ -130,13 +132,17 @@ def _create_options(f: _F) -> _F:
               help='Assume "yes" as answer to all prompts and run non-interactively (up never asks).')
 @click.option("-w", "--watch", "watch", is_flag=True,
               help="Watch the services' develop.watch paths and sync, restart or rebuild on changes.")
+@click.option("--menu/--no-menu", default=None,
+              help="Enable interactive shortcuts when running attached (d detach, w toggle watch). "
+                   "Incompatible with --detach. Also set by COMPOSE_MENU.")
 @click.pass_obj
 def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bool, wait: bool,
        wait_timeout: float | None, force_recreate: bool, no_recreate: bool, recreate_deps: bool, no_deps: bool,
        no_start: bool, remove_orphans: bool, renew_anon: bool, scale: tuple[str, ...], build: bool | None, pull: str,
        quiet_pull: bool, abort_on_exit: bool, abort_on_failure: bool, exit_code_from: str | None,
        attach: tuple[str, ...], no_attach: tuple[str, ...], attach_deps: bool, timeout: float | None,
-       timestamps: bool, no_color: bool, no_log_prefix: bool, assume_yes: bool, watch: bool) -> None:
+       timestamps: bool, no_color: bool, no_log_prefix: bool, assume_yes: bool, watch: bool,
+       menu: bool | None) -> None:
     """Create and start the stack's containers."""
     # -y answers Compose's one prompt, "recreate this volume whose definition changed?". pystack
     # never asks it: such a change recreates the containers that mount the volume, as any change
@@ -150,6 +156,8 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
     if watch and (detach or wait or dry_run or no_start):
         raise click.UsageError("--watch follows the stack in the foreground: it cannot be used with -d, --wait, "
                                "--dry-run or --no-start (run `pystack watch` beside a detached stack)")
+    if menu and (detach or wait):
+        raise click.UsageError("--menu gives shortcuts while up follows the logs: it cannot be used with -d or --wait")
     stack = proj.load(opts, targets=services)
     watcher = None
     if watch:  # before anything starts: a stack with nothing to watch is refused as it is
@@ -223,9 +231,24 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
     attacher = Attacher(ctx, stack.name, _attached(keep, targets, attach, no_attach, attach_deps),
                         colour=proj.colour(opts, no_color), prefix=not no_log_prefix, timestamps=timestamps,
                         watched=sorted(keep))
-    with _watching(watcher):
+    from orchestrator.cli import menu as shortcuts
+
+    keys = shortcuts.wanted(menu, os.environ) and os.isatty(0) and os.isatty(1)
+    runner = _WatchThread(lambda: _new_watch(opts, ctx, stack, services))
+    with contextlib.ExitStack() as scope:
+        if watcher is not None:
+            runner.start(watcher)
+        scope.callback(runner.stop)
+        tick = None
+        if keys:
+            board = scope.enter_context(shortcuts.Menu(0))
+            click.echo(shortcuts.BAR, err=True)
+            tick = lambda: _on_key(board.key(), runner)  # noqa: E731
         code = attacher.follow(abort_on_exit=abort_on_exit or exit_code_from is not None,
-                               abort_on_failure=abort_on_failure, exit_code_from=exit_code_from)
+                               abort_on_failure=abort_on_failure, exit_code_from=exit_code_from, tick=tick)
+    if attacher.detached:
+        click.echo("Detached: the containers keep running", err=True)
+        return
     if attacher.all_exited:  # nothing left running to stop
         sys.exit(code)
     click.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
@@ -236,32 +259,69 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
     sys.exit(code)
 
 
-@contextlib.contextmanager
-def _watching(w: Watch | None) -> Iterator[None]:
-    """``up --watch``: the watch runs in a thread while the logs are followed, and ends with them."""
-    if w is None:
-        yield
-        return
-    import threading
+def _new_watch(opts: GlobalOptions, ctx: Context, stack: Stack, services: tuple[str, ...]) -> Watch:
+    from orchestrator.cli.watch_cmd import Watch
 
-    failed: list[BaseException] = []
+    return Watch(opts, ctx, stack, services)
 
-    def run() -> None:
-        try:
-            w.run()
-        except Exception as exc:  # shown, and the logs go on: the stack itself is fine
-            failed.append(exc)
-            click.echo(f"watch stopped: {exc}", err=True)
 
-    w.initial_sync()
-    thread = threading.Thread(target=run, name="watch", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        w.stop()
-        thread.join(timeout=30)
-        w.close()
+class _WatchThread:
+    """``up``'s watch, run in a thread beside the logs: ``--watch`` starts it at once, the menu's
+    ``w`` turns it on and off (a fresh watch each time, with its initial sync)."""
+
+    def __init__(self, make: Callable[[], Watch]) -> None:
+        self._make = make
+        self._watch: Watch | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def active(self) -> bool:
+        return self._watch is not None
+
+    def start(self, w: Watch | None = None) -> None:
+        import threading
+
+        w = w if w is not None else self._make()
+
+        def run() -> None:
+            try:
+                w.run()
+            except Exception as exc:  # shown, and the logs go on: the stack itself is fine
+                click.echo(f"watch stopped: {exc}", err=True)
+
+        w.initial_sync()
+        self._watch = w
+        self._thread = threading.Thread(target=run, name="watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._watch is None:
+            return
+        self._watch.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self._watch.close()
+        self._watch = self._thread = None
+
+
+def _on_key(key: str | None, runner: _WatchThread) -> bool:
+    """One menu key: True to stop following (``d``, detach)."""
+    from orchestrator.errors import PystackError
+
+    if key in ("d", "D"):
+        return True
+    if key in ("w", "W"):
+        if runner.active:
+            runner.stop()
+            click.echo("Watch disabled", err=True)
+        else:
+            try:
+                runner.start()
+            except PystackError as exc:
+                click.echo(f"watch: {exc}", err=True)
+            else:
+                click.echo("Watch enabled", err=True)
+    return False
 
 
 @contextlib.contextmanager
