@@ -127,9 +127,13 @@ def commit(opts: GlobalOptions, service: str, repository: str | None, author: st
         layer = Workspace(store).commit_layer(upper) if upper.is_dir() else None
     layers = [*image.layers, *([layer] if layer is not None else [])]
     env = dict(str(e).partition("=")[::2] for e in process.get("env") or [])
+    from orchestrator.cli.ps_cmd import labels_of
+
+    # the labels ps shows (Compose's com.docker.compose.* ones, then the service's), as a Docker
+    # commit keeps the container's labels
     container = cm.ContainerConfig(
         env=env, working_dir=process.get("cwd"), entrypoint=svc.get("entrypoint"), command=svc.get("command"),
-        user=svc.get("user"), labels=svc.get("labels") if isinstance(svc.get("labels"), dict) else None)
+        user=svc.get("user"), labels=labels_of(rec))
     config = cm.committed_config(image.config, container, instructions, diff_ids=[lr.diff_id for lr in layers],
                                  layer_added=layer is not None, created=mf.now_rfc3339(), author=author,
                                  message=message, created_by=" ".join(process.get("args") or []))

@@ -48,6 +48,13 @@ def test_commit_makes_an_image_that_runs_as_the_container_did(host: Host) -> Non
     assert out.startswith("sha256:") and len(out) == 71
     assert _state(host, f) == "running"  # paused for the commit, resumed after
     assert "snap" in host.pystack("images").stdout
+    [doc] = json.loads(host.pystack("image", "inspect", "snap:1").stdout)
+    labels = doc["Config"]["Labels"]
+    assert labels["note"] == "committed"  # -c LABEL
+    assert {k: labels[k] for k in ("com.docker.compose.project", "com.docker.compose.service",
+                                   "com.docker.compose.container-number", "com.docker.compose.oneoff")} == {
+        "com.docker.compose.project": "e2ecommit", "com.docker.compose.service": "app",
+        "com.docker.compose.container-number": "1", "com.docker.compose.oneoff": "False"}
 
     g = str(host.write("other.yaml", """
 name: e2ecommitcheck
