@@ -55,10 +55,12 @@ class PystackStacks(StackTool):
         res = self.ps.stack(stack, project, "ps", "--format", "json", *args, timeout=60, env=self._env(""))
         if not res.ok:
             raise cmd.Failed(res.why())
-        try:
-            rows = json.loads(res.out or "[]")
-        except ValueError:
-            rows = [json.loads(line) for line in res.out.splitlines() if line.strip().startswith("{")]
+        # JSON Lines (pystack, Compose since v2.21); an array from older tools
+        rows: list[object] = []
+        for line in res.out.splitlines():
+            if line.strip():
+                doc = json.loads(line)
+                rows.extend(doc if isinstance(doc, list) else [doc])
         return [r for r in rows if isinstance(r, dict)]
 
     def running(self, stack: Path, project: str) -> int:

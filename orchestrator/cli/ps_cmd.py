@@ -140,14 +140,15 @@ def ps(opts: GlobalOptions, services: tuple[str, ...], show_all: bool, quiet: bo
             "ID": r.id, "Name": r.name, "Image": r.image, "Command": shlex.join(cmd)[:30], "Service": r.service,
             "Created": human_duration(now - r.created_at) + " ago", "Status": _status_text(r, now), "State": r.status,
             "Health": r.health or "", "ExitCode": r.exit_code, "Ports": _ports(r),
-            # Compose's other fields that scripts read (jq '.[] | .Project'): the same facts, named as there
+            # Compose's other fields that scripts read (jq '.Project'): the same facts, named as there
             "Names": r.name, "Project": r.project, "Labels": _labels(r),
             "RunningFor": human_duration(now - r.created_at) + " ago",
             "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(r.created_at)),
             "Publishers": _publishers(r),
         })
-    if fmt == "json":
-        click.echo(json.dumps(rows))
+    if fmt == "json":  # JSON Lines, one object per container, as Compose's since v2.21 (and docker ps)
+        for row in rows:
+            click.echo(json.dumps(row))
         return
     cols = ["Name", "Image", "Command", "Service", "Created", "Status", "Ports"]
     widths = {c: max([len(c)] + [len(str(row[c])) for row in rows]) for c in cols}

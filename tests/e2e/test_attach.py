@@ -3,7 +3,6 @@ the container's exit code, and the detach keys that leave it running."""
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import signal
@@ -15,6 +14,7 @@ import time
 import pytest
 
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 STACK = """
 name: e2eattach{suffix}
@@ -40,7 +40,7 @@ def _cmd(host: Host, *args: str) -> list[str]:
 
 
 def _state(host: Host, f: str, service: str) -> str:
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json", service).stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json", service).stdout)
     return str(rows[0]["State"])
 
 

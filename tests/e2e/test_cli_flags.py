@@ -11,6 +11,7 @@ import sys
 import time
 
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 SLEEPER = """
 name: {name}
@@ -33,7 +34,7 @@ services:
 """))
     res = host.pystack("-f", f, "up", "-d", "--pull", "never", check=False)
     assert res.returncode == 0, res.stderr
-    assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
+    assert json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
 
 
 def test_up_timeout_bounds_the_stop_of_a_recreated_container(host: Host) -> None:
@@ -44,7 +45,7 @@ def test_up_timeout_bounds_the_stop_of_a_recreated_container(host: Host) -> None
     out = host.pystack("-f", f, "--progress", "plain", "up", "-d", "--force-recreate", "-t", "0").stderr
     assert time.monotonic() - t0 < 6, out
     assert "Recreate" in out or "Removing" in out
-    assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
+    assert json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
 
 
 def test_up_refuses_flag_combinations_and_unknown_services(host: Host) -> None:
@@ -63,7 +64,7 @@ def test_up_refuses_flag_combinations_and_unknown_services(host: Host) -> None:
     for args in (["run", "--bogus", "a=b", "app", "true"], ["exec", "--detach-keys=x", "app", "true"]):
         res = host.pystack("-f", f, *args, check=False)  # options before SERVICE are ours: unknown ones refused
         assert res.returncode == 2 and "No such option" in res.stderr, res.stderr
-    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+    assert json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
 
 
 def test_foreground_up_attach_timestamps_and_abort_on_failure(host: Host) -> None:
@@ -101,9 +102,9 @@ def test_rm_force_leaves_running_containers(host: Host) -> None:
     host.pystack("-f", f, "up", "-d", "--wait")
     res = host.pystack("-f", f, "rm", "-f")
     assert "No stopped containers" in res.stderr
-    assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
+    assert json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
     host.pystack("-f", f, "rm", "-f", "-s")
-    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+    assert json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
 
 
 def test_ps_status_filter_and_bad_values(host: Host) -> None:
@@ -118,12 +119,12 @@ services:
     command: ["sleep", "1000"]
 """))
     host.pystack("-f", f, "create")
-    assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout) == []  # created: only with -a
-    assert len(json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)) == 2
+    assert json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout) == []  # created: only with -a
+    assert len(json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)) == 2
     host.pystack("-f", f, "up", "-d", "--wait")
 
     def services(*args: str) -> list[str]:
-        return sorted(r["Service"] for r in json.loads(host.pystack("-f", f, "ps", *args, "--format", "json").stdout))
+        return sorted(r["Service"] for r in json_lines(host.pystack("-f", f, "ps", *args, "--format", "json").stdout))
 
     assert services("--status", "exited") == ["once"]
     assert services("--filter", "status=running") == ["app"]
@@ -178,7 +179,7 @@ volumes:
     assert res.returncode == 4 and "exited with status code 4" in res.stdout, res.stderr
 
     host.pystack("-f", f, "scale", "app=3")
-    rows = json.loads(host.pystack("-f", f, "ps", "--format", "json", "app").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "--format", "json", "app").stdout)
     assert sorted(r["Name"] for r in rows) == ["flagfixwait-app-1", "flagfixwait-app-2", "flagfixwait-app-3"]
     assert host.pystack("-f", f, "scale", "nope=2", check=False).returncode != 0
 
@@ -190,13 +191,13 @@ volumes:
     host.pystack("-f", f, "stop", "-t", "0", "app")
     out = host.pystack("-f", f, "start", "--wait", "app", timeout=60).stderr
     assert "Healthy" in out, out
-    health = {r["Health"] for r in json.loads(host.pystack("-f", f, "ps", "--format", "json", "app").stdout)}
+    health = {r["Health"] for r in json_lines(host.pystack("-f", f, "ps", "--format", "json", "app").stdout)}
     assert health == {"healthy"}
 
     host.pystack("-f", f, "up", "-d", "--force-recreate", "-t", "0", "job")
     res = host.pystack("-f", f, "wait", "--down-project", "job", check=False, timeout=60)
     assert res.returncode == 4, res.stderr
-    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+    assert json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
 
 
 def test_down_services_leaves_the_rest_of_the_stack(host: Host) -> None:
@@ -213,7 +214,7 @@ services:
 """))
     host.pystack("-f", f, "up", "-d", "--wait")
     host.pystack("-f", f, "down", "-t", "0", "web")
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert [(r["Service"], r["State"]) for r in rows] == [("db", "running")]
     assert host.pystack("-f", f, "exec", "-T", "db", "true").returncode == 0
     bad = host.pystack("-f", f, "down", "nope", check=False)
@@ -251,7 +252,7 @@ services:
     host.write("compose.yaml", two.split("  old:")[0])  # old is an orphan now
 
     def states() -> dict[str, str]:
-        rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+        rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
         return {str(r["Service"]): str(r["State"]) for r in rows}
 
     host.pystack("-f", f, "kill")
@@ -277,11 +278,11 @@ services:
     command: ["sleep", "1000"]
 """))
     host.pystack("--parallel", "1", "-f", f, "up", "-d")
-    rows = json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)
     assert sorted(r["Name"] for r in rows if r["State"] == "running") == [
         "flagfixpar-a-1", "flagfixpar-a-2", "flagfixpar-a-3", "flagfixpar-b-1"]
     host.pystack("-f", f, "down", "-t", "0", env={"COMPOSE_PARALLEL_LIMIT": "1"})
-    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+    assert json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
     bad = host.pystack("--parallel", "many", "-f", f, "ps", check=False)
     assert bad.returncode == 2 and "--parallel" in bad.stderr and "Traceback" not in bad.stderr
 
@@ -306,7 +307,7 @@ volumes:
 
     def rows() -> list[tuple[str, str, str]]:
         return sorted((r["Name"], r["State"], r["ID"])
-                      for r in json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout))
+                      for r in json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout))
 
     before = rows()
     assert [s for _, s, _ in before] == ["running", "running"]
@@ -351,11 +352,11 @@ services:
     host.write("compose.yaml", stack.format(old=""))
     kept = host.pystack("-f", f, "run", "--rm", "app", "true")
     assert "Removed" not in kept.stderr
-    assert sorted(r["Name"] for r in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)) == [
+    assert sorted(r["Name"] for r in json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)) == [
         "flagfixrunorph-app-1", "flagfixrunorph-old-1"]  # without the flag an orphan stays
     res = host.pystack("-f", f, "run", "--rm", "--remove-orphans", "app", "true")
     assert "Container flagfixrunorph-old-1  Removed" in res.stderr
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert [(r["Name"], r["State"]) for r in rows] == [("flagfixrunorph-app-1", "running")]
     host.pystack("-f", f, "down", "-t", "0")
 
@@ -373,7 +374,7 @@ services:
     pinned = (host.workdir / "pinned.yaml").read_text()
     assert re.search(r"image: busybox:latest@sha256:[0-9a-f]{64}\n", pinned), pinned
     host.pystack("-f", str(host.workdir / "pinned.yaml"), "up", "-d")  # the pin names the stored image
-    rows = json.loads(host.pystack("-f", str(host.workdir / "pinned.yaml"), "ps", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", str(host.workdir / "pinned.yaml"), "ps", "--format", "json").stdout)
     assert [r["State"] for r in rows] == ["running"]
     host.pystack("-f", str(host.workdir / "pinned.yaml"), "down", "-t", "0")
     host.write("compose.yaml", "name: flagfixpin\nservices:\n  app: {image: 'not-stored-here:1'}\n")
@@ -395,7 +396,7 @@ services:
 """))
     host.pystack("-f", f, "up", "-d")
     name = host.pystack("-f", f, "run", "-d", "-l", "job=nightly", "-l", "tier=batch", "app", "sleep", "100").stdout
-    rows = {r["Name"]: r for r in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)}
+    rows = {r["Name"]: r for r in json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)}
     app = rows["flagfixlabels-app-1"]
     assert app["Project"] == "flagfixlabels" and app["Names"] == app["Name"]
     assert app["Labels"] == ("com.docker.compose.container-number=1,com.docker.compose.oneoff=False,"
@@ -436,7 +437,7 @@ services:
     assert "flagfixuporph-extra-1" not in warned  # defined, only left out by a profile
     res = host.pystack("-f", f, "up", "-d", "--remove-orphans")
     assert "Container flagfixuporph-old-1  Removed" in res.stderr, res.stderr
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert sorted((r["Service"], r["State"]) for r in rows) == [("app", "running"), ("extra", "running")]
     host.pystack("-f", f, "down", "-t", "0")
 
@@ -459,18 +460,18 @@ services:
     command: ["sleep", "1000"]
 """))
     host.pystack("-f", f, "--compatibility", "up", "-d")
-    before = {c["Name"]: c["ID"] for c in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)}
+    before = {c["Name"]: c["ID"] for c in json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)}
     assert sorted(before) == ["flagcompat_app_1", "flagcompat_built_1"]
     images = host.pystack("images").stdout
     assert re.search(r"^flagcompat_built\s", images, re.M) and not re.search(r"^flagcompat-built\s", images, re.M)
 
     host.pystack("-f", f, "up", "-d", "app")  # without the flag: the same container, not a second one
-    after = {c["Name"]: c["ID"] for c in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)}
+    after = {c["Name"]: c["ID"] for c in json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)}
     assert after == before
     # and `up app`, as Compose's, neither builds nor pulls the images of services it leaves alone
     assert not re.search(r"^flagcompat-built\s", host.pystack("images").stdout, re.M)
     host.pystack("-f", f, "up", "-d", "--scale", "app=2", "app")
-    names = sorted(c["Name"] for c in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout))
+    names = sorted(c["Name"] for c in json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout))
     assert names == ["flagcompat-app-2", "flagcompat_app_1", "flagcompat_built_1"]
     one_off = host.pystack("-f", f, "run", "-d", "app", "sleep", "100", env={"COMPOSE_COMPATIBILITY": "1"}).stdout
     assert re.fullmatch(r"flagcompat_app_run_[0-9a-f]{12}", one_off.strip()), one_off

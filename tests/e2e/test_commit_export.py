@@ -11,6 +11,7 @@ import sys
 import tarfile
 
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 STACK = """
 name: e2ecommit
@@ -27,7 +28,7 @@ volumes:
 
 
 def _state(host: Host, f: str) -> str:
-    [row] = json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)
+    [row] = json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)
     return str(row["State"])
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 
 def _states(host: Host, f: str) -> dict[str, str]:
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     return {str(r["Service"]): str(r["State"]) for r in rows}
 
 

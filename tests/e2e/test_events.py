@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 STACK = """
 name: evstack
@@ -54,7 +55,7 @@ def test_events_follow_filter_and_replay(host: Host) -> None:
     die: dict[str, Any] = seen[-1]
     assert die["type"] == "container" and die["service"] == "b"
     assert die["attributes"] == {"name": "evstack-b-1", "exitCode": "3"}
-    ids = {c["Name"]: c["ID"] for c in json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)}
+    ids = {c["Name"]: c["ID"] for c in json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)}
     assert ids["evstack-b-1"].startswith(die["id"][:12]) and die["id"] != "evstack-b-1"
 
     # --since replays, --until ends it; text lines as Compose's

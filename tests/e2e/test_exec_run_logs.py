@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -11,6 +10,7 @@ import time
 
 from orchestrator.paths import Paths
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 STACK = """
 name: e2eexec
@@ -55,7 +55,7 @@ def test_exec_run_and_dns(host: Host) -> None:
     run = host.pystack("-f", f, "run", "--rm", "-T", "--no-deps", "client", "sh", "-c", "echo one-off; exit 4",
                        check=False)
     assert run.returncode == 4 and "one-off" in run.stdout
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert not any("run" in r["Name"] for r in rows)
 
 
@@ -132,7 +132,7 @@ services:
         res = host.pystack("-f", f, "run", "--rm", "-T", "--env-from-file", name, "app", "true", check=False)
         assert res.returncode != 0 and words in res.stderr and "Traceback" not in res.stderr, res.stderr
         assert len(res.stderr.strip().splitlines()) == 1, res.stderr
-    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+    assert json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
 
 
 def test_a_foreground_run_forks_its_monitor_itself_and_starts_no_zygote(host: Host) -> None:
@@ -181,7 +181,7 @@ services:
                 proc.kill()
     assert proc.returncode == 3
     assert out == "got-TERM\n"
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert rows == []
     host.pystack("-f", f, "down", "-t", "0")
 
@@ -206,17 +206,17 @@ services:
         assert proc.stdout is not None
         assert proc.stdout.readline() == "ready\n"
         proc.kill()
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert [r["State"] for r in rows] == ["running"]
     host.write("flag/go", "")
     deadline = time.monotonic() + 20
     while rows[0]["State"] == "running" and time.monotonic() < deadline:
         time.sleep(0.05)
-        rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+        rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert (rows[0]["State"], rows[0]["ExitCode"]) == ("exited", 6)
     assert rows[0]["Status"].startswith("Exited (6) ") and rows[0]["Status"].endswith(" ago")
     host.pystack("-f", f, "down", "-t", "0")
-    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+    assert json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
 
 
 def test_a_killed_foreground_run_rm_still_removes_its_container_once_it_ends(host: Host) -> None:
@@ -244,7 +244,7 @@ services:
         proc.kill()
 
     def one_offs() -> list[dict[str, object]]:
-        rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+        rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
         return [r for r in rows if r["Service"] == "one"]
 
     [row] = one_offs()
@@ -258,7 +258,7 @@ services:
     assert set(os.listdir(host.root / "volumes")) < volumes_before  # its anonymous volume went with it
     with open("/proc/self/mountinfo") as fh:
         assert str(row["ID"]) not in fh.read()
-    assert [r["State"] for r in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)] == ["running"]
+    assert [r["State"] for r in json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)] == ["running"]
     host.pystack("-f", f, "down", "-t", "0")
 
 
@@ -279,7 +279,7 @@ services:
            "run", "--rm", "-T", "one", "sh", "-c", script]
 
     def one_offs() -> list[dict[str, object]]:
-        rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+        rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
         return [r for r in rows if r["Service"] == "one"]
 
     with subprocess.Popen(cmd, cwd=host.workdir, env=host.env(), stdout=subprocess.PIPE, text=True) as proc:
@@ -368,7 +368,7 @@ services:
         os.close(fd)
     assert b"on-a-tty" in out
     assert os.waitstatus_to_exitcode(status) == 5
-    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+    assert json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
     host.pystack("-f", f, "down", "-t", "0")
 
 
@@ -400,7 +400,7 @@ services:
 """))
 
     def rows() -> dict[str, str]:
-        out = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout or "[]")
+        out = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
         return {str(r["Name"]): str(r["ID"]) for r in out}
 
     def wait_gone(name: str) -> None:

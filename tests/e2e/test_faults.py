@@ -8,7 +8,6 @@ host, no processes of the stack. Twenty seeded trials, so a failure can be repla
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import signal
@@ -18,6 +17,7 @@ import time
 from pathlib import Path
 
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 STACK = """
 name: e2efault
@@ -79,13 +79,13 @@ def test_kill_9_at_random_points_then_converge_and_clean_down(host: Host) -> Non
             _kill_supervisor(host)
 
         host.pystack("-f", f, "up", "-d")
-        rows = json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)
+        rows = json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)
         assert sorted(r["Service"] for r in rows) == ["api", "db", "web"], (trial, rows)
         assert all(r["State"] == "running" for r in rows), (trial, rows)
         assert host.http("http://127.0.0.1:28190/etc/hostname").strip()
 
     host.pystack("-f", f, "down", "-v", "-t", "0")
-    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+    assert json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
     assert _mounts_under(host.root) == []
     links = [x for x in host.sh("ip -o link show").stdout.splitlines() if ": lo:" not in x]
     assert links == []
@@ -122,7 +122,7 @@ def test_an_up_after_a_down_killed_past_its_links_recreates_every_container(host
         ctx.close()
 
     host.pystack("-f", f, "up", "-d")
-    rows = json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)
     assert sorted(r["Service"] for r in rows) == ["api", "db", "web"]
     assert all(r["State"] == "running" for r in rows), rows
     assert not {r["ID"] for r in rows} & before, "a container was kept or started again without its network"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
 import time
 
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 
 def test_foreground_up_streams_prefixed_logs_and_ctrl_c_stops(host: Host) -> None:
@@ -44,5 +44,5 @@ services:
             proc.wait()
     assert "ticker-1 | bye" in out  # its SIGTERM handler ran: a graceful stop, not a kill
     assert "Gracefully stopping" in err
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert sorted((r["Service"], r["State"]) for r in rows) == [("other", "exited"), ("ticker", "exited")]

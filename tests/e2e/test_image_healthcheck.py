@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 STACK = """
 name: hltimghealth
@@ -30,7 +30,7 @@ services:
 
 
 def _rows(host: Host, f: str) -> dict[str, dict[str, object]]:
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     return {str(r["Service"]): r for r in rows}
 
 

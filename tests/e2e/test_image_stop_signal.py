@@ -5,9 +5,8 @@ image's signal ran out its grace period and was killed."""
 
 from __future__ import annotations
 
-import json
-
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 LOOP = "trap 'echo got-$$0; exit 0' {sig}; while true; do sleep 0.1; done"
 
@@ -29,7 +28,7 @@ services:
 """))
     host.pystack("-f", f, "up", "-d")
     host.pystack("-f", f, "stop", "-t", "30")
-    listed = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    listed = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     rows = {r["Service"]: r["ExitCode"] for r in listed}
     assert rows == {"image_s": 0, "own": 0}  # each caught its signal: none was killed after the grace period
     logs = host.pystack("-f", f, "logs", "--no-log-prefix").stdout.split()

@@ -10,10 +10,10 @@ warning and never run.
 
 from __future__ import annotations
 
-import json
 import time
 
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 STACK = """
 name: {name}
@@ -101,7 +101,7 @@ services:
 """))
 
     def states() -> dict[str, str]:
-        rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+        rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
         return {r["Service"]: r["State"] for r in rows}
 
     res = host.pystack("-f", f, "up", "-d", check=False)
@@ -125,4 +125,4 @@ services:
     host.pystack("-f", f, "start", "db")
     res = host.pystack("-f", f, "down", "-t", "0")  # no hooks at all
     assert "pre_stop hooks skipped: no grace period (-t 0)" in res.stderr
-    assert host.pystack("-f", f, "ps", "-a", "--format", "json").stdout.strip() == "[]"
+    assert host.pystack("-f", f, "ps", "-a", "--format", "json").stdout.strip() == ""

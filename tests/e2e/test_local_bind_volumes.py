@@ -9,9 +9,8 @@ a word: the service got an empty volume of its own and the host directory was ne
 
 from __future__ import annotations
 
-import json
-
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 
 def test_a_volume_that_binds_a_host_directory(host: Host) -> None:
@@ -75,7 +74,7 @@ volumes:
     f = str(host.write("compose.yaml", text.replace("DEVICE", str(first))))
     host.pystack("-f", f, "up", "-d")
     assert host.pystack("-f", f, "exec", "-T", "app", "cat", "/data/which").stdout == "first\n"
-    ids = {c["Service"]: c["ID"] for c in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)}
+    ids = {c["Service"]: c["ID"] for c in json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)}
 
     host.write("compose.yaml", text.replace("DEVICE", str(second)))
     plan = host.pystack("-f", f, "up", "-d", "--dry-run").stdout
@@ -83,7 +82,7 @@ volumes:
     assert "other" not in plan
     host.pystack("-f", f, "up", "-d", "-y", "-t", "0")  # Compose's -y is accepted: pystack has nothing to ask
     assert host.pystack("-f", f, "exec", "-T", "app", "cat", "/data/which").stdout == "second\n"
-    after = {c["Service"]: c["ID"] for c in json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)}
+    after = {c["Service"]: c["ID"] for c in json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)}
     assert after["other"] == ids["other"] and after["app"] != ids["app"]
 
     host.write("compose.yaml", text.replace("driver_opts: {type: none, o: bind, device: DEVICE}",

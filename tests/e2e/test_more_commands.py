@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 
 def test_build_create_start_stats_cp_port_top(host: Host, tmp_path: Path) -> None:
@@ -23,10 +24,10 @@ services:
     out = host.pystack("-f", f, "build").stderr
     assert "Image e2emore-app  Built" in out
     host.pystack("-f", f, "create")
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert [r["State"] for r in rows] == ["created"]
     host.pystack("-f", f, "start")
-    assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
+    assert json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
 
     stats = json.loads(host.pystack("-f", f, "stats", "--no-stream", "--format", "json").stdout)
     assert stats[0]["MemLimit"] == 48 * 1024 * 1024 and stats[0]["PIDs"] >= 1
@@ -59,10 +60,10 @@ services:
     assert bad.returncode != 0 and bad.stderr.strip().endswith("no such service: nosuch")
 
     host.pystack("-f", f, "pause")
-    assert json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "paused"
+    assert json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "paused"
     host.pystack("-f", f, "unpause")
     host.pystack("-f", f, "kill", "-s", "KILL")
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert rows[0]["State"] == "exited" and rows[0]["ExitCode"] == 137
 
 
@@ -82,7 +83,7 @@ services:
     host.pystack("-f", f, "up", "-d", "--wait")
 
     def states() -> dict[str, str]:
-        rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+        rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
         return {r["Service"]: r["State"] for r in rows}
 
     deadline = time.monotonic() + 10  # --wait does not wait for a one-shot service to finish

@@ -4,9 +4,8 @@ when the container is made anew; a failing one leaves the service created and na
 
 from __future__ import annotations
 
-import json
-
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 STACK = """
 name: e2eprestart
@@ -35,7 +34,7 @@ def _read(host: Host, f: str, path: str) -> str:
 
 
 def _state(host: Host, f: str) -> list[str]:
-    return [r["State"] for r in json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json", "app").stdout)]
+    return [r["State"] for r in json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json", "app").stdout)]
 
 
 def test_hooks_prepare_the_service_once_and_again_only_on_a_new_container(host: Host) -> None:
@@ -52,7 +51,7 @@ def test_hooks_prepare_the_service_once_and_again_only_on_a_new_container(host: 
     logs = host.pystack("-f", f, "logs", "--no-log-prefix", "app").stdout
     assert "initialized-kept" in logs and "mode=service" in logs
     # no runner is left behind
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert sorted(r["Name"] for r in rows) == ["e2eprestart-app-1", "e2eprestart-app-2"]
 
     host.pystack("-f", f, "up", "-d")  # nothing changed: nothing runs again
@@ -85,7 +84,7 @@ volumes:
     assert res.returncode == 1, res.stderr
     assert "pre_start[1] exited with status 17: about to fail" in res.stderr
     assert _state(host, f) == ["created"]
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert [r["Name"] for r in rows] == ["e2eprefail-app-1"]  # the runners are gone
     # the next try runs them all again, in order; with the fix in place it starts
     host.pystack("-f", f, "run", "--rm", "--no-deps", "-T", "--entrypoint", "touch", "app", "/shared/go")

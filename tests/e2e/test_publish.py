@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 pytestmark = pytest.mark.root
 
@@ -115,7 +116,7 @@ def test_a_published_stack_runs_from_the_registry_elsewhere(host: Host, registry
         assert res.returncode == 0, res.stderr
         page = host.http("http://127.0.0.1:18393/")
         assert page.startswith(" from "), page  # web has no env file: GREETING is empty there
-        ps = json.loads(host.pystack("-f", oci, "ps", "--format", "json").stdout)
+        ps = json_lines(host.pystack("-f", oci, "ps", "--format", "json").stdout)
         assert sorted(c["Name"] for c in ps) == ["shop-db-1", "shop-web-1"]
         env = host.pystack("-f", oci, "exec", "-T", "db", "sh", "-c", "echo $GREETING").stdout
         assert env.strip() == "hello"  # the env file of the extended file came along

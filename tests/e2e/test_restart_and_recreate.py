@@ -10,10 +10,11 @@ import sys
 import time
 
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 
 def _ps(host: Host, f: str) -> dict[str, dict[str, object]]:
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     return {str(r["Name"]): r for r in rows}
 
 
@@ -215,7 +216,7 @@ services:
     try:
         host.pystack("--root", str(deep), "-f", f, "up", "-d")
         _wait(sock.exists)
-        rows = json.loads(host.pystack("--root", str(deep), "-f", f, "ps", "--format", "json").stdout)
+        rows = json_lines(host.pystack("--root", str(deep), "-f", f, "ps", "--format", "json").stdout)
         cid = str(rows[0]["ID"])
         state = json.loads(host.pystack("--root", str(deep), "runtime", "state", cid).stdout)
         first = int(state["pid"])

@@ -12,6 +12,7 @@ from pathlib import Path
 from orchestrator.paths import Paths
 from tests.e2e.conftest import Host
 from tests.e2e.onpty import OnPty
+from tests.helpers.output import json_lines
 
 SERVICE = """
 name: {name}
@@ -40,7 +41,7 @@ def _logs(host: Host, f: str) -> str:
 
 
 def _log_file(host: Host, f: str) -> Path:
-    (row,) = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    (row,) = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     return Paths(host.root).container(row["ID"]) / "log.json"
 
 
@@ -60,7 +61,7 @@ def test_a_run_on_a_terminal_records_its_output_for_logs(host: Host) -> None:
     assert b"line-one" in t.out and b"partial" in t.out  # the terminal still gets it all
     assert _records(host, f) == [("stdout", "line-one\r\n"), ("stdout", "line-two\r\n"), ("stdout", "partial")]
     assert _logs(host, f) == "line-one\nline-two\npartial\n"
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert [(r["State"], r["ExitCode"]) for r in rows] == [("exited", 2)]
     host.pystack("-f", f, "down", "-t", "0")
 
@@ -118,7 +119,7 @@ def test_a_run_whose_terminal_goes_away_records_the_rest_and_how_it_ended(host: 
         host.write("flag/go", "")
         assert t.finish(60) == 3
     assert _records(host, f) == [("stdout", "before\r\n"), ("stdout", "after-1\r\n"), ("stdout", "after-2\r\n")]
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert [(r["State"], r["ExitCode"]) for r in rows] == [("exited", 3)]
     host.pystack("-f", f, "down", "-t", "0")
 
@@ -127,7 +128,7 @@ def _exited(host: Host, f: str, seconds: float) -> list[tuple[str, int]]:
     """``(State, ExitCode)`` of the project's containers, once none runs (or the deadline passed)."""
     deadline = time.monotonic() + seconds
     while True:
-        rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+        rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
         if all(r["State"] != "running" for r in rows) or time.monotonic() > deadline:
             return [(r["State"], r["ExitCode"]) for r in rows]
         time.sleep(0.1)

@@ -3,11 +3,11 @@ read-only, never reaching back to the host's file; a changed definition recreate
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 STACK = """
 name: e2esecrets
@@ -129,9 +129,9 @@ def test_a_missing_source_is_a_clear_error(host: Host) -> None:
     res = host.pystack("-f", f, "up", "-d", check=False)
     assert "secret 'token': environment variable API_TOKEN is not set" in res.stderr
     assert "Traceback" not in res.stderr
-    assert json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
+    assert json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout) == []
 
 
 def _ids(host: Host, f: str) -> dict[str, str]:
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     return {r["Name"]: r["ID"] for r in rows}

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 SLEEP = '["sleep", "300"]'
 
@@ -259,7 +260,7 @@ services:
 
 def _pid1(host: Host, f: str, svc: str) -> int | None:
     """The host pid of the service's first container's PID 1, None while it does not run."""
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     row = next(r for r in rows if r["Service"] == svc)
     if row["State"] != "running":
         return None

@@ -18,6 +18,7 @@ import pytest
 
 from orchestrator.paths import Paths
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 IDIOMS = """
 name: {name}
@@ -46,7 +47,7 @@ services:
 
 
 def _states(host: Host, f: str) -> dict[str, str]:
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     return {r["Service"]: r["State"] for r in rows}
 
 
@@ -60,7 +61,7 @@ def _wait_for(host: Host, f: str, service: str, state: str, seconds: float = 30)
 
 
 def _log(host: Host, f: str, service: str) -> list[tuple[str, str]]:
-    rows = json.loads(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     (cid,) = [r["ID"] for r in rows if r["Service"] == service]
     path = Paths(host.root).container(cid) / "log.json"
     return [(r["stream"], r["log"]) for r in map(json.loads, path.read_text().splitlines())]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.e2e.conftest import Host
+from tests.helpers.output import json_lines
 
 STACK = """
 name: e2ebasic
@@ -39,7 +40,7 @@ def test_up_wait_serves_then_down_removes_everything(host: Host) -> None:
     host.write("www/index.html", "hello e2e\n")
     f = host.write("compose.yaml", STACK)
     host.pystack("-f", str(f), "up", "-d", "--wait", "--wait-timeout", "60")
-    ps = json.loads(host.pystack("-f", str(f), "ps", "--format", "json").stdout)
+    ps = json_lines(host.pystack("-f", str(f), "ps", "--format", "json").stdout)
     assert sorted(r["Service"] for r in ps) == ["api", "db", "web"]
     assert all(r["State"] == "running" for r in ps)
     assert next(r for r in ps if r["Service"] == "db")["Health"] == "healthy"
@@ -55,11 +56,11 @@ def test_up_wait_serves_then_down_removes_everything(host: Host) -> None:
     dry = host.pystack("-f", str(f), "up", "--dry-run").stdout
     assert "nothing to do" in dry
     host.pystack("-f", str(f), "up", "-d")
-    again = json.loads(host.pystack("-f", str(f), "ps", "--format", "json").stdout)
+    again = json_lines(host.pystack("-f", str(f), "ps", "--format", "json").stdout)
     assert sorted(r["ID"] for r in again) == sorted(r["ID"] for r in ps)
 
     host.pystack("-f", str(f), "down", "-v", "-t", "0")
-    assert json.loads(host.pystack("-f", str(f), "ps", "-a", "--format", "json").stdout) == []
+    assert json_lines(host.pystack("-f", str(f), "ps", "-a", "--format", "json").stdout) == []
     links = host.sh("ip -o link show").stdout
     assert "veth" not in links and "ps-" not in links.replace("lo:", "")
     assert not (host.root / "volumes" / "e2ebasic_dbdata").exists()
@@ -71,7 +72,7 @@ def test_invalid_stack_creates_nothing(host: Host) -> None:
     assert res.returncode == 1
     assert "compose.yaml:4" in res.stderr and "ports" in res.stderr
     assert "Traceback" not in res.stderr
-    assert json.loads(host.pystack("-p", "work", "ps", "-a", "--format", "json").stdout) == []
+    assert json_lines(host.pystack("-p", "work", "ps", "-a", "--format", "json").stdout) == []
 
 
 GROUPED = """

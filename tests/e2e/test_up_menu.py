@@ -3,11 +3,11 @@ stack running; the terminal gets its settings back either way."""
 
 from __future__ import annotations
 
-import json
 import time
 
 from tests.e2e.conftest import Host
 from tests.e2e.onpty import OnPty
+from tests.helpers.output import json_lines
 
 STACK = """
 name: upmenu
@@ -55,7 +55,7 @@ def test_menu_keys_toggle_the_watch_and_detach(host: Host) -> None:
 
         t.type(b"d")
         assert t.finish(30) == 0, t.out
-    ps = json.loads(host.pystack("-f", f, "ps", "--format", "json").stdout)
+    ps = json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)
     assert [c["State"] for c in ps] == ["running"]  # detached: nothing was stopped
     host.pystack("-f", f, "down", "-t", "0")
 
