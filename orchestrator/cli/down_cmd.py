@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 @click.option("-v", "--volumes", is_flag=True, help="Remove the stack file's named volumes and all anonymous ones.")
 @click.option("--rmi", type=click.Choice(["local", "all"]), default=None,
               help="Remove images used by services. \"local\" remove only images that don't have a custom tag.")
-@click.option("--remove-orphans", is_flag=True,
+@click.option("--remove-orphans", is_flag=True, envvar="COMPOSE_REMOVE_ORPHANS",
               help="Remove containers for services not defined in the Compose file (always done here).")
 @click.option("-t", "--timeout", type=float, default=None, help="Shutdown timeout in seconds.")
 @click.pass_obj

@@ -203,7 +203,8 @@ def proxy_signals(rt: Runtime, container_id: str, names: tuple[str, ...] = PROXI
 @click.option("--pull", type=click.Choice(["always", "missing", "never", "policy"]), default="policy",
               show_default=True, help="Pull image before running; \"policy\" leaves it to the service's pull_policy.")
 @click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
-@click.option("--remove-orphans", is_flag=True, help="Remove containers for services not defined in the Compose file.")
+@click.option("--remove-orphans", is_flag=True, envvar="COMPOSE_REMOVE_ORPHANS",
+              help="Remove containers for services not defined in the Compose file.")
 @click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VAL", help="Add or override a label.")
 @click.pass_obj
 def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: bool, detach: bool,

@@ -91,9 +91,10 @@ class LazyGroup(click.Group):
 @click.option("--profile", "profiles", multiple=True, help="Enable a profile (repeatable).")
 @click.option("--env-file", "env_files", multiple=True, help="An alternate environment file (repeatable).")
 @click.option("--root", default=None, envvar="PYSTACK_ROOT", help="State directory [default: /var/lib/pystack].")
-@click.option("--ansi", type=click.Choice(["never", "always", "auto"]), default="auto",
+@click.option("--ansi", type=click.Choice(["never", "always", "auto"]), default="auto", envvar="COMPOSE_ANSI",
               help="Colour in log prefixes: never, always, or when writing to a terminal.")
 @click.option("--progress", type=click.Choice(["auto", "tty", "plain", "quiet", "json"]), default="auto",
+              envvar="COMPOSE_PROGRESS",
               help="Progress lines: plain lines, tty marks, quiet, or JSON events.")
 @click.option("--compatibility", is_flag=True, envvar="COMPOSE_COMPATIBILITY",
               help="Run compose in backward compatibility mode: names joined with _ as Compose v1's.")
@@ -118,6 +119,14 @@ def cli(
     debug: bool,
 ) -> None:
     """pystack: Compose-compatible stacks on pystack's own container engine."""
+    from orchestrator.cli import dotenv_settings
+
+    named = dotenv_settings.apply(
+        dotenv_settings.env_files(list(files), project_directory, list(env_files), os.environ), os.environ)
+    if named:  # the group's own options were read before the .env was: those left to their default
+        given = _from_env(ctx, named)
+        ansi, progress = given.get("ansi", ansi), given.get("progress", progress)
+        parallel, compatibility = given.get("parallel", parallel), given.get("compatibility", compatibility)
     opts = GlobalOptions(
         files=list(files),
         project_name=project_name,
@@ -150,6 +159,19 @@ def cli(
 
         set_parallel(parallel)
     ctx.obj = opts
+
+
+def _from_env(ctx: click.Context, names: list[str]) -> dict[str, Any]:
+    """The group options whose variable among ``names`` now has a value and that the command line
+    left unset, converted as click converts them."""
+    from click.core import ParameterSource
+
+    out: dict[str, Any] = {}
+    for param in ctx.command.params:
+        if isinstance(param.envvar, str) and param.envvar in names and param.name is not None \
+                and ctx.get_parameter_source(param.name) in (ParameterSource.DEFAULT, None):
+            out[param.name] = param.type_cast_value(ctx, os.environ[param.envvar])
+    return out
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -49,9 +49,14 @@ def context(opts: GlobalOptions) -> Context:
 
 def reporter(opts: GlobalOptions, title: str = "Running") -> Progress:
     """The command's progress sink (``--progress``); enter it to get the live view on a terminal."""
+    import os
+    import sys
+
     from orchestrator.cli.progress import Progress
 
-    return Progress(opts.progress, title)
+    # COMPOSE_STATUS_STDOUT: the status lines on stdout, as Compose's, for tools that read only it
+    to_stdout = os.environ.get("COMPOSE_STATUS_STDOUT", "").strip().lower() in ("1", "true", "yes", "on")
+    return Progress(opts.progress, title, stream=sys.stdout if to_stdout else None)
 
 
 def colour(opts: GlobalOptions, no_color: bool) -> bool | None:

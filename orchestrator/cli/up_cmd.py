@@ -77,8 +77,8 @@ _CREATE_OPTIONS = (
                  help="Recreate containers even if their configuration and image haven't changed."),
     click.option("--no-recreate", is_flag=True,
                  help="If containers already exist, don't recreate them. Incompatible with --force-recreate."),
-    click.option("--remove-orphans", is_flag=True,
-                 help="Remove containers for services not defined in the Compose file."),
+    click.option("--remove-orphans", is_flag=True, envvar="COMPOSE_REMOVE_ORPHANS",
+                 help="Remove containers for services not defined in the Compose file (also COMPOSE_REMOVE_ORPHANS)."),
     click.option("-V", "--renew-anon-volumes", "renew_anon", is_flag=True,
                  help="Recreated containers start with new anonymous volumes rather than their predecessors'."),
     click.option("--scale", multiple=True, metavar="SERVICE=NUM",
@@ -194,6 +194,8 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
             services=tuple(sorted(keep)), renew_anonymous=renew_anon, stop_timeout=timeout, quiet_pull=quiet_pull,
             plan=PlanOptions(force_recreate=force_recreate, no_recreate=no_recreate, no_start=no_start,
                              remove_orphans=remove_orphans, scale=scales, recreate_deps=recreate_deps,
+                             ignore_orphans=os.environ.get("COMPOSE_IGNORE_ORPHANS", "").strip().lower()
+                             in ("1", "true", "yes", "on"),
                              selected=frozenset(targets) if targets else None),
         )
         with proj.stack_lock(ctx.paths, stack.name):

@@ -23,6 +23,7 @@ class PlanOptions:
     no_recreate: bool = False
     no_start: bool = False
     remove_orphans: bool = False
+    ignore_orphans: bool = False  # COMPOSE_IGNORE_ORPHANS: orphans are neither removed nor warned about
     scale: Mapping[str, int] | None = None
     # The services named on the command line (None: all). As in Compose, --force-recreate forces
     # only these; their dependencies brought along are forced by --always-recreate-deps alone.
@@ -113,6 +114,8 @@ def make_plan(
         if service in wanted or service in defined:
             continue
         for c in containers:
+            if options.ignore_orphans and not options.remove_orphans:
+                continue
             if options.remove_orphans:
                 why = "orphan: service not in the stack file"
                 plan.actions.append(Action("remove", service, c.number, why, c.id, c.name))

@@ -435,8 +435,14 @@ services:
     warned = host.pystack("-f", f, "up", "-d").stderr
     assert "orphan container flagfixuporph-old-1" in warned
     assert "flagfixuporph-extra-1" not in warned  # defined, only left out by a profile
-    res = host.pystack("-f", f, "up", "-d", "--remove-orphans")
-    assert "Container flagfixuporph-old-1  Removed" in res.stderr, res.stderr
+    quiet = host.pystack("-f", f, "up", "-d", env={"COMPOSE_IGNORE_ORPHANS": "true"}).stderr
+    assert "orphan" not in quiet  # COMPOSE_IGNORE_ORPHANS: neither warned about nor removed
+    # COMPOSE_REMOVE_ORPHANS as --remove-orphans, here from the project's .env (the shell leaves it
+    # unset); COMPOSE_STATUS_STDOUT puts the status lines on stdout
+    host.write(".env", "# settings\nexport COMPOSE_REMOVE_ORPHANS='true'\n")
+    res = host.pystack("-f", f, "up", "-d", env={"COMPOSE_STATUS_STDOUT": "1"})
+    (host.workdir / ".env").unlink()
+    assert "Container flagfixuporph-old-1  Removed" in res.stdout and "Removed" not in res.stderr, res
     rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
     assert sorted((r["Service"], r["State"]) for r in rows) == [("app", "running"), ("extra", "running")]
     host.pystack("-f", f, "down", "-t", "0")
