@@ -139,9 +139,7 @@ def push(store: ImageStore, ref: str, *, insecure: bool,
     def put(desc: dict[str, Any]) -> None:
         d, size = desc["digest"], int(desc["size"])
         item = _short(d)
-        head = client.request("HEAD", f"/v2/{name}/blobs/{d}", scope=scope, ok=(200, 404))
-        head.close()
-        if head.status == 200:
+        if client.has_blob(name, d, scope):
             p.event(item, "already exists")
             return
         location = None
@@ -154,19 +152,8 @@ def push(store: ImageStore, ref: str, *, insecure: bool,
                 return
             location = start.headers.get("Location")  # declined: 202 opened a normal upload
         p.event(item, "pushing", 0, size)
-        if location is None:
-            start = client.request("POST", f"/v2/{name}/blobs/uploads/", scope=scope, ok=(202,), body=b"")
-            location = start.headers.get("Location")
-            start.close()
-        if not location:
-            raise ImageError(f"{client.domain}: upload started without a Location")
-        url = client.absolute(location)
-        url += ("&" if "?" in url else "?") + f"digest={d}"
         with store.content.open(d) as f:
-            done = client.request("PUT", url, scope=scope, ok=(201, 204), body=f,
-                                  headers={"Content-Type": "application/octet-stream",
-                                           "Content-Length": str(size)})
-            done.close()
+            client.upload_blob(name, d, f, size, scope, location)
         p.event(item, "pushed", size, size)
 
     _parallel(put, blobs)

@@ -261,6 +261,26 @@ class RegistryClient:
             return f"{self.domain}: access denied to {path} ({detail or r.status}); run: pystack login {self.domain}"
         return f"{self.domain}: {method} {path} failed with {r.status}" + (f" ({detail})" if detail else "")
 
+    def has_blob(self, name: str, digest: str, scope: str) -> bool:
+        head = self.request("HEAD", f"/v2/{name}/blobs/{digest}", scope=scope, ok=(200, 404))
+        head.close()
+        return head.status == 200
+
+    def upload_blob(self, name: str, digest: str, body: BinaryIO | bytes, size: int, scope: str,
+                    location: str | None = None) -> None:
+        """A monolithic upload (POST, then one PUT ``?digest=``), into ``location`` when a declined
+        mount has already opened one."""
+        if location is None:
+            start = self.request("POST", f"/v2/{name}/blobs/uploads/", scope=scope, ok=(202,), body=b"")
+            location = start.headers.get("Location")
+            start.close()
+        if not location:
+            raise ImageError(f"{self.domain}: upload started without a Location")
+        url = self.absolute(location)
+        url += ("&" if "?" in url else "?") + f"digest={digest}"
+        self.request("PUT", url, scope=scope, ok=(201, 204), body=body,
+                     headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)}).close()
+
     @contextmanager
     def blob(self, name: str, digest: str) -> Iterator[BinaryIO]:
         r = self.request("GET", f"/v2/{name}/blobs/{digest}", scope=f"repository:{name}:pull")

@@ -77,19 +77,8 @@ def manifest_for(parts: list[Part], oci_version: str, *, created: str | None = N
 def _put_blob(client: RegistryClient, name: str, data: bytes) -> None:
     scope = f"repository:{name}:pull,push"
     digest = sha256_bytes(data)
-    head = client.request("HEAD", f"/v2/{name}/blobs/{digest}", scope=scope, ok=(200, 404))
-    head.close()
-    if head.status == 200:
-        return
-    start = client.request("POST", f"/v2/{name}/blobs/uploads/", scope=scope, ok=(202,), body=b"")
-    location = start.headers.get("Location")
-    start.close()
-    if not location:
-        raise ImageError(f"{client.domain}: upload started without a Location")
-    url = client.absolute(location)
-    url += ("&" if "?" in url else "?") + f"digest={digest}"
-    client.request("PUT", url, scope=scope, ok=(201, 204), body=data,
-                   headers={"Content-Type": "application/octet-stream", "Content-Length": str(len(data))}).close()
+    if not client.has_blob(name, digest, scope):
+        client.upload_blob(name, digest, data, len(data), scope)
 
 
 def push(ref: str, parts: list[Part], *, oci_version: str | None = None, insecure: bool = False) -> str:
