@@ -30,10 +30,16 @@ def build_service_image(ctx: Context, stack: Stack, svc: Service, ref: str, repo
         inline.parent.mkdir(parents=True, exist_ok=True)
         inline.write_text(b.dockerfile_inline)
         dockerfile = str(inline)
+    from orchestrator.errors import ImageError
+
+    if b.network not in (None, "default", "host", "none"):
+        raise ImageError(f"service {svc.name!r}: build.network {b.network!r}: a build runs on the host's network "
+                         "(default, host) or on none; it cannot join a network of the stack")
     runner = RuntimeBuildRunner(ctx.paths, output=lambda line: report(f"  {svc.name} | {line}"))
     image = build_image(context, dockerfile=dockerfile, tag=ref, build_args=args, target=b.target,
                         store=ctx.images, runner=runner, no_cache=no_cache or b.no_cache,
-                        progress=lambda line: report(f"  {svc.name} | {line}"))
+                        progress=lambda line: report(f"  {svc.name} | {line}"),
+                        network="none" if b.network == "none" else "host", labels=b.labels)
     for extra in b.tags:
         ctx.images.tag(ref, extra)
     return image.id

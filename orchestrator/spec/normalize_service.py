@@ -369,11 +369,35 @@ def _environment(value: Any, ctx: Context) -> dict[str, str | None]:
     return _resolve_bare(list_or_dict(value, "variable"), ctx)
 
 
-def _build(value: Any, ctx: Context) -> dict[str, Any]:
+# Build keys that load but that pystack's builder (offline, one platform, its own runtime) does
+# not apply: each one set is named in a warning rather than dropped without a word.
+_BUILD_WARNED = {
+    "cache_from": "no external build cache (pystack keeps its own)",
+    "cache_to": "no external build cache (pystack keeps its own)",
+    "ssh": "RUN steps get no SSH agent",
+    "secrets": "RUN steps get no build secrets",
+    "additional_contexts": "only the build context is available",
+    "platforms": "images are built for this machine's platform only",
+    "entitlements": "RUN steps get no extra entitlements",
+    "provenance": "no provenance attestation is made",
+    "sbom": "no SBOM attestation is made",
+    "isolation": "isolation is a Windows setting",
+    "privileged": "RUN steps are not privileged",
+    "ulimits": "RUN steps keep the builder's limits",
+    "shm_size": "RUN steps keep the default /dev/shm",
+    "extra_hosts": "RUN steps use the host's /etc/hosts",
+    "no_cache_filter": "use --no-cache (or no_cache) for the whole build",
+}
+
+
+def _build(value: Any, ctx: Context, path: Path_ = ()) -> dict[str, Any]:
     """Build args are resolved like ``environment`` (compose-go uses the same lookup for both)."""
     build = normalize_build(value, ctx.base, ctx.home)
     if "args" in build:
         build["args"] = _resolve_bare(build["args"], ctx)
+    for key, why in _BUILD_WARNED.items():
+        if build.get(key) not in (None, False, [], {}, ""):
+            ctx.report.warn((*path, key), f"not honoured by pystack's builder: {why}")
     return build
 
 
@@ -471,7 +495,7 @@ def normalize_service(name: str, raw: Any, ctx: Context, path: Path_ | None = No
             elif key == "healthcheck":
                 out["healthcheck"] = normalize_healthcheck(value)
             elif key == "build":
-                out["build"] = _build(value, ctx)
+                out["build"] = _build(value, ctx, kpath)
             elif key == "extra_hosts":
                 out["extra_hosts"] = parse_extra_hosts(value)
             elif key in ("configs", "secrets"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -90,11 +90,12 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
                 build_args: dict[str, str], target: str | None, store: ImageStore, runner: BuildRunner,
                 no_cache: bool = False, progress: Callable[[str], None] | None = None,
                 report: BuildReport | None = None, network: Network = "host",
-                dockerfile_inline: str | None = None) -> Image:
+                dockerfile_inline: str | None = None, labels: Mapping[str, str] | None = None) -> Image:
     """Build ``dockerfile`` (relative to ``context`` unless absolute) and tag the result ``tag``.
 
     ``network`` is for RUN steps without ``--network`` (Compose's ``build.network``);
-    ``dockerfile_inline`` is Compose's ``build.dockerfile_inline`` and wins over ``dockerfile``.
+    ``dockerfile_inline`` is Compose's ``build.dockerfile_inline`` and wins over ``dockerfile``;
+    ``labels`` (Compose's ``build.labels``) are set on the image over the Dockerfile's LABELs.
     """
     ctx = Context(context)
     hashes = store.paths.build_cache / "file-hashes.json"
@@ -114,7 +115,7 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
     try:
         with store.writing():
             result = b.build(target)
-            image = b.commit(result, tag)
+            image = b.commit(result, tag, labels or {})
         ctx.save_hashes(hashes)
         return image
     finally:
@@ -395,8 +396,12 @@ class _Builder:
         req.owner = parse_chown(chown, merged, what) if chown else default
         run_copy(merged, req, what)
 
-    def commit(self, result: _StageResult, tag: str | None) -> Image:
+    def commit(self, result: _StageResult, tag: str | None, labels: Mapping[str, str]) -> Image:
         config = dict(result.config)
+        if labels:
+            inner = dict(config.get("config") or {})
+            inner["Labels"] = {**(inner.get("Labels") or {}), **labels}
+            config["config"] = inner
         for stale in ("container", "container_config", "docker_version", "parent", "id"):
             config.pop(stale, None)
         created = result.created or _now()

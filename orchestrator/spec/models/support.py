@@ -22,7 +22,10 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "annotations": S("supported", "OCI annotations of the container"),
     "attach": S("supported", "whether `up` follows the service's logs"),
     "blkio_config": S("supported", "into the resource model; needs the blkio/io controller"),
-    "build": S("supported", "a string becomes `{context}`; context made absolute"),
+    "build": S("supported", "a string becomes `{context}`; context made absolute; `context`, `dockerfile`, "
+               "`dockerfile_inline`, `args`, `target`, `labels`, `network` (default, host or none), `no_cache`, "
+               "`tags` and `pull_policy: build` apply; `cache_from`, `cache_to`, `ssh`, `secrets`, "
+               "`additional_contexts`, `platforms` and the other keys load with a warning naming them"),
     "cap_add": S("supported"),
     "cap_drop": S("supported"),
     "cgroup": S("supported", "`host` or `private` cgroup namespace"),
