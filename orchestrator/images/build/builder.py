@@ -9,10 +9,12 @@ are reused, so an unchanged rebuild mounts nothing and yields the same image id.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import os
-from collections.abc import Callable, Mapping
+import shutil
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -20,6 +22,7 @@ from typing import Any, Literal, Protocol
 from orchestrator.errors import ImageError, PystackError
 from orchestrator.images import manifest as mf
 from orchestrator.images.build import instructions as ins_mod
+from orchestrator.images.build import run_mounts
 from orchestrator.images.build.cache import BuildCache, CacheEntry, step_key
 from orchestrator.images.build.context import Context
 from orchestrator.images.build.copy_step import (
@@ -46,7 +49,7 @@ class BuildRunner(Protocol):
     """Runs one RUN step in a container over ``lower_dirs`` (lowest first) writing into ``upper``."""
 
     def run(self, lower_dirs: list[Path], upper: Path, work_root: Path, args: list[str], env: dict[str, str],
-            cwd: str, user: str | None, network: Network) -> int: ...
+            cwd: str, user: str | None, network: Network, mounts: Sequence[dict[str, Any]] = ()) -> int: ...
 
 
 @dataclass
@@ -307,26 +310,79 @@ class _Builder:
         env = v.run_env()
         cwd = str(inner.get("WorkingDir") or "/")
         user = inner.get("User") or None
+        mounts = [run_mounts.parse_mount(expand_word(m, v.scope(), self.df.escape), cwd, what) for m in ins.mounts]
         text = f"RUN {args!r} env={sorted(env.items())!r} cwd={cwd} user={user} net={network}"
+        if mounts:  # a RUN without mounts keeps the key it always had
+            text += f" mounts={[self._mount_key(m, what) for m in mounts]!r}"
         # proxy settings reach RUN without an ARG, and (as in Docker) do not change the cache key
         proxies = {k: val for k, val in self.build_args.items() if k in ins_mod.PREDEFINED_ARGS and k not in env}
         run_env = {**proxies, **env}
 
         def do_run(state: _StageResult) -> LayerRef | None:
-            return self._run(state, args, run_env, cwd, user, network, what)
+            return self._run(state, args, run_env, cwd, user, network, what, mounts)
         return text, do_run
 
+    def _mount_key(self, m: run_mounts.RunMount, what: str) -> str:
+        """The mount in the step's cache key; a bind's content counts, a cache's does not."""
+        if m.type in ("secret", "ssh"):
+            if m.required:
+                raise ImageError(f"{what}: --mount type={m.type} is required, but pystack's builder provides no "
+                                 f"{'build secrets' if m.type == 'secret' else 'SSH agent'}")
+            return m.key()
+        if m.type == "cache" and (m.from_ or m.source):
+            raise ImageError(f"{what}: --mount type=cache with from/source is not supported")
+        if m.type != "bind":
+            return m.key()
+        if m.from_ is None:
+            return m.key() + " ctx=" + self.ctx.hash_sources(self.ctx.resolve(m.source or ".", what=what))
+        stage = self.df.stage(m.from_)
+        if stage is not None:
+            return m.key() + " stage=" + self._stage(stage).key
+        return m.key() + " image=" + self._image(m.from_, what).manifest_digest
+
     def _run(self, state: _StageResult, args: list[str], env: dict[str, str], cwd: str, user: str | None,
-             network: Network, what: str) -> LayerRef | None:
+             network: Network, what: str, mounts: Sequence[run_mounts.RunMount] = ()) -> LayerRef | None:
         lowers = self.ws.layer_dirs(state.layers)
         cdir = self.ws.new_dir()
         upper = cdir / "upper"
         upper.mkdir(parents=True)
-        rc = self.runner.run(lowers, upper, cdir, args, env, cwd, user, network)
+        with contextlib.ExitStack() as held:  # cache locks and mounted stages, for the step's length
+            oci = [self._mount_source(m, held, what) for m in mounts if m.type not in ("secret", "ssh")]
+            rc = self.runner.run(lowers, upper, cdir, args, env, cwd, user, network, oci)
         if rc != 0:
             shown = args[-1] if len(args) > 2 else " ".join(args)
             raise ImageError(f"{what} {shown} failed with exit code {rc}")
         return self.ws.commit_layer(upper)
+
+    def _mount_source(self, m: run_mounts.RunMount, held: contextlib.ExitStack, what: str) -> dict[str, Any]:
+        """The OCI mount of one ``RUN --mount``, its host side made ready."""
+        if m.type == "tmpfs":
+            opts = ["nosuid", "nodev", *([f"size={m.size}"] if m.size else [])]
+            return {"destination": m.target, "type": "tmpfs", "source": "tmpfs", "options": opts}
+        if m.type == "cache":
+            d = run_mounts.cache_dir(self.store.paths.build_cache, m)
+            held.enter_context(run_mounts.cache_lock(d, m))
+            return {"destination": m.target, "type": "bind", "source": str(d),
+                    "options": ["rbind", "ro" if m.readonly else "rw"]}
+        if m.from_ is None:
+            found = self.ctx.resolve(m.source or ".", what=what)
+            if len(found) != 1:
+                raise ImageError(f"{what}: --mount source {m.source!r} names {len(found)} paths, not one")
+            src = found[0].path
+        else:
+            stage = self.df.stage(m.from_)
+            layers = self._stage(stage).layers if stage is not None else list(self._image(m.from_, what).layers)
+            root = held.enter_context(self.ws.mounted(layers, readonly=True))
+            src = run_mounts.resolve_in(root, m.source or "/", what)
+        if m.readonly is False:  # rw: the step may write, into a copy that is dropped afterwards
+            copy_to = self.ws.new_dir() / "rw"
+            if src.is_dir():
+                shutil.copytree(src, copy_to, symlinks=True)
+            else:
+                shutil.copy2(src, copy_to, follow_symlinks=False)
+            src = copy_to
+        return {"destination": m.target, "type": "bind", "source": str(src),
+                "options": ["rbind", "rw" if m.readonly is False else "ro"]}
 
     def _copy_step(self, ins: Instruction, inner: dict[str, Any], v: StageVars,
                    what: str) -> tuple[str, Callable[[_StageResult], LayerRef | None]]:

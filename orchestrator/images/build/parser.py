@@ -37,10 +37,12 @@ class Instruction:
     flags: dict[str, str] = field(default_factory=dict)
     json: list[str] | None = None  # exec form, when ``rest`` is a JSON array of strings
     heredocs: list[Heredoc] = field(default_factory=list)
+    mounts: list[str] = field(default_factory=list)  # RUN --mount=… values, in order (the flag repeats)
 
     @property
     def original(self) -> str:
         flags = "".join(f"--{k}={v} " for k, v in sorted(self.flags.items()))
+        flags += "".join(f"--mount={m} " for m in self.mounts)
         return f"{self.cmd} {flags}{self.rest}".strip()
 
 
@@ -119,7 +121,8 @@ def _logical_lines(lines: list[str], start: int, escape: str) -> list[tuple[int,
     return out
 
 
-def _flags(rest: str, where: str) -> tuple[dict[str, str], str]:
+def _flags(rest: str, where: str, mounts: list[str] | None = None) -> tuple[dict[str, str], str]:
+    """The leading ``--name=value`` flags; each ``--mount`` goes to ``mounts`` when given (RUN repeats it)."""
     flags: dict[str, str] = {}
     while rest.startswith("--"):
         word, _, tail = rest.partition(" ")
@@ -128,7 +131,10 @@ def _flags(rest: str, where: str) -> tuple[dict[str, str], str]:
         name, eq, value = word[2:].partition("=")
         if not name:
             raise ImageError(f"{where}: bad flag {word!r}")
-        flags[name.lower()] = value if eq else "true"
+        if mounts is not None and name.lower() == "mount":
+            mounts.append(value)
+        else:
+            flags[name.lower()] = value if eq else "true"
         rest = tail.lstrip()
     return flags, rest
 
@@ -164,9 +170,10 @@ def parse(text: str, where: str = "Dockerfile") -> Dockerfile:
         if cmd not in KNOWN:
             raise ImageError(f"{loc}: unknown instruction {word!r}")
         flags: dict[str, str] = {}
+        mounts: list[str] = []
         if cmd in WITH_FLAGS:
-            flags, rest = _flags(rest, loc)
-        ins = Instruction(cmd, rest, lineno, flags, _json_form(rest) if cmd in JSON_FORMS else None, docs)
+            flags, rest = _flags(rest, loc, mounts if cmd == "RUN" else None)
+        ins = Instruction(cmd, rest, lineno, flags, _json_form(rest) if cmd in JSON_FORMS else None, docs, mounts)
         if cmd == "FROM":
             stages.append(_stage(ins, len(stages), loc))
         elif not stages:

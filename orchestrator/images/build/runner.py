@@ -14,11 +14,12 @@ import json
 import os
 import secrets
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from orchestrator.errors import ImageError, PystackError
+from orchestrator.images.build.run_mounts import drop_mount_points, existing_depth
 from orchestrator.paths import Paths
 from orchestrator.storage.rootfs import mount_rootfs, unmount_rootfs
 
@@ -34,19 +35,23 @@ class RuntimeBuildRunner:
         self.timeout = timeout
 
     def run(self, lower_dirs: list[Path], upper: Path, work_root: Path, args: list[str], env: dict[str, str],
-            cwd: str, user: str | None, network: Literal["host", "none"]) -> int:
+            cwd: str, user: str | None, network: Literal["host", "none"],
+            mounts: Sequence[dict[str, Any]] = ()) -> int:
+        """``mounts``: OCI mounts of the step's ``RUN --mount``; a mount point the root lacked is made
+        for the step and taken out of the layer again."""
         from orchestrator.runtime.api import get_runtime
         from orchestrator.runtime.config_builder import ContainerOptions, build_config, write_bundle
 
         cdir = upper.parent
         merged = mount_rootfs(lower_dirs, cdir)
         present = {s for s in _STUBS if os.path.lexists(merged / s)}
+        depths = [(m["destination"], existing_depth(merged, m["destination"])) for m in mounts]
         try:
             cid = "bld-" + secrets.token_hex(6)
             opts = ContainerOptions(
                 args=args, rootfs=merged, env=env, cwd=cwd or "/", user=user, hostname="pystack-build",
                 netns="host" if network == "host" else None, cgroups_path=f"pystack/{cid}",
-                no_new_privileges=False,
+                no_new_privileges=False, mounts=list(mounts),
             )
             try:
                 cfg = build_config(opts)
@@ -69,6 +74,8 @@ class RuntimeBuildRunner:
         finally:
             unmount_rootfs(cdir)
             self._drop_stubs(upper, present)
+            for target, depth in depths:
+                drop_mount_points(upper, target, depth)
         if status.signal:
             return 128 + int(status.signal)
         return status.code
