@@ -23,7 +23,8 @@ RUN --mount=type=bind,source=src,target=/mnt/src \\
     if touch /mnt/src/nope 2>/dev/null; then echo ro-broken; else echo ro-ok; fi >> combined
 RUN --mount=type=bind,source=src,target=/mnt/rw,rw touch /mnt/rw/written && echo rw-ok >> combined
 RUN --mount=type=secret,id=token cat /run/secrets/token 2>/dev/null || echo no-secret >> combined
-CMD ["sh", "-c", "cat /work/combined /cache-count-seen; for p in /mnt /scratch /var/cache/pkgs /run/secrets; do test -e $p && echo has-$p; done; true"]
+CMD ["sh", "-c", "cat /work/combined /cache-count-seen; \\
+     for p in /mnt /scratch /var/cache/pkgs /run/secrets; do test -e $p && echo has-$p; done; true"]
 """
 
 STACK = """
