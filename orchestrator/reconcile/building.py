@@ -39,7 +39,40 @@ def build_service_image(ctx: Context, stack: Stack, svc: Service, ref: str, repo
     image = build_image(context, dockerfile=dockerfile, tag=ref, build_args=args, target=b.target,
                         store=ctx.images, runner=runner, no_cache=no_cache or b.no_cache,
                         progress=lambda line: report(f"  {svc.name} | {line}"),
-                        network="none" if b.network == "none" else "host", labels=b.labels)
+                        network="none" if b.network == "none" else "host", labels=b.labels,
+                        secrets=build_secrets(stack, svc))
     for extra in b.tags:
         ctx.images.tag(ref, extra)
     return image.id
+
+
+def build_secrets(stack: Stack, svc: Service) -> dict[str, bytes]:
+    """Compose's ``build.secrets``: each named top-level secret's value (its file, variable or
+    content) under its id in the build (``target``, else its name), for ``RUN --mount=type=secret``."""
+    from orchestrator.errors import ImageError
+
+    assert svc.build is not None
+    out: dict[str, bytes] = {}
+    for entry in svc.build.secrets:
+        source = str(entry.get("source") or "")
+        where = f"service {svc.name!r}: build.secrets {source!r}"
+        obj = stack.secrets.get(source)
+        if obj is None:
+            raise ImageError(f"{where}: no such top-level secret")
+        if obj.file is not None:
+            try:
+                data = Path(obj.file).read_bytes()
+            except OSError as exc:
+                raise ImageError(f"{where}: cannot read {obj.file}: {exc.strerror}") from None
+        elif obj.environment is not None:
+            value = stack.environment.get(obj.environment)
+            if value is None:
+                raise ImageError(f"{where}: environment variable {obj.environment} is not set")
+            data = value.encode()
+        elif obj.content is not None:
+            data = obj.content.encode()
+        else:
+            raise ImageError(f"{where}: an external secret has no value here")
+        out[str(entry.get("target") or source)] = data
+    return out
+

@@ -5,6 +5,9 @@ one is refused; a bind can never reach outside the context."""
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+
 from tests.e2e.conftest import Host
 
 DOCKERFILE = """\
@@ -72,5 +75,47 @@ def test_run_mount_refusals_are_one_line(host: Host) -> None:
         f = str(host.write("compose.yaml", STACK.replace("DOCKERFILE", f"{name}.Dockerfile")))
         res = host.pystack("-f", f, "build", check=False)
         assert res.returncode != 0 and "Traceback" not in res.stderr, (name, res.stderr)
-        assert {"outside": "outside the build context", "secret": "provides no build secrets",
+        assert {"outside": "outside the build context", "secret": "given no such secret",
                 "kind": "type=volume", "option": "unknown option 'colour'"}[name] in res.stderr, (name, res.stderr)
+
+
+# the step checks digests of the values: the Dockerfile (kept in the image's history) never holds them
+SECRET_DOCKERFILE = """\
+FROM busybox:latest
+RUN --mount=type=secret,id=token,required=true --mount=type=secret,id=api,env=API_KEY \\
+    test "$(sha256sum < /run/secrets/token | cut -c1-16)" = "3877e20ef29e6a47" \\
+    && test "$(printf %s "$API_KEY" | sha256sum | cut -c1-16)" = "3605a9e4358da430" && ! test -e /run/secrets/api \\
+    && echo secret-ok > /ok
+CMD ["sh", "-c", "cat /ok; test -e /run/secrets && echo has-run-secrets; echo ${API_KEY:-no-env}"]
+"""
+
+
+def test_build_secrets_are_lent_to_the_step_and_kept_out_of_the_image(host: Host) -> None:
+    host.write("secret.Dockerfile", SECRET_DOCKERFILE)
+    host.write("token.txt", "tok-9f2c")
+    f = str(host.write("compose.yaml", """
+name: runmounts
+services:
+  s:
+    image: runmounts-s
+    network_mode: none
+    build:
+      context: .
+      dockerfile: secret.Dockerfile
+      secrets: [token, {source: api_key, target: api}]
+secrets:
+  token: {file: ./token.txt}
+  api_key: {environment: API_KEY_VALUE}
+"""))
+    res = host.pystack("-f", f, "build", env={"API_KEY_VALUE": "k-123"})
+    assert "not honoured" not in res.stderr
+    assert host.pystack("-f", f, "run", "--rm", "-T", "s").stdout.split() == ["secret-ok", "no-env"]
+    for blob in (host.root / "blobs").rglob("*"):
+        if blob.is_file():
+            raw = blob.read_bytes()
+            with contextlib.suppress(OSError, EOFError):  # a layer: its tar too
+                raw += gzip.decompress(raw)
+            assert b"tok-9f2c" not in raw and b"k-123" not in raw, blob
+    missing = host.pystack("-f", f, "build", "--no-cache", check=False)  # API_KEY_VALUE unset now
+    assert missing.returncode != 0 and "API_KEY_VALUE is not set" in missing.stderr
+    host.pystack("image", "rm", "runmounts-s")

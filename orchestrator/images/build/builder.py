@@ -93,12 +93,14 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
                 build_args: dict[str, str], target: str | None, store: ImageStore, runner: BuildRunner,
                 no_cache: bool = False, progress: Callable[[str], None] | None = None,
                 report: BuildReport | None = None, network: Network = "host",
-                dockerfile_inline: str | None = None, labels: Mapping[str, str] | None = None) -> Image:
+                dockerfile_inline: str | None = None, labels: Mapping[str, str] | None = None,
+                secrets: Mapping[str, bytes] | None = None) -> Image:
     """Build ``dockerfile`` (relative to ``context`` unless absolute) and tag the result ``tag``.
 
     ``network`` is for RUN steps without ``--network`` (Compose's ``build.network``);
     ``dockerfile_inline`` is Compose's ``build.dockerfile_inline`` and wins over ``dockerfile``;
-    ``labels`` (Compose's ``build.labels``) are set on the image over the Dockerfile's LABELs.
+    ``labels`` (Compose's ``build.labels``) are set on the image over the Dockerfile's LABELs;
+    ``secrets`` (``build.secrets``, id → value) are what ``RUN --mount=type=secret`` lends.
     """
     ctx = Context(context)
     hashes = store.paths.build_cache / "file-hashes.json"
@@ -115,6 +117,7 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
     b = _Builder(df, ctx, dict(build_args), store, runner, no_cache, progress or (lambda _m: None),
                  report if report is not None else BuildReport())
     b.default_network = network
+    b.secrets = dict(secrets or {})
     try:
         with store.writing():
             result = b.build(target)
@@ -136,6 +139,7 @@ class _Builder:
         self.results: dict[int, _StageResult] = {}
         self.used_args: set[str] = set()
         self.default_network: Network = "host"
+        self.secrets: dict[str, bytes] = {}
         self.meta: dict[str, str] = dict(_platform_args())
         for ins in df.global_args:
             for name, default in arg_decls(ins, self.meta, df.escape):
@@ -324,11 +328,13 @@ class _Builder:
 
     def _mount_key(self, m: run_mounts.RunMount, what: str) -> str:
         """The mount in the step's cache key; a bind's content counts, a cache's does not."""
+        if m.type == "secret" and m.secret_id not in self.secrets and m.required:
+            raise ImageError(f"{what}: --mount type=secret,id={m.secret_id} is required, but the build was given "
+                             "no such secret (Compose's build.secrets)")
+        if m.type == "ssh" and m.required:
+            raise ImageError(f"{what}: --mount type=ssh is required, but pystack's builder provides no SSH agent")
         if m.type in ("secret", "ssh"):
-            if m.required:
-                raise ImageError(f"{what}: --mount type={m.type} is required, but pystack's builder provides no "
-                                 f"{'build secrets' if m.type == 'secret' else 'SSH agent'}")
-            return m.key()
+            return m.key()  # never the secret's value
         if m.type == "cache" and (m.from_ or m.source):
             raise ImageError(f"{what}: --mount type=cache with from/source is not supported")
         if m.type != "bind":
@@ -346,13 +352,31 @@ class _Builder:
         cdir = self.ws.new_dir()
         upper = cdir / "upper"
         upper.mkdir(parents=True)
+        secrets = [m for m in mounts if m.type == "secret" and m.secret_id in self.secrets]
+        env = {**env, **{m.env: self.secrets[m.secret_id].decode(errors="replace") for m in secrets if m.env}}
         with contextlib.ExitStack() as held:  # cache locks and mounted stages, for the step's length
             oci = [self._mount_source(m, held, what) for m in mounts if m.type not in ("secret", "ssh")]
+            oci += [self._secret_file(m) for m in secrets if m.target]
             rc = self.runner.run(lowers, upper, cdir, args, env, cwd, user, network, oci)
         if rc != 0:
             shown = args[-1] if len(args) > 2 else " ".join(args)
             raise ImageError(f"{what} {shown} failed with exit code {rc}")
         return self.ws.commit_layer(upper)
+
+    def _secret_file(self, m: run_mounts.RunMount) -> dict[str, Any]:
+        """The secret as a read-only file (0400 unless ``mode``, owned by ``uid``/``gid``), in the
+        build's scratch tree, which is removed when the build ends."""
+        path = self.ws.new_dir() / "secret"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            data = memoryview(self.secrets[m.secret_id])
+            while data:
+                data = data[os.write(fd, data):]
+            os.fchown(fd, m.uid, m.gid)
+            os.fchmod(fd, m.mode if m.mode is not None else 0o400)
+        finally:
+            os.close(fd)
+        return {"destination": m.target, "type": "bind", "source": str(path), "options": ["rbind", "ro"]}
 
     def _mount_source(self, m: run_mounts.RunMount, held: contextlib.ExitStack, what: str) -> dict[str, Any]:
         """The OCI mount of one ``RUN --mount``, its host side made ready."""

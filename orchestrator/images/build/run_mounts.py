@@ -1,11 +1,13 @@
-"""``RUN --mount``: BuildKit's mounts for one RUN step (``cache``, ``bind``, ``tmpfs``; ``secret`` and
+"""``RUN --mount``: BuildKit's mounts for one RUN step (``cache``, ``bind``, ``tmpfs``, ``secret``;
 ``ssh`` only as absent).
 
 A mount lends a directory to the step without making it part of the layer: a cache that later
 builds find again (a package manager's downloads), files of the context or of another stage that
 need not be copied in, a scratch tmpfs. What the step writes there never reaches the image, and a
-mount point the step's root lacked is removed from the layer again afterwards. pystack provides no
-build secrets and no SSH agent: such a mount is skipped, or refused when marked ``required``.
+mount point the step's root lacked is removed from the layer again afterwards. A secret (Compose's
+``build.secrets``) is a read-only file for the step (and, with ``env=``, a variable of it), never
+part of its cache key; pystack provides no SSH agent. A secret the build was not given, or an
+``ssh`` mount, is skipped, or refused when marked ``required``.
 
 Cache mounts live in ``<build cache>/run-mounts/<hash of id>``, the id defaulting to the target;
 ``sharing=locked`` (and ``private``, which BuildKit would give a fresh copy) holds a lock on the
@@ -45,11 +47,16 @@ class RunMount:
     readonly: bool | None = None  # None: the type's default (bind ro, cache and tmpfs rw)
     size: int | None = None
     required: bool = False
+    env: str | None = None  # secret: also (or only, without a target) this variable of the step
+
+    @property
+    def secret_id(self) -> str:
+        return self.id or posixpath.basename(self.target)
 
     def key(self) -> str:
         """What the step's cache key keeps of the mount (a bind's content is added by the builder)."""
         return (f"{self.type}:{self.target}:{self.source}:{self.from_}:{self.id}:{self.sharing}:{self.mode}:"
-                f"{self.uid}:{self.gid}:{self.readonly}:{self.size}")
+                f"{self.uid}:{self.gid}:{self.readonly}:{self.size}:{self.env}")
 
 
 def _int(value: str, key: str, what: str, base: int = 10) -> int:
@@ -75,7 +82,7 @@ def parse_mount(spec: str, cwd: str, what: str) -> RunMount:
     if kind not in TYPES:
         raise ImageError(f"{what}: --mount type={kind} is not one of {', '.join(TYPES)}")
     target = fields.get("target") or fields.get("destination") or fields.get("dst") or ""
-    if kind == "secret" and not target:
+    if kind == "secret" and not target and "env" not in fields:
         target = "/run/secrets/" + (fields.get("id") or posixpath.basename(fields.get("source", "")) or "secret")
     if kind not in ("secret", "ssh") and not target:
         raise ImageError(f"{what}: --mount type={kind} needs a target")
@@ -105,6 +112,7 @@ def parse_mount(spec: str, cwd: str, what: str) -> RunMount:
         uid=_int(fields["uid"], "uid", what) if "uid" in fields else 0,
         gid=_int(fields["gid"], "gid", what) if "gid" in fields else 0,
         readonly=readonly, size=size, required=fields.get("required", "false").lower() in ("true", "1"),
+        env=fields.get("env") or None,
     )
 
 
