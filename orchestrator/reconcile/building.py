@@ -40,7 +40,7 @@ def build_service_image(ctx: Context, stack: Stack, svc: Service, ref: str, repo
                         store=ctx.images, runner=runner, no_cache=no_cache or b.no_cache,
                         progress=lambda line: report(f"  {svc.name} | {line}"),
                         network="none" if b.network == "none" else "host", labels=b.labels,
-                        secrets=build_secrets(stack, svc))
+                        secrets=build_secrets(stack, svc), contexts=b.additional_contexts)
     for extra in b.tags:
         ctx.images.tag(ref, extra)
     return image.id

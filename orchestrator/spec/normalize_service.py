@@ -375,7 +375,6 @@ _BUILD_WARNED = {
     "cache_from": "no external build cache (pystack keeps its own)",
     "cache_to": "no external build cache (pystack keeps its own)",
     "ssh": "RUN steps get no SSH agent",
-    "additional_contexts": "only the build context is available",
     "platforms": "images are built for this machine's platform only",
     "entitlements": "RUN steps get no extra entitlements",
     "provenance": "no provenance attestation is made",

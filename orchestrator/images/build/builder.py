@@ -94,13 +94,15 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
                 no_cache: bool = False, progress: Callable[[str], None] | None = None,
                 report: BuildReport | None = None, network: Network = "host",
                 dockerfile_inline: str | None = None, labels: Mapping[str, str] | None = None,
-                secrets: Mapping[str, bytes] | None = None) -> Image:
+                secrets: Mapping[str, bytes] | None = None, contexts: Mapping[str, str] | None = None) -> Image:
     """Build ``dockerfile`` (relative to ``context`` unless absolute) and tag the result ``tag``.
 
     ``network`` is for RUN steps without ``--network`` (Compose's ``build.network``);
     ``dockerfile_inline`` is Compose's ``build.dockerfile_inline`` and wins over ``dockerfile``;
     ``labels`` (Compose's ``build.labels``) are set on the image over the Dockerfile's LABELs;
-    ``secrets`` (``build.secrets``, id → value) are what ``RUN --mount=type=secret`` lends.
+    ``secrets`` (``build.secrets``, id → value) are what ``RUN --mount=type=secret`` lends;
+    ``contexts`` (``build.additional_contexts``, name → a directory or ``docker-image://REF``) are
+    what ``COPY --from``, ``RUN --mount … from=`` and ``FROM`` find under those names.
     """
     ctx = Context(context)
     hashes = store.paths.build_cache / "file-hashes.json"
@@ -118,6 +120,7 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
                  report if report is not None else BuildReport())
     b.default_network = network
     b.secrets = dict(secrets or {})
+    b.named = {name: _named_context(name, value) for name, value in (contexts or {}).items()}
     try:
         with store.writing():
             result = b.build(target)
@@ -126,6 +129,16 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
         return image
     finally:
         b.cleanup()
+
+
+def _named_context(name: str, value: str) -> Context | str:
+    """One of Compose's ``build.additional_contexts``: a directory, or ``docker-image://REF``."""
+    if value.startswith("docker-image://"):
+        return value[len("docker-image://"):]
+    if "://" in value or value.startswith(("service:", "git@")):
+        raise ImageError(f"additional context {name}={value}: only a directory or docker-image:// is supported "
+                         "(pystack builds offline, one image at a time)")
+    return Context(Path(value))
 
 
 class _Builder:
@@ -140,6 +153,7 @@ class _Builder:
         self.used_args: set[str] = set()
         self.default_network: Network = "host"
         self.secrets: dict[str, bytes] = {}
+        self.named: dict[str, Context | str] = {}  # additional contexts: a directory, or an image reference
         self.meta: dict[str, str] = dict(_platform_args())
         for ins in df.global_args:
             for name, default in arg_decls(ins, self.meta, df.escape):
@@ -170,6 +184,11 @@ class _Builder:
             self._check_platform(expand_word(stage.platform, self.meta, self.df.escape), where)
         label = f"[{stage.name or stage.index}]"
         src = self.df.stage(base) if not base.isdigit() else None
+        named = self.named.get(base) if src is None or src.index >= stage.index else None
+        if isinstance(named, Context):
+            raise ImageError(f"{where}: FROM {base}: a directory given as a build context cannot be a base image")
+        if isinstance(named, str):
+            base, src = named, None
         if base.lower() == "scratch":
             state = _StageResult([], {"config": {}}, step_key("", "FROM scratch"), "")
         elif src is not None and src.index < stage.index:
@@ -339,12 +358,26 @@ class _Builder:
             raise ImageError(f"{what}: --mount type=cache with from/source is not supported")
         if m.type != "bind":
             return m.key()
-        if m.from_ is None:
-            return m.key() + " ctx=" + self.ctx.hash_sources(self.ctx.resolve(m.source or ".", what=what))
-        stage = self.df.stage(m.from_)
+        ctx, ref = self._bind_origin(m)
+        if ctx is not None:
+            return m.key() + " ctx=" + ctx.hash_sources(ctx.resolve(m.source or ".", what=what))
+        stage = self.df.stage(ref)
         if stage is not None:
             return m.key() + " stage=" + self._stage(stage).key
-        return m.key() + " image=" + self._image(m.from_, what).manifest_digest
+        return m.key() + " image=" + self._image(ref, what).manifest_digest
+
+    def _bind_origin(self, m: run_mounts.RunMount) -> tuple[Context | None, str]:
+        """Where a bind's source lies: a directory context (the build's, or an additional one), or
+        the stage or image of that name."""
+        if m.from_ is None:
+            return self.ctx, ""
+        if self.df.stage(m.from_) is None:
+            named = self.named.get(m.from_)
+            if isinstance(named, Context):
+                return named, ""
+            if isinstance(named, str):
+                return None, named
+        return None, m.from_
 
     def _run(self, state: _StageResult, args: list[str], env: dict[str, str], cwd: str, user: str | None,
              network: Network, what: str, mounts: Sequence[run_mounts.RunMount] = ()) -> LayerRef | None:
@@ -388,14 +421,15 @@ class _Builder:
             held.enter_context(run_mounts.cache_lock(d, m))
             return {"destination": m.target, "type": "bind", "source": str(d),
                     "options": ["rbind", "ro" if m.readonly else "rw"]}
-        if m.from_ is None:
-            found = self.ctx.resolve(m.source or ".", what=what)
+        ctx, ref = self._bind_origin(m)
+        if ctx is not None:
+            found = ctx.resolve(m.source or ".", what=what)
             if len(found) != 1:
                 raise ImageError(f"{what}: --mount source {m.source!r} names {len(found)} paths, not one")
             src = found[0].path
         else:
-            stage = self.df.stage(m.from_)
-            layers = self._stage(stage).layers if stage is not None else list(self._image(m.from_, what).layers)
+            stage = self.df.stage(ref)
+            layers = self._stage(stage).layers if stage is not None else list(self._image(ref, what).layers)
             root = held.enter_context(self.ws.mounted(layers, readonly=True))
             src = run_mounts.resolve_in(root, m.source or "/", what)
         if m.readonly is False:  # rw: the step may write, into a copy that is dropped afterwards
@@ -443,6 +477,18 @@ class _Builder:
                 return self.ws.change(state.layers, lambda merged: self._copy(merged, req, chown, (0, 0), what))
             return text, do_ctx
         src_stage = self.df.stage(from_ref)
+        named = self.named.get(from_ref) if src_stage is None else None
+        if isinstance(named, Context):  # an additional context: its files, as the build context's
+            nctx = named
+            sources = [s for src in srcs for s in nctx.resolve(src, what=what)]
+
+            def do_named(state: _StageResult) -> LayerRef | None:
+                req = CopyRequest(sources, nctx.root, dest, dest_is_dir, None, chmod, False, nctx.skip,
+                                  ins.cmd == "ADD")
+                return self.ws.change(state.layers, lambda merged: self._copy(merged, req, chown, (0, 0), what))
+            return f"{base} context={from_ref}:{nctx.hash_sources(sources)}", do_named
+        if isinstance(named, str):
+            from_ref = named
         if src_stage is not None:
             src_state = self._stage(src_stage)
             src_layers, ident = src_state.layers, "stage:" + src_state.key
