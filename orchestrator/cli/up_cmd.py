@@ -267,6 +267,9 @@ def _new_watch(opts: GlobalOptions, ctx: Context, stack: Stack, services: tuple[
     return Watch(opts, ctx, stack, services)
 
 
+READY_WAIT = 30.0  # seconds at most for a watch to have its paths watched (a large tree takes a while)
+
+
 class _WatchThread:
     """``up``'s watch, run in a thread beside the logs: ``--watch`` starts it at once, the menu's
     ``w`` turns it on and off (a fresh watch each time, with its initial sync)."""
@@ -281,20 +284,26 @@ class _WatchThread:
         return self._watch is not None
 
     def start(self, w: Watch | None = None) -> None:
+        """Start the watch and return once its paths are watched (or it failed): a file saved after
+        this is seen."""
         import threading
 
         w = w if w is not None else self._make()
+        watching = threading.Event()
 
         def run() -> None:
             try:
-                w.run()
+                w.run(ready=watching.set)
             except Exception as exc:  # shown, and the logs go on: the stack itself is fine
                 click.echo(f"watch stopped: {exc}", err=True)
+            finally:
+                watching.set()
 
         w.initial_sync()
         self._watch = w
         self._thread = threading.Thread(target=run, name="watch", daemon=True)
         self._thread.start()
+        watching.wait(READY_WAIT)
 
     def stop(self) -> None:
         if self._watch is None:

@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -200,15 +200,20 @@ class Watch:
             _say(f"Syncing service {service!r}: initial sync of {first[service].changes} paths")
             self.actions.sync(service, first[service].sync)
 
-    def run(self) -> None:
-        """Serve the rules until :meth:`stop`; a path that cannot be watched is a one-line error."""
+    def run(self, ready: Callable[[], None] | None = None) -> None:
+        """Serve the rules until :meth:`stop`; a path that cannot be watched is a one-line error.
+        ``ready`` is called once every path is watched."""
         from orchestrator.develop import watcher
         from orchestrator.develop.inotify import WatchError
         from orchestrator.errors import PystackError
 
+        def watching() -> None:
+            _say(f"Watching {', '.join(self.services)} (Ctrl-C to stop)")
+            if ready is not None:
+                ready()
+
         try:
-            watcher.watch(self.rules, self.actions, wake_fd=self._wake_r,
-                          ready=lambda: _say(f"Watching {', '.join(self.services)} (Ctrl-C to stop)"))
+            watcher.watch(self.rules, self.actions, wake_fd=self._wake_r, ready=watching)
         except WatchError as exc:
             raise PystackError(f"watch: {exc.strerror}") from None
 

@@ -45,7 +45,7 @@ def test_menu_keys_toggle_the_watch_and_detach(host: Host) -> None:
         t.type(b"w")
         assert t.read_until(b"Watch enabled", 15), t.out
         host.write("src/second", "two\n")
-        assert _synced(host, f, "second", "two\n", 15)
+        assert _synced(host, f, "second", "two\n", 15), t.read_until(b"\0", 1) or t.out
 
         t.type(b"w")
         assert t.read_until(b"Watch disabled", 15), t.out
