@@ -41,6 +41,7 @@ class MountPlan:
     device: str | None = None
     # One with ``type: tmpfs``: the options of the tmpfs mounted over its directory while in use.
     volume_tmpfs: tuple[str, ...] | None = None
+    external: bool = False  # a named volume declared ``external``: it must exist, it is never made
 
 
 @dataclass(frozen=True)

@@ -183,9 +183,21 @@ def stack_plan(ctx: Context, stack: Stack, images: dict[str, Image], only: tuple
 def prepare(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -> tuple[StackPlan, Plan]:
     ids = ensure_images(ctx, stack, opts, report)
     sp = stack_plan(ctx, stack, ids, opts.services)
+    check_external_volumes(ctx, sp)
     plan = engine.plan_for(ctx, sp, opts.plan)
     check_ports(ctx, sp, plan)
     return sp, plan
+
+
+def check_external_volumes(ctx: Context, sp: StackPlan) -> None:
+    """Before anything is made, as Compose does: every ``external`` volume the services mount exists."""
+    from orchestrator.storage.volumes import volume_exists
+
+    for name, svc in sorted(sp.services.items()):
+        for m in svc.mounts:
+            if m.external and m.source and not volume_exists(ctx.paths, m.source):
+                raise PystackError(f"service {name!r}: external volume {m.source!r} not found: an external volume "
+                                   "is made outside this stack (by the stack that owns it)")
 
 
 def needs_network_service(plan: Plan) -> bool:

@@ -113,6 +113,8 @@ def _mounts(svc: Service, stack: Stack) -> list[MountPlan]:
             propagation=v.bind.propagation if v.bind else None,
             create_host_path=v.bind.create_host_path if v.bind else True,
             nocopy=bool(v.volume and v.volume.nocopy),
+            external=bool(v.type == "volume" and source is not None and v.source in stack.volumes
+                          and stack.volumes[v.source].external),
         ))
     for t in svc.tmpfs:
         target, _, opts = t.partition(":")

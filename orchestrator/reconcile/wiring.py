@@ -210,6 +210,9 @@ def mounts_for(ctx: Context, sp: ServicePlan, rec: ContainerRecord, rootfs: Path
                 from orchestrator.reconcile import tmpfs_volumes
 
                 vdir = tmpfs_volumes.take(ctx.paths, ctx.paths.container(rec.id), rec.id, m.source, m.volume_tmpfs)
+            elif m.external and not volumes.volume_exists(ctx.paths, m.source):
+                raise volumes.VolumeError(f"external volume {m.source!r} not found: an external volume is made "
+                                          "outside this stack (by the stack that owns it)")
             else:
                 vdir = volumes.ensure_volume(ctx.paths, m.source)
             if m.device is not None:  # local driver, type none, o bind: the host directory in its place

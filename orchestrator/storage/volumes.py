@@ -52,6 +52,10 @@ def ensure_volume(paths: Paths, name: str, *, labels: Mapping[str, str] | None =
     return data
 
 
+def volume_exists(paths: Paths, name: str) -> bool:
+    return (_volume_root(paths, name) / "_data").is_dir()
+
+
 def volume_labels(paths: Paths, name: str) -> dict[str, str]:
     try:
         meta = json.loads((_volume_root(paths, name) / "meta.json").read_text())

@@ -92,3 +92,47 @@ volumes:
     assert mounts.startswith("tmpfs /data tmpfs")
     host.pystack("-f", f, "down", "-t", "0", "-v")
     assert (first / "which").exists() and (second / "which").exists()
+
+
+def test_an_external_volume_must_exist_and_is_never_made(host: Host) -> None:
+    """As Compose: ``external: true`` names a volume another stack made; missing, ``up`` and ``run``
+    refuse with one line and make nothing (before, an empty volume was made in its place)."""
+    owner = str(host.write("owner.yaml", """
+name: volowner
+services:
+  w:
+    image: busybox:latest
+    network_mode: none
+    command: ["sh", "-c", "echo from-owner > /data/f; sleep 1000"]
+    volumes: ["shared:/data"]
+volumes:
+  shared: {name: volext-shared}
+"""))
+    user = str(host.write("user.yaml", """
+name: voluser
+services:
+  r:
+    image: busybox:latest
+    network_mode: none
+    command: ["sleep", "1000"]
+    volumes: ["shared:/data"]
+volumes:
+  shared: {external: true, name: volext-shared}
+"""))
+    for args in (("up", "-d"), ("run", "--rm", "-T", "r", "true")):
+        res = host.pystack("-f", user, *args, check=False)
+        assert res.returncode != 0 and "external volume 'volext-shared' not found" in res.stderr, res.stderr
+        assert "Traceback" not in res.stderr
+    assert not (host.root / "volumes" / "volext-shared").exists()
+    assert json_lines(host.pystack("-f", user, "ps", "-a", "--format", "json").stdout) == []
+
+    host.pystack("-f", owner, "up", "-d")
+    host.pystack("-f", user, "up", "-d")
+    for _ in range(50):
+        out = host.pystack("-f", user, "exec", "-T", "r", "cat", "/data/f", check=False).stdout
+        if out == "from-owner\n":
+            break
+    assert out == "from-owner\n"
+    host.pystack("-f", user, "down", "-t", "0", "-v")  # an external volume is not the user's to remove
+    assert (host.root / "volumes" / "volext-shared").is_dir()
+    host.pystack("-f", owner, "down", "-t", "0", "-v")

@@ -146,7 +146,8 @@ TOP_LEVEL_KEYS: dict[str, KeySupport] = {
     "volumes": S("supported", "the local driver: a directory; with `driver_opts` `type: none`, `o: bind` a bind "
                               "of the absolute `device`; with `type: tmpfs` a tmpfs shared by the containers "
                               "using it (`o`: size, nr_inodes, mode, uid, gid and mount flags); another driver "
-                              "or mount type is an error when used"),
+                              "or mount type is an error when used; an `external` volume must exist (made by "
+                              "another stack): `up` and `run` refuse before making anything, and `down -v` keeps it"),
     "configs": S("supported", "`file`, `environment` or `content`; `external` is an error when used; "
                               "`template_driver` warns"),
     "secrets": S("supported", "`file` or `environment`; `external` is an error when used; `driver`, "
