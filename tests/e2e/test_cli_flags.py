@@ -483,3 +483,16 @@ services:
     assert re.fullmatch(r"flagcompat_app_run_[0-9a-f]{12}", one_off.strip()), one_off
     host.pystack("-f", f, "--compatibility", "down", "-t", "0", "--rmi", "local")
     assert "flagcompat" not in host.pystack("images").stdout
+
+
+def test_a_global_option_from_the_env_file_under_the_command_line(host: Host) -> None:
+    """COMPOSE_PROGRESS in the project's .env sets --progress (read after the group's options were
+    parsed, so re-read there); the command line still wins over it."""
+    f = str(host.write("compose.yaml", SLEEPER.format(name="flagdotenvprog")))
+    host.write(".env", "COMPOSE_PROGRESS=quiet\n")
+    quiet = host.pystack("-f", f, "up", "-d")
+    assert "Started" not in quiet.stderr + quiet.stdout, quiet
+    plain = host.pystack("-f", f, "--progress", "plain", "up", "-d", "--force-recreate", "-t", "0")
+    assert "Container flagdotenvprog-app-1  Started" in plain.stderr, plain
+    (host.workdir / ".env").unlink()
+    host.pystack("-f", f, "down", "-t", "0")
