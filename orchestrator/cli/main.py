@@ -150,6 +150,11 @@ def cli(
         from orchestrator.cli.remote_stack import materialize
 
         materialize(opts)
+    elif not opts.files and "oci://" in os.environ.get("COMPOSE_FILE", "oci://"):  # unset: .env may set it
+        from orchestrator.cli.remote_stack import materialize_compose_file
+
+        materialize_compose_file(
+            os.environ, dotenv_settings.env_files([], project_directory, list(env_files), os.environ), opts.root)
     if compatibility:
         from orchestrator import naming
 

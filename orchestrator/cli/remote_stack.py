@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,7 +36,7 @@ def _safe_name(name: str) -> str:
     return name
 
 
-def fetch_files(ref: str, cache: Path) -> list[Path]:
+def fetch_files(ref: str, cache: Path, origin: str = "-f ") -> list[Path]:
     """The stack files of the artifact ``ref`` as local paths, in the order they were published."""
     from orchestrator.images import reference
     from orchestrator.images import stack_artifact as art
@@ -59,7 +60,7 @@ def fetch_files(ref: str, cache: Path) -> list[Path]:
         if not where.is_dir():
             _write(where, [p for p in artifact.parts() if p.media_type in kept])
     except PystackError as exc:
-        raise PystackError(f"-f {PREFIX}{ref}: {exc}") from None
+        raise PystackError(f"{origin}{PREFIX}{ref}: {exc}") from None
     return [where / p.name for p in mains]
 
 
@@ -80,6 +81,64 @@ def _write(where: Path, parts: list[Part]) -> None:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def compose_file_entries(value: str, separator: str | None) -> list[str]:
+    """``COMPOSE_FILE`` split as the loader splits it, except that with the default ``:`` separator
+    a value that starts with ``oci://`` is one reference: its registry port and tag hold colons.
+    Mixing a reference with other files takes ``COMPOSE_PATH_SEPARATOR`` (``,`` for example)."""
+    sep = separator or os.pathsep
+    if not separator and sep == ":" and is_remote(value):
+        return [value]
+    return [f for f in value.split(sep) if f]
+
+
+def materialize_compose_file(environ: MutableMapping[str, str], dotenv: list[Path], root: Path | None) -> None:
+    """Replace the ``oci://`` entries of ``COMPOSE_FILE`` (from the shell, else from the project's
+    env file) by the files they name, so that the loader reads the fetched copies as it would read
+    local ones; the shell's value wins over the env file's, as it does for the loader."""
+    value = environ.get("COMPOSE_FILE")
+    separator = environ.get("COMPOSE_PATH_SEPARATOR")
+    if value is None:
+        found = _from_dotenv(dotenv, environ)
+        value = found.get("COMPOSE_FILE")
+        separator = separator or found.get("COMPOSE_PATH_SEPARATOR")
+    if not value or PREFIX not in value:
+        return
+    from orchestrator.paths import Paths
+
+    cache = Paths.from_env(root).cache
+    files: list[str] = []
+    for f in compose_file_entries(value, separator):
+        if is_remote(f):
+            files.extend(str(p) for p in fetch_files(f[len(PREFIX):], cache, origin="COMPOSE_FILE="))
+        else:
+            files.append(f)
+    sep = separator or os.pathsep
+    environ["COMPOSE_FILE"] = sep.join(files)
+    if separator:
+        environ["COMPOSE_PATH_SEPARATOR"] = separator
+
+
+def _from_dotenv(paths: list[Path], environ: MutableMapping[str, str]) -> dict[str, str]:
+    """``COMPOSE_FILE`` and ``COMPOSE_PATH_SEPARATOR`` of the env files, read through the real parser
+    only when one of them names a remote stack."""
+    from orchestrator.errors import PystackError
+    from orchestrator.spec.dotenv import lookup_in, parse_dotenv
+
+    found: dict[str, str] = {}
+    for path in paths:
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        if PREFIX not in text:
+            continue
+        try:
+            found.update(parse_dotenv(text, filename=str(path), lookup=lookup_in(dict(environ), found)))
+        except PystackError:
+            continue  # the loader reports a broken env file, with its line, when it reads it
+    return {k: v for k, v in found.items() if k in ("COMPOSE_FILE", "COMPOSE_PATH_SEPARATOR")}
 
 
 def materialize(opts: GlobalOptions) -> None:

@@ -175,3 +175,24 @@ def test_published_file_names_never_leave_their_directory(host: Host, registry: 
     assert not list(host.root.rglob("escaped.env"))
     remote = host.root / "cache" / "remote"
     assert not remote.exists() or not any(p.is_file() for p in remote.rglob("*"))
+
+
+def test_compose_file_names_a_published_stack(host: Host, registry: str) -> None:
+    """``COMPOSE_FILE=oci://…`` from the shell, and from the project's ``.env`` beside a local override
+    (``COMPOSE_PATH_SEPARATOR`` set, since the reference holds colons)."""
+    host.write("pub/compose.yaml", "services:\n  s:\n    image: busybox:latest\n    command: [sleep, '100']\n")
+    host.pystack("-f", str(host.workdir / "pub" / "compose.yaml"), "publish", f"{registry}/envstack:2")
+    oci = f"oci://{registry}/envstack:2"
+    shell = host.pystack("config", "--services", env={"COMPOSE_FILE": oci})
+    assert shell.stdout.split() == ["s"]
+
+    host.write("local/override.yaml", "services:\n  extra:\n    image: busybox:latest\n")
+    host.write("local/.env", f"COMPOSE_PATH_SEPARATOR=,\nCOMPOSE_FILE={oci},override.yaml\n")
+    res = subprocess.run(["nsenter", f"--net=/run/netns/{host.netns}", "python3", "-m", "orchestrator", "config",
+                          "--services"], cwd=host.workdir / "local",
+                         env=host.env(), capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert sorted(res.stdout.split()) == ["extra", "s"]
+
+    missing = host.pystack("config", check=False, env={"COMPOSE_FILE": f"oci://{registry}/nothing:1"})
+    assert missing.returncode != 0 and "COMPOSE_FILE=oci://" in missing.stderr and "Traceback" not in missing.stderr
