@@ -1,5 +1,6 @@
-"""``pystack alpha``: Compose's experimental commands, ``viz`` (a Graphviz graph of the stack) and
-``publish`` under its older name."""
+"""``pystack alpha``: Compose's experimental commands, ``viz`` (a Graphviz graph of the stack),
+``dry-run -- COMMAND`` (the command under the global ``--dry-run``) and ``publish`` under its older
+name."""
 
 from __future__ import annotations
 
@@ -38,3 +39,30 @@ def viz(opts: GlobalOptions, image: bool, indentation_size: int, networks: bool,
 
 
 alpha.add_command(publish)
+
+
+@alpha.command("dry-run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+@click.pass_context
+def dry_run(ctx: click.Context, command: tuple[str, ...]) -> None:
+    """Dry run command allows you to test a command without applying changes.
+
+    COMMAND is any pystack command with its arguments; it runs as it would under the global
+    --dry-run: a command that changes something shows its changes and makes none.
+    """
+    from orchestrator.cli import dry_run as dry
+
+    root = ctx.find_root()
+    assert isinstance(root.command, click.Group)
+    name, *args = command
+    cmd = root.command.get_command(root, name)
+    if cmd is None:
+        raise click.UsageError(f"alpha dry-run: unknown command {name!r}")
+    if isinstance(cmd, click.Group) or name == "alpha":
+        raise click.UsageError(f"alpha dry-run: {name} has no dry run here; nothing was done")
+    dry.check(name)
+    opts = ctx.find_object(GlobalOptions)
+    assert opts is not None
+    opts.dry_run = True
+    with cmd.make_context(name, list(args), parent=root) as sub:
+        cmd.invoke(sub)

@@ -327,6 +327,11 @@ volumes:
     refused = host.pystack("--dry-run", "-f", f, "run", "--rm", "app", "true", check=False)
     assert refused.returncode == 2 and "run has no dry run here" in refused.stderr
     assert "Traceback" not in refused.stderr
+    # Compose's `alpha dry-run -- COMMAND` is the same dry run
+    out = host.pystack("-f", f, "alpha", "dry-run", "--", "stop", "app").stderr
+    assert out.splitlines() == ["DRY-RUN MODE - Container flagfixdry-app-1  would be stopped"]
+    refused = host.pystack("-f", f, "alpha", "dry-run", "--", "exec", "app", "true", check=False)
+    assert refused.returncode == 2 and "exec has no dry run here" in refused.stderr
     assert rows() == before  # the same containers, still running: nothing was changed
     assert host.pystack("-f", f, "volumes", "-q").stdout.split() == ["flagfixdry_data"]
     host.pystack("-f", f, "down", "-t", "0", "-v")
