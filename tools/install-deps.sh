@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(busybox-static tini crun runc skopeo podman docker-registry iproute2 nftables procps psmisc zstd openssl
-              apache2-utils graphviz debootstrap)
+              apache2-utils graphviz debootstrap openssh-client)
 [ "${WITH_PEERS:-0}" = 1 ] && APT_PACKAGES+=(podman podman-compose netavark aardvark-dns catatonit
                                                docker.io docker-compose containerd umoci hyperfine iperf3 wrk)
 missing=()

@@ -26,6 +26,16 @@ def parse_build_args(items: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def ssh_paths(entry: str) -> str:
+    """``ID=PATH[,PATH]`` with its paths taken from the current directory."""
+    import os
+
+    ident, eq, rest = entry.partition("=")
+    if not eq:
+        return entry
+    return ident + "=" + ",".join(os.path.abspath(os.path.expanduser(p)) for p in rest.split(",") if p)
+
+
 @click.command()
 @click.option("-t", "--tag", default=None, metavar="NAME:TAG", help="Name the image.")
 @click.option("--build-arg", "build_args", multiple=True, metavar="K=V", help="Set a build argument (repeatable).")
@@ -35,13 +45,16 @@ def parse_build_args(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("-q", "--quiet", is_flag=True, help="Print only the image id.")
 @click.option("--network", type=click.Choice(["host", "none"]), default=None,
               help="Network of RUN steps that do not say (default host).")
+@click.option("--ssh", "ssh", multiple=True, metavar="ID[=SOCKET|KEY]",
+              help="SSH agent for RUN --mount=type=ssh: default ($SSH_AUTH_SOCK), or ID=SOCKET or ID=KEY[,KEY].")
 @click.argument("context", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
 def build(opts: GlobalOptions, tag: str | None, build_args: tuple[str, ...], target: str | None, dockerfile: str,
-          no_cache: bool, quiet: bool, network: str | None, context: Path) -> None:
+          no_cache: bool, quiet: bool, network: str | None, ssh: tuple[str, ...], context: Path) -> None:
     """Build an image from a Dockerfile in CONTEXT."""
     from orchestrator.images.build.builder import BuildReport, build_image
     from orchestrator.images.build.runner import RuntimeBuildRunner
+    from orchestrator.images.build.ssh_agents import parse_sources
     from orchestrator.images.store import ImageStore
     from orchestrator.paths import Paths
 
@@ -58,7 +71,8 @@ def build(opts: GlobalOptions, tag: str | None, build_args: tuple[str, ...], tar
     try:
         img = build_image(context, dockerfile=dockerfile, tag=tag, build_args=parse_build_args(build_args),
                           target=target, store=store, runner=runner, no_cache=no_cache, progress=say,
-                          report=report, network="none" if network == "none" else "host")
+                          report=report, network="none" if network == "none" else "host",
+                          ssh=parse_sources([ssh_paths(a) for a in ssh], "--ssh"))
     finally:
         store.close()
     if not quiet:

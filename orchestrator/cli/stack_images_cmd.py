@@ -43,9 +43,12 @@ def _stack_services(opts: GlobalOptions, names: tuple[str, ...]) -> tuple[Stack,
 @click.option("-q", "--quiet", is_flag=True, help="Don't print anything to STDOUT.")
 @click.option("--with-dependencies", is_flag=True, help="Also build dependencies (transitively).")
 @click.option("--push", "push_after", is_flag=True, help="Push service images.")
+@click.option("--ssh", "ssh", multiple=True, metavar="ID[=SOCKET|KEY]",
+              help="Set SSH authentications used when building service images. (use 'default' for using your "
+                   "default SSH Agent)")
 @click.pass_context
 def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool, build_args: tuple[str, ...], quiet: bool,
-          with_dependencies: bool, push_after: bool) -> None:
+          with_dependencies: bool, push_after: bool, ssh: tuple[str, ...]) -> None:
     """Build the stack's images (``build [SERVICE...]``), or one directory (``build DIR -t NAME``).
 
     Names that are services of the stack file are built as its services (tagged as ``up`` will
@@ -63,10 +66,10 @@ def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool, build
         from orchestrator.cli.build_cmd import build as single
 
         extra = [*(["--no-cache"] if no_cache else []), *(["-q"] if quiet else []),
-                 *(f"--build-arg={a}" for a in build_args)]
+                 *(f"--build-arg={a}" for a in build_args), *(f"--ssh={a}" for a in ssh)]
         single.main(args=[*args, *extra], prog_name="pystack build", obj=opts, standalone_mode=False)
         return
-    from orchestrator.cli.build_cmd import parse_build_args
+    from orchestrator.cli.build_cmd import parse_build_args, ssh_paths
     from orchestrator.reconcile import translate
     from orchestrator.reconcile.building import build_service_image
 
@@ -89,7 +92,8 @@ def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool, build
             continue
         ref = translate.image_ref(stack.name, svc)
         report(f"Image {ref}  Building")
-        build_service_image(ctx, stack, svc, ref, report, no_cache=no_cache, build_args=overrides)
+        build_service_image(ctx, stack, svc, ref, report, no_cache=no_cache, build_args=overrides,
+                            ssh=[ssh_paths(a) for a in ssh])
         report(f"Image {ref}  Built")
         if push_after and svc.image:
             from orchestrator.cli import image_cmd
@@ -273,3 +277,4 @@ def cp(opts: GlobalOptions, source: str, dest: str, index: int, archive: bool, f
     else:
         copy_in(Path(s_path), cdir / "merged", d_path, follow_link=follow_link,
                 owner=None if archive else container_root_owner(cdir / "config.json"))
+

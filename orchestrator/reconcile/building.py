@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,11 +13,14 @@ if TYPE_CHECKING:
 
 
 def build_service_image(ctx: Context, stack: Stack, svc: Service, ref: str, report: Callable[[str], None],
-                        *, no_cache: bool = False, build_args: Mapping[str, str] | None = None) -> str:
+                        *, no_cache: bool = False, build_args: Mapping[str, str] | None = None,
+                        ssh: Sequence[str] = ()) -> str:
     """Build and tag ``ref``; returns the image id. Build args without a value are left out, as Compose does;
-    ``build_args`` (``build --build-arg``) win over the file's."""
+    ``build_args`` (``build --build-arg``) win over the file's, and ``ssh`` (``build --ssh``) over
+    the file's ``build.ssh``."""
     from orchestrator.images.build.builder import build_image
     from orchestrator.images.build.runner import RuntimeBuildRunner
+    from orchestrator.images.build.ssh_agents import parse_sources
 
     assert svc.build is not None
     b = svc.build
@@ -40,7 +43,8 @@ def build_service_image(ctx: Context, stack: Stack, svc: Service, ref: str, repo
                         store=ctx.images, runner=runner, no_cache=no_cache or b.no_cache,
                         progress=lambda line: report(f"  {svc.name} | {line}"),
                         network="none" if b.network == "none" else "host", labels=b.labels,
-                        secrets=build_secrets(stack, svc), contexts=b.additional_contexts)
+                        secrets=build_secrets(stack, svc), contexts=b.additional_contexts,
+                        ssh=parse_sources([*b.ssh, *ssh], f"service {svc.name!r}: build"))
     for extra in b.tags:
         ctx.images.tag(ref, extra)
     return image.id

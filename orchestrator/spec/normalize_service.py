@@ -374,7 +374,6 @@ def _environment(value: Any, ctx: Context) -> dict[str, str | None]:
 _BUILD_WARNED = {
     "cache_from": "no external build cache (pystack keeps its own)",
     "cache_to": "no external build cache (pystack keeps its own)",
-    "ssh": "RUN steps get no SSH agent",
     "platforms": "images are built for this machine's platform only",
     "entitlements": "RUN steps get no extra entitlements",
     "provenance": "no provenance attestation is made",

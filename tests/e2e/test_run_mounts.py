@@ -1,7 +1,8 @@
 """``RUN --mount`` in a stack's build: a cache that later builds find again, binds of the context
 (read-only, or writable into a throwaway copy) and of another stage, a tmpfs; none of it, and none
-of the mount points made for it, ends up in the image. Secrets and SSH are absent, so a required
-one is refused; a bind can never reach outside the context."""
+of the mount points made for it, ends up in the image. A secret the build was not given is
+skipped, or refused when required; a bind can never reach outside the context. (SSH agents:
+test_build_ssh.py.)"""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 from orchestrator.errors import ImageError, PystackError
 from orchestrator.images import manifest as mf
 from orchestrator.images.build import instructions as ins_mod
-from orchestrator.images.build import run_mounts
+from orchestrator.images.build import run_mounts, ssh_agents
 from orchestrator.images.build.cache import BuildCache, CacheEntry, step_key
 from orchestrator.images.build.context import Context
 from orchestrator.images.build.copy_step import (
@@ -37,6 +37,7 @@ from orchestrator.images.build.copy_step import (
 )
 from orchestrator.images.build.instructions import StageVars, apply_config, arg_decls, env_from_config
 from orchestrator.images.build.parser import Dockerfile, Instruction, Stage, parse
+from orchestrator.images.build.ssh_agents import SshSource
 from orchestrator.images.build.words import expand, expand_word, split_words
 from orchestrator.images.build.workspace import Workspace
 from orchestrator.images.model import Image, LayerRef
@@ -94,7 +95,8 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
                 no_cache: bool = False, progress: Callable[[str], None] | None = None,
                 report: BuildReport | None = None, network: Network = "host",
                 dockerfile_inline: str | None = None, labels: Mapping[str, str] | None = None,
-                secrets: Mapping[str, bytes] | None = None, contexts: Mapping[str, str] | None = None) -> Image:
+                secrets: Mapping[str, bytes] | None = None, contexts: Mapping[str, str] | None = None,
+                ssh: Sequence[SshSource] = ()) -> Image:
     """Build ``dockerfile`` (relative to ``context`` unless absolute) and tag the result ``tag``.
 
     ``network`` is for RUN steps without ``--network`` (Compose's ``build.network``);
@@ -102,7 +104,8 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
     ``labels`` (Compose's ``build.labels``) are set on the image over the Dockerfile's LABELs;
     ``secrets`` (``build.secrets``, id → value) are what ``RUN --mount=type=secret`` lends;
     ``contexts`` (``build.additional_contexts``, name → a directory or ``docker-image://REF``) are
-    what ``COPY --from``, ``RUN --mount … from=`` and ``FROM`` find under those names.
+    what ``COPY --from``, ``RUN --mount … from=`` and ``FROM`` find under those names; ``ssh``
+    (``build.ssh``, ``build --ssh``) the agents ``RUN --mount=type=ssh`` reaches (``ssh_agents``).
     """
     ctx = Context(context)
     hashes = store.paths.build_cache / "file-hashes.json"
@@ -122,7 +125,7 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
     b.secrets = dict(secrets or {})
     b.named = {name: _named_context(name, value) for name, value in (contexts or {}).items()}
     try:
-        with store.writing():
+        with ssh_agents.agents(ssh, os.environ) as b.ssh, store.writing():
             result = b.build(target)
             image = b.commit(result, tag, labels or {})
         ctx.save_hashes(hashes)
@@ -153,6 +156,7 @@ class _Builder:
         self.used_args: set[str] = set()
         self.default_network: Network = "host"
         self.secrets: dict[str, bytes] = {}
+        self.ssh = ssh_agents.Agents({}, Path("/nonexistent"))  # the build's agents, by ssh id
         self.named: dict[str, Context | str] = {}  # additional contexts: a directory, or an image reference
         self.meta: dict[str, str] = dict(_platform_args())
         for ins in df.global_args:
@@ -350,8 +354,9 @@ class _Builder:
         if m.type == "secret" and m.secret_id not in self.secrets and m.required:
             raise ImageError(f"{what}: --mount type=secret,id={m.secret_id} is required, but the build was given "
                              "no such secret (Compose's build.secrets)")
-        if m.type == "ssh" and m.required:
-            raise ImageError(f"{what}: --mount type=ssh is required, but pystack's builder provides no SSH agent")
+        if m.type == "ssh" and m.ssh_id not in self.ssh.sockets and m.required:
+            raise ImageError(f"{what}: --mount type=ssh,id={m.ssh_id} is required, but the build was given no "
+                             "such SSH agent (Compose's build.ssh, build --ssh)")
         if m.type in ("secret", "ssh"):
             return m.key()  # never the secret's value
         if m.type == "cache" and (m.from_ or m.source):
@@ -387,14 +392,27 @@ class _Builder:
         upper.mkdir(parents=True)
         secrets = [m for m in mounts if m.type == "secret" and m.secret_id in self.secrets]
         env = {**env, **{m.env: self.secrets[m.secret_id].decode(errors="replace") for m in secrets if m.env}}
-        with contextlib.ExitStack() as held:  # cache locks and mounted stages, for the step's length
+        with contextlib.ExitStack() as held:  # cache locks, mounted stages and agents, for the step's length
             oci = [self._mount_source(m, held, what) for m in mounts if m.type not in ("secret", "ssh")]
             oci += [self._secret_file(m) for m in secrets if m.target]
+            agents = [m for m in mounts if m.type == "ssh" and m.ssh_id in self.ssh.sockets]
+            for n, m in enumerate(agents):
+                oci.append(self._agent_socket(m, n, held))
+            if agents:  # as BuildKit: the first agent is the step's SSH_AUTH_SOCK
+                env = {**env, "SSH_AUTH_SOCK": agents[0].target or run_mounts.ssh_target(0)}
             rc = self.runner.run(lowers, upper, cdir, args, env, cwd, user, network, oci)
         if rc != 0:
             shown = args[-1] if len(args) > 2 else " ".join(args)
             raise ImageError(f"{what} {shown} failed with exit code {rc}")
         return self.ws.commit_layer(upper)
+
+    def _agent_socket(self, m: run_mounts.RunMount, n: int, held: contextlib.ExitStack) -> dict[str, Any]:
+        """The step's own socket to the agent (``ssh_agents.relayed``), bound at the mount's target."""
+        path = self.ssh.step_socket()
+        held.enter_context(ssh_agents.relayed(self.ssh.sockets[m.ssh_id], path,
+                                              mode=m.mode if m.mode is not None else 0o600, uid=m.uid, gid=m.gid))
+        return {"destination": m.target or run_mounts.ssh_target(n), "type": "bind", "source": str(path),
+                "options": ["rbind", "rw"]}
 
     def _secret_file(self, m: run_mounts.RunMount) -> dict[str, Any]:
         """The secret as a read-only file (0400 unless ``mode``, owned by ``uid``/``gid``), in the

@@ -1,13 +1,14 @@
-"""``RUN --mount``: BuildKit's mounts for one RUN step (``cache``, ``bind``, ``tmpfs``, ``secret``;
-``ssh`` only as absent).
+"""``RUN --mount``: BuildKit's mounts for one RUN step (``cache``, ``bind``, ``tmpfs``, ``secret``,
+``ssh``).
 
 A mount lends a directory to the step without making it part of the layer: a cache that later
 builds find again (a package manager's downloads), files of the context or of another stage that
 need not be copied in, a scratch tmpfs. What the step writes there never reaches the image, and a
 mount point the step's root lacked is removed from the layer again afterwards. A secret (Compose's
 ``build.secrets``) is a read-only file for the step (and, with ``env=``, a variable of it), never
-part of its cache key; pystack provides no SSH agent. A secret the build was not given, or an
-``ssh`` mount, is skipped, or refused when marked ``required``.
+part of its cache key; an ``ssh`` mount is a socket to one of the build's SSH agents
+(``ssh_agents``), the first one also the step's ``SSH_AUTH_SOCK``. A secret or an agent the build
+was not given is skipped, or refused when the mount is marked ``required``.
 
 Cache mounts live in ``<build cache>/run-mounts/<hash of id>``, the id defaulting to the target;
 ``sharing=locked`` (and ``private``, which BuildKit would give a fresh copy) holds a lock on the
@@ -52,6 +53,10 @@ class RunMount:
     @property
     def secret_id(self) -> str:
         return self.id or posixpath.basename(self.target)
+
+    @property
+    def ssh_id(self) -> str:
+        return self.id or "default"
 
     def key(self) -> str:
         """What the step's cache key keeps of the mount (a bind's content is added by the builder)."""
@@ -114,6 +119,11 @@ def parse_mount(spec: str, cwd: str, what: str) -> RunMount:
         readonly=readonly, size=size, required=fields.get("required", "false").lower() in ("true", "1"),
         env=fields.get("env") or None,
     )
+
+
+def ssh_target(n: int) -> str:
+    """BuildKit's place for the step's ``n``-th agent socket when its mount names none."""
+    return f"/run/buildkit/ssh_agent.{n}"
 
 
 def cache_dir(build_cache: Path, m: RunMount) -> Path:

@@ -66,9 +66,10 @@ def normalize_build(value: Any, base: str, home: str | None) -> dict[str, Any]:
     if "ssh" in value:
         ssh = value["ssh"]
         if isinstance(ssh, dict):
-            out["ssh"] = [f"{k}={v}" if v else k for k, v in ssh.items()]
+            entries = [f"{k}={v}" if v else str(k) for k, v in ssh.items()]
         else:
-            out["ssh"] = string_list(ssh, "ssh", allow_single=True)
+            entries = string_list(ssh, "ssh", allow_single=True)
+        out["ssh"] = [_ssh_entry(e, base, home) for e in entries]
     if "additional_contexts" in value:
         contexts = {k: v or "" for k, v in list_or_dict(value["additional_contexts"], "context").items()}
         out["additional_contexts"] = {
@@ -90,3 +91,11 @@ def normalize_build(value: Any, base: str, home: str | None) -> dict[str, Any]:
             raise Invalid("must be a list", ("secrets",))
         out["secrets"] = [{"source": s} if isinstance(s, str) else s for s in secrets]
     return out
+
+
+def _ssh_entry(entry: str, base: str, home: str | None) -> str:
+    """``ID=PATH[,PATH]`` with its paths (agent sockets or key files) resolved as other paths are."""
+    ident, eq, rest = entry.partition("=")
+    if not eq:
+        return entry
+    return ident + "=" + ",".join(resolve_path(p.strip(), base, home) for p in rest.split(",") if p.strip())

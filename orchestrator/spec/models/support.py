@@ -25,8 +25,9 @@ SERVICE_KEYS: dict[str, KeySupport] = {
     "build": S("supported", "a string becomes `{context}`; context made absolute; `context`, `dockerfile`, "
                "`dockerfile_inline`, `args`, `target`, `labels`, `network` (default, host or none), `no_cache`, "
                "`tags`, `secrets` (for `RUN --mount=type=secret`), `additional_contexts` (directories and "
-               "`docker-image://`) and `pull_policy: build` apply; `cache_from`, `cache_to`, `ssh`, "
-               "`platforms` and the other keys load with a warning naming them"),
+               "`docker-image://`), `ssh` (agents for `RUN --mount=type=ssh`: `default`, a socket or key "
+               "files) and `pull_policy: build` apply; `cache_from`, `cache_to`, `platforms` and the other "
+               "keys load with a warning naming them"),
     "cap_add": S("supported"),
     "cap_drop": S("supported"),
     "cgroup": S("supported", "`host` or `private` cgroup namespace"),
