@@ -208,7 +208,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
                 for line in plan.describe():
                     click.echo(line)
                 return
-            config_files = [str(Path(f).resolve()) for f in opts.files] or [str(stack.working_dir)]
+            config_files = stack.config_files or [str(Path(f).resolve()) for f in opts.files]
             with report:
                 if plan.empty and not no_start:
                     # Nothing to create or start: no dependency waits (every container already runs

@@ -41,7 +41,7 @@ def load_stack(opts: LoadOptions, *, targets: Sequence[str] = (), consistency: b
 def stack_of(loaded: LoadedProject, opts: LoadOptions, *, targets: Sequence[str] = (),
              consistency: bool = True) -> Stack:
     """The Stack of a loaded project (what :func:`load_stack` makes of it)."""
-    return build_stack(
+    stack = build_stack(
         loaded.data,
         project=loaded.name,
         working_dir=Path(loaded.working_dir),
@@ -54,6 +54,7 @@ def stack_of(loaded: LoadedProject, opts: LoadOptions, *, targets: Sequence[str]
         service_environments=loaded.service_environments,
         consistency=consistency,
     )
+    return stack.model_copy(update={"config_files": [str(p) for p in loaded.config_files]})
 
 
 def _env_reader(*, interpolate: bool = True) -> EnvReader:
@@ -132,7 +133,8 @@ def build_stack(
         environment=env,
         warnings=report.warnings,
         extensions=normalized.get("extensions", {}),
-        **sections,
+        networks=sections["networks"], volumes=sections["volumes"], configs=sections["configs"],
+        secrets=sections["secrets"],
     )
     if consistency:
         check_references(stack, all_names, report)

@@ -229,6 +229,11 @@ def test_ls_filter_and_version_format(host: Host) -> None:
     assert sorted(host.pystack("ls", "-q", "--filter", "name=flagfixls").stdout.split()) == [
         "flagfixlsone", "flagfixlstwo"]
     assert host.pystack("ls", "--filter", "status=running", check=False).returncode == 2
+    # a file found in the directory is listed as the file, as Compose's CONFIG FILES column does
+    host.write("compose.yaml", SLEEPER.format(name="flagfixlsfound"))
+    host.pystack("up", "-d")
+    rows = json.loads(host.pystack("ls", "--format", "json", "--filter", "name=flagfixlsfound").stdout)
+    assert [r["ConfigFiles"] for r in rows] == [str(host.workdir / "compose.yaml")]
     assert "version" in json.loads(host.pystack("version", "--format", "json").stdout)
 
 

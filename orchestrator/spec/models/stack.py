@@ -22,6 +22,7 @@ class Stack(Model, StackBehaviour):
     configs: dict[str, FileObject] = Field(default_factory=dict)
     secrets: dict[str, FileObject] = Field(default_factory=dict)
     working_dir: Path
+    config_files: list[str] = Field(default_factory=list, repr=False)  # as loaded; "-" for standard input
     environment: dict[str, str] = Field(default_factory=dict, repr=False)
     warnings: list[str] = Field(default_factory=list)
     disabled_services: dict[str, Service] = Field(default_factory=dict, repr=False)
