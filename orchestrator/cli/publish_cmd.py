@@ -2,9 +2,10 @@
 
 Before anything is sent, the checks Compose makes: a service that only builds (no ``image`` to
 run elsewhere) refuses the publication, environment variables and env files are refused unless
-``--with-env`` (they are where secrets live), and bind mounts are published only once confirmed
-(``-y``), since their paths are this machine's. Then the images the stack builds are pushed (a
-failure is a warning, as in Compose), and the files go up as one artifact (``stack_artifact``).
+``--with-env`` (they are where secrets live), and bind mounts, and whatever in the files looks like a
+credential (``images.secret_scan``), are published only once confirmed (``-y``). Then the images
+the stack builds are pushed (a failure is a warning, as in Compose), and the files go up as one
+artifact (``stack_artifact``).
 The files are published as written, except that a path to an env file or to a file a service
 extends is replaced in place by the name of the copy published beside it.
 """
@@ -59,6 +60,7 @@ def publish(click_ctx: click.Context, repository: str, oci_version: str | None, 
     _confirm_binds(stack, yes)
     version = f"pystack {__version__}"
     parts = _parts(loaded.config_files, loaded.working_dir, with_env=with_env, version=version)
+    _confirm_sensitive(parts, yes)
     if resolve_image_digests:
         from orchestrator.cli.config_cmd import _pins
 
@@ -109,6 +111,26 @@ def _confirm_binds(stack: Stack, yes: bool) -> None:
         raise PystackError(f"publish: the stack has bind mounts ({'; '.join(binds)}); run with -y to publish them")
     click.echo(text, err=True)
     if not click.confirm("Are you ok to publish these bind mount declarations?", default=False, err=True):
+        raise PystackError("publish: cancelled")
+
+
+def _confirm_sensitive(parts: list[Part], yes: bool) -> None:
+    """Compose's check for sensitive data: what looks like a credential in a published file is
+    listed (redacted) and published only once confirmed."""
+    from orchestrator.errors import PystackError
+    from orchestrator.images.secret_scan import scan
+
+    found = [f for part in parts for f in scan(part.name, part.data.decode(errors="replace"))]
+    if not found or yes:
+        return
+    lines = [f"{f.file}:{f.line}: {f.kind} ({f.excerpt})" for f in found]
+    if not sys.stdin.isatty():
+        shown = "; ".join(lines[:3]) + (f"; and {len(lines) - 3} more" if len(lines) > 3 else "")
+        raise PystackError(f"publish: the files hold what looks like sensitive data ({shown}); remove it, or run "
+                           "with -y to publish it anyway")
+    click.echo("you are about to publish sensitive data within your OCI artifact; please double check that you "
+               "are not leaking sensitive data:\n  " + "\n  ".join(lines), err=True)
+    if not click.confirm("Are you ok to publish these sensitive data?", default=False, err=True):
         raise PystackError("publish: cancelled")
 
 

@@ -196,3 +196,20 @@ def test_compose_file_names_a_published_stack(host: Host, registry: str) -> None
 
     missing = host.pystack("config", check=False, env={"COMPOSE_FILE": f"oci://{registry}/nothing:1"})
     assert missing.returncode != 0 and "COMPOSE_FILE=oci://" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_sensitive_data_is_published_only_once_confirmed(host: Host, registry: str) -> None:
+    """Compose's check: a credential in a published file (here a literal password) is listed, redacted,
+    and the publication refused without a terminal unless ``-y``; nothing is pushed before that."""
+    value = "hunter" + "-2-" + "correct"
+    host.write("sens/compose.yaml", "services:\n  s:\n    image: busybox:latest\n"
+                                    f"    environment:\n      DB_HOST: db\n      DB_PASSWORD: {value}\n")
+    f = str(host.workdir / "sens" / "compose.yaml")
+    res = host.pystack("-f", f, "publish", "--with-env", f"{registry}/sens:1", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert "compose.yaml:6: password assignment (hunt…)" in res.stderr and "-y" in res.stderr
+    assert value not in res.stderr
+    unpublished = host.sh(f"wget -q -O- http://127.0.0.1:{PORT}/v2/sens/tags/list")
+    assert unpublished.returncode != 0  # the repository does not exist: nothing was pushed
+    host.pystack("-f", f, "publish", "--with-env", "-y", f"{registry}/sens:1")
+    assert _manifest(host, "sens", "1")["artifactType"] == "application/vnd.docker.compose.project"
