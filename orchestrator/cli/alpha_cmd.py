@@ -1,6 +1,6 @@
 """``pystack alpha``: Compose's experimental commands, ``viz`` (a Graphviz graph of the stack),
-``dry-run -- COMMAND`` (the command under the global ``--dry-run``) and ``publish`` under its older
-name."""
+``generate`` (a stack file from existing containers), ``dry-run -- COMMAND`` (the command under
+the global ``--dry-run``) and ``publish`` under its older name."""
 
 from __future__ import annotations
 
@@ -66,3 +66,42 @@ def dry_run(ctx: click.Context, command: tuple[str, ...]) -> None:
     opts.dry_run = True
     with cmd.make_context(name, list(args), parent=root) as sub:
         cmd.invoke(sub)
+
+
+@alpha.command()
+@click.argument("containers", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
+              help="Format the output. Values: [yaml | json]")
+@click.option("--name", default=None, help="Project name to set in the Compose file")
+@click.option("--project-dir", default=None, help="Directory to use for the project: paths below it are written "
+                                                   "relative to it.")
+@click.pass_obj
+def generate(opts: GlobalOptions, containers: tuple[str, ...], fmt: str, name: str | None,
+             project_dir: str | None) -> None:
+    """EXPERIMENTAL - Generate a Compose file from existing containers.
+
+    CONTAINERS are names (a part of one matches, as Docker's name filter) or id prefixes.
+    """
+    import os
+
+    from orchestrator.cli import project as proj
+    from orchestrator.cli.generate_render import Found
+    from orchestrator.cli.generate_render import generate as render
+    from orchestrator.errors import PystackError
+    from orchestrator.spec.serialize import dump_json, dump_yaml, escape_interpolation, relative_paths
+    from orchestrator.state import containers as cstate
+
+    click.echo("generate command is EXPERIMENTAL", err=True)
+    if not containers:
+        raise PystackError("alpha generate: at least one container must be specified")
+    records = cstate.every(proj.context(opts).db())
+    chosen = [r for r in records if any(c in r.name or r.id.startswith(c) for c in containers)]
+    if not chosen:
+        raise PystackError(f"alpha generate: no container(s) found with the following name(s): {','.join(containers)}")
+    doc, warnings = render([Found(r.name, r.project, r.service, r.one_off, r.image, r.spec) for r in chosen], name)
+    for w in warnings:
+        click.echo(f"WARN {w}", err=True)
+    if project_dir:
+        doc = relative_paths(doc, os.path.abspath(project_dir))
+    doc = escape_interpolation(doc)
+    click.echo(dump_json(doc) if fmt == "json" else dump_yaml(doc), nl=False)

@@ -15,6 +15,7 @@ from orchestrator.reconcile import secrets
 from orchestrator.reconcile.desired import DevicePlan, FilePlan, MountPlan, NetPlan, PortPlan, ServicePlan
 from orchestrator.reconcile.health_merge import effective_health
 from orchestrator.reconcile.policy import RestartPolicy
+from orchestrator.spec.definitions import used_by as used_definitions
 from orchestrator.spec.volume_driver import UnsupportedVolume, local_mount
 
 if TYPE_CHECKING:
@@ -256,6 +257,9 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "",
     config_hash = sha256.hexdigest(f"{svc.config_hash()}:{image_id}{profile}{more}".encode())
     # What the hash covers beyond the file, kept beside it so that a recreate names it
     # ("recreate web-1: image digest changed") instead of a bare "configuration changed".
+    used = used_definitions(svc, stack)
+    if used:  # what ``alpha generate`` writes back beside the service
+        spec["top-level"] = used
     if image_id:
         spec["image digest"] = image_id
     if profile:

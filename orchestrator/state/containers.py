@@ -223,6 +223,12 @@ def for_project(conn: sqlite3.Connection, project: str, *, include_one_off: bool
     return [ContainerRecord.from_row(r) for r in rows]
 
 
+def every(conn: sqlite3.Connection) -> list[ContainerRecord]:
+    """Every container of every project, by name."""
+    rows = conn.execute("SELECT * FROM containers ORDER BY name").fetchall()
+    return [ContainerRecord.from_row(r) for r in rows]
+
+
 def record_stack(conn: sqlite3.Connection, project: str, working_dir: str, config_files: list[str]) -> None:
     with transaction(conn):
         conn.execute(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import field_serializer
+from pydantic import field_serializer, field_validator
 
 from orchestrator.spec.models.base import Model
 from orchestrator.spec.models.units import (
@@ -32,6 +32,12 @@ class Healthcheck(Model):
     start_period: float | None = None
     start_interval: float | None = None
     disable: bool = False
+
+    @field_validator("interval", "timeout", "start_period", "start_interval", mode="before")
+    @classmethod
+    def _read_durations(cls, value: Any) -> Any:
+        """A duration as the JSON form writes it ("1m30s"): a dumped model validates back."""
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_serializer("interval", "timeout", "start_period", "start_interval", when_used="unless-none")
     def _durations(self, value: float) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import field_serializer
+from pydantic import field_serializer, field_validator
 
 from orchestrator.spec.behaviour import RestartBehaviour
 from orchestrator.spec.models.base import Model
@@ -19,6 +19,12 @@ class RestartPolicy(Model, RestartBehaviour):
     max_attempts: int | None = None
     delay: float | None = None
     window: float | None = None
+
+    @field_validator("delay", "window", mode="before")
+    @classmethod
+    def _read_durations(cls, value: Any) -> Any:
+        """A duration as the JSON form writes it ("1m30s"): a dumped model validates back."""
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_serializer("delay", "window")
     def _durations(self, value: float | None) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, field_serializer
+from pydantic import Field, PrivateAttr, field_serializer, field_validator
 
 from orchestrator.spec.behaviour import ServiceBehaviour
 from orchestrator.spec.models.base import Model
@@ -15,7 +15,7 @@ from orchestrator.spec.models.networks import ServiceNetwork
 from orchestrator.spec.models.ports import PortConfig
 from orchestrator.spec.models.resources import Resources
 from orchestrator.spec.models.restart import RestartPolicy
-from orchestrator.spec.models.units import format_duration
+from orchestrator.spec.models.units import format_duration, parse_duration
 from orchestrator.spec.models.volumes import ServiceVolume
 
 
@@ -133,6 +133,12 @@ class Service(Model, ServiceBehaviour):
     pull_refresh_after: str | None = None
     extensions: dict[str, Any] = Field(default_factory=dict)
     nested_extensions: dict[str, dict[str, Any]] = Field(default_factory=dict)  # x-* below a key, by JSON path
+
+    @field_validator("stop_grace_period", mode="before")
+    @classmethod
+    def _read_durations(cls, value: Any) -> Any:
+        """A duration as the JSON form writes it ("1m30s"): a dumped model validates back."""
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_serializer("stop_grace_period")
     def _grace(self, value: float) -> str:
