@@ -221,7 +221,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
                     supervisor_client.ensure(ctx.paths, stack.name, host_netns=ctx.host_netns)
                 code = wait_healthy(ctx, stack.name, sorted(keep), wait_timeout, report) if wait and outcome.ok else 0
     for name, why in {**outcome.failed, **outcome.skipped}.items():
-        click.echo(f"service {name}: {why}", err=True)
+        click.echo(why if why.startswith(f"service {name}: ") else f"service {name}: {why}", err=True)
     if not outcome.ok:
         sys.exit(1)
     if code:
