@@ -92,7 +92,7 @@ def _only_default_network(data: dict[str, Any]) -> None:
 
 def _merge_definitions(top: dict[str, dict[str, Any]], f: Found, warnings: list[str]) -> None:
     svc = f.spec.get("service") or {}
-    recorded = svc.get("top-level")
+    recorded = f.spec.get("definitions")
     if recorded is None:  # a container made before definitions were recorded with it
         recorded = {"networks": {k: {} for k in svc.get("networks") or {}},
                     "volumes": {v["source"]: {} for v in svc.get("volumes") or []
@@ -104,6 +104,10 @@ def _merge_definitions(top: dict[str, dict[str, Any]], f: Found, warnings: list[
     for section, entries in recorded.items():
         block = top.setdefault(section, {})
         for key, definition in entries.items():
+            if section in ("secrets", "configs") and not definition.keys() & {"file", "environment", "external"}:
+                warnings.append(f"{section[:-1]} {key!r} of {f.name}: its content is not kept with the container; "
+                                f"add it under top-level {section}")
+                continue
             if key in block and block[key] != definition:
                 raise PystackError(f"alpha generate: the chosen containers define {section[:-1]} {key!r} "
                                    "differently (they belong to different projects); generate them one project "

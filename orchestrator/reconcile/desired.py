@@ -150,6 +150,8 @@ class ServicePlan:
     after: list[str] = field(default_factory=list)  # every service this one starts after (graph edges)
     made_after: list[str] = field(default_factory=list)  # whose containers must exist before this one's
     spec: dict[str, Any] = field(default_factory=dict)  # the normalized service, for change reasons
+    # the top-level definitions it uses, kept with its containers for ``alpha generate`` only
+    definitions: dict[str, Any] = field(default_factory=dict)
     pre_start: list[PreStartPlan] = field(default_factory=list)  # run before its new containers start
 
     def container_name_for(self, number: int) -> str:
@@ -230,4 +232,7 @@ def run_info(sp: ServicePlan, log_max_size: int | None, log_max_files: int) -> R
 
 
 def record_spec(sp: ServicePlan, info: RunInfo) -> dict[str, Any]:
-    return {"service": sp.spec, "run": info.to_json()}
+    out = {"service": sp.spec, "run": info.to_json()}
+    if sp.definitions:
+        out["definitions"] = sp.definitions
+    return out

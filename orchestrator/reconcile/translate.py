@@ -257,9 +257,6 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "",
     config_hash = sha256.hexdigest(f"{svc.config_hash()}:{image_id}{profile}{more}".encode())
     # What the hash covers beyond the file, kept beside it so that a recreate names it
     # ("recreate web-1: image digest changed") instead of a bare "configuration changed".
-    used = used_definitions(svc, stack)
-    if used:  # what ``alpha generate`` writes back beside the service
-        spec["top-level"] = used
     if image_id:
         spec["image digest"] = image_id
     if profile:
@@ -297,4 +294,5 @@ def service_plan(stack: Stack, svc: Service, image_id: str = "",
         after=list(svc.dependencies()),
         made_after=_made_after(svc),
         spec=spec,
+        definitions=used_definitions(svc, stack),
     )

@@ -1,7 +1,8 @@
 """The top-level networks, volumes, secrets and configs a service uses, in the file's form.
 
 They are kept with each container (beside its service's JSON) so that ``alpha generate`` can write
-a stack file back from running containers alone, definitions included. This runs for every
+a stack file back from running containers alone, definitions included; the ``content`` of a secret
+or config is not (its value may come from a secret), so that one has to be given again. This runs for every
 container ``up`` plans, on a loaded stack's models and on the load cache's records alike
 (:mod:`orchestrator.spec.records`), so it reads fields only and never imports the models.
 """
@@ -33,6 +34,8 @@ def used_by(svc: Any, stack: Any) -> dict[str, dict[str, Any]]:
                 continue
             entry = _plain(obj)
             entry.pop("name", None)
+            if section in ("secrets", "configs"):
+                entry.pop("content", None)  # a value (maybe interpolated from a secret) is never stored
             extensions = entry.pop("extensions", {})
             if obj.name != f"{stack.name}_{key}":
                 entry["name"] = obj.name

@@ -35,7 +35,8 @@ def _found(project: str = "p", only: tuple[str, ...] = ()) -> list[Found]:
     for name, svc in stack.services.items():
         if only and name not in only:
             continue
-        spec: dict[str, Any] = {"service": service_plan(stack, svc).spec, "run": {}}
+        sp = service_plan(stack, svc)
+        spec: dict[str, Any] = {"service": sp.spec, "run": {}, "definitions": sp.definitions}
         out.append(Found(f"{project}-{name}-1", project, name, False, "busybox", spec))
     return out
 
@@ -47,13 +48,14 @@ def test_definitions_are_the_same_from_models_and_cached_records() -> None:
     assert used["volumes"] == {"data": {}, "named": {"name": "shared-vol",
                                                      "driver_opts": {"type": "tmpfs", "device": "tmpfs"}}}
     assert used["networks"]["back"] == {"internal": True, "ipam": {"config": [{"subnet": "10.9.0.0/24"}]}, "x-a": 1}
-    assert used["secrets"] == {"s": {"file": "/srv/p/s.txt"}} and used["configs"] == {"c": {"content": "hello"}}
+    assert used["secrets"] == {"s": {"file": "/srv/p/s.txt"}} and used["configs"] == {"c": {}}  # no content kept
 
 
 def test_the_whole_stack_comes_back_with_its_definitions() -> None:
     doc, warnings = generate(_found(), "again")
-    assert warnings == []
-    assert list(doc) == ["name", "services", "networks", "volumes", "secrets", "configs"]
+    assert warnings == ["config 'c' of p-web-1: its content is not kept with the container; add it under "
+                        "top-level configs"]
+    assert list(doc) == ["name", "services", "networks", "volumes", "secrets"]
     web = doc["services"]["web"]
     assert web["stop_grace_period"] == "1m30s" and web["healthcheck"] == {"test": ["CMD", "true"], "interval": "2s"}
     assert web["links"] == ["db:database"] and list(web["depends_on"]) == ["db"]
@@ -66,6 +68,7 @@ def test_references_to_services_left_out_are_dropped_with_a_warning() -> None:
     doc, warnings = generate(_found(only=("web", "side")), None)
     assert "name" not in doc
     assert sorted(warnings) == [
+        "config 'c' of p-web-1: its content is not kept with the container; add it under top-level configs",
         "service 'side': volumes_from db dropped: no container of it was chosen",
         "service 'web': depends_on db dropped: no container of it was chosen",
         "service 'web': link db dropped: no container of it was chosen",
@@ -87,6 +90,7 @@ def test_same_service_of_two_projects_is_renamed_and_a_clashing_definition_refus
     assert sorted(doc["services"]) == ["db", "q-db"]
     other = {**RAW, "networks": {"back": {"internal": False}}}
     stack = build_stack(other, project="q", working_dir=Path("/srv/q"))
-    clash = Found("q-db-1", "q", "db", False, "busybox", {"service": service_plan(stack, stack.services["db"]).spec})
+    sp = service_plan(stack, stack.services["db"])
+    clash = Found("q-db-1", "q", "db", False, "busybox", {"service": sp.spec, "definitions": sp.definitions})
     with pytest.raises(PystackError, match="define network 'back' differently"):
         generate([*_found("p", ("db",)), clash], None)
