@@ -141,16 +141,18 @@ def relayed(agent: str, path: Path, *, mode: int, uid: int, gid: int) -> Iterato
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stop_r, stop_w = os.pipe()
     threads: list[threading.Thread] = []
+    accepting = threading.Thread(target=_accept, args=(listener, agent, stop_r, threads), daemon=True)
     try:
         listener.bind(str(path))
         os.chown(path, uid, gid)
         os.chmod(path, mode)
         listener.listen(16)
-        accepting = threading.Thread(target=_accept, args=(listener, agent, stop_r, threads), daemon=True)
         accepting.start()
         yield
     finally:
         os.write(stop_w, b"x")
+        if accepting.is_alive():
+            accepting.join(5)
         for t in [*threads]:
             t.join(5)
         listener.close()
