@@ -14,6 +14,9 @@ from orchestrator.cli.durations import human_duration
 from orchestrator.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
+    import sqlite3
+    from pathlib import Path
+
     from orchestrator.state.containers import ContainerRecord
 
 
@@ -38,19 +41,68 @@ def _status_text(r: object, now: float | None = None) -> str:
     return r.status.capitalize()
 
 
-def _ports(r: object) -> str:
-    from orchestrator.state.containers import ContainerRecord
+_LIVE = ("running", "paused", "restarting")
+_INIT = "/sbin/docker-init"  # runtime.config_builder.INIT_PATH, not imported: ps stays light
+Bound = dict[str, list[tuple[str, int, int, str]]]  # container id -> (host ip, host port, port, protocol)
 
-    assert isinstance(r, ContainerRecord)
+
+def _bound(conn: sqlite3.Connection, project: str) -> Bound:
+    """The host ports the stack's containers hold now (a range or an ephemeral port picked at start)."""
+    import sqlite3
+
+    out: Bound = {}
+    try:
+        rows = conn.execute("SELECT container_id, host_ip, host_port, container_port, protocol FROM net_ports "
+                            "WHERE project=? ORDER BY rowid", (project,)).fetchall()
+    except sqlite3.OperationalError:  # no network was ever made here
+        return out
+    for cid, host_ip, host_port, port, proto in rows:
+        out.setdefault(cid, []).append((host_ip, host_port, port, proto))
+    return out
+
+
+def _port_entries(r: ContainerRecord, bound: Bound) -> list[tuple[str, int, int, str]]:
+    """(URL, target, published port, protocol) as ``docker ps`` lists a container's ports: only while
+    it runs; each published port with the host port it got, the others (and ``expose``) bare."""
+    if r.status not in _LIVE:
+        return []
     svc = r.spec.get("service") or {}
-    out = []
+    held = bound.get(r.id, [])
+    out: list[tuple[str, int, int, str]] = []
     for p in svc.get("ports") or []:
         proto = p.get("protocol", "tcp")
-        if p.get("published"):
-            out.append(f"{p.get('host_ip') or '0.0.0.0'}:{p['published']}->{p['target']}/{proto}")
-        else:
-            out.append(f"{p['target']}/{proto}")
-    return ", ".join(out)
+        mine = [b for b in held if b[2] == p["target"] and b[3] == proto]
+        out.extend((ip, port, host_port, proto) for ip, host_port, port, _ in mine)
+        if not mine:
+            out.append(("", p["target"], 0, proto))
+    for e in svc.get("expose") or []:
+        port, _, proto = str(e).partition("/")
+        first = port.split("-")[0]
+        if first.isdigit() and not any(o[1] == int(first) and o[3] == (proto or "tcp") for o in out):
+            out.append(("", int(first), 0, proto or "tcp"))
+    return out
+
+
+def _ports(entries: list[tuple[str, int, int, str]]) -> str:
+    return ", ".join(f"{url}:{pub}->{target}/{proto}" if pub else f"{target}/{proto}"
+                     for url, target, pub, proto in entries)
+
+
+def _command(r: ContainerRecord, container_dir: Path) -> str:
+    """What the container runs (its process's arguments: the image's entrypoint and command when the
+    service names none), as ``docker ps`` shows it."""
+    try:
+        args = json.loads((container_dir / "config.json").read_text())["process"]["args"]
+        if args[:2] == [_INIT, "--"]:  # ``init: true``: docker ps shows what the init runs
+            args = args[2:]
+    except (OSError, ValueError, KeyError, TypeError):
+        svc = r.spec.get("service") or {}
+        args = [*(svc.get("entrypoint") or []), *(svc.get("command") or [])]
+    return shlex.join(str(a) for a in args)
+
+
+def _ellipsis(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def labels_of(r: ContainerRecord) -> dict[str, str]:
@@ -68,11 +120,9 @@ def _labels(r: ContainerRecord) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels_of(r).items()))
 
 
-def _publishers(r: ContainerRecord) -> list[dict[str, object]]:
-    svc = r.spec.get("service") or {}
-    return [{"URL": p.get("host_ip") or ("0.0.0.0" if p.get("published") else ""), "TargetPort": p["target"],
-             "PublishedPort": int(p.get("published") or 0), "Protocol": p.get("protocol", "tcp")}
-            for p in svc.get("ports") or []]
+def _publishers(entries: list[tuple[str, int, int, str]]) -> list[dict[str, object]]:
+    return [{"URL": url, "TargetPort": target, "PublishedPort": pub, "Protocol": proto}
+            for url, target, pub, proto in entries]
 
 
 STATUSES = ("paused", "restarting", "removing", "running", "dead", "created", "exited")
@@ -103,9 +153,10 @@ def _filter_statuses(filters: tuple[str, ...]) -> list[str]:
               help="Filter services by a property (status).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Format the output.")
+@click.option("--no-trunc", is_flag=True, help="Don't truncate output.")
 @click.pass_obj
 def ps(opts: GlobalOptions, services: tuple[str, ...], show_all: bool, quiet: bool, only_services: bool,
-       statuses: tuple[str, ...], filters: tuple[str, ...], fmt: str) -> None:
+       statuses: tuple[str, ...], filters: tuple[str, ...], fmt: str, no_trunc: bool) -> None:
     """List the stack's containers."""
     from orchestrator.errors import PystackError
     from orchestrator.reconcile.engine import observe
@@ -134,22 +185,27 @@ def ps(opts: GlobalOptions, services: tuple[str, ...], show_all: bool, quiet: bo
         return
     rows = []
     now = time.time()
+    bound = _bound(ctx.db(), name) if recs else {}
     for r in recs:
-        cmd = (r.spec.get("service") or {}).get("command") or []
+        entries = _port_entries(r, bound)
         rows.append({
-            "ID": r.id, "Name": r.name, "Image": r.image, "Command": shlex.join(cmd)[:30], "Service": r.service,
+            "ID": r.id, "Name": r.name, "Image": r.image, "Command": _command(r, ctx.paths.container(r.id)),
+            "Service": r.service,
             "Created": human_duration(now - r.created_at) + " ago", "Status": _status_text(r, now), "State": r.status,
-            "Health": r.health or "", "ExitCode": r.exit_code, "Ports": _ports(r),
+            "Health": r.health or "", "ExitCode": r.exit_code, "Ports": _ports(entries),
             # Compose's other fields that scripts read (jq '.Project'): the same facts, named as there
             "Names": r.name, "Project": r.project, "Labels": _labels(r),
             "RunningFor": human_duration(now - r.created_at) + " ago",
             "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(r.created_at)),
-            "Publishers": _publishers(r),
+            "Publishers": _publishers(entries),
         })
     if fmt == "json":  # JSON Lines, one object per container, as Compose's since v2.21 (and docker ps)
         for row in rows:
             click.echo(json.dumps(row))
         return
+    for row in rows:  # the table quotes the command, cut to 20 characters unless --no-trunc, as docker ps
+        row["Command"] = json.dumps(row["Command"] if no_trunc else _ellipsis(str(row["Command"]), 20),
+                                    ensure_ascii=False)
     cols = ["Name", "Image", "Command", "Service", "Created", "Status", "Ports"]
     widths = {c: max([len(c)] + [len(str(row[c])) for row in rows]) for c in cols}
     click.echo("   ".join(c.upper().ljust(widths[c]) for c in cols).rstrip())

@@ -423,6 +423,41 @@ services:
     host.pystack("-f", f, "down", "-t", "0")
 
 
+def test_ps_shows_the_ports_held_and_the_command_run(host: Host) -> None:
+    """As ``docker ps``: an ephemeral published port with the host port it got, exposed ports bare,
+    nothing for a container that does not run; the process's command (the image's when the service
+    names none; not the init of ``init: true``), quoted and cut to 20 characters unless --no-trunc."""
+    f = str(host.write("compose.yaml", """
+name: flagfixpsports
+services:
+  app:
+    image: busybox:latest
+    command: [sh, -c, "echo a long command line; sleep 1000"]
+    init: true
+    ports: ["127.0.0.1::8080"]
+    expose: ["9000"]
+  once:
+    image: busybox:latest
+    command: ["true"]
+    ports: ["127.0.0.1::8081"]
+"""))
+    host.pystack("-f", f, "up", "-d")
+    got = host.pystack("-f", f, "port", "app", "8080").stdout.strip()
+    host_port = int(got.rsplit(":", 1)[1])
+    rows = {r["Service"]: r for r in json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)}
+    app, once = rows["app"], rows["once"]
+    assert app["Ports"] == f"127.0.0.1:{host_port}->8080/tcp, 9000/tcp"
+    assert app["Publishers"] == [
+        {"URL": "127.0.0.1", "TargetPort": 8080, "PublishedPort": host_port, "Protocol": "tcp"},
+        {"URL": "", "TargetPort": 9000, "PublishedPort": 0, "Protocol": "tcp"}]
+    assert app["Command"] == "sh -c 'echo a long command line; sleep 1000'"
+    assert once["State"] == "exited" and once["Ports"] == "" and once["Publishers"] == []
+    table = host.pystack("-f", f, "ps", "app").stdout
+    assert "\"sh -c 'echo a long …\"" in table and f"127.0.0.1:{host_port}->8080/tcp" in table
+    assert "\"sh -c 'echo a long command line; sleep 1000'\"" in host.pystack("-f", f, "ps", "--no-trunc").stdout
+    host.pystack("-f", f, "down", "-t", "0")
+
+
 def test_up_remove_orphans_removes_them_and_a_profiled_service_is_no_orphan(host: Host) -> None:
     stack = """
 name: flagfixuporph
