@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 import time
 from typing import TYPE_CHECKING
 
@@ -90,7 +89,7 @@ def _ports(entries: list[tuple[str, int, int, str]]) -> str:
 
 def _command(r: ContainerRecord, container_dir: Path) -> str:
     """What the container runs (its process's arguments: the image's entrypoint and command when the
-    service names none), as ``docker ps`` shows it."""
+    service names none), joined as ``docker ps`` joins them."""
     try:
         args = json.loads((container_dir / "config.json").read_text())["process"]["args"]
         if args[:2] == [_INIT, "--"]:  # ``init: true``: docker ps shows what the init runs
@@ -98,7 +97,8 @@ def _command(r: ContainerRecord, container_dir: Path) -> str:
     except (OSError, ValueError, KeyError, TypeError):
         svc = r.spec.get("service") or {}
         args = [*(svc.get("entrypoint") or []), *(svc.get("command") or [])]
-    return shlex.join(str(a) for a in args)
+    # docker's own join: an argument with a space is wrapped in single quotes, nothing is escaped
+    return " ".join(f"'{a}'" if " " in str(a) else str(a) for a in args)
 
 
 def _ellipsis(text: str, width: int) -> str:
