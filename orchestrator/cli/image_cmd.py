@@ -1,6 +1,7 @@
 """``pystack image …``, ``images``, ``pull``, ``push``, ``login``: the image store from the command line.
 
-Output follows docker's: the ``images`` table (REPOSITORY TAG IMAGE ID CREATED SIZE),
+Output follows docker's: the ``image ls`` table (REPOSITORY TAG IMAGE ID CREATED SIZE), Compose's
+``images`` (the images of the project's containers),
 ``image inspect`` as a JSON list, ``image history`` newest layer first. The store is imported
 only inside each command so ``pystack --help`` stays fast.
 """
@@ -101,12 +102,52 @@ def image_ls(opts: GlobalOptions, quiet: bool, digests: bool) -> None:
 
 
 @click.command("images")
-@click.option("-q", "--quiet", is_flag=True, help="Only show image ids.")
-@click.option("--digests", is_flag=True, help="Show manifest digests.")
+@click.argument("services", nargs=-1)
+@click.option("-q", "--quiet", is_flag=True, help="Only display IDs.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Format the output. Values: [table | json]")
 @click.pass_obj
-def images(opts: GlobalOptions, quiet: bool, digests: bool) -> None:
-    """List images (REPOSITORY TAG IMAGE ID CREATED SIZE)."""
-    _list(opts, quiet, digests)
+def images(opts: GlobalOptions, services: tuple[str, ...], quiet: bool, fmt: str) -> None:
+    """List images used by the created containers.
+
+    As Compose's: one row per container of the project (one-offs too). Every image of the store is
+    listed by ``image ls``.
+    """
+    from orchestrator.cli import project as proj
+    from orchestrator.errors import PystackError
+    from orchestrator.state import containers as cstate
+
+    name, stack = proj.project_name(opts)
+    ctx = proj.context(opts)
+    recs = cstate.for_project(ctx.db(), name)
+    if services:
+        known = {*(stack.services if stack is not None else ()), *(r.service for r in recs)}
+        unknown = [s for s in services if s not in known]
+        if unknown:
+            raise PystackError(f"no such service: {', '.join(unknown)}")
+        recs = [r for r in recs if r.service in services]
+    store = _store(opts)
+    found: list[tuple[str, str, Image]] = []
+    for r in sorted(recs, key=lambda r: r.name):
+        try:
+            found.append((r.name, r.image, store.resolve(r.image_id or r.image)))
+        except PystackError:
+            continue  # its image was removed since: docker cannot inspect it either
+    if quiet:
+        ids = dict.fromkeys(img.id.partition(":")[2] for _, _, img in found)
+        click.echo("\n".join(ids)) if ids else None
+        return
+    if fmt == "json":
+        doc = [{"ID": img.id, "ContainerName": cname, "Repository": _repo_tag(ref)[0], "Tag": _repo_tag(ref)[1],
+                "Platform": img.platform, "Size": img.size, **({"Created": img.created} if img.created else {})}
+               for cname, ref, img in found]
+        click.echo(json.dumps(doc))
+        return
+    rows = [["CONTAINER", "REPOSITORY", "TAG", "PLATFORM", "IMAGE ID", "SIZE", "CREATED"]]
+    for cname, ref, img in found:
+        repo, tag = _repo_tag(ref)
+        rows.append([cname, repo, tag, img.platform, img.short_id, _size(img.size), _ago(img.created)])
+    click.echo(_table(rows))
 
 
 def inspect_doc(img: Image) -> dict[str, Any]:

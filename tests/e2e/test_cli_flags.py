@@ -513,21 +513,21 @@ services:
     host.pystack("-f", f, "--compatibility", "up", "-d")
     before = {c["Name"]: c["ID"] for c in json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)}
     assert sorted(before) == ["flagcompat_app_1", "flagcompat_built_1"]
-    images = host.pystack("images").stdout
+    images = host.pystack("image", "ls").stdout
     assert re.search(r"^flagcompat_built\s", images, re.M) and not re.search(r"^flagcompat-built\s", images, re.M)
 
     host.pystack("-f", f, "up", "-d", "app")  # without the flag: the same container, not a second one
     after = {c["Name"]: c["ID"] for c in json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)}
     assert after == before
     # and `up app`, as Compose's, neither builds nor pulls the images of services it leaves alone
-    assert not re.search(r"^flagcompat-built\s", host.pystack("images").stdout, re.M)
+    assert not re.search(r"^flagcompat-built\s", host.pystack("image", "ls").stdout, re.M)
     host.pystack("-f", f, "up", "-d", "--scale", "app=2", "app")
     names = sorted(c["Name"] for c in json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout))
     assert names == ["flagcompat-app-2", "flagcompat_app_1", "flagcompat_built_1"]
     one_off = host.pystack("-f", f, "run", "-d", "app", "sleep", "100", env={"COMPOSE_COMPATIBILITY": "1"}).stdout
     assert re.fullmatch(r"flagcompat_app_run_[0-9a-f]{12}", one_off.strip()), one_off
     host.pystack("-f", f, "--compatibility", "down", "-t", "0", "--rmi", "local")
-    assert "flagcompat" not in host.pystack("images").stdout
+    assert "flagcompat" not in host.pystack("image", "ls").stdout
 
 
 def test_a_global_option_from_the_env_file_under_the_command_line(host: Host) -> None:
@@ -541,3 +541,39 @@ def test_a_global_option_from_the_env_file_under_the_command_line(host: Host) ->
     assert "Container flagdotenvprog-app-1  Started" in plain.stderr, plain
     (host.workdir / ".env").unlink()
     host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_images_lists_the_images_of_the_projects_containers(host: Host) -> None:
+    """Compose's ``images [SERVICE...]``: one row per container of the project, one-offs too;
+    ``image ls`` lists the whole store."""
+    f = str(host.write("compose.yaml", """
+name: flagfiximages
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+  built:
+    build:
+      context: .
+      dockerfile_inline: |
+        FROM busybox:latest
+        RUN echo made > /made
+    command: ["sleep", "1000"]
+"""))
+    host.pystack("-f", f, "up", "-d")
+    host.pystack("image", "tag", "busybox:latest", "elsewhere/unused:1")
+    rows = [line.split() for line in host.pystack("-f", f, "images").stdout.splitlines()]
+    assert rows[0] == ["CONTAINER", "REPOSITORY", "TAG", "PLATFORM", "IMAGE", "ID", "SIZE", "CREATED"]
+    assert [r[:4] for r in rows[1:]] == [["flagfiximages-app-1", "busybox", "latest", "linux/amd64"],
+                                         ["flagfiximages-built-1", "flagfiximages-built", "latest", "linux/amd64"]]
+    doc = json.loads(host.pystack("-f", f, "images", "--format", "json", "built").stdout)
+    assert [(d["ContainerName"], d["Repository"], d["Tag"]) for d in doc] == [
+        ("flagfiximages-built-1", "flagfiximages-built", "latest")]
+    assert doc[0]["ID"].startswith("sha256:") and doc[0]["Size"] > 0
+    ids = host.pystack("-f", f, "images", "-q").stdout.split()
+    assert len(ids) == 2 and all(len(i) == 64 for i in ids)
+    assert "elsewhere/unused" in host.pystack("image", "ls").stdout
+    bad = host.pystack("-f", f, "images", "nope", check=False)
+    assert bad.returncode != 0 and "no such service: nope" in bad.stderr
+    host.pystack("image", "rm", "elsewhere/unused:1")
+    host.pystack("-f", f, "down", "-t", "0", "--rmi", "local")

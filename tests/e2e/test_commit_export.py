@@ -48,7 +48,7 @@ def test_commit_makes_an_image_that_runs_as_the_container_did(host: Host) -> Non
                        "-a", "Jane", "app", "snap:1").stdout.strip()
     assert out.startswith("sha256:") and len(out) == 71
     assert _state(host, f) == "running"  # paused for the commit, resumed after
-    assert "snap" in host.pystack("images").stdout
+    assert "snap" in host.pystack("image", "ls").stdout
     [doc] = json.loads(host.pystack("image", "inspect", "snap:1").stdout)
     labels = doc["Config"]["Labels"]
     assert labels["note"] == "committed"  # -c LABEL
@@ -127,7 +127,7 @@ def test_an_export_ended_by_sigterm_leaves_its_container_running(host: Host) -> 
 def test_commit_and_export_errors_are_one_line_and_change_nothing(host: Host) -> None:
     f = str(host.write("compose.yaml", STACK.replace("e2ecommit", "e2ecommiterr")))
     _ready(host, f)
-    before = host.pystack("images").stdout
+    before = host.pystack("image", "ls").stdout
     for args, words in [
         (["commit", "nosuch"], "no container 1 of service 'nosuch'"),
         (["commit", "--index", "2", "app"], "no container 2"),
@@ -138,6 +138,6 @@ def test_commit_and_export_errors_are_one_line_and_change_nothing(host: Host) ->
         res = host.pystack("-f", f, *args, check=False)
         assert res.returncode != 0 and words in res.stderr, (args, res.stderr)
         assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr, res.stderr
-    assert host.pystack("images").stdout == before
+    assert host.pystack("image", "ls").stdout == before
     assert _state(host, f) == "running"
     host.pystack("-f", f, "down", "-t", "0", "-v")

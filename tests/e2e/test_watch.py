@@ -60,7 +60,7 @@ def until(check: Callable[[], object], what: str, timeout: float = 20) -> None:
 
 
 def image_id(host: Host, repository: str) -> str:
-    rows = [line.split() for line in host.pystack("images").stdout.splitlines()[1:]]
+    rows = [line.split() for line in host.pystack("image", "ls").stdout.splitlines()[1:]]
     return next(row[2] for row in rows if row[0] == repository)
 
 
@@ -169,14 +169,14 @@ services:
         until(lambda: cat(host, f, "app", "/version.txt") == "2\n", "the rebuilt container", timeout=60)
         assert "Rebuilding service 'app'" in log()
         until(lambda: "was pruned" in log(), "the previous image to be pruned")
-        assert first not in host.pystack("images").stdout  # gone from the store, not only untagged
-    assert "<none>" not in host.pystack("images").stdout  # --prune (the default): no dangling image left
+        assert first not in host.pystack("image", "ls").stdout  # gone from the store, not only untagged
+    assert "<none>" not in host.pystack("image", "ls").stdout  # --prune (the default): no dangling image left
     with watching(host, f, "--quiet", "--prune=false") as log:
         host.write("app/version.txt", "3\n")
         until(lambda: cat(host, f, "app", "/version.txt") == "3\n", "the rebuilt container", timeout=60)
         until(lambda: "rebuilt and recreated" in log(), "the rebuild's end")
         assert "was pruned" not in log()
-    assert "<none>" in host.pystack("images").stdout  # kept, for image prune
+    assert "<none>" in host.pystack("image", "ls").stdout  # kept, for image prune
     host.pystack("image", "prune", "-f")
 
 

@@ -29,7 +29,7 @@ def test_image_commands(pystack_root: Path, busybox_tar: Path, tmp_path: Path) -
     out = pystack(pystack_root, "image", "import", str(busybox_tar), "pstest/bb:1", "--cmd", '["sh"]').stdout
     image_id = out.strip()
     assert image_id.startswith("sha256:")
-    table = pystack(pystack_root, "images").stdout.splitlines()
+    table = pystack(pystack_root, "image", "ls").stdout.splitlines()
     assert table[0].split() == ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"]
     assert table[1].split()[:3] == ["pstest/bb", "1", image_id[7:19]]
     doc = json.loads(pystack(pystack_root, "image", "inspect", "pstest/bb:1").stdout)
@@ -42,7 +42,7 @@ def test_image_commands(pystack_root: Path, busybox_tar: Path, tmp_path: Path) -
         "Untagged: pstest/bb:2", f"Deleted: {image_id}"]
     loaded = pystack(pystack_root, "image", "load", "-i", str(tmp_path / "a.tar.gz")).stdout
     assert loaded.splitlines() == ["Loaded image: pstest/bb:1", "Loaded image: pstest/bb:2"]
-    assert pystack(pystack_root, "images", "-q").stdout.split() == [image_id[7:19]]
+    assert pystack(pystack_root, "image", "ls", "-q").stdout.split() == [image_id[7:19]]
     bad = pystack(pystack_root, "image", "inspect", "nope:1", ok=False)
     assert bad.returncode == 1 and bad.stderr == 'image "nope:1" not found locally; pull it or build it\n'
 

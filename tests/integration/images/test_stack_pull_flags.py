@@ -34,7 +34,7 @@ services:
     f = ["-f", str(stack), "--progress", "plain"]
 
     def present() -> list[str]:
-        return sorted(line.split()[0] for line in pystack(pystack_root, "images").stdout.splitlines()[1:])
+        return sorted(line.split()[0] for line in pystack(pystack_root, "image", "ls").stdout.splitlines()[1:])
 
     pystack(pystack_root, *f, "pull", "web")
     assert present() == [f"{registry.host}/flagfix/web"]
