@@ -403,8 +403,10 @@ def down(ctx: Context, project: str, *, order: Sequence[Sequence[str]] | None, t
         raise PystackError(f"down: {len(failed)} container(s) could not be removed; run down again: "
                            + "; ".join(f"{k}: {v}" for k, v in sorted(failed.items())))
     with contextlib.suppress(ImportError):
+        networks = [n.name for n in ctx.network.list_networks(project)]
         ctx.network.cleanup_stack(project, service_released=bool(released))
-        report(f"Network {project}  Removed")
+        for net in networks:  # each by its name, as Compose reports them ("Network shop_default  Removed")
+            report(f"Network {net}  Removed")
     if remove_volumes:
         from orchestrator.reconcile.anonymous import of_project
         from orchestrator.storage.volumes import remove_volume

@@ -54,7 +54,7 @@ def test_up_and_down_draw_a_live_view_on_a_terminal(host: Host) -> None:
     final = ANSI.sub("", out.rsplit("[+] Running", 1)[1])
     assert re.search(r"Container e2eview-db-1\s+Removed", final)
     assert re.search(r"Container e2eview-api-1\s+Removed", final)
-    assert re.search(r"Network e2eview\s+Removed", final)
+    assert re.search(r"Network e2eview_default\s+Removed", final)  # by its name, as Compose
 
 
 def test_plain_progress_when_not_a_terminal(host: Host) -> None:
@@ -64,4 +64,5 @@ def test_plain_progress_when_not_a_terminal(host: Host) -> None:
     lines = res.stderr.splitlines()
     assert "Container e2eview-db-1  Healthy" in lines and "Container e2eview-api-1  Started" in lines
     assert lines.index("Container e2eview-db-1  Healthy") < lines.index("Container e2eview-api-1  Started")
-    host.pystack("-f", str(f), "down", "-t", "0")
+    down = host.pystack("-f", str(f), "down", "-t", "0").stderr.splitlines()
+    assert "Network e2eview_default  Removed" in down
