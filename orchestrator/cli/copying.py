@@ -7,17 +7,41 @@ with ``-L`` the one named as the source: on the container side resolved in its r
 Ownership as ``docker cp``'s: what is copied belongs to the destination's user, the container's
 root (as its user namespace maps it) or the user running the command, unless ``-a`` keeps the
 source's uid and gid (``owner=None``).
+
+A running container's root is its PID 1's ``/proc/PID/root``: lookups from it cross the mounts of
+the container's own mount namespace, so the copy sees what the container sees (volumes, binds,
+tmpfs, its ``/etc/hosts``), where the overlay's merged directory on the host shows only empty
+mount points. A stopped container's is that merged directory.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
+import tarfile
+import tempfile
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from orchestrator.errors import PystackError
 from orchestrator.storage.fscopy import CopyOptions, copy_entry
 from orchestrator.storage.safepath import DIR_FLAGS, open_in_root
+
+if TYPE_CHECKING:
+    from orchestrator.reconcile.context import Context
+    from orchestrator.state.containers import ContainerRecord
+
+
+def live_root(ctx: Context, rec: ContainerRecord) -> Path | None:
+    """The root of a running (or paused) container as its processes see it, else None."""
+    rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
+    try:
+        state = rt.state(rec.id)
+    except PystackError:
+        return None
+    if state.pid and state.status in ("running", "paused"):
+        return Path(f"/proc/{state.pid}/root")
+    return None
 
 
 def container_root_owner(bundle_config: Path) -> tuple[int, int]:
@@ -118,3 +142,35 @@ def copy_in(src: Path, root: Path, path: str, *, owner: tuple[int, int] | None =
             os.close(dfd)
     finally:
         os.close(root_fd)
+
+
+def copy_out_tar(root: Path, path: str, out: IO[bytes], *, follow_link: bool = False) -> None:
+    """``cp SERVICE:PATH -``: the entry as a tar stream, owners kept, as docker cp writes it."""
+    _, name = _split(path)
+    with tempfile.TemporaryDirectory(prefix="pystack-cp-") as tmp:
+        copy_out(root, path, Path(tmp), follow_link=follow_link)
+        with tarfile.open(fileobj=out, mode="w|") as tar:
+            tar.add(os.path.join(tmp, name), arcname=name)
+    out.flush()
+
+
+def copy_in_tar(stream: IO[bytes], root: Path, path: str, *, owner: tuple[int, int] | None = None) -> None:
+    """``cp - SERVICE:DIR``: a tar stream unpacked into a directory of the container. The archive is
+    unpacked on the host first with tarfile's ``data`` filter (no absolute names, no ``..``, no link
+    or device leading elsewhere), then each entry copied in as a file given by path would be."""
+    with tempfile.TemporaryDirectory(prefix="pystack-cp-") as tmp:
+        try:
+            with tarfile.open(fileobj=stream, mode="r|*") as tar:
+                tar.extractall(tmp, filter="data")
+        except (tarfile.TarError, OSError) as exc:
+            raise PystackError(f"cp: standard input is not a usable tar archive: {exc}") from None
+        root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.close(open_in_root(root_fd, posixpath.normpath("/" + path)))
+        except OSError:
+            raise PystackError(f"cp: {path}: the destination of a tar stream must be a directory of the "
+                               "container") from None
+        finally:
+            os.close(root_fd)
+        for entry in sorted(os.listdir(tmp)):
+            copy_in(Path(tmp) / entry, root, path, owner=owner)  # into the directory, by its own name

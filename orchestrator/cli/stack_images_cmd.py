@@ -7,6 +7,7 @@ the same names act on that one image, so both Compose's and Docker's habits work
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -250,8 +251,10 @@ def _size(n: Any) -> str:
 def cp(opts: GlobalOptions, source: str, dest: str, index: int, archive: bool, follow_link: bool) -> None:
     """Copy files between a container and the host: ``SERVICE:PATH HOSTPATH`` or the reverse.
 
-    Paths inside the container resolve inside its root (symlinks cannot lead out of it). What is
-    copied belongs to the container's root, or on the host to you, unless -a keeps its owner."""
+    Paths inside the container resolve inside its root (symlinks cannot lead out of it), as the
+    running container sees them: its volumes, binds and tmpfs included. What is copied belongs to the
+    container's root, or on the host to you, unless -a keeps its owner. A HOSTPATH of - is a tar
+    stream on standard output (or input), as docker cp's."""
     from orchestrator.errors import PystackError
     from orchestrator.state import containers as cstate
     name, _ = proj.project_name(opts)
@@ -269,12 +272,25 @@ def cp(opts: GlobalOptions, source: str, dest: str, index: int, archive: bool, f
     if not recs:
         raise PystackError(f"cp: no container for service {svc!r}")
     cdir = ctx.paths.container(recs[0].id)
-    from orchestrator.cli.copying import container_root_owner, copy_in, copy_out
+    from orchestrator.cli.copying import (
+        container_root_owner,
+        copy_in,
+        copy_in_tar,
+        copy_out,
+        copy_out_tar,
+        live_root,
+    )
 
-    if s_svc is not None:
-        copy_out(cdir / "merged", s_path, Path(d_path), follow_link=follow_link,
+    root = live_root(ctx, recs[0]) or cdir / "merged"
+    if s_svc is not None and d_path == "-":
+        copy_out_tar(root, s_path, sys.stdout.buffer, follow_link=follow_link)
+    elif s_svc is not None:
+        copy_out(root, s_path, Path(d_path), follow_link=follow_link,
                  owner=None if archive else (os.geteuid(), os.getegid()))
+    elif s_path == "-":
+        copy_in_tar(sys.stdin.buffer, root, d_path,
+                    owner=None if archive else container_root_owner(cdir / "config.json"))
     else:
-        copy_in(Path(s_path), cdir / "merged", d_path, follow_link=follow_link,
+        copy_in(Path(s_path), root, d_path, follow_link=follow_link,
                 owner=None if archive else container_root_owner(cdir / "config.json"))
 

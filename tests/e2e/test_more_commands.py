@@ -139,3 +139,59 @@ services:
     res = host.pystack("-f", f, "exec", "-T", "app", "sh", "-c", "test -L /tmp/hostlink || cat /tmp/hostlink")
     assert res.stdout == "in\n"
     host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_cp_sees_what_the_running_container_sees_and_speaks_tar(host: Host, tmp_path: Path) -> None:
+    """A running container's volumes, tmpfs and /etc/hostname are what cp reads and writes (not the
+    empty mount points under them), and ``-`` is a tar stream either way, as docker cp's."""
+    import io
+    import subprocess
+    import tarfile
+
+    f = str(host.write("compose.yaml", """
+name: e2ecpmounts
+services:
+  app:
+    image: busybox:latest
+    command: [sh, -c, "echo in-volume > /data/f; echo in-tmp > /scratch/t; sleep 1000"]
+    volumes: [data:/data]
+    tmpfs: [/scratch]
+volumes:
+  data: {}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    host.pystack("-f", f, "exec", "-T", "app", "sh", "-c", "until test -f /scratch/t; do sleep 0.05; done")
+    host.pystack("-f", f, "cp", "app:/data/f", str(tmp_path / "f"))
+    host.pystack("-f", f, "cp", "app:/scratch/t", str(tmp_path / "t"))
+    host.pystack("-f", f, "cp", "app:/etc/hostname", str(tmp_path / "h"))
+    hostname = host.pystack("-f", f, "exec", "-T", "app", "hostname").stdout
+    assert (tmp_path / "f").read_text() == "in-volume\n" and (tmp_path / "t").read_text() == "in-tmp\n"
+    assert (tmp_path / "h").read_text() == hostname
+    (tmp_path / "up.txt").write_text("to the volume\n")
+    host.pystack("-f", f, "cp", str(tmp_path / "up.txt"), "app:/data/")
+    assert host.pystack("-f", f, "exec", "-T", "app", "cat", "/data/up.txt").stdout == "to the volume\n"
+
+    cmd = ["nsenter", f"--net=/run/netns/{host.netns}", "python3", "-m", "orchestrator", "-f", f, "cp"]
+    out = subprocess.run([*cmd, "app:/data", "-"], capture_output=True, env=host.env(), cwd=host.workdir,
+                         check=True, timeout=60).stdout
+    with tarfile.open(fileobj=io.BytesIO(out)) as tar:
+        assert sorted(tar.getnames()) == ["data", "data/f", "data/up.txt"]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in (("sub/x", b"deep\n"), ("../escape", b"no\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    bad = subprocess.run([*cmd, "-", "app:/scratch"], input=buf.getvalue(), capture_output=True, env=host.env(),
+                         cwd=host.workdir, timeout=60)
+    assert bad.returncode != 0 and b"not a usable tar archive" in bad.stderr  # "../escape" is refused whole
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("sub/x")
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"deep\n"))
+    subprocess.run([*cmd, "-", "app:/scratch"], input=buf.getvalue(), capture_output=True, env=host.env(),
+                   cwd=host.workdir, check=True, timeout=60)
+    assert host.pystack("-f", f, "exec", "-T", "app", "cat", "/scratch/sub/x").stdout == "deep\n"
+    assert not (host.workdir.parent / "escape").exists()
+    host.pystack("-f", f, "down", "-t", "0", "-v")
