@@ -11,7 +11,11 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-DEFAULT_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+# Compose's names, in its order of preference; the override is the first of its own list found
+# beside the chosen file, whichever name that file has (compose-go's DefaultOverrideFileNames).
+DEFAULT_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+OVERRIDE_FILE_NAMES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml",
+                       "docker-compose.override.yaml")
 
 
 def default_file_dir(start: Path) -> Path | None:

@@ -6,8 +6,10 @@ directory, else the current one. Variables for interpolation are the shell envir
 files turn out to live in another directory than the one whose ``.env`` was read first, that
 directory's ``.env`` is read as well, with lower precedence. Files are
 ``-f``, else ``COMPOSE_FILE`` (split on ``COMPOSE_PATH_SEPARATOR`` or ``os.pathsep``), else the first
-of ``compose.yaml``, ``compose.yml``, ``docker-compose.yaml``, ``docker-compose.yml`` found in the
-directory or its parents, plus its matching ``*.override.*`` file. The name is ``-p``, else
+of ``compose.yaml``, ``compose.yml``, ``docker-compose.yml``, ``docker-compose.yaml`` found in the
+directory or its parents, plus the first of Compose's override names found beside it
+(``compose.override.yml``, ``compose.override.yaml``, ``docker-compose.override.yml``,
+``docker-compose.override.yaml``), whatever the name of the first. The name is ``-p``, else
 ``COMPOSE_PROJECT_NAME``, else the top-level ``name:``, else the directory's base name normalized.
 """
 
@@ -24,7 +26,7 @@ from typing import Any
 from orchestrator.errors import SpecError
 from orchestrator.spec.cache import probe_is_file
 from orchestrator.spec.context import LoadContext, display_name
-from orchestrator.spec.discovery import DEFAULT_FILE_NAMES
+from orchestrator.spec.discovery import DEFAULT_FILE_NAMES, OVERRIDE_FILE_NAMES
 from orchestrator.spec.dotenv import lookup_in, read_env_file
 from orchestrator.spec.extends import apply_extends, empty_definition
 from orchestrator.spec.include import apply_includes
@@ -105,12 +107,8 @@ def discover_files(start: Path) -> list[Path]:
     while True:
         found = [directory / n for n in DEFAULT_FILE_NAMES if probe_is_file(directory / n)]
         if found:
-            main = found[0]
-            files = [main]
-            override = main.with_name(f"{main.stem}.override{main.suffix}")
-            if probe_is_file(override):
-                files.append(override)
-            return files
+            overrides = [directory / n for n in OVERRIDE_FILE_NAMES if probe_is_file(directory / n)]
+            return [found[0], *overrides[:1]]
         if directory.parent == directory:
             break
         directory = directory.parent
@@ -118,12 +116,14 @@ def discover_files(start: Path) -> list[Path]:
     raise SpecError(f"no stack file found in {start} or its parents (looked for {names}); use -f")
 
 
-def _multiple_default_warning(files: list[Path]) -> str | None:
+def _multiple_default_warnings(files: list[Path]) -> list[str]:
     directory = files[0].parent
-    present = [n for n in DEFAULT_FILE_NAMES if probe_is_file(directory / n)]
-    if len(present) > 1:
-        return f"found several stack files ({', '.join(present)}) in {directory}: using {present[0]}"
-    return None
+    out = []
+    for names, what in ((DEFAULT_FILE_NAMES, "stack files"), (OVERRIDE_FILE_NAMES, "override files")):
+        present = [n for n in names if probe_is_file(directory / n)]
+        if len(present) > 1:
+            out.append(f"found several {what} ({', '.join(present)}) in {directory}: using {present[0]}")
+    return out
 
 
 def load_project(opts: LoadOptions) -> LoadedProject:
@@ -149,9 +149,7 @@ def load_project(opts: LoadOptions) -> LoadedProject:
         config_files = [_abs(f, cwd) for f in environment["COMPOSE_FILE"].split(sep) if f]  # as Compose: cwd
     else:
         config_files = discover_files(start_dir)
-        warning = _multiple_default_warning(config_files)
-        if warning:
-            warnings.append(warning)
+        warnings.extend(_multiple_default_warnings(config_files))
     working_dir = explicit_dir or (cwd if config_files[0] == Path("-") else config_files[0].parent)
     if working_dir != start_dir and not env_files:
         # the stack lives elsewhere (COMPOSE_FILE, discovery in a parent): its own .env is read too,

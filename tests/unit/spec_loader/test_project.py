@@ -39,6 +39,31 @@ def test_discovery_of_each_default_name(tmp_path: Path, monkeypatch: pytest.Monk
     assert [f.name for f in p.config_files] == [name, f"{stem}.override.{ext}"]
 
 
+def test_the_override_is_compose_s_first_name_found_whatever_the_main_file_s(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """compose-go's rule: the first of compose.override.yml, compose.override.yaml,
+    docker-compose.override.yml, docker-compose.override.yaml beside the chosen file."""
+    write(tmp_path, {"compose.yaml": "services:\n  a: {image: a}\n",
+                     "docker-compose.override.yml": "services:\n  a: {user: legacy}\n"})
+    monkeypatch.chdir(tmp_path)
+    p = load_project(LoadOptions(environ={}))
+    assert [f.name for f in p.config_files] == ["compose.yaml", "docker-compose.override.yml"]
+    assert p.data["services"]["a"]["user"] == "legacy" and p.warnings == []
+    write(tmp_path, {"compose.override.yaml": "services:\n  a: {user: new}\n"})
+    p = load_project(LoadOptions(environ={}))
+    assert [f.name for f in p.config_files] == ["compose.yaml", "compose.override.yaml"]
+    assert p.data["services"]["a"]["user"] == "new"
+    assert any("several override files (compose.override.yaml, docker-compose.override.yml)" in w
+               for w in p.warnings)
+
+
+def test_docker_compose_yml_is_preferred_to_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, {"docker-compose.yaml": "services:\n  a: {image: a}\n",
+                     "docker-compose.yml": "services:\n  b: {image: b}\n"})
+    monkeypatch.chdir(tmp_path)
+    assert [f.name for f in load_project(LoadOptions(environ={})).config_files] == ["docker-compose.yml"]
+
+
 def test_discovery_walks_up_to_a_parent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path, {"proj/compose.yaml": "services:\n  a: {image: a}\n", "proj/.env": "X=1\nY=proj\n"})
     write(tmp_path, {"proj/deep/er/.env": "Y=local\n"})
