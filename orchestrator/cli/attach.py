@@ -70,7 +70,7 @@ class Attacher:
                         code = self._ended(recs, abort_on_failure, exit_code_from)
                         if code is not None:
                             return code
-                    elif recs and all(_for_good(r) for r in recs):
+                    elif recs and all(exited_for_good(r) for r in recs):
                         self.poll()  # what they printed last, then their exits
                         self._announce(recs)
                         self.all_exited = True
@@ -123,7 +123,7 @@ class Attacher:
             raise errors[0]
 
 
-def _for_good(rec: ContainerRecord) -> bool:
+def exited_for_good(rec: ContainerRecord) -> bool:
     """Exited, and not to be started again by its restart policy (nor by anyone: a stop's)."""
     from orchestrator.reconcile.desired import RunInfo
     from orchestrator.reconcile.policy import should_restart

@@ -59,9 +59,14 @@ def logs(opts: GlobalOptions, services: tuple[str, ...], follow: bool, timestamp
     label = {r.id: r.name.removeprefix(f"{name}-") for r in recs}
     printer = Printer(list(label.values()), colour=proj.colour(opts, no_color), prefix=not no_log_prefix,
                       timestamps=timestamps)
+    # followers first: the records shown below end where they begin, so a line written meanwhile
+    # is shown once, by them
+    followers = {r.id: Follower(ctx.paths.container(r.id) / "log.json", from_end=True) for r in recs} if follow \
+        else {}
     merged: list[tuple[float, str, LogRecord]] = []
     for r in recs:
-        items = list(read_records(ctx.paths.container(r.id) / "log.json"))
+        upto = followers[r.id].offset if r.id in followers and followers[r.id].inode is not None else None
+        items = list(read_records(ctx.paths.container(r.id) / "log.json", upto=upto))
         if n_tail is not None:
             items = items[-n_tail:] if n_tail > 0 else []
         for rec in items:
@@ -74,7 +79,10 @@ def logs(opts: GlobalOptions, services: tuple[str, ...], follow: bool, timestamp
         printer.write(label[cid], rec)
     if not follow:
         return
-    followers = {r.id: Follower(ctx.paths.container(r.id) / "log.json", from_end=True) for r in recs}
+    from orchestrator.cli.attach import EXIT_CHECK, exited_for_good
+    from orchestrator.reconcile.engine import observe
+
+    next_check = 0.0
     try:
         while True:
             for r in selected():
@@ -82,9 +90,22 @@ def logs(opts: GlobalOptions, services: tuple[str, ...], follow: bool, timestamp
                     label[r.id] = r.name.removeprefix(f"{name}-")
                     printer.add_name(label[r.id])
                     followers[r.id] = Follower(ctx.paths.container(r.id) / "log.json")
+            # as docker logs -f and Compose's: done once every container followed has exited for
+            # good (none its restart policy will start again), after what they printed last
+            ending = False
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + EXIT_CHECK
+                live = [r for r in observe(ctx, name, one_off=True) if r.id in followers]
+                ending = bool(live) and all(exited_for_good(r) for r in live)
             for cid, f in followers.items():
                 for rec in f.poll():
                     printer.write(label[cid], rec)
+            if ending:
+                time.sleep(0.1)  # a monitor may still be writing out the last lines of its pipe
+                for cid, f in followers.items():
+                    for rec in f.poll():
+                        printer.write(label[cid], rec)
+                return
             time.sleep(0.1)
     except KeyboardInterrupt:
         return

@@ -55,13 +55,16 @@ def log_files(log_path: Path) -> list[Path]:
     return [*rotated, log_path] if log_path.exists() else rotated
 
 
-def read_records(log_path: Path) -> Iterator[LogRecord]:
+def read_records(log_path: Path, *, upto: int | None = None) -> Iterator[LogRecord]:
+    """Every record, oldest first; of the live file only its first ``upto`` bytes when given (where
+    a :class:`Follower` made before the read starts, so that no line is shown twice or lost)."""
     for f in log_files(log_path):
-        with open(f, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                rec = parse_line(line)
-                if rec:
-                    yield rec
+        with open(f, "rb") as fh:
+            data = fh.read(upto) if upto is not None and f == log_path else fh.read()
+        for line in data.decode("utf-8", errors="replace").split("\n"):
+            rec = parse_line(line)
+            if rec:
+                yield rec
 
 
 class Follower:

@@ -78,6 +78,22 @@ def test_logs_follow_across_restart(host: Host) -> None:
     assert all(x.startswith("client-1") for x in lines)
 
 
+def test_logs_follow_ends_when_every_container_has_exited_for_good(host: Host) -> None:
+    """As ``docker logs -f`` and Compose's: a restart is followed through, the last exit ends it."""
+    f = str(host.write("compose.yaml", """
+name: e2elogsend
+services:
+  once:
+    image: busybox:latest
+    command: [sh, -c, "echo start; sleep 0.3; echo last words; exit 1"]
+    restart: on-failure:1
+"""))
+    host.pystack("-f", f, "up", "-d")
+    res = host.pystack("-f", f, "logs", "-f", "--no-color", timeout=30)
+    assert res.stdout.splitlines() == ["once-1 | start", "once-1 | last words"] * 2
+    host.pystack("-f", f, "down", "-t", "0")
+
+
 def test_run_on_a_stack_that_was_never_up_has_dns_and_its_ports(host: Host) -> None:
     """``run`` starts the stack's network service itself: names resolve and ``--service-ports``
     forwards, as with Compose, even when no ``up`` ever ran."""
