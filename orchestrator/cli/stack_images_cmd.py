@@ -282,15 +282,19 @@ def cp(opts: GlobalOptions, source: str, dest: str, index: int, archive: bool, f
     )
 
     root = live_root(ctx, recs[0]) or cdir / "merged"
-    if s_svc is not None and d_path == "-":
-        copy_out_tar(root, s_path, sys.stdout.buffer, follow_link=follow_link)
-    elif s_svc is not None:
-        copy_out(root, s_path, Path(d_path), follow_link=follow_link,
-                 owner=None if archive else (os.geteuid(), os.getegid()))
-    elif s_path == "-":
-        copy_in_tar(sys.stdin.buffer, root, d_path,
+    try:
+        if s_svc is not None and d_path == "-":
+            copy_out_tar(root, s_path, sys.stdout.buffer, follow_link=follow_link)
+        elif s_svc is not None:
+            copy_out(root, s_path, Path(d_path), follow_link=follow_link,
+                     owner=None if archive else (os.geteuid(), os.getegid()))
+        elif s_path == "-":
+            copy_in_tar(sys.stdin.buffer, root, d_path,
+                        owner=None if archive else container_root_owner(cdir / "config.json"))
+        else:
+            copy_in(Path(s_path), root, d_path, follow_link=follow_link,
                     owner=None if archive else container_root_owner(cdir / "config.json"))
-    else:
-        copy_in(Path(s_path), root, d_path, follow_link=follow_link,
-                owner=None if archive else container_root_owner(cdir / "config.json"))
+    except OSError as exc:  # a read-only root or mount, a full disk...: what the container itself would meet
+        where = d_path if d_svc is not None else s_path
+        raise PystackError(f"cp: {where}: {exc.strerror or exc}") from None
 

@@ -156,11 +156,19 @@ services:
     command: [sh, -c, "echo in-volume > /data/f; echo in-tmp > /scratch/t; sleep 1000"]
     volumes: [data:/data]
     tmpfs: [/scratch]
+  locked:
+    image: busybox:latest
+    command: [sleep, "1000"]
+    read_only: true
 volumes:
   data: {}
 """))
     host.pystack("-f", f, "up", "-d")
     host.pystack("-f", f, "exec", "-T", "app", "sh", "-c", "until test -f /scratch/t; do sleep 0.05; done")
+    (tmp_path / "x").write_text("x\n")
+    refused = host.pystack("-f", f, "cp", str(tmp_path / "x"), "locked:/etc/", check=False)
+    assert refused.returncode != 0 and "Read-only file system" in refused.stderr  # as the container meets it
+    assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     host.pystack("-f", f, "cp", "app:/data/f", str(tmp_path / "f"))
     host.pystack("-f", f, "cp", "app:/scratch/t", str(tmp_path / "t"))
     host.pystack("-f", f, "cp", "app:/etc/hostname", str(tmp_path / "h"))
