@@ -189,41 +189,70 @@ def push(click_ctx: click.Context, targets: tuple[str, ...], insecure: bool, qui
 
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("--no-stream", is_flag=True, help="One sample, then exit.")
+@click.option("-a", "--all", "show_all", is_flag=True, help="Show all containers (default shows just running).")
+@click.option("--no-stream", is_flag=True, help="Disable streaming stats and only pull the first result.")
+@click.option("--no-trunc", is_flag=True, help="Do not truncate output.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="Format the output.")
+              help="Format the output: docker's table, or one JSON object per container and line.")
 @click.pass_obj
-def stats(opts: GlobalOptions, services: tuple[str, ...], no_stream: bool, fmt: str) -> None:
-    """CPU, memory and pids of the stack's running containers, from their cgroups."""
+def stats(opts: GlobalOptions, services: tuple[str, ...], show_all: bool, no_stream: bool, no_trunc: bool,
+          fmt: str) -> None:
+    """Display a live stream of container(s) resource usage statistics.
+
+    Read from each container's cgroup (CPU, memory, block I/O, pids) and network namespace, with
+    docker's columns; CPU % is over the time between two readings (half a second for --no-stream).
+    """
+    import contextlib
     import json
     import time
 
+    from orchestrator.cli import stats_view as view
+    from orchestrator.errors import PystackError
     from orchestrator.state import containers as cstate
 
     name, _ = proj.project_name(opts)
     ctx = proj.context(opts)
+    host_memory = _host_memory()
     last: dict[str, tuple[float, int]] = {}
+
+    def read() -> list[view.Reading]:
+        out = []
+        for r in cstate.for_project(ctx.db(), name):
+            if services and r.service not in services:
+                continue
+            rt = ctx.runtime(None if r.runtime == "pystack" else r.runtime)
+            running = r.status in ("running", "paused")
+            if not running and not show_all:
+                continue
+            s: dict[str, Any] = rt.stats(r.id) if running else {}
+            now, cpu = time.monotonic(), int(s.get("cpu_usage_ns") or 0)
+            prev = last.get(r.id)
+            pct = 100.0 * (cpu - prev[1]) / ((now - prev[0]) * 1e9) if prev and now > prev[0] else 0.0
+            last[r.id] = (now, cpu)
+            limit = int(s.get("memory_limit") or 0)
+            rx = tx = 0
+            if running and r.netns:  # its own namespace: host or joined ones show 0B, as docker's
+                with contextlib.suppress(OSError, ValueError, PystackError):
+                    rx, tx = view.net_bytes(Path(f"/proc/{rt.state(r.id).pid}/net/dev").read_text())
+            out.append(view.Reading(r.id, r.name, max(pct, 0.0), int(s.get("memory_usage") or 0),
+                                    limit if 0 < limit < host_memory else host_memory, rx, tx,
+                                    int(s.get("io_read_bytes") or 0), int(s.get("io_write_bytes") or 0),
+                                    int(s.get("pids_current") or 0)))
+        return out
+
     try:
+        if no_stream:
+            read()
+            time.sleep(0.5)
         while True:
-            rows: list[dict[str, Any]] = []
-            for r in cstate.for_project(ctx.db(), name):
-                if r.status != "running" or (services and r.service not in services):
-                    continue
-                s = ctx.runtime(None if r.runtime == "pystack" else r.runtime).stats(r.id)
-                now, cpu = time.monotonic(), int(s.get("cpu_usage_ns") or 0)
-                prev = last.get(r.id)
-                pct = 100.0 * (cpu - prev[1]) / ((now - prev[0]) * 1e9) if prev and now > prev[0] else 0.0
-                last[r.id] = (now, cpu)
-                rows.append({"Name": r.name, "CPUPerc": round(pct, 2), "MemUsage": s.get("memory_usage"),
-                             "MemLimit": s.get("memory_limit"), "PIDs": s.get("pids_current")})
+            readings = read()
             if fmt == "json":
-                click.echo(json.dumps(rows))
+                for reading in readings:
+                    click.echo(json.dumps(view.fields(reading, trunc=not no_trunc)))
             else:
-                click.echo(f"{'NAME':<28} {'CPU %':>7} {'MEM USAGE':>12} {'MEM LIMIT':>12} {'PIDS':>5}")
-                for row in rows:
-                    lim = int(row["MemLimit"] or 0)
-                    click.echo(f"{row['Name']:<28} {row['CPUPerc']:>6.2f}% {_size(row['MemUsage']):>12} "
-                               f"{_size(lim) if lim and lim < 2**62 else '-':>12} {row['PIDs'] or 0:>5}")
+                if sys.stdout.isatty() and not no_stream:
+                    click.echo("\x1b[2J\x1b[H", nl=False)  # redrawn in place, as docker stats does
+                click.echo(view.table(readings, trunc=not no_trunc))
             if no_stream:
                 return
             time.sleep(1.0)
@@ -231,13 +260,16 @@ def stats(opts: GlobalOptions, services: tuple[str, ...], no_stream: bool, fmt: 
         return
 
 
-def _size(n: Any) -> str:
-    v = float(n or 0)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if v < 1024 or unit == "GiB":
-            return f"{v:.1f}{unit}"
-        v /= 1024
-    return f"{v:.1f}GiB"
+def _host_memory() -> int:
+    """What docker shows as the limit of a container that has none: the host's memory."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 @click.command()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -29,8 +28,9 @@ services:
     host.pystack("-f", f, "start")
     assert json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)[0]["State"] == "running"
 
-    stats = json.loads(host.pystack("-f", f, "stats", "--no-stream", "--format", "json").stdout)
-    assert stats[0]["MemLimit"] == 48 * 1024 * 1024 and stats[0]["PIDs"] >= 1
+    stats = json_lines(host.pystack("-f", f, "stats", "--no-stream", "--format", "json").stdout)
+    assert stats[0]["MemUsage"].endswith(" / 48MiB") and int(stats[0]["PIDs"]) >= 1
+    assert stats[0]["Name"] == "e2emore-app-1" and len(stats[0]["ID"]) == 12
 
     dest = tmp_path / "out.txt"
     host.pystack("-f", f, "cp", "app:/built.txt", str(dest))
@@ -203,3 +203,37 @@ volumes:
     assert host.pystack("-f", f, "exec", "-T", "app", "cat", "/scratch/sub/x").stdout == "deep\n"
     assert not (host.workdir.parent / "escape").exists()
     host.pystack("-f", f, "down", "-t", "0", "-v")
+
+
+def test_stats_as_docker_stats_with_cpu_over_an_interval(host: Host) -> None:
+    """docker's columns and units; a busy container's CPU % is measured even with --no-stream; the
+    limit of a container without one is the host's memory; -a adds stopped containers."""
+    import re
+
+    f = str(host.write("compose.yaml", """
+name: e2estats
+services:
+  busy:
+    image: busybox:latest
+    command: [sh, -c, "while :; do :; done"]
+    mem_limit: 64m
+  idle:
+    image: busybox:latest
+    command: [sleep, "1000"]
+  gone:
+    image: busybox:latest
+    command: ["true"]
+"""))
+    host.pystack("-f", f, "up", "-d")
+    rows = {r["Name"]: r for r in json_lines(host.pystack("-f", f, "stats", "--no-stream", "--format", "json").stdout)}
+    assert sorted(rows) == ["e2estats-busy-1", "e2estats-idle-1"]
+    busy, idle = rows["e2estats-busy-1"], rows["e2estats-idle-1"]
+    assert float(busy["CPUPerc"].rstrip("%")) > 20.0, busy  # a spinning shell, over half a second
+    assert re.fullmatch(r"[\d.]+(B|KiB|MiB) / 64MiB", busy["MemUsage"]) and busy["MemPerc"].endswith("%")
+    assert re.fullmatch(r"[\d.]+k?B / [\d.]+k?B", busy["NetIO"]) and re.fullmatch(r"\S+ / \S+", busy["BlockIO"])
+    assert idle["MemUsage"].endswith("GiB") and float(idle["CPUPerc"].rstrip("%")) < 20.0
+    table = host.pystack("-f", f, "stats", "--no-stream", "-a").stdout.splitlines()
+    assert re.split(r"\s{2,}", table[0]) == ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O",
+                                    "BLOCK I/O", "PIDS"]
+    assert any("e2estats-gone-1" in line for line in table[1:])  # stopped: shown with -a only
+    host.pystack("-f", f, "down", "-t", "0")
