@@ -214,6 +214,11 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
                     # Nothing to create or start: no dependency waits (every container already runs
                     # as the file says), no network service to boot.
                     outcome = stack_ops.up_unchanged(ctx, stack, config_files)
+                    from orchestrator.state import containers as cstate
+
+                    for rec in cstate.for_project(ctx.db(), stack.name, include_one_off=False):
+                        if rec.service in keep and rec.status == "running":  # as Compose says: all is well
+                            report(f"Container {rec.name}  Running")
                 else:
                     stack_ops.spawn_network_service(ctx, stack.name, plan)
                     outcome = stack_ops.up(ctx, stack, sp, plan, up_opts, report, config_files)

@@ -55,7 +55,8 @@ def test_up_wait_serves_then_down_removes_everything(host: Host) -> None:
     # nothing changed: an empty plan, and the containers are the same ones
     dry = host.pystack("-f", str(f), "up", "--dry-run").stdout
     assert "nothing to do" in dry
-    host.pystack("-f", str(f), "up", "-d")
+    same = host.pystack("-f", str(f), "up", "-d").stderr.splitlines()
+    assert sorted(same) == [f"Container e2ebasic-{s}-1  Running" for s in ("api", "db", "web")]  # as Compose
     again = json_lines(host.pystack("-f", str(f), "ps", "--format", "json").stdout)
     assert sorted(r["ID"] for r in again) == sorted(r["ID"] for r in ps)
 
