@@ -34,14 +34,19 @@ def env_files(files: list[str], project_directory: str | None, env_file_opts: li
     return [start / ".env"]
 
 
-def apply(paths: list[Path], environ: MutableMapping[str, str]) -> list[str]:
-    """Set in ``environ`` each setting one of ``paths`` gives and ``environ`` lacks; the names set."""
+def read(paths: list[Path]) -> list[tuple[Path, str]]:
+    """The env files that exist, with their text: read once per command."""
     texts = []
     for path in paths:
         try:
             texts.append((path, path.read_text(errors="replace")))
         except OSError:
             continue
+    return texts
+
+
+def apply(texts: list[tuple[Path, str]], environ: MutableMapping[str, str]) -> list[str]:
+    """Set in ``environ`` each setting the env files give and ``environ`` lacks; the names set."""
     if not any(key in text for _, text in texts for key in SETTINGS):
         return []
     from orchestrator.errors import PystackError

@@ -121,8 +121,9 @@ def cli(
     """pystack: Compose-compatible stacks on pystack's own container engine."""
     from orchestrator.cli import dotenv_settings
 
-    named = dotenv_settings.apply(
-        dotenv_settings.env_files(list(files), project_directory, list(env_files), os.environ), os.environ)
+    dotenv_texts = dotenv_settings.read(
+        dotenv_settings.env_files(list(files), project_directory, list(env_files), os.environ))
+    named = dotenv_settings.apply(dotenv_texts, os.environ)
     if named:  # the group's own options were read before the .env was: those left to their default
         given = _from_env(ctx, named)
         ansi, progress = given.get("ansi", ansi), given.get("progress", progress)
@@ -150,11 +151,11 @@ def cli(
         from orchestrator.cli.remote_stack import materialize
 
         materialize(opts)
-    elif not opts.files and "oci://" in os.environ.get("COMPOSE_FILE", "oci://"):  # unset: .env may set it
+    elif not opts.files and ("oci://" in os.environ.get("COMPOSE_FILE", "") or (
+            "COMPOSE_FILE" not in os.environ and any("oci://" in text for _, text in dotenv_texts))):
         from orchestrator.cli.remote_stack import materialize_compose_file
 
-        materialize_compose_file(
-            os.environ, dotenv_settings.env_files([], project_directory, list(env_files), os.environ), opts.root)
+        materialize_compose_file(os.environ, [path for path, _ in dotenv_texts], opts.root)
     if compatibility:
         from orchestrator import naming
 
