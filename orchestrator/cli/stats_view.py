@@ -27,24 +27,22 @@ class Reading:
     pids: int
 
 
+def _scaled(n: float, base: int, units: tuple[str, ...], digits: int) -> str:
+    i = 0
+    while n >= base and i < len(units) - 1:
+        n /= base
+        i += 1
+    return f"{n:.{digits}g}{units[i]}"
+
+
 def binary_size(n: float) -> str:
     """docker's BytesSize: four significant digits, 1024-based units."""
-    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-    i = 0
-    while n >= 1024 and i < len(units) - 1:
-        n /= 1024
-        i += 1
-    return f"{n:.4g}{units[i]}"
+    return _scaled(n, 1024, ("B", "KiB", "MiB", "GiB", "TiB", "PiB"), 4)
 
 
 def decimal_size(n: float) -> str:
     """docker's HumanSizeWithPrecision(n, 3): three significant digits, 1000-based units."""
-    units = ("B", "kB", "MB", "GB", "TB", "PB")
-    i = 0
-    while n >= 1000 and i < len(units) - 1:
-        n /= 1000
-        i += 1
-    return f"{n:.3g}{units[i]}"
+    return _scaled(n, 1000, ("B", "kB", "MB", "GB", "TB", "PB"), 3)
 
 
 def fields(r: Reading, *, trunc: bool = True) -> dict[str, str]:
