@@ -155,7 +155,7 @@ def cli(
             "COMPOSE_FILE" not in os.environ and any("oci://" in text for _, text in dotenv_texts))):
         from orchestrator.cli.remote_stack import materialize_compose_file
 
-        materialize_compose_file(os.environ, [path for path, _ in dotenv_texts], opts.root)
+        materialize_compose_file(os.environ, dotenv_texts, opts.root)
     if compatibility:
         from orchestrator import naming
 

@@ -93,7 +93,8 @@ def compose_file_entries(value: str, separator: str | None) -> list[str]:
     return [f for f in value.split(sep) if f]
 
 
-def materialize_compose_file(environ: MutableMapping[str, str], dotenv: list[Path], root: Path | None) -> None:
+def materialize_compose_file(environ: MutableMapping[str, str], dotenv: list[tuple[Path, str]],
+                             root: Path | None) -> None:
     """Replace the ``oci://`` entries of ``COMPOSE_FILE`` (from the shell, else from the project's
     env file) by the files they name, so that the loader reads the fetched copies as it would read
     local ones; the shell's value wins over the env file's, as it does for the loader."""
@@ -120,18 +121,14 @@ def materialize_compose_file(environ: MutableMapping[str, str], dotenv: list[Pat
         environ["COMPOSE_PATH_SEPARATOR"] = separator
 
 
-def _from_dotenv(paths: list[Path], environ: MutableMapping[str, str]) -> dict[str, str]:
-    """``COMPOSE_FILE`` and ``COMPOSE_PATH_SEPARATOR`` of the env files, read through the real parser
-    only when one of them names a remote stack."""
+def _from_dotenv(texts: list[tuple[Path, str]], environ: MutableMapping[str, str]) -> dict[str, str]:
+    """``COMPOSE_FILE`` and ``COMPOSE_PATH_SEPARATOR`` of the env files (as the command read them),
+    through the real parser only for those that name a remote stack."""
     from orchestrator.errors import PystackError
     from orchestrator.spec.dotenv import lookup_in, parse_dotenv
 
     found: dict[str, str] = {}
-    for path in paths:
-        try:
-            text = path.read_text(errors="replace")
-        except OSError:
-            continue
+    for path, text in texts:
         if PREFIX not in text:
             continue
         try:

@@ -128,3 +128,11 @@ def test_ssh_refusals_are_one_line(host: Host) -> None:
     host.write("compose.yaml", STACK.replace("ssh: [default, deploy=./keys/deploy]", "ssh: [other=./good]"))
     res = host.pystack("-f", f, "build", check=False)
     assert res.returncode != 0 and "id=nope is required" in res.stderr and "no such SSH agent" in res.stderr
+
+
+def test_a_bad_ssh_entry_is_one_line_at_its_key(host: Host) -> None:
+    f = str(host.write("compose.yaml", STACK.replace("ssh: [default, deploy=./keys/deploy]", "ssh: [deploy=]")))
+    res = host.pystack("-f", f, "config", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert res.stderr.strip() == ("compose.yaml:9:12: services.s.build.ssh: invalid ssh 'deploy=': expected "
+                                  "default, ID or ID=PATH[,PATH]")

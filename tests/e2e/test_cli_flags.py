@@ -577,3 +577,22 @@ services:
     assert bad.returncode != 0 and "no such service: nope" in bad.stderr
     host.pystack("image", "rm", "elsewhere/unused:1")
     host.pystack("-f", f, "down", "-t", "0", "--rmi", "local")
+
+
+def test_a_service_failure_names_the_service_once(host: Host) -> None:
+    """A replica that cannot publish the port its sibling holds: the error names the service once."""
+    f = str(host.write("compose.yaml", """
+name: flagfixonce
+services:
+  web:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    ports: ["127.0.0.1:28197:80"]
+    scale: 2
+"""))
+    res = host.pystack("-f", f, "up", "-d", check=False)
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    failed = [line for line in res.stderr.splitlines() if "cannot publish port" in line]
+    assert failed and all(line.startswith("service web: cannot publish") for line in failed), res.stderr
+    assert "service web: service web" not in res.stderr
+    host.pystack("-f", f, "down", "-t", "0")

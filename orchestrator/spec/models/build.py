@@ -96,6 +96,9 @@ def normalize_build(value: Any, base: str, home: str | None) -> dict[str, Any]:
 def _ssh_entry(entry: str, base: str, home: str | None) -> str:
     """``ID=PATH[,PATH]`` with its paths (agent sockets or key files) resolved as other paths are."""
     ident, eq, rest = entry.partition("=")
+    paths = [p.strip() for p in rest.split(",") if p.strip()]
+    if not ident.strip() or (eq and not paths):
+        raise Invalid(f"invalid ssh {entry!r}: expected default, ID or ID=PATH[,PATH]", ("ssh",))
     if not eq:
         return entry
-    return ident + "=" + ",".join(resolve_path(p.strip(), base, home) for p in rest.split(",") if p.strip())
+    return ident + "=" + ",".join(resolve_path(p, base, home) for p in paths)

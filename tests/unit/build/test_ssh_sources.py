@@ -25,3 +25,11 @@ def test_file_paths_are_resolved_from_the_project_and_home() -> None:
     assert got["ssh"] == ["default", "deploy=/proj/keys/a,/home/u/.ssh/b"]
     mapping = normalize_build({"context": ".", "ssh": {"default": None, "k": "key"}}, "/proj", None)
     assert mapping["ssh"] == ["default", "k=/proj/key"]
+
+
+@pytest.mark.parametrize("entry", ["=/k", "deploy=", " "])
+def test_a_bad_entry_in_the_file_is_refused_at_load(entry: str) -> None:
+    from orchestrator.spec.models.units import Invalid
+
+    with pytest.raises(Invalid, match="invalid ssh"):
+        normalize_build({"context": ".", "ssh": [entry]}, "/proj", None)
