@@ -14,14 +14,17 @@ import contextlib
 import fcntl
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestrator import isolated
 from orchestrator.network.service_pid import MODULE, pid_file, running_service, write_pid
 from orchestrator.paths import Paths
+
+if TYPE_CHECKING:
+    import subprocess
 
 SAFETY_POLL = 5.0  # seconds; an idle stack's service wakes 12 times a minute, not 240
 RETRY = 0.5  # seconds between two tries to bind an address that was not there yet
@@ -74,6 +77,8 @@ def spawn_service(
         cmd += ["--ports", ports]
     with contextlib.suppress(FileNotFoundError):
         _ready_file(paths, project).unlink()
+    import subprocess  # only to start it: a command that finds it running does without (~2 ms)
+
     with open(run / "network.log", "ab") as log:
         _booting[(str(paths.root), project)] = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
@@ -92,6 +97,8 @@ def abandon(paths: Paths, project: str) -> None:
     proc = _booting.pop((str(paths.root), project), None)
     if proc is None or proc.poll() is not None:
         return
+    import subprocess
+
     proc.terminate()
     try:
         proc.wait(3.0)

@@ -32,7 +32,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import shutil
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -190,6 +189,8 @@ def _copy_source(f: FilePlan, src: Path, dest: Path) -> None:
     except OSError as exc:
         raise PystackError(f"{describe(f)}: file {src}: {exc.strerror}") from None
     if stat.S_ISDIR(st.st_mode):
+        import shutil  # a directory source only: the module is on the path of every up
+
         try:
             shutil.copytree(src, dest, symlinks=True)
         except (OSError, shutil.Error) as exc:

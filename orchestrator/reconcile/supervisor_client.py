@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import time
 from typing import Any
 
@@ -74,6 +73,8 @@ def ensure(paths: Paths, project: str, *, host_netns: str | None = None) -> None
     """Start the stack's supervisor when none runs, else tell it to reload its containers."""
     if request(paths, project, "reload") is not None:
         return
+    import subprocess  # only to start one: a running supervisor is told over its socket (~2 ms)
+
     run_dir = paths.stack_run(project)
     run_dir.mkdir(parents=True, exist_ok=True)
     log = open(run_dir / "supervisor.log", "ab")  # noqa: SIM115 (handed to the child)

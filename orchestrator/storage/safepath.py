@@ -9,11 +9,12 @@ available, one component at a time with ``O_NOFOLLOW | O_DIRECTORY`` relative to
 
 from __future__ import annotations
 
-import ctypes
 import errno
+import functools
 import os
 import stat
 import struct
+from typing import Any
 
 from orchestrator.errors import ImageError
 
@@ -24,8 +25,6 @@ RESOLVE_NO_SYMLINKS = 0x04
 RESOLVE_BENEATH = 0x08
 RESOLVE_IN_ROOT = 0x10
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
 _have_openat2: bool | None = None
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NOFOLLOW
@@ -49,11 +48,25 @@ def split_member(name: str) -> list[str]:
     return parts
 
 
+@functools.cache
+def _syscall() -> Any:
+    """libc's ``syscall``, loaded on first use: a command that imports this module on its way
+    elsewhere (an ``up`` with nothing to do) does not pay for ctypes (~2 ms here)."""
+    import ctypes
+
+    fn = ctypes.CDLL(None, use_errno=True).syscall
+    fn.restype = ctypes.c_long
+    return fn
+
+
 def openat2(dir_fd: int, path: str, flags: int, resolve: int, mode: int = 0) -> int:
     """The raw ``openat2`` syscall; raises OSError (ENOSYS when the kernel lacks it)."""
+    syscall = _syscall()
+    import ctypes  # loaded by _syscall already
+
     how = struct.pack("QQQ", flags, mode, resolve)
     buf = ctypes.create_string_buffer(how, len(how))
-    fd = _libc.syscall(_SYS_OPENAT2, dir_fd, os.fsencode(path), buf, len(how))
+    fd = syscall(_SYS_OPENAT2, dir_fd, os.fsencode(path), buf, len(how))
     if fd < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), path)

@@ -12,14 +12,12 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import stat
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from orchestrator.errors import PystackError, RuntimeFailure
 from orchestrator.paths import Paths
-from orchestrator.storage.fscopy import CopyOptions, copy_contents, copy_xattrs
 from orchestrator.storage.safepath import open_in_root
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]+$")
@@ -81,6 +79,8 @@ def remove_volume(paths: Paths, name: str) -> None:
         return
     with _locked(root):
         _unmount_tmpfs(root / "_data")
+    import shutil  # here, not at the top: most commands that import this module remove nothing
+
     shutil.rmtree(root)
 
 
@@ -189,6 +189,8 @@ def populate_from_image(volume_dir: Path, image_root: Path, target: str) -> None
                 raise RuntimeFailure(msg) from None
         finally:
             os.close(rfd)
+        from orchestrator.storage.fscopy import CopyOptions, copy_contents, copy_xattrs  # only to fill one
+
         try:
             copy_contents(sfd, vfd, CopyOptions())
             st = os.fstat(sfd)
