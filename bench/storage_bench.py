@@ -121,7 +121,7 @@ def bench_unpack(work: Path, runs: int, mb: int, files: int, *, sync: bool) -> l
     return figures
 
 
-def bench_build(work: Path, runs: int) -> dict[str, Any]:
+def bench_build(work: Path, runs: int | None) -> dict[str, Any]:
     from orchestrator.images.base_images import build_busybox
     from orchestrator.images.build.builder import BuildReport, build_image
     from orchestrator.images.build.runner import RuntimeBuildRunner
@@ -140,13 +140,19 @@ def bench_build(work: Path, runs: int) -> dict[str, Any]:
                                     "RUN ls src | wc -l > count\nCMD [\"cat\", \"count\"]\n")
     runner = RuntimeBuildRunner(paths)
     build_image(ctx, tag="bench:1", build_args={}, target=None, store=store, runner=runner)
-    times = []
-    for _ in range(runs):
-        report = BuildReport()
-        t0 = time.perf_counter()
-        build_image(ctx, tag="bench:1", build_args={}, target=None, store=store, runner=runner, report=report)
-        times.append(time.perf_counter() - t0)
-        assert report.misses == 0, report.steps
+    times: list[float] = []
+
+    def counted(reps: int) -> None:
+        for _ in range(reps):
+            report = BuildReport()
+            t0 = time.perf_counter()
+            build_image(ctx, tag="bench:1", build_args={}, target=None, store=store, runner=runner, report=report)
+            times.append(time.perf_counter() - t0)
+            assert report.misses == 0, report.steps
+
+    counted(runs or 5)
+    if runs is None and statistics.median(times) < 0.1:
+        counted(5)  # the rule: 10 counted runs for anything under 100 ms
     store.close()
     return {"name": "build: unchanged rebuild, 5 steps all cached (200-file COPY)", "unit": "s",
             "pystack": stats(times), "peers": {},
@@ -155,7 +161,8 @@ def bench_build(work: Path, runs: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=None,
+                    help="counted runs (default: 5, or 10 for a figure under 100 ms)")
     ap.add_argument("--mb", type=int, default=32)
     ap.add_argument("--files", type=int, default=3000)
     ap.add_argument("--disk", action="store_true",
@@ -166,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="pystack-storage-bench-"))
     fast = work if args.disk else Path(tempfile.mkdtemp(prefix="pystack-storage-bench-", dir="/dev/shm"))
     try:
-        figures = bench_unpack(fast, args.runs, args.mb, args.files, sync=args.disk)
+        figures = bench_unpack(fast, args.runs or 5, args.mb, args.files, sync=args.disk)
         for f in figures:
             f["name"] += " on disk" if args.disk else " into tmpfs"
         figures.append(bench_build(work, args.runs))

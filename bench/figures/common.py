@@ -11,12 +11,13 @@ from bench.cmd import Failed
 from bench.stats import Series
 
 
-def rotations(tools: list[str], reps: int) -> Iterator[tuple[int, str]]:
+def rotations(tools: list[str], reps: int, first: int = 0) -> Iterator[tuple[int, str]]:
     """(rep, tool) pairs: every repetition runs each tool once, starting with a different one each time,
-    so that drift on a shared machine hits all of them alike."""
+    so that drift on a shared machine hits all of them alike. *first* numbers the first repetition (a
+    top-up goes on where the counted runs stopped)."""
     if not tools:
         return
-    for rep in range(reps):
+    for rep in range(first, first + reps):
         k = rep % len(tools)
         for tool in tools[k:] + tools[:k]:
             yield rep, tool

@@ -131,8 +131,12 @@ def measure(ctx: Context) -> list[Figure]:
 
     for _, tool in rotations(tools, ctx.warmups):
         attempt([], lambda tool=tool: one(tool))
-    for _, tool in rotations(tools, ctx.runs()):
-        out: list[float] = []
-        if attempt([fig.series(tool)], lambda tool=tool, out=out: out.append(one(tool))):
-            fig.series(tool).add(out[0])
+    def counted(reps: int, first: int) -> None:
+        for _, tool in rotations(tools, reps, first):
+            out: list[float] = []
+            if attempt([fig.series(tool)], lambda tool=tool, out=out: out.append(one(tool))):
+                fig.series(tool).add(out[0])
+
+    counted(ctx.runs(), 0)
+    counted(ctx.top_up([fig.series(t) for t in tools], 1.0), ctx.runs())
     return [fig]
