@@ -11,7 +11,8 @@ source's uid and gid (``owner=None``).
 A running container's root is its PID 1's ``/proc/PID/root``: lookups from it cross the mounts of
 the container's own mount namespace, so the copy sees what the container sees (volumes, binds,
 tmpfs, its ``/etc/hosts``), where the overlay's merged directory on the host shows only empty
-mount points. A stopped container's is that merged directory.
+mount points. A stopped container's is that merged directory, with its volumes and binds mounted
+over it for the copy (:mod:`orchestrator.cli.stopped_mounts`).
 """
 
 from __future__ import annotations

@@ -284,7 +284,8 @@ def cp(opts: GlobalOptions, source: str, dest: str, index: int, archive: bool, f
     """Copy files between a container and the host: ``SERVICE:PATH HOSTPATH`` or the reverse.
 
     Paths inside the container resolve inside its root (symlinks cannot lead out of it), as the
-    running container sees them: its volumes, binds and tmpfs included. What is copied belongs to the
+    running container sees them: its volumes, binds and tmpfs included (a stopped one's volumes and
+    binds too). What is copied belongs to the
     container's root, or on the host to you, unless -a keeps its owner. A HOSTPATH of - is a tar
     stream on standard output (or input), as docker cp's."""
     from orchestrator.errors import PystackError
@@ -313,8 +314,7 @@ def cp(opts: GlobalOptions, source: str, dest: str, index: int, archive: bool, f
         live_root,
     )
 
-    root = live_root(ctx, recs[0]) or cdir / "merged"
-    try:
+    def copy(root: Path) -> None:
         if s_svc is not None and d_path == "-":
             copy_out_tar(root, s_path, sys.stdout.buffer, follow_link=follow_link)
         elif s_svc is not None:
@@ -326,6 +326,15 @@ def cp(opts: GlobalOptions, source: str, dest: str, index: int, archive: bool, f
         else:
             copy_in(Path(s_path), root, d_path, follow_link=follow_link,
                     owner=None if archive else container_root_owner(cdir / "config.json"))
+
+    live = live_root(ctx, recs[0])
+    try:
+        if live is not None:
+            copy(live)
+        else:  # no processes to see its mounts through: bound over its root for the copy, as Docker does
+            from orchestrator.cli.stopped_mounts import run_with_mounts
+
+            run_with_mounts(cdir, copy)
     except OSError as exc:  # a read-only root or mount, a full disk...: what the container itself would meet
         where = d_path if d_svc is not None else s_path
         raise PystackError(f"cp: {where}: {exc.strerror or exc}") from None

@@ -84,6 +84,15 @@ def prepare(cfg: dict[str, Any], bundle: Path, console: str | None, rootfs_fd: i
         os.close(root_fd)
 
 
+def mount_entry(root_fd: int, m: dict[str, Any], bundle: Path) -> None:
+    """One entry of the config's ``mounts`` under the root, as :func:`prepare` mounts it (``cp`` of a
+    stopped container binds its volumes this way; see orchestrator.cli.stopped_mounts)."""
+    try:
+        _mount_one(root_fd, m, bundle, None)
+    except OSError as exc:
+        raise MountError(f"mount {m.get('destination')} ({m.get('type', 'bind')}): {exc.strerror}") from None
+
+
 def _mount_one(root_fd: int, m: dict[str, Any], bundle: Path, cgroups_path: str | None) -> None:
     dest = m["destination"]
     mtype = m.get("type")

@@ -205,6 +205,59 @@ volumes:
     host.pystack("-f", f, "down", "-t", "0", "-v")
 
 
+def test_cp_of_a_stopped_container_sees_its_volumes_and_binds_as_docker_mounts_them(host: Host, tmp_path: Path) -> None:
+    """A stopped container has no mount namespace: cp binds its volumes and bind mounts over its root
+    for the copy (as Docker mounts them), read-only where the container has them read-only, and leaves
+    no mount behind (the suite's clean-up check compares mounts before and after)."""
+    import io
+    import subprocess
+    import tarfile
+
+    (host.workdir / "shared").mkdir()
+    (host.workdir / "shared" / "s").write_text("from the host\n")
+    f = str(host.write("compose.yaml", """
+name: e2ecpstopped
+services:
+  app:
+    image: busybox:latest
+    command: [sh, -c, "echo in-volume > /data/f; sleep 1000"]
+    volumes: [data:/data, ./shared:/shared:ro]
+  locked:
+    image: busybox:latest
+    command: [sleep, "1000"]
+    read_only: true
+volumes:
+  data: {}
+"""))
+    host.pystack("-f", f, "up", "-d")
+    host.pystack("-f", f, "exec", "-T", "app", "sh", "-c", "until test -f /data/f; do sleep 0.05; done")
+    host.pystack("-f", f, "stop", "-t", "0")
+    rows = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    assert sorted(r["State"] for r in rows) == ["exited", "exited"]
+    host.pystack("-f", f, "cp", "app:/data/f", str(tmp_path / "f"))
+    host.pystack("-f", f, "cp", "app:/shared/s", str(tmp_path / "s"))
+    assert (tmp_path / "f").read_text() == "in-volume\n" and (tmp_path / "s").read_text() == "from the host\n"
+    (tmp_path / "new").write_text("written while stopped\n")
+    host.pystack("-f", f, "cp", str(tmp_path / "new"), "app:/data/")
+    for target in ("app:/shared/", "locked:/etc/"):  # a read-only bind, a read-only root: as when running
+        refused = host.pystack("-f", f, "cp", str(tmp_path / "new"), target, check=False)
+        assert refused.returncode != 0 and "Read-only file system" in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    assert not (host.workdir / "shared" / "new").exists()
+    missing = host.pystack("-f", f, "cp", "app:/data/nothing", str(tmp_path / "n"), check=False)
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+    cmd = ["nsenter", f"--net=/run/netns/{host.netns}", "python3", "-m", "orchestrator", "-f", f, "cp"]
+    out = subprocess.run([*cmd, "app:/data", "-"], capture_output=True, env=host.env(), cwd=host.workdir,
+                         check=True, timeout=60).stdout
+    with tarfile.open(fileobj=io.BytesIO(out)) as tar:
+        assert sorted(tar.getnames()) == ["data", "data/f", "data/new"]
+    host.pystack("-f", f, "start", "app")
+    assert host.pystack("-f", f, "exec", "-T", "app", "cat", "/data/new").stdout == "written while stopped\n"
+    host.pystack("-f", f, "down", "-t", "0", "-v")
+
+
 def test_stats_as_docker_stats_with_cpu_over_an_interval(host: Host) -> None:
     """docker's columns and units; a busy container's CPU % is measured even with --no-stream; the
     limit of a container without one is the host's memory; -a adds stopped containers."""
