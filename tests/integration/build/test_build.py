@@ -128,7 +128,8 @@ def test_copy_add_flags_dockerignore_and_archives(builder: Builder) -> None:
     ("FROM busybox\nCOPY missing.txt /x\n", "not found in the build context"),
     ("FROM nosuch:image\n", "not found locally"),
     ("FROM busybox\nCOPY a b /notadir\n", "must be a directory"),
-    ("FROM busybox\nRUN --mount=type=cache,target=/x true\n", "not supported"),
+    ("FROM busybox\nRUN --security=insecure true\n", "RUN --security is not supported"),
+    ("FROM busybox\nRUN --mount=type=cache,from=x,source=/s,target=/x true\n", "with from/source is not supported"),
     ("FROM --platform=linux/s390x busybox\n", "no emulation"),
 ])
 def test_failures_are_clear(builder: Builder, df: str, msg: str) -> None:
