@@ -47,11 +47,13 @@ def ssh_paths(entry: str) -> str:
               help="Network of RUN steps that do not say (default host).")
 @click.option("--ssh", "ssh", multiple=True, metavar="ID[=SOCKET|KEY]",
               help="SSH agent for RUN --mount=type=ssh: default ($SSH_AUTH_SOCK), or ID=SOCKET or ID=KEY[,KEY].")
+@click.option("--pull", is_flag=True, help="Always attempt to pull a newer version of the base images.")
 @click.argument("context", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
 def build(opts: GlobalOptions, tag: str | None, build_args: tuple[str, ...], target: str | None, dockerfile: str,
-          no_cache: bool, quiet: bool, network: str | None, ssh: tuple[str, ...], context: Path) -> None:
-    """Build an image from a Dockerfile in CONTEXT."""
+          no_cache: bool, quiet: bool, network: str | None, ssh: tuple[str, ...], pull: bool, context: Path) -> None:
+    """Build an image from a Dockerfile in CONTEXT. A base image missing from the store is pulled;
+    with --pull every base image is, present or not."""
     from orchestrator.images.build.builder import BuildReport, build_image
     from orchestrator.images.build.runner import RuntimeBuildRunner
     from orchestrator.images.build.ssh_agents import parse_sources
@@ -72,7 +74,7 @@ def build(opts: GlobalOptions, tag: str | None, build_args: tuple[str, ...], tar
         img = build_image(context, dockerfile=dockerfile, tag=tag, build_args=parse_build_args(build_args),
                           target=target, store=store, runner=runner, no_cache=no_cache, progress=say,
                           report=report, network="none" if network == "none" else "host",
-                          ssh=parse_sources([ssh_paths(a) for a in ssh], "--ssh"))
+                          ssh=parse_sources([ssh_paths(a) for a in ssh], "--ssh"), pull=pull)
     finally:
         store.close()
     if not quiet:

@@ -47,9 +47,10 @@ def _stack_services(opts: GlobalOptions, names: tuple[str, ...]) -> tuple[Stack,
 @click.option("--ssh", "ssh", multiple=True, metavar="ID[=SOCKET|KEY]",
               help="Set SSH authentications used when building service images. (use 'default' for using your "
                    "default SSH Agent)")
+@click.option("--pull", is_flag=True, help="Always attempt to pull a newer version of the image.")
 @click.pass_context
 def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool, build_args: tuple[str, ...], quiet: bool,
-          with_dependencies: bool, push_after: bool, ssh: tuple[str, ...]) -> None:
+          with_dependencies: bool, push_after: bool, ssh: tuple[str, ...], pull: bool) -> None:
     """Build the stack's images (``build [SERVICE...]``), or one directory (``build DIR -t NAME``).
 
     Names that are services of the stack file are built as its services (tagged as ``up`` will
@@ -66,7 +67,7 @@ def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool, build
             raise click.UsageError("--with-dependencies and --push are for the stack's services, not a directory")
         from orchestrator.cli.build_cmd import build as single
 
-        extra = [*(["--no-cache"] if no_cache else []), *(["-q"] if quiet else []),
+        extra = [*(["--no-cache"] if no_cache else []), *(["-q"] if quiet else []), *(["--pull"] if pull else []),
                  *(f"--build-arg={a}" for a in build_args), *(f"--ssh={a}" for a in ssh)]
         single.main(args=[*args, *extra], prog_name="pystack build", obj=opts, standalone_mode=False)
         return
@@ -94,7 +95,7 @@ def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool, build
         ref = translate.image_ref(stack.name, svc)
         report(f"Image {ref}  Building")
         build_service_image(ctx, stack, svc, ref, report, no_cache=no_cache, build_args=overrides,
-                            ssh=[ssh_paths(a) for a in ssh])
+                            ssh=[ssh_paths(a) for a in ssh], pull=pull)
         report(f"Image {ref}  Built")
         if push_after and svc.image:
             from orchestrator.cli import image_cmd

@@ -14,10 +14,11 @@ if TYPE_CHECKING:
 
 def build_service_image(ctx: Context, stack: Stack, svc: Service, ref: str, report: Callable[[str], None],
                         *, no_cache: bool = False, build_args: Mapping[str, str] | None = None,
-                        ssh: Sequence[str] = ()) -> str:
+                        ssh: Sequence[str] = (), pull: bool = False) -> str:
     """Build and tag ``ref``; returns the image id. Build args without a value are left out, as Compose does;
-    ``build_args`` (``build --build-arg``) win over the file's, and ``ssh`` (``build --ssh``) over
-    the file's ``build.ssh``."""
+    ``build_args`` (``build --build-arg``) win over the file's, ``ssh`` (``build --ssh``) over
+    the file's ``build.ssh``; ``pull`` (``build --pull``) or the file's ``build.pull`` pulls the
+    base images even when they are present."""
     from orchestrator.images.build.builder import build_image
     from orchestrator.images.build.runner import RuntimeBuildRunner
     from orchestrator.images.build.ssh_agents import parse_sources
@@ -44,7 +45,7 @@ def build_service_image(ctx: Context, stack: Stack, svc: Service, ref: str, repo
                         progress=lambda line: report(f"  {svc.name} | {line}"),
                         network="none" if b.network == "none" else "host", labels=b.labels,
                         secrets=build_secrets(stack, svc), contexts=b.additional_contexts,
-                        ssh=parse_sources([*b.ssh, *ssh], f"service {svc.name!r}: build"))
+                        ssh=parse_sources([*b.ssh, *ssh], f"service {svc.name!r}: build"), pull=pull or b.pull)
     for extra in b.tags:
         ctx.images.tag(ref, extra)
     return image.id

@@ -104,3 +104,34 @@ def _kill_leftovers(root: Path) -> None:
     for pidfile in (root / "run" / "stacks").glob("*/supervisor.pid") if (root / "run").exists() else []:
         with contextlib.suppress(OSError, ValueError):
             os.kill(int(pidfile.read_text()), 9)
+
+
+REGISTRY_PORT = 5393  # the e2e tests' registry (one test at a time uses it)
+
+
+@pytest.fixture
+def registry(host: Host) -> Iterator[str]:
+    """A registry on 127.0.0.1:5393 of the stand-in host, stopped (and its data left in tmp) at the end."""
+    work = host.workdir.parent / "registry"
+    work.mkdir()
+    (work / "config.yml").write_text(
+        "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {work / 'data'}\n"
+        f"http:\n  addr: 127.0.0.1:{REGISTRY_PORT}\n")
+    with open(work / "log", "wb") as log:
+        proc = subprocess.Popen(["nsenter", f"--net=/run/netns/{host.netns}", "docker-registry", "serve",
+                                 str(work / "config.yml")], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while host.sh(f"wget -q -O- http://127.0.0.1:{REGISTRY_PORT}/v2/").returncode != 0:
+            assert proc.poll() is None, (work / "log").read_text()
+            assert time.monotonic() < deadline, "docker-registry did not start"
+            time.sleep(0.1)
+        yield f"localhost:{REGISTRY_PORT}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,5 +1,6 @@
 """Compose's ``build`` keys: ``labels`` land on the image, ``network: none`` cuts RUN steps off,
-a network of the stack is refused, and each key the builder does not apply is named in a warning."""
+a network of the stack is refused, each key the builder does not apply is named in a warning, and
+base images come from the registry (``pull``) as BuildKit's do."""
 
 from __future__ import annotations
 
@@ -76,3 +77,56 @@ services:
     ignored = host.pystack("-f", f, "build", check=False)
     assert ignored.returncode != 0 and "excluded by .dockerignore" in ignored.stderr  # the context's own
     host.pystack("image", "rm", "buildctx-app")
+
+
+PULLED = """
+name: buildpull
+services:
+  app:
+    image: buildpull-app
+    build:
+      context: .
+      dockerfile_inline: |
+        FROM BASE
+        CMD ["cat", "/version"]
+      PULL
+"""
+
+
+def test_a_build_pulls_a_missing_base_and_with_pull_a_newer_one(host: Host, registry: str) -> None:
+    """As BuildKit resolves FROM from the registry: a base missing from the store is pulled; a present
+    one is used as it is, unless ``build --pull`` or the file's ``build.pull`` asks for the newest."""
+    base = f"{registry}/team/base:1"
+
+    def publish(version: str) -> None:
+        host.write("base/Dockerfile", f"FROM busybox:latest\nRUN echo {version} > /version\n")
+        host.pystack("build", "-q", "-t", base, str(host.workdir / "base"))
+        host.pystack("image", "push", base)
+        host.pystack("image", "rm", base)
+
+    publish("v1")
+    f = str(host.write("compose.yaml", PULLED.replace("BASE", base).replace("PULL", "")))
+    first = host.pystack("-f", f, "build")
+    assert f"pulling {base}" in first.stdout + first.stderr
+    assert host.pystack("-f", f, "run", "--rm", "-T", "app").stdout == "v1\n"
+
+    host.pystack("image", "tag", base, f"{base}-kept")  # the store's copy, kept under another name
+    publish("v2")
+    host.pystack("image", "tag", f"{base}-kept", base)  # back in the store: present, but older
+    kept = host.pystack("-f", f, "build")
+    assert "pulling" not in kept.stdout + kept.stderr
+    assert host.pystack("-f", f, "run", "--rm", "-T", "app").stdout == "v1\n"
+    pulled = host.pystack("-f", f, "build", "--pull")
+    assert f"pulling {base}" in pulled.stdout + pulled.stderr
+    assert host.pystack("-f", f, "run", "--rm", "-T", "app").stdout == "v2\n"
+
+    host.pystack("image", "tag", f"{base}-kept", base)  # older again
+    host.write("compose.yaml", PULLED.replace("BASE", base).replace("PULL", "pull: true"))
+    by_file = host.pystack("-f", f, "build")
+    assert f"pulling {base}" in by_file.stdout + by_file.stderr
+    assert host.pystack("-f", f, "run", "--rm", "-T", "app").stdout == "v2\n"
+
+    host.write("compose.yaml", PULLED.replace("BASE", f"{registry}/team/none:1").replace("PULL", ""))
+    refused = host.pystack("-f", f, "build", check=False)
+    assert refused.returncode != 0 and f"cannot pull {registry}/team/none:1" in refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import REGISTRY_PORT as PORT
 from tests.e2e.conftest import Host
 from tests.helpers.output import json_lines
 
 pytestmark = pytest.mark.root
 
-PORT = 5393
-REGISTRY = f"localhost:{PORT}"
 
 STACK = """\
 # the published file keeps this comment
@@ -42,34 +39,6 @@ services:
     command: ["sleep", "1000"]
     env_file: common.env
 """
-
-
-@pytest.fixture
-def registry(host: Host) -> Iterator[str]:
-    """A registry on 127.0.0.1:5393 of the stand-in host, stopped (and its data left in tmp) at the end."""
-    work = host.workdir.parent / "registry"
-    work.mkdir()
-    (work / "config.yml").write_text(
-        "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {work / 'data'}\n"
-        f"http:\n  addr: 127.0.0.1:{PORT}\n")
-    with open(work / "log", "wb") as log:
-        proc = subprocess.Popen(["nsenter", f"--net=/run/netns/{host.netns}", "docker-registry", "serve",
-                                 str(work / "config.yml")], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 20
-        while host.sh(f"wget -q -O- http://127.0.0.1:{PORT}/v2/").returncode != 0:
-            assert proc.poll() is None, (work / "log").read_text()
-            assert time.monotonic() < deadline, "docker-registry did not start"
-            time.sleep(0.1)
-        yield REGISTRY
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _manifest(host: Host, repo: str, tag: str) -> dict[str, object]:

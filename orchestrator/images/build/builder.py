@@ -13,6 +13,7 @@ import contextlib
 import copy
 import itertools
 import os
+import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -96,7 +97,7 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
                 report: BuildReport | None = None, network: Network = "host",
                 dockerfile_inline: str | None = None, labels: Mapping[str, str] | None = None,
                 secrets: Mapping[str, bytes] | None = None, contexts: Mapping[str, str] | None = None,
-                ssh: Sequence[SshSource] = ()) -> Image:
+                ssh: Sequence[SshSource] = (), pull: bool = False) -> Image:
     """Build ``dockerfile`` (relative to ``context`` unless absolute) and tag the result ``tag``.
 
     ``network`` is for RUN steps without ``--network`` (Compose's ``build.network``);
@@ -105,7 +106,9 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
     ``secrets`` (``build.secrets``, id → value) are what ``RUN --mount=type=secret`` lends;
     ``contexts`` (``build.additional_contexts``, name → a directory or ``docker-image://REF``) are
     what ``COPY --from``, ``RUN --mount … from=`` and ``FROM`` find under those names; ``ssh``
-    (``build.ssh``, ``build --ssh``) the agents ``RUN --mount=type=ssh`` reaches (``ssh_agents``).
+    (``build.ssh``, ``build --ssh``) the agents ``RUN --mount=type=ssh`` reaches (``ssh_agents``);
+    ``pull`` (``build --pull``, ``build.pull``) pulls every base image first, where otherwise only
+    a missing one is pulled.
     """
     ctx = Context(context)
     hashes = store.paths.build_cache / "file-hashes.json"
@@ -122,6 +125,7 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
     b = _Builder(df, ctx, dict(build_args), store, runner, no_cache, progress or (lambda _m: None),
                  report if report is not None else BuildReport())
     b.default_network = network
+    b.pull = pull
     b.secrets = dict(secrets or {})
     b.named = {name: _named_context(name, value) for name, value in (contexts or {}).items()}
     try:
@@ -132,6 +136,14 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
         return image
     finally:
         b.cleanup()
+
+
+_IMAGE_ID = re.compile(r"(sha256:)?[0-9a-f]{12,64}")
+
+
+def _pullable(ref: str) -> bool:
+    """Whether a registry could have ``ref``: a name, not an image id (which only the store knows)."""
+    return not _IMAGE_ID.fullmatch(ref)
 
 
 def _named_context(name: str, value: str) -> Context | str:
@@ -158,6 +170,8 @@ class _Builder:
         self.secrets: dict[str, bytes] = {}
         self.ssh = ssh_agents.Agents({}, Path("/nonexistent"))  # the build's agents, by ssh id
         self.named: dict[str, Context | str] = {}  # additional contexts: a directory, or an image reference
+        self.pull = False  # pull every base image first, present or not (build --pull, build.pull)
+        self.pulled: set[str] = set()
         self.meta: dict[str, str] = dict(_platform_args())
         for ins in df.global_args:
             for name, default in arg_decls(ins, self.meta, df.escape):
@@ -236,6 +250,17 @@ class _Builder:
         return out
 
     def _image(self, ref: str, where: str) -> Image:
+        """An image a stage starts from or a step reads (FROM, COPY --from, a mount's from=). BuildKit
+        resolves these from their registry: so a missing one is pulled, and with ``pull`` (build
+        --pull, build.pull) each is pulled once per build, missing or not, so that a newer base
+        is built on. A failed pull fails the build, naming the line."""
+        if ref not in self.pulled and (self.pull or not self.store.exists(ref)) and _pullable(ref):
+            self.say(f"#{next(self.counter)} pulling {ref}")
+            try:
+                self.store.pull(ref)
+            except (PystackError, OSError) as exc:
+                raise ImageError(f"{where}: cannot pull {ref}: {exc}") from None
+            self.pulled.add(ref)
         try:
             return self.store.resolve(ref)
         except ImageError as exc:

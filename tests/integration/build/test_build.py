@@ -126,7 +126,8 @@ def test_copy_add_flags_dockerignore_and_archives(builder: Builder) -> None:
     ("FROM busybox\nADD https://example.com/x /x\n", "builds offline"),
     ("FROM busybox\nCOPY ../outside /x\n", "outside the build context"),
     ("FROM busybox\nCOPY missing.txt /x\n", "not found in the build context"),
-    ("FROM nosuch:image\n", "not found locally"),
+    ("FROM 127.0.0.1:9/nosuch:image\n", "cannot pull 127.0.0.1:9/nosuch:image"),  # loopback: nothing listens
+    ("FROM 0123456789ab\n", "not found locally"),  # an image id: only the store could have it
     ("FROM busybox\nCOPY a b /notadir\n", "must be a directory"),
     ("FROM busybox\nRUN --security=insecure true\n", "RUN --security is not supported"),
     ("FROM busybox\nRUN --mount=type=cache,from=x,source=/s,target=/x true\n", "with from/source is not supported"),
