@@ -41,7 +41,9 @@ def _env_pairs(values: tuple[str, ...]) -> dict[str, str]:
 def _env_from_files(files: tuple[str, ...]) -> dict[str, str]:
     """``run --env-from-file``: each file read as a service's ``env_file`` is (dotenv lines, ``${VAR}``
     from this command's environment), later files winning; a bad one is an error at its line."""
-    from orchestrator.spec.dotenv import read_env_file
+    if not files:
+        return {}
+    from orchestrator.spec.dotenv import read_env_file  # with its interpolation: only when a file is given
 
     out: dict[str, str] = {}
     for name in files:
