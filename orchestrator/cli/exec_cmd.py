@@ -205,6 +205,9 @@ def proxy_signals(rt: Runtime, container_id: str, names: tuple[str, ...] = PROXI
 @click.option("--pull", type=click.Choice(["always", "missing", "never", "policy"]), default="policy",
               show_default=True, help="Pull image before running; \"policy\" leaves it to the service's pull_policy.")
 @click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information.")
+@click.option("--quiet-build", is_flag=True, help="Suppress progress output from the build process.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Don't print anything to STDOUT (no progress: pulls, builds, dependencies).")
 @click.option("--remove-orphans", is_flag=True, envvar="COMPOSE_REMOVE_ORPHANS",
               help="Remove containers for services not defined in the Compose file.")
 @click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VAL", help="Add or override a label.")
@@ -213,8 +216,8 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
         envs: tuple[str, ...], env_files: tuple[str, ...], entrypoint: str | None, no_deps: bool, no_tty: bool,
         interactive: bool, user: str | None, workdir: str | None, name: str | None, volumes: tuple[str, ...],
         publish: tuple[str, ...], service_ports: bool, use_aliases: bool, cap_add: tuple[str, ...],
-        cap_drop: tuple[str, ...], build: bool, pull: str, quiet_pull: bool, remove_orphans: bool,
-        labels: tuple[str, ...]) -> None:
+        cap_drop: tuple[str, ...], build: bool, pull: str, quiet_pull: bool, quiet_build: bool, quiet: bool,
+        remove_orphans: bool, labels: tuple[str, ...]) -> None:
     """Run a one-off command in a new container of SERVICE."""
     _no_such_option(service)
     extra_labels = _label_pairs(labels)
@@ -232,20 +235,20 @@ def run(opts: GlobalOptions, service: str, command: tuple[str, ...], remove: boo
     if service not in stack.services:
         raise PystackError(f"no such service: {service}")
     ctx = proj.context(opts)
-    report = proj.reporter(opts)
+    report = proj.reporter(opts) if not quiet else (lambda _line: None)
     if remove_orphans:
         with proj.stack_lock(ctx.paths, stack.name):
             _remove_orphans(ctx, stack, report)
     if not no_deps:
         deps = [d for d in stack.services[service].dependencies() if d in stack.services]
         if deps:
-            up_opts = stack_ops.UpOptions(services=tuple(deps), plan=PlanOptions())
+            up_opts = stack_ops.UpOptions(services=tuple(deps), plan=PlanOptions(), quiet_build=quiet_build)
             with proj.stack_lock(ctx.paths, stack.name):
                 sp_, plan = stack_ops.prepare(ctx, stack, up_opts, report)
                 stack_ops.up(ctx, stack, sp_, plan, up_opts, report)
     images = stack_ops.ensure_images(ctx, stack, stack_ops.UpOptions(
         services=(service,), pull=None if pull == "policy" else pull, build=True if build else None,
-        quiet_pull=quiet_pull), report)
+        quiet_pull=quiet_pull, quiet_build=quiet_build), report)
     if detach:
         stack_ops.prestart_runtime(ctx)
     else:

@@ -89,6 +89,7 @@ _CREATE_OPTIONS = (
                  show_default=True,
                  help="Pull image before running; \"policy\" leaves it to each service's pull_policy."),
     click.option("--quiet-pull", is_flag=True, help="Pull without printing progress information."),
+    click.option("--quiet-build", is_flag=True, help="Suppress the build output."),
 )
 
 
@@ -139,7 +140,7 @@ def _create_options(f: _F) -> _F:
 def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bool, wait: bool,
        wait_timeout: float | None, force_recreate: bool, no_recreate: bool, recreate_deps: bool, no_deps: bool,
        no_start: bool, remove_orphans: bool, renew_anon: bool, scale: tuple[str, ...], build: bool | None, pull: str,
-       quiet_pull: bool, abort_on_exit: bool, abort_on_failure: bool, exit_code_from: str | None,
+       quiet_pull: bool, quiet_build: bool, abort_on_exit: bool, abort_on_failure: bool, exit_code_from: str | None,
        attach: tuple[str, ...], no_attach: tuple[str, ...], attach_deps: bool, timeout: float | None,
        timestamps: bool, no_color: bool, no_log_prefix: bool, assume_yes: bool, watch: bool,
        menu: bool | None) -> None:
@@ -192,6 +193,7 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
         up_opts = stack_ops.UpOptions(
             pull=None if pull == "policy" else pull, build=build, dry_run=dry_run, no_start=no_start,
             services=tuple(sorted(keep)), renew_anonymous=renew_anon, stop_timeout=timeout, quiet_pull=quiet_pull,
+            quiet_build=quiet_build,
             plan=PlanOptions(force_recreate=force_recreate, no_recreate=no_recreate, no_start=no_start,
                              remove_orphans=remove_orphans, scale=scales, recreate_deps=recreate_deps,
                              ignore_orphans=os.environ.get("COMPOSE_IGNORE_ORPHANS", "").strip().lower()
@@ -414,9 +416,9 @@ def _graceful_stop(ctx: Context, stack: Stack, order: list[list[str]], timeout: 
 @_create_options
 @click.pass_context
 def create(click_ctx: click.Context, services: tuple[str, ...], force_recreate: bool, no_recreate: bool,
-           build: bool | None, pull: str, quiet_pull: bool, remove_orphans: bool, renew_anon: bool,
-           scale: tuple[str, ...]) -> None:
+           build: bool | None, pull: str, quiet_pull: bool, quiet_build: bool, remove_orphans: bool,
+           renew_anon: bool, scale: tuple[str, ...]) -> None:
     """Create the stack's containers without starting them (``up --no-start``)."""
     click_ctx.invoke(up, services=services, detach=True, no_start=True, force_recreate=force_recreate,
                      no_recreate=no_recreate, remove_orphans=remove_orphans, renew_anon=renew_anon, scale=scale,
-                     build=build, pull=pull, quiet_pull=quiet_pull)
+                     build=build, pull=pull, quiet_pull=quiet_pull, quiet_build=quiet_build)

@@ -45,6 +45,7 @@ class UpOptions:
     renew_anonymous: bool = False  # -V: the containers made start with empty anonymous volumes
     stop_timeout: float | None = None  # -t: the grace period of the running containers a recreate stops
     quiet_pull: bool = False  # --quiet-pull: no progress lines for the images pulled
+    quiet_build: bool = False  # --quiet-build: no lines of the builds' steps and RUN output
 
 
 def ensure_images(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -> dict[str, Image]:
@@ -64,7 +65,7 @@ def ensure_images(ctx: Context, stack: Stack, opts: UpOptions, report: Report) -
             report(f"Image {ref}  Building")
             from orchestrator.reconcile.building import build_service_image
 
-            build_service_image(ctx, stack, svc, ref, report)
+            build_service_image(ctx, stack, svc, ref, (lambda _line: None) if opts.quiet_build else report)
             report(f"Image {ref}  Built")
         elif not have or policy == "always":
             if policy == "never" or (svc.build is not None and opts.build is False and not have):

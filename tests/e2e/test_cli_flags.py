@@ -1,6 +1,7 @@
 """Command-line flags that must do what Compose's same flags do (each was once accepted and ignored,
 or did something else): ``up --pull/-t/--attach/--timestamps/--abort-on-container-failure``,
-``rm -f``, ``ps --status/--filter``, ``run --use-aliases/--cap-add``, bad values as one-line errors."""
+``rm -f``, ``ps --status/--filter``, ``run --use-aliases/--cap-add/-q``, ``--quiet-build``, bad values as
+one-line errors."""
 
 from __future__ import annotations
 
@@ -595,4 +596,44 @@ services:
     failed = [line for line in res.stderr.splitlines() if "cannot publish port" in line]
     assert failed and all(line.startswith("service web: cannot publish") for line in failed), res.stderr
     assert "service web: service web" not in res.stderr
+    host.pystack("-f", f, "down", "-t", "0")
+
+
+def test_quiet_build_and_run_quiet_keep_the_progress_out(host: Host) -> None:
+    """``--quiet-build`` (up, create, run) hides the build's steps and RUN output; ``run -q`` prints no
+    progress at all (the dependency it starts, the build), only what the container writes."""
+    def stack(marker: int) -> str:  # a new RUN line each time: the step really runs, no cache hit
+        return str(host.write("compose.yaml", f"""
+name: flagquiet
+services:
+  dep:
+    image: busybox:latest
+    command: ["sleep", "1000"]
+  app:
+    image: flagquiet-app
+    build:
+      context: .
+      dockerfile_inline: |
+        FROM busybox:latest
+        RUN echo step-output-marker-{marker}
+    command: ["echo", "from-the-container"]
+    depends_on: [dep]
+"""))
+
+    f = stack(1)
+    loud = host.pystack("-f", f, "create", "--build", "app")
+    assert "step-output-marker-1" in loud.stderr and "Image flagquiet-app  Built" in loud.stderr
+    f = stack(2)
+    built = host.pystack("-f", f, "up", "-d", "--build", "--quiet-build")
+    assert "step-output-marker" not in built.stdout + built.stderr and "#1" not in built.stderr
+    assert "Image flagquiet-app  Built" in built.stderr
+    host.pystack("-f", f, "down", "-t", "0")
+    f = stack(3)
+    out = host.pystack("-f", f, "run", "-q", "--rm", "--build", "app")
+    assert out.stdout == "from-the-container\n" and out.stderr == ""  # dep started and app built, silently
+    assert [r["Service"] for r in json_lines(host.pystack("-f", f, "ps", "--format", "json").stdout)] == ["dep"]
+    f = stack(4)
+    out = host.pystack("-f", f, "run", "--quiet-build", "--rm", "--build", "app")
+    assert out.stdout == "from-the-container\n" and "step-output-marker" not in out.stderr
+    assert "Image flagquiet-app  Built" in out.stderr
     host.pystack("-f", f, "down", "-t", "0")
