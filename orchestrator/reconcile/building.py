@@ -19,7 +19,7 @@ def build_service_image(ctx: Context, stack: Stack, svc: Service, ref: str, repo
     ``build_args`` (``build --build-arg``) win over the file's, ``ssh`` (``build --ssh``) over
     the file's ``build.ssh``; ``pull`` (``build --pull``) or the file's ``build.pull`` pulls the
     base images even when they are present."""
-    from orchestrator.images.build.builder import build_image
+    from orchestrator.images.build.builder import StepLimits, build_image
     from orchestrator.images.build.runner import RuntimeBuildRunner
     from orchestrator.images.build.ssh_agents import parse_sources
 
@@ -45,7 +45,9 @@ def build_service_image(ctx: Context, stack: Stack, svc: Service, ref: str, repo
                         progress=lambda line: report(f"  {svc.name} | {line}"),
                         network="none" if b.network == "none" else "host", labels=b.labels,
                         secrets=build_secrets(stack, svc), contexts=b.additional_contexts,
-                        ssh=parse_sources([*b.ssh, *ssh], f"service {svc.name!r}: build"), pull=pull or b.pull)
+                        ssh=parse_sources([*b.ssh, *ssh], f"service {svc.name!r}: build"), pull=pull or b.pull,
+                        limits=StepLimits(shm_size=b.shm_size, ulimits=dict(b.ulimits),
+                                          extra_hosts=list(b.extra_hosts)))
     for extra in b.tags:
         ctx.images.tag(ref, extra)
     return image.id

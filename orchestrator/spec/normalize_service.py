@@ -380,9 +380,6 @@ _BUILD_WARNED = {
     "sbom": "no SBOM attestation is made",
     "isolation": "isolation is a Windows setting",
     "privileged": "RUN steps are not privileged",
-    "ulimits": "RUN steps keep the builder's limits",
-    "shm_size": "RUN steps keep the default /dev/shm",
-    "extra_hosts": "RUN steps use the host's /etc/hosts",
     "no_cache_filter": "use --no-cache (or no_cache) for the whole build",
 }
 

@@ -130,3 +130,35 @@ def test_a_build_pulls_a_missing_base_and_with_pull_a_newer_one(host: Host, regi
     refused = host.pystack("-f", f, "build", check=False)
     assert refused.returncode != 0 and f"cannot pull {registry}/team/none:1" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_build_shm_size_ulimits_and_extra_hosts_reach_every_run_step(host: Host) -> None:
+    """Compose's build.shm_size, build.ulimits and build.extra_hosts are what each RUN step gets (its
+    /dev/shm, its rlimits, an /etc/hosts of its own), and none of them is left in the image."""
+    f = str(host.write("compose.yaml", """
+name: buildlimits
+services:
+  b:
+    image: buildlimits-b
+    build:
+      context: .
+      dockerfile_inline: |
+        FROM busybox:latest
+        RUN mkdir /out && df -k /dev/shm | tail -1 | awk '{print $$2}' > /out/shm \\
+            && ulimit -n > /out/nofile && grep registry.example /etc/hosts > /out/hosts \\
+            && grep -c host-gw-name /etc/hosts > /out/gw
+      shm_size: 96m
+      ulimits:
+        nofile: {soft: 1200, hard: 1300}
+      extra_hosts:
+        - "registry.example=10.9.8.7"
+        - "host-gw-name:host-gateway"
+    command: [sh, -c, "cat /out/shm /out/nofile /out/hosts /out/gw; cat /etc/hosts"]
+"""))
+    res = host.pystack("-f", f, "build")
+    assert "not honoured" not in res.stderr
+    out = host.pystack("-f", f, "run", "--rm", "-T", "b").stdout.splitlines()
+    assert out[0] == str(96 * 1024) and out[1] == "1200"
+    assert out[2].split() == ["10.9.8.7", "registry.example"] and out[3] == "1"
+    assert not any("registry.example" in line for line in out[4:])  # the step's file stayed out of the image
+    host.pystack("image", "rm", "buildlimits-b")

@@ -47,11 +47,22 @@ from orchestrator.images.store import ImageStore
 Network = Literal["host", "none"]
 
 
+@dataclass(frozen=True)
+class StepLimits:
+    """What every RUN step of a build gets from Compose's ``build`` keys: ``shm_size`` (bytes of
+    its /dev/shm), ``ulimits`` (name -> (soft, hard)) and ``extra_hosts`` (its /etc/hosts)."""
+
+    shm_size: int | None = None
+    ulimits: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    extra_hosts: Sequence[tuple[str, str]] = ()
+
+
 class BuildRunner(Protocol):
     """Runs one RUN step in a container over ``lower_dirs`` (lowest first) writing into ``upper``."""
 
     def run(self, lower_dirs: list[Path], upper: Path, work_root: Path, args: list[str], env: dict[str, str],
-            cwd: str, user: str | None, network: Network, mounts: Sequence[dict[str, Any]] = ()) -> int: ...
+            cwd: str, user: str | None, network: Network, mounts: Sequence[dict[str, Any]] = (),
+            limits: StepLimits = StepLimits()) -> int: ...
 
 
 @dataclass
@@ -97,7 +108,7 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
                 report: BuildReport | None = None, network: Network = "host",
                 dockerfile_inline: str | None = None, labels: Mapping[str, str] | None = None,
                 secrets: Mapping[str, bytes] | None = None, contexts: Mapping[str, str] | None = None,
-                ssh: Sequence[SshSource] = (), pull: bool = False) -> Image:
+                ssh: Sequence[SshSource] = (), pull: bool = False, limits: StepLimits = StepLimits()) -> Image:
     """Build ``dockerfile`` (relative to ``context`` unless absolute) and tag the result ``tag``.
 
     ``network`` is for RUN steps without ``--network`` (Compose's ``build.network``);
@@ -108,7 +119,8 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
     what ``COPY --from``, ``RUN --mount … from=`` and ``FROM`` find under those names; ``ssh``
     (``build.ssh``, ``build --ssh``) the agents ``RUN --mount=type=ssh`` reaches (``ssh_agents``);
     ``pull`` (``build --pull``, ``build.pull``) pulls every base image first, where otherwise only
-    a missing one is pulled.
+    a missing one is pulled; ``limits`` are every RUN step's (``build.shm_size``, ``ulimits``,
+    ``extra_hosts``).
     """
     ctx = Context(context)
     hashes = store.paths.build_cache / "file-hashes.json"
@@ -126,6 +138,7 @@ def build_image(context: Path, *, dockerfile: str = "Dockerfile", tag: str | Non
                  report if report is not None else BuildReport())
     b.default_network = network
     b.pull = pull
+    b.limits = limits
     b.secrets = dict(secrets or {})
     b.named = {name: _named_context(name, value) for name, value in (contexts or {}).items()}
     try:
@@ -171,6 +184,7 @@ class _Builder:
         self.ssh = ssh_agents.Agents({}, Path("/nonexistent"))  # the build's agents, by ssh id
         self.named: dict[str, Context | str] = {}  # additional contexts: a directory, or an image reference
         self.pull = False  # pull every base image first, present or not (build --pull, build.pull)
+        self.limits = StepLimits()
         self.pulled: set[str] = set()
         self.meta: dict[str, str] = dict(_platform_args())
         for ins in df.global_args:
@@ -425,7 +439,7 @@ class _Builder:
                 oci.append(self._agent_socket(m, n, held))
             if agents:  # as BuildKit: the first agent is the step's SSH_AUTH_SOCK
                 env = {**env, "SSH_AUTH_SOCK": agents[0].target or run_mounts.ssh_target(0)}
-            rc = self.runner.run(lowers, upper, cdir, args, env, cwd, user, network, oci)
+            rc = self.runner.run(lowers, upper, cdir, args, env, cwd, user, network, oci, self.limits)
         if rc != 0:
             shown = args[-1] if len(args) > 2 else " ".join(args)
             raise ImageError(f"{what} {shown} failed with exit code {rc}")

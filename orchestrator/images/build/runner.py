@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from orchestrator.errors import ImageError, PystackError
+from orchestrator.images.build.builder import StepLimits
 from orchestrator.images.build.run_mounts import drop_mount_points, existing_depth
 from orchestrator.paths import Paths
 from orchestrator.storage.rootfs import mount_rootfs, unmount_rootfs
@@ -36,12 +37,18 @@ class RuntimeBuildRunner:
 
     def run(self, lower_dirs: list[Path], upper: Path, work_root: Path, args: list[str], env: dict[str, str],
             cwd: str, user: str | None, network: Literal["host", "none"],
-            mounts: Sequence[dict[str, Any]] = ()) -> int:
+            mounts: Sequence[dict[str, Any]] = (), limits: StepLimits | None = None) -> int:
         """``mounts``: OCI mounts of the step's ``RUN --mount``; a mount point the root lacked is made
-        for the step and taken out of the layer again."""
+        for the step and taken out of the layer again. ``limits``: the build's ``shm_size`` and
+        ``ulimits``, and its ``extra_hosts`` in an /etc/hosts of the step's own (only then: else the
+        image's file is what the step reads, as before)."""
         from orchestrator.runtime.api import get_runtime
         from orchestrator.runtime.config_builder import ContainerOptions, build_config, write_bundle
 
+        limits = limits or StepLimits()
+        all_mounts = list(mounts)
+        if limits.extra_hosts:
+            all_mounts.append(self._hosts_file(work_root, limits, network))
         cdir = upper.parent
         merged = mount_rootfs(lower_dirs, cdir)
         present = {s for s in _STUBS if os.path.lexists(merged / s)}
@@ -51,7 +58,8 @@ class RuntimeBuildRunner:
             opts = ContainerOptions(
                 args=args, rootfs=merged, env=env, cwd=cwd or "/", user=user, hostname="pystack-build",
                 netns="host" if network == "host" else None, cgroups_path=f"pystack/{cid}",
-                no_new_privileges=False, mounts=list(mounts),
+                no_new_privileges=False, mounts=all_mounts, shm_size=limits.shm_size,
+                rlimits=dict(limits.ulimits),
             )
             try:
                 cfg = build_config(opts)
@@ -79,6 +87,22 @@ class RuntimeBuildRunner:
         if status.signal:
             return 128 + int(status.signal)
         return status.code
+
+    @staticmethod
+    def _hosts_file(work_root: Path, limits: StepLimits, network: Literal["host", "none"]) -> dict[str, Any]:
+        """The step's /etc/hosts: localhost, its hostname and ``extra_hosts`` (``host-gateway`` is the
+        host itself, which a step on the host's network reaches at 127.0.0.1)."""
+        from orchestrator.errors import NetworkFailure
+        from orchestrator.network.hostfiles import write_hosts
+
+        path = work_root / "hosts"
+        work_root.mkdir(parents=True, exist_ok=True)
+        try:
+            write_hosts(path, "pystack-build", None, list(limits.extra_hosts),
+                        gateway="127.0.0.1" if network == "host" else None)
+        except NetworkFailure as exc:
+            raise ImageError(f"build.extra_hosts: {exc}") from None
+        return {"destination": "/etc/hosts", "type": "bind", "source": str(path), "options": ["rbind", "ro"]}
 
     def _relay(self, log: Path) -> None:
         if self.output is None or not log.exists():
