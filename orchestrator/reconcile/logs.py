@@ -59,12 +59,16 @@ def read_records(log_path: Path, *, upto: int | None = None) -> Iterator[LogReco
     """Every record, oldest first; of the live file only its first ``upto`` bytes when given (where
     a :class:`Follower` made before the read starts, so that no line is shown twice or lost)."""
     for f in log_files(log_path):
-        with open(f, "rb") as fh:
-            data = fh.read(upto) if upto is not None and f == log_path else fh.read()
-        for line in data.decode("utf-8", errors="replace").split("\n"):
-            rec = parse_line(line)
-            if rec:
-                yield rec
+        left = upto if upto is not None and f == log_path else None
+        with open(f, "rb") as fh:  # line by line: a log without rotation can be large
+            for raw in fh:
+                if left is not None:
+                    if left <= 0:
+                        break
+                    raw, left = raw[:left], left - len(raw)
+                rec = parse_line(raw.decode("utf-8", errors="replace"))
+                if rec:
+                    yield rec
 
 
 class Follower:

@@ -83,6 +83,9 @@ def normalize_build(value: Any, base: str, home: str | None) -> dict[str, Any]:
         out["shm_size"] = parse_size(value["shm_size"])
     if "extra_hosts" in value:
         out["extra_hosts"] = parse_extra_hosts(value["extra_hosts"])
+        # a RUN step cut off from every network has no gateway to name (see RuntimeBuildRunner)
+        if value.get("network") == "none" and any(ip == "host-gateway" for _, ip in out["extra_hosts"]):
+            raise Invalid("host-gateway needs a network: this build's network is none", ("extra_hosts",))
     if "ulimits" in value:
         out["ulimits"] = parse_ulimits(value["ulimits"])
     if "secrets" in value:

@@ -33,6 +33,19 @@ def test_read_across_rotation_and_follow(tmp_path: Path) -> None:
     assert [r.text for r in f.poll()] == ["after rotation\n"]
 
 
+def test_a_read_up_to_an_offset_stops_there_in_the_live_file_only(tmp_path: Path) -> None:
+    """Where a follower made before the read starts: what comes after is the follower's to show."""
+    live = tmp_path / "log.json"
+    (tmp_path / "log.json.1").write_text(rec("rotated\n") * 2)
+    live.write_text(rec("a\n") + rec("b\n"))
+    offset = live.stat().st_size
+    with open(live, "a") as fh:
+        fh.write(rec("after\n"))
+    assert [r.text for r in read_records(live, upto=offset)] == ["rotated\n", "rotated\n", "a\n", "b\n"]
+    assert [r.text for r in read_records(live, upto=len(rec("a\n")))] == ["rotated\n", "rotated\n", "a\n"]
+    assert [r.text for r in read_records(live)][-1] == "after\n"
+
+
 def test_printer_aligns_prefixes() -> None:
     out = io.StringIO()
     p = Printer(["web-1", "worker-1"], colour=False, out=out)

@@ -52,3 +52,10 @@ def test_build_without_image_is_fine_and_neither_is_an_error() -> None:
 def test_unknown_build_key() -> None:
     [line] = service_errors({"build": {"context": ".", "dockerfle": "x"}})
     assert line.startswith("services.svc.build.dockerfle: unknown key")
+
+
+def test_host_gateway_in_a_build_without_a_network_is_refused_at_its_key() -> None:
+    lines = service_errors({"build": {"context": ".", "network": "none", "extra_hosts": ["x:host-gateway"]}})
+    assert "services.svc.build.extra_hosts: host-gateway needs a network: this build's network is none" in lines
+    b = service({"build": {"context": ".", "extra_hosts": ["x:host-gateway", "y=10.0.0.1"]}}).build
+    assert b is not None and b.extra_hosts == [("x", "host-gateway"), ("y", "10.0.0.1")]
