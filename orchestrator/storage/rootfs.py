@@ -98,15 +98,17 @@ def _mount_classic(top_first: list[Path], container_dir: Path, upper: Path, work
 
 
 def unmount_rootfs(container_dir: Path) -> None:
-    """Unmount ``merged`` (lazily when busy); a no-op when it is not mounted. Keeps ``upper``."""
+    """Unmount ``merged`` (lazily when busy); a no-op when it is not mounted. Keeps ``upper``.
+
+    The kernel says whether a mount is there: ``umount2`` of a path that is no mount's root fails
+    with EINVAL (ENOENT when it is missing). Asking /proc/self/mountinfo first read the whole
+    mount table twice per container, which a ``down`` of fifty did a hundred times."""
     merged = container_dir / "merged"
     for _ in range(16):  # stacked mounts on the same point come off one at a time
-        if not merged.exists() or not is_mountpoint(merged):
-            return
         try:
             umount(merged)
         except MountError as exc:
-            if exc.errno == errno.EINVAL:
+            if exc.errno in (errno.EINVAL, errno.ENOENT):
                 return
             if exc.errno != errno.EBUSY:
                 raise RuntimeFailure(f"cannot unmount {merged}: {exc}") from None
