@@ -305,10 +305,17 @@ def stop_containers(ctx: Context, tiers: Sequence[Sequence[ContainerRecord]], *,
                 if left <= 0:
                     break
                 ctx.runtime(None if rec.runtime == "pystack" else rec.runtime).wait(rec.id, left)
-    for done in threads.each(lambda p: lifecycle.finish_stop(ctx, p[0], p[1], killed=p[2]), pending):
-        name = done.item[0].name
+    # The threads only wait; each exit is recorded here, as it comes, on this thread's connection.
+    # Recorded from the threads, fifty exits opened fifty connections and queued on the write lock.
+    for done in threads.each(lambda p: lifecycle.await_exit(ctx, p[0], p[1], killed=p[2]), pending):
+        rec = done.item[0]
         if done.error is not None:  # reported; removal (which kills the cgroup) still follows
-            report(f"Container {name}  Error while stopping: {describe(done.error)}")
+            report(f"Container {rec.name}  Error while stopping: {describe(done.error)}")
+            continue
+        try:
+            lifecycle.record_stop(ctx, rec, done.result)
+        except Exception as exc:  # as a failure in the thread was: reported, and the others go on
+            report(f"Container {rec.name}  Error while stopping: {describe(exc)}")
         else:
-            report(f"Container {name}  Stopped")
+            report(f"Container {rec.name}  Stopped")
     return aborted

@@ -25,6 +25,7 @@ from orchestrator.state.containers import ContainerRecord
 
 if TYPE_CHECKING:
     from orchestrator.reconcile.anonymous import Disposal
+    from orchestrator.runtime.api import ExitStatus
     from orchestrator.runtime.logfile import LogWriter
 
 LOG_NAME = "log.json"
@@ -248,6 +249,13 @@ def stop_signal_for(grace: float, stop_signal: str | None) -> str | None:
 def finish_stop(ctx: Context, rec: ContainerRecord, deadline: float, *, killed: bool = False) -> None:
     """Wait for the exit until the deadline (for a PID 1 sent SIGKILL, ``killed``, until it is
     reaped: :data:`KILLED_EXIT_WAIT` at most), then SIGKILL the cgroup; record the exit status."""
+    record_stop(ctx, rec, await_exit(ctx, rec, deadline, killed=killed))
+
+
+def await_exit(ctx: Context, rec: ContainerRecord, deadline: float, *, killed: bool = False) -> ExitStatus | None:
+    """The waiting half of :func:`finish_stop`, which touches no database: many containers wait
+    in threads at once, and their exits are then recorded from one thread (see
+    :func:`orchestrator.reconcile.engine.stop_containers`)."""
     rt = ctx.runtime(None if rec.runtime == "pystack" else rec.runtime)
     left = max(0.0, deadline - time.monotonic())
     status = rt.wait(rec.id, timeout=max(left, KILLED_EXIT_WAIT) if killed else left)
@@ -255,6 +263,12 @@ def finish_stop(ctx: Context, rec: ContainerRecord, deadline: float, *, killed: 
         with contextlib.suppress(PystackError):
             rt.kill(rec.id, int(_signal.SIGKILL), all=True)
         status = rt.wait(rec.id, timeout=10.0)
+    return status
+
+
+def record_stop(ctx: Context, rec: ContainerRecord, status: ExitStatus | None) -> None:
+    """The recording half of :func:`finish_stop`: the exit status, the die event unless a monitor
+    or the supervisor recorded it first, and the stop event."""
     changes: dict[str, Any] = {"finished_at": time.time()}
     if status is not None:
         changes.update(exit_code=status.code, oom_killed=status.oom_killed)
