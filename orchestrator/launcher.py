@@ -30,7 +30,7 @@ def render(python: str, path: list[str]) -> str:
         raise ValueError(f"the interpreter's path has a space, which a shebang cannot hold: {python!r}")
     return (f"#!{python} -IS\n{MARK}: written by `python -m orchestrator.launcher`; see its docstring.\n"
             f"import sys\nsys.path[:0] = {path!r}\n"
-            "from orchestrator.cli.main import run\nrun()\n")
+            "from orchestrator.cli.entry import run\nrun()\n")
 
 
 def module_path(entries: list[str]) -> list[str]:

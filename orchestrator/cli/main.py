@@ -181,6 +181,7 @@ def _from_env(ctx: click.Context, names: list[str]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    from orchestrator.cli.failures import report
     from orchestrator.errors import PystackError
 
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
@@ -195,34 +196,20 @@ def main(argv: list[str] | None = None) -> Any:
         exc.show()
         sys.exit(exc.exit_code if exc.exit_code != 1 else 2)
     except PystackError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(exc.exit_code)
+        sys.exit(report(exc))
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception:
+    except Exception as exc:
         if debug or os.environ.get("PYSTACK_DEBUG"):
             raise
-        cause = sys.exc_info()[1]
-        while isinstance(cause, BaseExceptionGroup) and cause.exceptions:  # name the real cause
-            cause = cause.exceptions[0]
-        if isinstance(cause, PystackError):
-            click.echo(str(cause), err=True)
-            sys.exit(cause.exit_code)
-        click.echo(f"internal error: {type(cause).__name__}: {cause} (run with --debug for the traceback)", err=True)
-        sys.exit(70)
+        sys.exit(report(exc))
 
 
 def run() -> NoReturn:
-    """The process's entry point (the ``pystack`` script, ``python -m orchestrator``): :func:`main`,
-    then an exit without the interpreter's teardown (:mod:`orchestrator.cli.quick_exit`). Tests
-    call :func:`main`, which returns or raises ``SystemExit`` like any function."""
-    from orchestrator.cli.quick_exit import exit_process
+    """The entry point of scripts written before :mod:`orchestrator.cli.entry` existed."""
+    from orchestrator.cli.entry import run as entry_run
 
-    try:
-        code = main()
-    except SystemExit as exc:
-        code = exc.code
-    exit_process(code)
+    entry_run()
 
 
 if __name__ == "__main__":

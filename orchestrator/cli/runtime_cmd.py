@@ -1,7 +1,9 @@
 """``pystack runtime …``: the OCI runtime verbs over bundles, as crun and runc have them.
 
 Imports only click, the stdlib and the runtime itself (no pydantic or networkx),
-because every verb is its own short-lived process and start-up time is most of its cost.
+because every verb is its own short-lived process and start-up time is most of its cost. The
+lifecycle verbs usually do not come here at all: :mod:`orchestrator.cli.runtime_argv` reads their
+arguments without click, and both ways call :mod:`orchestrator.cli.runtime_verbs`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from orchestrator.cli import runtime_verbs
 from orchestrator.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
@@ -45,9 +48,7 @@ def runtime(ctx: click.Context, runtime_name: str | None) -> None:
 def create(ctx: click.Context, container_id: str, bundle: str, pid_file: str | None, console_socket: str | None,
            log_path: str | None) -> None:
     """Create a container from a bundle; it waits for ``start``."""
-    _rt(ctx).create(container_id, Path(bundle), pid_file=Path(pid_file) if pid_file else None,
-                    console_socket=Path(console_socket) if console_socket else None,
-                    log_path=Path(log_path) if log_path else None)
+    runtime_verbs.create(_rt(ctx), container_id, bundle, pid_file, console_socket, log_path)
 
 
 @runtime.command()
@@ -55,7 +56,7 @@ def create(ctx: click.Context, container_id: str, bundle: str, pid_file: str | N
 @click.pass_context
 def start(ctx: click.Context, container_id: str) -> None:
     """Run the user's program of a created container."""
-    _rt(ctx).start(container_id)
+    runtime_verbs.start(_rt(ctx), container_id)
 
 
 @runtime.command()
@@ -63,7 +64,7 @@ def start(ctx: click.Context, container_id: str) -> None:
 @click.pass_context
 def state(ctx: click.Context, container_id: str) -> None:
     """Print the OCI state of a container as JSON."""
-    click.echo(json.dumps(_rt(ctx).state(container_id).to_json(), indent=2))
+    runtime_verbs.state(_rt(ctx), container_id)
 
 
 @runtime.command()
@@ -73,7 +74,7 @@ def state(ctx: click.Context, container_id: str) -> None:
 @click.pass_context
 def kill(ctx: click.Context, container_id: str, signal: str, all_: bool) -> None:
     """Send a signal to the container's init (default SIGTERM)."""
-    _rt(ctx).kill(container_id, signal, all=all_)
+    runtime_verbs.kill(_rt(ctx), container_id, signal, all_)
 
 
 @runtime.command()
@@ -82,7 +83,7 @@ def kill(ctx: click.Context, container_id: str, signal: str, all_: bool) -> None
 @click.pass_context
 def delete(ctx: click.Context, container_id: str, force: bool) -> None:
     """Delete a stopped (or, with --force, any) container and its cgroup."""
-    _rt(ctx).delete(container_id, force=force)
+    runtime_verbs.delete(_rt(ctx), container_id, force)
 
 
 @runtime.command()
@@ -95,22 +96,7 @@ def delete(ctx: click.Context, container_id: str, force: bool) -> None:
 def run(ctx: click.Context, container_id: str, bundle: str, pid_file: str | None, log_path: str | None,
         keep: bool) -> None:
     """Create, start and wait; exit with the container's exit code."""
-    rt = _rt(ctx)
-    if hasattr(rt, "use_zygote"):
-        rt.use_zygote = False  # the container ends with this command: no zygote worth starting
-    rt.create(container_id, Path(bundle), pid_file=Path(pid_file) if pid_file else None,
-              log_path=Path(log_path) if log_path else None)
-    try:
-        rt.start(container_id)
-        st = rt.wait(container_id)
-    except BaseException:
-        rt.delete(container_id, force=True)
-        raise
-    if not keep:
-        rt.delete(container_id, force=True)
-    if st is not None and st.oom_killed:
-        click.echo(f"{container_id}: OOMKilled", err=True)
-    sys.exit(st.code if st is not None else 1)
+    sys.exit(runtime_verbs.run(_rt(ctx), container_id, bundle, pid_file, log_path, keep))
 
 
 @runtime.command(name="exec", context_settings={"ignore_unknown_options": True})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,22 @@ def test_run_returns_the_exit_code_and_leaves_nothing(make_bundle: BundleFactory
     assert json.loads(cli(pystack_root, "list", "--format", "json").stdout) == []
     res = cli(pystack_root, "run", "rt-nobundle", "--bundle", str(bundle / "missing"), check=False)
     assert res.returncode != 0 and "config.json" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_lifecycle_verbs_run_without_loading_click(make_bundle: BundleFactory, pystack_root: Path) -> None:
+    """The verbs other engines call per container go through ``runtime_argv``: click stays unloaded,
+    and a failure is still one line with its exit status."""
+    cid, bundle = make_bundle(["sh", "-c", "exit 4"])
+    probe = ("import sys; from orchestrator.cli.runtime_argv import try_run; code = try_run(sys.argv[1:]); "
+             "print(code, 'click' in sys.modules)")
+
+    def fast(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", probe, "--root", str(pystack_root), "runtime", *args],
+                              capture_output=True, text=True, timeout=60)
+
+    ran = fast("run", "--bundle", str(bundle), cid)
+    assert ran.stdout.split() == ["4", "False"], ran.stderr
+    missing = fast("state", cid)
+    assert missing.stdout.split() == ["1", "False"]
+    assert missing.stderr.strip() == f"container {cid} does not exist"
+    assert fast("state", "--help", cid).stdout.split() == ["None", "False"]  # left to click

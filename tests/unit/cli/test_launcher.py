@@ -17,7 +17,7 @@ def test_the_script_starts_python_without_site_and_with_the_path_written_in() ->
     first, *rest = text.splitlines()
     assert first == "#!/usr/bin/python3 -IS"
     assert f"sys.path[:0] = {[CODE_ROOT, '/usr/lib/python3/dist-packages']!r}" in rest
-    assert rest[-2:] == ["from orchestrator.cli.main import run", "run()"]
+    assert rest[-2:] == ["from orchestrator.cli.entry import run", "run()"]
 
 
 def test_an_interpreter_path_with_a_space_is_refused() -> None:
