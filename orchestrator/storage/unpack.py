@@ -18,9 +18,10 @@ import shutil
 import stat
 import tarfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, TypeVar
 
 from orchestrator.errors import ImageError
 from orchestrator.storage.decompress import HashingReader, open_decompressed
@@ -33,6 +34,7 @@ _XATTR_PAX = "SCHILY.xattr."
 _CHUNK = 1 << 20
 
 Compression = Literal["gzip", "zstd", "none", "auto"]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -119,22 +121,32 @@ class _Extractor:
         if base.startswith(WHITEOUT_PREFIX):
             self._whiteout(pfd, base, m.name)
             return
-        self._clear(pfd, base, keep_dir=m.isdir())
+        # Each node is made first and what stood in its way cleared only when the kernel says so
+        # (EEXIST): in a layer most names are new, and a stat before each one was a syscall per entry.
         if m.isdir():
             self._dir(pfd, base, m, tuple(parts))
         elif m.isreg():
             self._file(pfd, base, tf, m)
         elif m.issym():
-            os.symlink(m.linkname, base, dir_fd=pfd)
+            self._make(pfd, base, lambda: os.symlink(m.linkname, base, dir_fd=pfd))
             self._meta_path(pfd, base, m, symlink=True)
         elif m.islnk():
             self._hardlink(pfd, base, m)
         elif m.ischr() or m.isblk() or m.isfifo():
             kind = stat.S_IFCHR if m.ischr() else stat.S_IFBLK if m.isblk() else stat.S_IFIFO
-            os.mknod(base, kind | 0o600, os.makedev(m.devmajor, m.devminor), dir_fd=pfd)
+            self._make(pfd, base, lambda: os.mknod(base, kind | 0o600, os.makedev(m.devmajor, m.devminor),
+                                                   dir_fd=pfd))
             self._meta_path(pfd, base, m, symlink=False)
         else:
             raise ImageError(f"layer entry {m.name!r} has unsupported tar type {m.type!r}")
+
+    def _make(self, pfd: int, base: str, make: Callable[[], _T]) -> _T:
+        """``make()`` the entry's node; when the name is taken, the earlier entry goes and it is made again."""
+        try:
+            return make()
+        except FileExistsError:
+            self._clear(pfd, base, keep_dir=False)
+            return make()
 
     def _whiteout(self, pfd: int, base: str, name: str) -> None:
         if base == OPAQUE_MARKER:
@@ -167,8 +179,12 @@ class _Extractor:
             self._forget_parent()
 
     def _dir(self, pfd: int, base: str, m: tarfile.TarInfo, key: tuple[str, ...]) -> None:
-        with contextlib.suppress(FileExistsError):
+        try:
             os.mkdir(base, 0o700, dir_fd=pfd)
+        except FileExistsError:
+            self._clear(pfd, base, keep_dir=True)  # a directory stays, with what it holds; anything else goes
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(base, 0o700, dir_fd=pfd)
         fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
         try:
             self._meta_fd(fd, m)
@@ -180,8 +196,8 @@ class _Extractor:
         self._parent = (key, fd)
 
     def _file(self, pfd: int, base: str, tf: tarfile.TarFile, m: tarfile.TarInfo) -> None:
-        fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
-                     dir_fd=pfd)
+        fd = self._make(pfd, base, lambda: os.open(
+            base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=pfd))
         try:
             src = tf.extractfile(m)
             if src is not None:
@@ -210,7 +226,11 @@ class _Extractor:
                 raise UnsafePath(f"{what}: the target is not in this layer") from None
             if stat.S_ISDIR(st.st_mode):
                 raise UnsafePath(f"{what}: the target is a directory")
-            os.link(target[-1], base, src_dir_fd=lfd, dst_dir_fd=pfd, follow_symlinks=False)
+            try:
+                self._make(pfd, base, lambda: os.link(target[-1], base, src_dir_fd=lfd, dst_dir_fd=pfd,
+                                                      follow_symlinks=False))
+            except FileNotFoundError:  # the name it replaced was its own target
+                raise UnsafePath(f"{what}: the target is not in this layer") from None
         finally:
             os.close(lfd)
 

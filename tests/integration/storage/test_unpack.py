@@ -92,6 +92,43 @@ def test_later_entries_replace_earlier_ones(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(tmp_path / "l/k").st_mode) == 0o700
 
 
+def test_every_kind_of_entry_replaces_every_other(tmp_path: Path) -> None:
+    """A name taken by an earlier entry is cleared and made again, whatever the two kinds: nothing is
+    written through an earlier symlink, and a directory stays only under a later directory."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    kinds = {
+        "file": lambda n: E(n, data=b"f"),
+        "dir": lambda n: E(n, "dir", mode=0o750),
+        "sym": lambda n: E(n, "sym", target=str(outside)),
+        "dangling": lambda n: E(n, "sym", target="/nowhere"),
+        "link": lambda n: E(n, "link", target="src"),
+        "fifo": lambda n: E(n, "fifo"),
+    }
+    entries = [E("src", data=b"linked")]
+    pairs = [(a, b) for a in kinds for b in kinds if b != "dangling"]
+    for a, b in pairs:
+        entries += [kinds[a](f"{a}-{b}"), kinds[b](f"{a}-{b}")]
+        if b == "dir":
+            entries.append(E(f"{a}-{b}/inside", data=b"i"))
+    unpack_layer(io.BytesIO(make_tar(entries)), tmp_path / "l")
+    assert list(outside.iterdir()) == []
+    for a, b in pairs:
+        path = tmp_path / "l" / f"{a}-{b}"
+        st = os.lstat(path)
+        if b == "file":
+            assert stat.S_ISREG(st.st_mode) and path.read_bytes() == b"f" and st.st_nlink == 1
+        elif b == "dir":
+            assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o750
+            assert [p.name for p in path.iterdir()] == ["inside"]
+        elif b == "sym":
+            assert stat.S_ISLNK(st.st_mode) and os.readlink(path) == str(outside)
+        elif b == "link":
+            assert os.path.samefile(path, tmp_path / "l/src") and path.read_bytes() == b"linked"
+        else:
+            assert stat.S_ISFIFO(st.st_mode)
+
+
 @pytest.mark.parametrize("compression", ["gzip", "zstd", "auto-gzip", "auto-zstd"])
 def test_compressions(tmp_path: Path, compression: str) -> None:
     data = _sample()
