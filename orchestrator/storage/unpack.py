@@ -26,6 +26,7 @@ from typing import BinaryIO, Literal, TypeVar
 from orchestrator.errors import ImageError
 from orchestrator.storage.decompress import HashingReader, open_decompressed
 from orchestrator.storage.safepath import UnsafePath, open_dir_beneath, split_member
+from orchestrator.storage.tarheader import FastTarInfo
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
@@ -100,7 +101,7 @@ class _Extractor:
     def run(self, reader: HashingReader) -> int:
         count = 0
         try:
-            with tarfile.open(fileobj=reader, mode="r|", errorlevel=2, bufsize=1 << 16) as tf:
+            with tarfile.open(fileobj=reader, mode="r|", errorlevel=2, bufsize=1 << 16, tarinfo=FastTarInfo) as tf:
                 for member in tf:
                     self._entry(tf, member)
                     count += 1
