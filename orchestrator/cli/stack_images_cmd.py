@@ -48,9 +48,12 @@ def _stack_services(opts: GlobalOptions, names: tuple[str, ...]) -> tuple[Stack,
               help="Set SSH authentications used when building service images. (use 'default' for using your "
                    "default SSH Agent)")
 @click.option("--pull", is_flag=True, help="Always attempt to pull a newer version of the image.")
+@click.option("--check", is_flag=True,
+              help="Check build configuration: run BuildKit's build checks on the Dockerfiles instead of building "
+                   "(exit status 1 when a check fails).")
 @click.pass_context
 def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool, build_args: tuple[str, ...], quiet: bool,
-          with_dependencies: bool, push_after: bool, ssh: tuple[str, ...], pull: bool) -> None:
+          with_dependencies: bool, push_after: bool, ssh: tuple[str, ...], pull: bool, check: bool) -> None:
     """Build the stack's images (``build [SERVICE...]``), or one directory (``build DIR -t NAME``).
 
     Names that are services of the stack file are built as its services (tagged as ``up`` will
@@ -60,6 +63,15 @@ def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool, build
     positional = [a for a in args if not a.startswith("-")]
     own_flags = [a for a in args if a.startswith("-")]
     found = None if own_flags else _stack_services(opts, tuple(positional))
+    if check:
+        if found is not None:
+            stack, names = found
+            sources = [_service_dockerfile(stack, n) for n in names if stack.services[n].build is not None]
+        elif not own_flags and positional and not any(os.path.isdir(a) for a in positional):
+            raise click.UsageError(f"no such service: {' '.join(positional)}")
+        else:
+            sources = [_directory_dockerfile(args)]
+        sys.exit(_check_dockerfiles([s for s in sources if s is not None]))
     if found is None:
         if not own_flags and not any(os.path.isdir(a) for a in positional):
             raise click.UsageError(f"no such service: {' '.join(positional)}")
@@ -101,6 +113,59 @@ def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool, build
             from orchestrator.cli import image_cmd
 
             click_ctx.invoke(image_cmd.push, ref=ref, insecure=False, quiet=quiet)
+
+
+def _service_dockerfile(stack: Stack, name: str) -> tuple[str, str]:
+    """(where to say it is, text) of a service's Dockerfile: its ``dockerfile_inline``, or the
+    file, relative to its build context unless absolute."""
+    from orchestrator.errors import PystackError
+
+    b = stack.services[name].build
+    assert b is not None
+    if b.dockerfile_inline is not None:
+        return f"service {name}: dockerfile_inline", b.dockerfile_inline
+    path = Path(b.dockerfile) if os.path.isabs(b.dockerfile) else Path(b.context) / b.dockerfile
+    try:
+        return os.path.relpath(path), path.read_text()
+    except OSError as exc:
+        raise PystackError(f"service {name!r}: cannot read its Dockerfile {path}: {exc.strerror}") from None
+
+
+def _directory_dockerfile(args: tuple[str, ...]) -> tuple[str, str]:
+    """(where, text) of the one-directory build's Dockerfile: ``-f``/``--file``, else DIR/Dockerfile."""
+    from orchestrator.errors import PystackError
+
+    directory, file = ".", None
+    words = list(args)
+    while words:
+        word = words.pop(0)
+        if word in ("-f", "--file") and words:
+            file = words.pop(0)
+        elif word.startswith("--file="):
+            file = word.split("=", 1)[1]
+        elif not word.startswith("-"):
+            directory = word
+    path = Path(file) if file else Path(directory) / "Dockerfile"
+    try:
+        return os.path.relpath(path), path.read_text()
+    except OSError as exc:
+        raise PystackError(f"build --check: cannot read {path}: {exc.strerror}") from None
+
+
+def _check_dockerfiles(sources: list[tuple[str, str]]) -> int:
+    """Print the build checks' findings for each Dockerfile, as BuildKit lays them out; the exit status."""
+    from orchestrator.cli.build_check_report import block, summary
+    from orchestrator.images.build.checks import check
+
+    blocks = []
+    for where, text in sources:
+        lines = text.splitlines()
+        blocks += [block(f, where, lines) for f in check(text, where)]
+    click.echo(summary(len(blocks)))
+    for text in blocks:
+        click.echo("")
+        click.echo(text)
+    return 1 if blocks else 0
 
 
 def _progress(opts: GlobalOptions, quiet: bool) -> Any:

@@ -37,3 +37,30 @@ def test_build_flags_over_the_stack(tmp_path: Path) -> None:
     assert single.returncode == 0 and "tagged solo:1" in single.stderr, single.stderr
     bad = run(tmp_path, "build", "--push", "./app", "-t", "solo:2")
     assert bad.returncode == 2 and "--push" in bad.stderr
+
+
+def test_build_check_reports_buildkit_checks_and_builds_nothing(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text("FROM scratch AS Base\nCMD run-me now\n")
+    (tmp_path / "compose.yaml").write_text(
+        "name: flagcheck\nservices:\n"
+        "  app:\n    build: ./app\n"
+        "  inline:\n    build:\n      context: .\n      dockerfile_inline: |\n        FROM scratch\n"
+        "        CMD [\"/x\"]\n"
+        "  plain:\n    image: busybox:latest\n")
+
+    res = run(tmp_path, "build", "--check")
+    assert res.returncode == 1, res.stderr
+    out = res.stdout.splitlines()
+    assert out[0] == "Check complete, 2 warnings have been found!"
+    assert "WARNING: StageNameCasing - https://docs.docker.com/go/dockerfile/rule/stage-name-casing/" in out
+    assert "WARNING: JSONArgsRecommended - https://docs.docker.com/go/dockerfile/rule/json-args-recommended/" in out
+    assert "app/Dockerfile:2" in out and "   2 | >>> CMD run-me now" in out and "   1 |     FROM scratch AS Base" in out
+    assert run(tmp_path, "image", "ls", "-q").stdout == ""  # a check builds nothing
+
+    clean = run(tmp_path, "build", "--check", "inline")
+    assert (clean.returncode, clean.stdout) == (0, "Check complete, no warnings found.\n")
+    single = run(tmp_path, "build", "--check", "./app")
+    assert single.returncode == 1 and single.stdout.startswith("Check complete, 2 warnings have been found!")
+    bad = run(tmp_path, "build", "--check", "nosuch")
+    assert bad.returncode == 2 and "no such service: nosuch" in bad.stderr
