@@ -71,7 +71,7 @@ def build(click_ctx: click.Context, args: tuple[str, ...], no_cache: bool, build
             raise click.UsageError(f"no such service: {' '.join(positional)}")
         else:
             sources = [_directory_dockerfile(args)]
-        sys.exit(_check_dockerfiles([s for s in sources if s is not None]))
+        sys.exit(_check_dockerfiles(sources))
     if found is None:
         if not own_flags and not any(os.path.isdir(a) for a in positional):
             raise click.UsageError(f"no such service: {' '.join(positional)}")
@@ -132,20 +132,13 @@ def _service_dockerfile(stack: Stack, name: str) -> tuple[str, str]:
 
 
 def _directory_dockerfile(args: tuple[str, ...]) -> tuple[str, str]:
-    """(where, text) of the one-directory build's Dockerfile: ``-f``/``--file``, else DIR/Dockerfile."""
+    """(where, text) of the one-directory build's Dockerfile, its arguments read by that command's
+    own parser: ``-f`` (relative to the context unless absolute), else CONTEXT/Dockerfile."""
+    from orchestrator.cli.build_cmd import build as single
     from orchestrator.errors import PystackError
 
-    directory, file = ".", None
-    words = list(args)
-    while words:
-        word = words.pop(0)
-        if word in ("-f", "--file") and words:
-            file = words.pop(0)
-        elif word.startswith("--file="):
-            file = word.split("=", 1)[1]
-        elif not word.startswith("-"):
-            directory = word
-    path = Path(file) if file else Path(directory) / "Dockerfile"
+    params = single.make_context("pystack build", list(args)).params
+    path = Path(params["context"]) / params["dockerfile"]  # an absolute -f stays itself
     try:
         return os.path.relpath(path), path.read_text()
     except OSError as exc:

@@ -62,5 +62,8 @@ def test_build_check_reports_buildkit_checks_and_builds_nothing(tmp_path: Path) 
     assert (clean.returncode, clean.stdout) == (0, "Check complete, no warnings found.\n")
     single = run(tmp_path, "build", "--check", "./app")
     assert single.returncode == 1 and single.stdout.startswith("Check complete, 2 warnings have been found!")
+    (tmp_path / "app" / "Clean.Dockerfile").write_text("FROM scratch\n")
+    flagged = run(tmp_path, "build", "--check", "./app", "-t", "solo:1", "-f", "Clean.Dockerfile", "--target", "x")
+    assert (flagged.returncode, flagged.stdout) == (0, "Check complete, no warnings found.\n"), flagged.stderr
     bad = run(tmp_path, "build", "--check", "nosuch")
     assert bad.returncode == 2 and "no such service: nosuch" in bad.stderr
