@@ -59,8 +59,8 @@ def check(text: str, where: str = "Dockerfile") -> list[Finding]:
     found: list[Finding] = []
     found += _casing(written)
     found += _stages(written)
-    found += _per_instruction(parsed)
-    found += _undefined_args_in_from(parsed)
+    found += _per_instruction(parsed, where)
+    found += _undefined_args_in_from(parsed, where)
     return sorted(found, key=lambda f: (f.line, f.rule))
 
 
@@ -100,8 +100,8 @@ def _stages(written: list[tuple[int, list[str]]]) -> list[Finding]:
     return out
 
 
-def _per_instruction(parsed: Dockerfile) -> list[Finding]:
-    out: list[Finding] = [*_secrets(parsed.global_args)]
+def _per_instruction(parsed: Dockerfile, where: str) -> list[Finding]:
+    out: list[Finding] = [*_secrets(parsed.global_args, where, parsed.escape)]
     for stage in parsed.stages:
         shell_set = False
         last: dict[str, Instruction] = {}
@@ -127,7 +127,7 @@ def _per_instruction(parsed: Dockerfile) -> list[Finding]:
                                        "be used in the same stage because only the last one will be used",
                                        earlier.line))
                 last[ins.cmd] = ins
-        out += _secrets([ins for ins in stage.instructions if ins.cmd in ("ARG", "ENV")])
+        out += _secrets([ins for ins in stage.instructions if ins.cmd in ("ARG", "ENV")], where, parsed.escape)
     return out
 
 
@@ -136,28 +136,33 @@ def _proto_not_lower(port: str) -> bool:
     return proto != proto.lower()
 
 
-def _secrets(instructions: list[Instruction]) -> list[Finding]:
+def _secrets(instructions: list[Instruction], where: str, escape: str) -> list[Finding]:
     out: list[Finding] = []
     for ins in instructions:
-        for name in _declared_names(ins):
+        for name in _declared_names(ins, where, escape):
             if _SECRET_WORD.search(name) and not _PUBLIC_WORD.search(name):
                 out.append(Finding("SecretsUsedInArgOrEnv", "Do not use ARG or ENV instructions for sensitive data "
                                    f'({ins.cmd} "{name}")', ins.line))
     return out
 
 
-def _declared_names(ins: Instruction) -> list[str]:
-    """The names an ARG or ENV sets (``ENV a=1 b=2``, ``ENV a 1``, ``ARG a b=2``)."""
-    words = ins.rest.split()
-    if not words:
-        return []
-    if ins.cmd == "ENV" and "=" not in words[0]:
-        return [words[0]]  # the legacy form: one name, the rest is its value
-    return [w.split("=", 1)[0] for w in words if ins.cmd == "ARG" or "=" in w]
+def _declared_names(ins: Instruction, where: str, escape: str) -> list[str]:
+    """The names an ARG or ENV sets, split by the builder's own readers (quotes kept together, so
+    ``ENV NOTE="a token=x"`` sets NOTE alone); a malformed one is the error its build would be."""
+    from orchestrator.errors import ImageError
+    from orchestrator.images.build.instructions import arg_decls
+    from orchestrator.images.build.words import key_values
+
+    try:
+        if ins.cmd == "ARG":
+            return [name for name, _ in arg_decls(ins, {}, escape)]
+        return [name for name, _ in key_values(ins.rest, {}, escape, "ENV")]
+    except ImageError as exc:
+        raise ImageError(f"{where}:{ins.line}: {exc}") from None
 
 
-def _undefined_args_in_from(parsed: Dockerfile) -> list[Finding]:
-    declared = {name for ins in parsed.global_args for name in _declared_names(ins)}
+def _undefined_args_in_from(parsed: Dockerfile, where: str) -> list[Finding]:
+    declared = {name for ins in parsed.global_args for name in _declared_names(ins, where, parsed.escape)}
     out: list[Finding] = []
     for stage in parsed.stages:
         for m in _VARIABLE.finditer(stage.base):

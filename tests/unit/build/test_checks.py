@@ -113,6 +113,7 @@ ARG PUBLIC_KEY API_KEY=x
 ENV DB_PASSWORD=hunter2 KEYBOARD=us
 ENV AWS_SECRET_ACCESS_KEY abc
 ENV MONKEY=1 AUTHOR=me
+ENV NOTE="a token=abc"
 """
     assert _found(text) == [
         ("SecretsUsedInArgOrEnv", 1, 'Do not use ARG or ENV instructions for sensitive data (ARG "GITHUB_TOKEN")'),
@@ -150,3 +151,5 @@ def test_rule_pages_are_named_as_buildkit_names_them() -> None:
 def test_a_dockerfile_the_parser_refuses_is_an_error_with_its_line() -> None:
     with pytest.raises(ImageError, match=r"Dockerfile:2: unknown instruction 'BOGUS'"):
         check("FROM alpine\nBOGUS x\n")
+    with pytest.raises(ImageError, match=r"^app/Dockerfile:3: ENV 'A=1 B': 'B' is not KEY=VALUE$"):
+        check("FROM alpine\nARG X\nENV A=1 B\n", "app/Dockerfile")
