@@ -61,6 +61,7 @@ def parse(msg: str) -> Event:
 
 @dataclass
 class Row:
+    """One progress line and how long its step has taken so far."""
     event: Event
     started: float
     ended: float | None = None

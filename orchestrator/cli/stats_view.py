@@ -15,6 +15,7 @@ HEADER = ("CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/
 
 @dataclass(frozen=True)
 class Reading:
+    """One container's line of ``stats``."""
     id: str
     name: str
     cpu_percent: float

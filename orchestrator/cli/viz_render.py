@@ -17,6 +17,7 @@ from orchestrator.spec.models.stack import Stack
 
 @dataclass(frozen=True)
 class VizOptions:
+    """What ``alpha viz`` draws beside the services."""
     networks: bool = False
     ports: bool = False
     image: bool = False

@@ -25,6 +25,7 @@ from orchestrator.storage.safepath import DIR_FLAGS, open_in_root
 
 @dataclass
 class SyncResult:
+    """What one sync of a watched path did, for the line ``watch`` prints."""
     copied: int = 0
     deleted: int = 0
     failed: list[str] = field(default_factory=list)  # "container path: why"

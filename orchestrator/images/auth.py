@@ -25,6 +25,7 @@ DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 
 @dataclass(frozen=True)
 class Credentials:
+    """A registry login, as config.json stores it and as a Basic header sends it."""
     username: str
     password: str
 

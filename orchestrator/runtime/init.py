@@ -39,6 +39,7 @@ def block_imports() -> None:
 
 @dataclass
 class InitPlan:
+    """What the container's init does between clone and exec, decided before the clone so the child only acts."""
     cfg: dict[str, Any]
     bundle: Path
     ns_new: int  # CLONE_* flags to unshare (pid/time are done by the monitor)

@@ -30,6 +30,7 @@ _IGNORED = {"defaults", "newinstance_ignored", "tmpcopyup", "notmpcopyup", "idma
 
 @dataclass
 class MountOptions:
+    """An OCI mount's ``options`` sorted into what each mount(2) call takes: flags, propagation, data."""
     flags: int = 0
     bind: bool = False
     recursive: bool = False

@@ -15,6 +15,7 @@ from orchestrator.spec.interpolate import find_close, is_name_char, is_name_star
 
 @dataclass(frozen=True)
 class Variable:
+    """One ``${...}`` reference of a stack file, with the fallback or the error its form asks for."""
     name: str
     required: bool = False
     default: str | None = None

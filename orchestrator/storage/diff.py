@@ -30,6 +30,7 @@ _XATTR_PAX = "SCHILY.xattr."
 
 @dataclass(frozen=True)
 class LayerBlob:
+    """A layer written as a blob: the digests that the manifest and the config each name it by."""
     digest: str  # sha256 of the bytes written to ``out`` (compressed when gzip=True)
     diff_id: str  # sha256 of the uncompressed tar
     size: int  # bytes written to ``out``

@@ -40,6 +40,7 @@ _T = TypeVar("_T")
 
 @dataclass(frozen=True)
 class UnpackStats:
+    """What an unpack applied, with the diff id that checks it against the image's config."""
     diff_id: str  # "sha256:<hex>" of the uncompressed tar stream
     size: int  # bytes of the uncompressed tar stream
     files: int  # tar entries applied (whiteouts included)

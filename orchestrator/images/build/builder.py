@@ -82,6 +82,8 @@ class BuildReport:
 
 @dataclass
 class _StageResult:
+    """A stage as built so far: its layers and config, and the cache key of its last step, from
+    which the next step's key is chained (and by which COPY --from names the stage)."""
     layers: list[LayerRef]
     config: dict[str, Any]
     key: str

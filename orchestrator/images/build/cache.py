@@ -27,6 +27,7 @@ def step_key(parent: str, *parts: str) -> str:
 
 @dataclass(frozen=True)
 class CacheEntry:
+    """What a cached step produced: its layer (None for a step that changes only the config) and when."""
     created: str
     layer: LayerRef | None
 

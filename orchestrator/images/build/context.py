@@ -27,6 +27,7 @@ _GLOB = set("*?[")
 
 @dataclass(frozen=True)
 class Source:
+    """A COPY source inside the build context, resolved so that it cannot lead outside it."""
     rel: str  # context-relative, resolved (no symlink left in it)
     path: Path  # the host path (inside the context)
     is_dir: bool

@@ -31,6 +31,7 @@ _TAR_MAGIC_OFFSET = 257
 
 @dataclass
 class CopyRequest:
+    """One COPY or ADD with its sources resolved: what is copied, from which root, to where and as whom."""
     sources: list[Source]
     src_root: Path  # the context, or the mounted root of a stage/image for --from
     dest: str  # absolute, already joined with WORKDIR

@@ -16,6 +16,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class _Pattern:
+    """One .dockerignore line compiled: a ``!`` line re-includes what earlier lines excluded."""
     regex: re.Pattern[str]
     exclude: bool
     text: str

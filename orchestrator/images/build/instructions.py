@@ -25,6 +25,7 @@ _UNIT_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_
 
 @dataclass
 class StageVars:
+    """The variables and shell a stage's next instruction sees."""
     env: dict[str, str] = field(default_factory=dict)  # ENV, in order (persisted in the image)
     args: dict[str, str] = field(default_factory=dict)  # ARGs in scope (not persisted)
     shell: list[str] = field(default_factory=lambda: list(DEFAULT_SHELL))

@@ -24,6 +24,7 @@ _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*=\s*(.*?)\s*$")
 
 @dataclass(frozen=True)
 class Heredoc:
+    """A ``<<NAME`` body of an instruction: a script for RUN, a file for COPY."""
     name: str  # the delimiter word, also the file name for COPY <<NAME
     content: str
     expand: bool  # unquoted delimiter: $VARS are expanded (by the shell for RUN)
@@ -31,6 +32,7 @@ class Heredoc:
 
 @dataclass
 class Instruction:
+    """One Dockerfile instruction with its flags split off, kept with its line for error messages."""
     cmd: str  # upper case
     rest: str  # text after the instruction word and its flags
     line: int  # first line, 1-based
@@ -48,6 +50,7 @@ class Instruction:
 
 @dataclass
 class Stage:
+    """A FROM and the instructions under it."""
     index: int
     base: str  # as written (may hold $ARGs)
     name: str | None
@@ -58,6 +61,7 @@ class Stage:
 
 @dataclass
 class Dockerfile:
+    """A parsed Dockerfile: the ARGs before the first FROM, then its stages."""
     escape: str
     global_args: list[Instruction]
     stages: list[Stage]

@@ -36,6 +36,7 @@ _KEYS = {"type", "target", "destination", "dst", "source", "src", "from", "id", 
 
 @dataclass(frozen=True)
 class RunMount:
+    """One ``RUN --mount=`` as written, checked and normalized."""
     type: str
     target: str  # absolute, normalized
     source: str = ""  # bind: a path in the context or in ``from``; cache: a path in ``from`` (unsupported)

@@ -35,6 +35,7 @@ DEFAULT_ID = "default"
 
 @dataclass(frozen=True)
 class SshSource:
+    """One ``--ssh``/``build.ssh`` entry: an id and the keys (or the running agent) behind it."""
     id: str
     paths: tuple[str, ...] = ()  # none: the agent of $SSH_AUTH_SOCK
 
@@ -63,6 +64,7 @@ def _is_socket(path: str) -> bool:
 
 @dataclass
 class Agents:
+    """The agents a build started or borrowed, by ssh id, and where steps get their sockets."""
     sockets: dict[str, str]  # ssh id -> the agent's socket
     scratch: Path  # a short private directory for the steps' sockets (a socket path is at most 107 bytes)
     made: int = 0
