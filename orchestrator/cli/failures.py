@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 
 from orchestrator.errors import PystackError
 
@@ -23,3 +25,18 @@ def report(exc: BaseException) -> int:
         return cause.exit_code
     print(f"internal error: {type(cause).__name__}: {cause} (run with --debug for the traceback)", file=sys.stderr)
     return INTERNAL_ERROR
+
+
+def guarded(action: Callable[[], int], *, debug: bool) -> int:
+    """Run a command read without click and return its exit status, failures treated as
+    ``main.main`` treats them: one line, or the traceback with ``--debug`` or ``PYSTACK_DEBUG``."""
+    try:
+        return action()
+    except PystackError as exc:
+        return report(exc)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if debug or os.environ.get("PYSTACK_DEBUG"):
+            raise
+        return report(exc)

@@ -115,7 +115,7 @@ def start(opts: GlobalOptions, services: tuple[str, ...], wait: bool, wait_timeo
         supervisor_client.ensure(ctx.paths, recs[0].project, host_netns=ctx.host_netns)
     _each(starting, lambda r: service_hooks.post_start(ctx, r))
     if wait and recs:
-        from orchestrator.cli.up_cmd import wait_healthy
+        from orchestrator.cli.up_flow import wait_healthy
 
         code = wait_healthy(ctx, recs[0].project, sorted({r.service for r in recs}), wait_timeout,
                             lambda m: click.echo(m, err=True))

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from orchestrator import __version__
-from orchestrator.cli.options import GlobalOptions
+from orchestrator.cli.options import GlobalOptions, apply_process_settings
 
 # name -> "module:attribute" of a click.Command; each stage adds its own commands here.
 COMMANDS: dict[str, str] = {
@@ -156,14 +156,7 @@ def cli(
         from orchestrator.cli.remote_stack import materialize_compose_file
 
         materialize_compose_file(os.environ, dotenv_texts, opts.root)
-    if compatibility:
-        from orchestrator import naming
-
-        naming.set_compatibility(True)
-    if parallel > 0:
-        from orchestrator.reconcile.threads import set_parallel
-
-        set_parallel(parallel)
+    apply_process_settings(compatibility=compatibility, parallel=parallel)
     ctx.obj = opts
 
 

@@ -23,3 +23,16 @@ class GlobalOptions:
     ansi: str = "auto"
     progress: str = "auto"
     dry_run: bool = False  # the global --dry-run: show the changes, make none (cli/dry_run.py)
+
+
+def apply_process_settings(*, compatibility: bool, parallel: int) -> None:
+    """What two of the group's options change for the whole process rather than for the stack:
+    Compose v1's names (``--compatibility``) and the limit on parallel work (``--parallel``)."""
+    if compatibility:
+        from orchestrator import naming
+
+        naming.set_compatibility(True)
+    if parallel > 0:
+        from orchestrator.reconcile.threads import set_parallel
+
+        set_parallel(parallel)

@@ -127,18 +127,9 @@ def try_run(argv: Sequence[str]) -> int | None:
     if call is None:
         return None
     from orchestrator.cli import failures, runtime_verbs
-    from orchestrator.errors import PystackError
     from orchestrator.paths import Paths
     from orchestrator.runtime.api import get_runtime
 
     action: Callable[..., int] = getattr(runtime_verbs, call.verb)
-    try:
-        return action(get_runtime(None, Paths.from_env(call.root)), **call.params)
-    except PystackError as exc:
-        return failures.report(exc)
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # as main() treats it: a traceback only when asked for
-        if call.debug or os.environ.get("PYSTACK_DEBUG"):
-            raise
-        return failures.report(exc)
+    return failures.guarded(lambda: action(get_runtime(None, Paths.from_env(call.root)), **call.params),
+                            debug=call.debug)

@@ -5,18 +5,17 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from orchestrator.cli import project as proj
 from orchestrator.cli.options import GlobalOptions
+from orchestrator.cli.up_flow import UpRequest, converge
 
 if TYPE_CHECKING:
     import threading
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from orchestrator.cli.watch_cmd import Watch
     from orchestrator.reconcile.context import Context
@@ -46,14 +45,6 @@ def _check_flags(*, detach: bool, wait: bool, force_recreate: bool, no_recreate:
     if aborting and (detach or wait):
         raise click.UsageError(f"{'--wait' if wait else '-d'} is incompatible with --abort-on-container-exit, "
                                "--abort-on-container-failure and --exit-code-from")
-
-
-def _check_names(stack: Stack, flag: str, names: tuple[str, ...] | list[str]) -> None:
-    from orchestrator.errors import PystackError
-
-    unknown = [n for n in names if n not in stack.services]
-    if unknown:
-        raise PystackError(f"{flag}: no such service: {', '.join(unknown)}")
 
 
 def _attached(keep: set[str], targets: tuple[str, ...], attach: tuple[str, ...], no_attach: tuple[str, ...],
@@ -159,82 +150,29 @@ def up(opts: GlobalOptions, services: tuple[str, ...], detach: bool, dry_run: bo
                                "--dry-run or --no-start (run `pystack watch` beside a detached stack)")
     if menu and (detach or wait):
         raise click.UsageError("--menu gives shortcuts while up follows the logs: it cannot be used with -d or --wait")
-    stack = proj.load(opts, targets=services)
-    watcher = None
-    if watch:  # before anything starts: a stack with nothing to watch is refused as it is
-        from orchestrator.cli.watch_cmd import Watch
+    watcher: Watch | None = None
 
-        watcher = Watch(opts, proj.context(opts), stack, services)
-    scales = parse_scale(scale)
-    _check_names(stack, "--scale", list(scales))
-    _check_names(stack, "--attach", attach)
-    _check_names(stack, "--no-attach", no_attach)
-    ctx = proj.context(opts)
-    with _network_service_first(ctx, stack, wanted=not dry_run and not no_start):
-        from orchestrator.errors import PystackError
-        from orchestrator.plan.planner import PlanOptions
-        from orchestrator.reconcile import stack_ops, supervisor_client
+    def make_watcher(stack: Stack) -> None:  # before anything starts: a stack with nothing to watch is refused
+        nonlocal watcher
+        if watch:
+            from orchestrator.cli.watch_cmd import Watch
 
-        targets = tuple(services)
-        if targets and no_deps:
-            keep = set(targets)
-        elif targets:
-            from orchestrator.plan.order import closure, dependencies
+            watcher = Watch(opts, proj.context(opts), stack, services)
 
-            unknown = [t for t in targets if t not in stack.services]
-            if unknown:
-                raise PystackError(f"no such service: {', '.join(unknown)}")
-            keep = closure(dependencies(stack), targets)
-        else:
-            keep = set(stack.services)
-        if exit_code_from is not None and exit_code_from not in keep:
-            raise PystackError(f"--exit-code-from {exit_code_from}: not a service this up starts")
-        report = proj.reporter(opts)
-        up_opts = stack_ops.UpOptions(
-            pull=None if pull == "policy" else pull, build=build, dry_run=dry_run, no_start=no_start,
-            services=tuple(sorted(keep)), renew_anonymous=renew_anon, stop_timeout=timeout, quiet_pull=quiet_pull,
-            quiet_build=quiet_build,
-            plan=PlanOptions(force_recreate=force_recreate, no_recreate=no_recreate, no_start=no_start,
-                             remove_orphans=remove_orphans, scale=scales, recreate_deps=recreate_deps,
-                             ignore_orphans=os.environ.get("COMPOSE_IGNORE_ORPHANS", "").strip().lower()
-                             in ("1", "true", "yes", "on"),
-                             selected=frozenset(targets) if targets else None),
-        )
-        with proj.stack_lock(ctx.paths, stack.name):
-            sp, plan = stack_ops.prepare(ctx, stack, up_opts, report)
-            for w in plan.warnings:
-                click.echo(f"WARN {w}", err=True)
-            if dry_run:
-                if plan.empty:
-                    click.echo("nothing to do: the stack matches the file")
-                for line in plan.describe():
-                    click.echo(line)
-                return
-            config_files = stack.config_files or [str(Path(f).resolve()) for f in opts.files]
-            with report:
-                if plan.empty and not no_start:
-                    # Nothing to create or start: no dependency waits (every container already runs
-                    # as the file says), no network service to boot.
-                    outcome = stack_ops.up_unchanged(ctx, stack, config_files)
-                    from orchestrator.state import containers as cstate
-
-                    for rec in cstate.for_project(ctx.db(), stack.name, include_one_off=False):
-                        if rec.service in keep and rec.status == "running":  # as Compose says: all is well
-                            report(f"Container {rec.name}  Running")
-                else:
-                    stack_ops.spawn_network_service(ctx, stack.name, plan)
-                    outcome = stack_ops.up(ctx, stack, sp, plan, up_opts, report, config_files)
-                if not no_start:
-                    supervisor_client.ensure(ctx.paths, stack.name, host_netns=ctx.host_netns)
-                code = wait_healthy(ctx, stack.name, sorted(keep), wait_timeout, report) if wait and outcome.ok else 0
-    for name, why in {**outcome.failed, **outcome.skipped}.items():
-        click.echo(why if why.startswith(f"service {name}: ") else f"service {name}: {why}", err=True)
-    if not outcome.ok:
-        sys.exit(1)
-    if code:
-        sys.exit(code)
-    if detach or wait or no_start:
+    req = UpRequest(
+        services=tuple(services), dry_run=dry_run, wait=wait, wait_timeout=wait_timeout,
+        force_recreate=force_recreate, no_recreate=no_recreate, recreate_deps=recreate_deps, no_deps=no_deps,
+        no_start=no_start, remove_orphans=remove_orphans, renew_anon=renew_anon, scale=parse_scale(scale),
+        build=build, pull=pull, quiet_pull=quiet_pull, quiet_build=quiet_build, timeout=timeout, attach=attach,
+        no_attach=no_attach, exit_code_from=exit_code_from)
+    done = converge(opts, req, detach=detach, on_loaded=make_watcher)
+    if done.status is not None:
+        if done.status:
+            sys.exit(done.status)
         return
+    ctx, stack, keep, targets = done.ctx, done.stack, done.keep, req.services
+    assert done.plan is not None
+    sp = done.plan
     from orchestrator.cli.attach import Attacher
 
     attacher = Attacher(ctx, stack.name, _attached(keep, targets, attach, no_attach, attach_deps),
@@ -340,64 +278,6 @@ def _on_key(key: str | None, runner: _WatchThread) -> bool:
             else:
                 click.echo("Watch enabled", err=True)
     return False
-
-
-@contextlib.contextmanager
-def _network_service_first(ctx: Context, stack: Stack, *, wanted: bool) -> Iterator[None]:
-    """Start the stack's network service before anything else, when its containers will need one.
-    Its boot (an interpreter and its imports, ~0.1 s) is what a container's start waits for: it
-    then overlaps this command's own imports and planning. When ``up`` fails before the stack has
-    any container (a port in use, an image missing), the copy started here has nothing to serve
-    and is stopped again."""
-    early = False
-    if wanted and not all(svc.network_mode for svc in stack.services.values()):
-        from orchestrator.network.service import spawn_service, spawned_here
-
-        spawn_service(ctx.paths, stack.name, host_netns=ctx.host_netns)
-        early = spawned_here(ctx.paths, stack.name)
-    try:
-        yield
-    except BaseException:
-        if early:
-            with contextlib.suppress(Exception):  # the error that got here is the one to report
-                from orchestrator.network.service import abandon
-                from orchestrator.state import containers as cstate
-
-                if not cstate.for_project(ctx.db(), stack.name):
-                    abandon(ctx.paths, stack.name)
-        raise
-
-
-def wait_healthy(ctx: Context, project: str, services: list[str], timeout: float | None,
-                 report: Callable[[str], None]) -> int:
-    """``--wait`` (of ``up`` and ``start``): poll the state the supervisor keeps until all run
-    healthy (or completed), or one fails."""
-    from orchestrator.state import containers as cstate
-
-    deadline = time.monotonic() + timeout if timeout else None
-    waiting: set[str] = set()
-    while True:
-        recs = [r for r in cstate.for_project(ctx.db(), project, include_one_off=False) if r.service in services]
-        bad = [r for r in recs if r.health == "unhealthy" or (r.status == "exited" and r.exit_code not in (0, None))]
-        pending = [r for r in recs if (r.status == "running" and r.health == "starting") or r.status == "created"]
-        for r in recs:
-            if r in pending and r.name not in waiting:
-                waiting.add(r.name)
-                report(f"Container {r.name}  Waiting")
-            elif r.name in waiting and r not in pending and r not in bad:
-                waiting.discard(r.name)
-                report(f"Container {r.name}  {'Healthy' if r.health == 'healthy' else 'Exited'}")
-        if bad:
-            for r in bad:
-                report(f"Container {r.name}  Error: {r.health or f'exited with code {r.exit_code}'}")
-            return 1
-        if not pending:
-            return 0
-        if deadline is not None and time.monotonic() > deadline:
-            for r in pending:
-                report(f"Container {r.name}  Error: timed out waiting")
-            return 1
-        time.sleep(0.05)
 
 
 def _graceful_stop(ctx: Context, stack: Stack, order: list[list[str]], timeout: float | None) -> None:
