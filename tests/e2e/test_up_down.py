@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 from tests.e2e.conftest import Host
 from tests.helpers.output import json_lines
@@ -59,6 +61,16 @@ def test_up_wait_serves_then_down_removes_everything(host: Host) -> None:
     assert sorted(same) == [f"Container e2ebasic-{s}-1  Running" for s in ("api", "db", "web")]  # as Compose
     again = json_lines(host.pystack("-f", str(f), "ps", "--format", "json").stdout)
     assert sorted(r["ID"] for r in again) == sorted(r["ID"] for r in ps)
+
+    # a detached up is read without click, and inspect is never imported on its way
+    probe = ("import sys; from orchestrator.cli.up_argv import try_run; code = try_run(sys.argv[1:]); "
+             "from orchestrator.cli import lazy_inspect; "
+             "print(code, 'click' in sys.modules, lazy_inspect.is_deferred())")
+    fast = subprocess.run(["nsenter", f"--net=/run/netns/{host.netns}", sys.executable, "-c", probe,
+                           "-f", str(f), "up", "-d"], cwd=host.workdir, env=host.env(), capture_output=True,
+                          text=True, timeout=120)
+    assert fast.stdout.split() == ["0", "False", "True"], fast.stderr
+    assert sorted(fast.stderr.splitlines()) == sorted(same)
 
     host.pystack("-f", str(f), "down", "-v", "-t", "0")
     assert json_lines(host.pystack("-f", str(f), "ps", "-a", "--format", "json").stdout) == []
