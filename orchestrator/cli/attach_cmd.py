@@ -51,7 +51,7 @@ def attach(opts: GlobalOptions, service: str, detach_keys: str | None, index: in
         if stdin and att.terminal and not os.isatty(0):
             raise PystackError("attach: the input device is not a TTY (use --no-stdin to watch only)")
         if sig_proxy and not att.terminal:  # run's set, and Ctrl-C too: docker attach passes it on
-            from orchestrator.cli.exec_cmd import PROXIED_SIGNALS, proxy_signals
+            from orchestrator.cli.run_flow import PROXIED_SIGNALS, proxy_signals
 
             proxy_signals(rt, rec.id, ("SIGINT", *PROXIED_SIGNALS))
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.cli.exec_cmd import _publish
+from orchestrator.cli.run_flow import _publish
 from orchestrator.errors import PystackError
 from orchestrator.reconcile.desired import PortPlan
 
