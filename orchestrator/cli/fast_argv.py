@@ -21,7 +21,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orchestrator.cli.options import GlobalOptions
 
 Convert = Callable[[str], Any]  # raises ValueError for a value click would refuse
 
@@ -175,3 +178,35 @@ def read_globals(argv: Sequence[str], environ: Mapping[str, str] | None = None) 
         if key in given:
             given[key] = tuple(given[key])
     return Globals(**given), rest
+
+
+def leaves_to_click(top: Globals, environ: Mapping[str, str]) -> bool:
+    """What the group does besides reading its options, when the readers do not do it: the env
+    file's ``COMPOSE_*`` settings, which click reads after the file, and stacks stored in a
+    registry (``oci://``). Reads only."""
+    from orchestrator.cli import dotenv_settings
+
+    texts = dotenv_settings.read(dotenv_settings.env_files(
+        list(top.files), top.project_directory, list(top.env_files), dict(environ)))
+    if any(key in text for _, text in texts for key in dotenv_settings.SETTINGS):
+        return True
+    if any(f.startswith("oci://") for f in top.files):
+        return True
+    return not top.files and ("oci://" in environ.get("COMPOSE_FILE", "") or (
+        "COMPOSE_FILE" not in environ and any("oci://" in text for _, text in texts)))
+
+
+def global_options(top: Globals) -> GlobalOptions:
+    """The options every command gets, and the process-wide settings applied, as the group's
+    callback (``main.cli``) makes them when :func:`leaves_to_click` says it has nothing else to do."""
+    from orchestrator.cli.options import GlobalOptions, apply_process_settings
+
+    opts = GlobalOptions(files=list(top.files), project_name=top.project_name,
+                         project_directory=top.project_directory, profiles=list(top.profiles),
+                         env_files=list(top.env_files), debug=top.debug, ansi=top.ansi, progress=top.progress)
+    if top.root:
+        from pathlib import Path
+
+        opts.root = Path(top.root)
+    apply_process_settings(compatibility=top.compatibility, parallel=top.parallel)
+    return opts

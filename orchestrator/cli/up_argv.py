@@ -67,43 +67,17 @@ def parse(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> UpCa
     return UpCall(top, detach, UpRequest(services=tuple(services), **params))
 
 
-def _leaves_to_click(top: Globals, environ: Mapping[str, str]) -> bool:
-    """What the group does besides reading its options, when this reader does not do it: the env
-    file's ``COMPOSE_*`` settings and stacks stored in a registry (``oci://``). Read only."""
-    from orchestrator.cli import dotenv_settings
-
-    texts = dotenv_settings.read(dotenv_settings.env_files(
-        list(top.files), top.project_directory, list(top.env_files), dict(environ)))
-    if any(key in text for _, text in texts for key in dotenv_settings.SETTINGS):
-        return True
-    if any(f.startswith("oci://") for f in top.files):
-        return True
-    return not top.files and ("oci://" in environ.get("COMPOSE_FILE", "") or (
-        "COMPOSE_FILE" not in environ and any("oci://" in text for _, text in texts)))
-
-
 def try_run(argv: Sequence[str]) -> int | None:
     """Run the detached ``up`` that ``argv`` asks for and return its exit status, or None to
     leave the command to click (nothing has been changed then)."""
     call = parse(argv)
-    if call is None or _leaves_to_click(call.globals, os.environ):
+    if call is None or fast_argv.leaves_to_click(call.globals, os.environ):
         return None
     from orchestrator.cli import failures
-    from orchestrator.cli.options import GlobalOptions, apply_process_settings
     from orchestrator.cli.up_flow import converge
 
-    top = call.globals
-
     def run() -> int:
-        opts = GlobalOptions(files=list(top.files), project_name=top.project_name,
-                             project_directory=top.project_directory, profiles=list(top.profiles),
-                             env_files=list(top.env_files), debug=top.debug, ansi=top.ansi, progress=top.progress)
-        if top.root:
-            from pathlib import Path
-
-            opts.root = Path(top.root)
-        apply_process_settings(compatibility=top.compatibility, parallel=top.parallel)
-        status = converge(opts, call.request, detach=call.detach).status
+        status = converge(fast_argv.global_options(call.globals), call.request, detach=call.detach).status
         return 0 if status is None else status
 
-    return failures.guarded(run, debug=top.debug)
+    return failures.guarded(run, debug=call.globals.debug)

@@ -172,6 +172,35 @@ services:
     host.pystack("-f", f, "down", "-t", "0")
 
 
+def test_run_is_read_without_click_and_keeps_its_output_and_status(host: Host) -> None:
+    """``run --rm`` and ``run -d`` go through ``run_argv``: click stays unloaded, the container's
+    output and exit status are the command's, and a detached one prints its name."""
+    f = str(host.write("compose.yaml", """
+name: e2erunfast
+services:
+  one:
+    image: busybox:latest
+"""))
+    probe = ("import sys; from orchestrator.cli.run_argv import try_run; code = try_run(sys.argv[1:]); "
+             "print(code, 'click' in sys.modules, file=sys.stderr)")
+
+    def fast(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["nsenter", f"--net=/run/netns/{host.netns}", sys.executable, "-c", probe,
+                               "-f", f, *args], cwd=host.workdir, env=host.env(), capture_output=True, text=True,
+                              timeout=120)
+
+    ran = fast("run", "--rm", "-T", "-e", "WHO=fast", "one", "sh", "-c", "echo $WHO; exit 5")
+    assert (ran.stdout, ran.stderr.split()[-2:]) == ("fast\n", ["5", "False"]), ran.stderr
+    detached = fast("run", "-d", "--name", "e2erunfast-bg", "one", "sleep", "30")
+    assert (detached.stdout, detached.stderr.split()[-2:]) == ("e2erunfast-bg\n", ["0", "False"]), detached.stderr
+    ps = json_lines(host.pystack("-f", f, "ps", "-a", "--format", "json").stdout)
+    assert [(r["Name"], r["State"]) for r in ps] == [("e2erunfast-bg", "running")]
+    missing = fast("run", "--rm", "nosuch")
+    lines = missing.stderr.splitlines()  # one line naming the service, then the probe's
+    assert len(lines) == 2 and "nosuch" in lines[0] and lines[1] == "1 False", missing.stderr
+    host.pystack("-f", f, "down", "-t", "0")
+
+
 def test_a_foreground_run_passes_the_signals_it_is_sent_to_its_container(host: Host) -> None:
     """As ``docker run``'s --sig-proxy: a SIGTERM to the command reaches PID 1, whose exit code the
     command then returns, and ``--rm`` still removes the container. Before, the command died alone

@@ -193,15 +193,15 @@ def test_an_env_file_with_a_setting_goes_to_click(setting: str, tmp_path: Path,
     assert up_argv.try_run(["up", "-d"]) is None
     (tmp_path / ".env").write_text("TAG=1\n")
     call = up_argv.parse(["up", "-d"])
-    assert call is not None and not up_argv._leaves_to_click(call.globals, {})
+    assert call is not None and not fast_argv.leaves_to_click(call.globals, {})
 
 
 def test_a_stack_in_a_registry_goes_to_click() -> None:
     call = up_argv.parse(["-f", "oci://127.0.0.1:5000/app:1", "up", "-d"])
-    assert call is not None and up_argv._leaves_to_click(call.globals, {})
+    assert call is not None and fast_argv.leaves_to_click(call.globals, {})
     plain = up_argv.parse(["up", "-d"])
     assert plain is not None
-    assert up_argv._leaves_to_click(plain.globals, {"COMPOSE_FILE": "oci://127.0.0.1:5000/app:1"})
+    assert fast_argv.leaves_to_click(plain.globals, {"COMPOSE_FILE": "oci://127.0.0.1:5000/app:1"})
 
 
 def test_read_options_rules() -> None:
