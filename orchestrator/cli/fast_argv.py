@@ -197,8 +197,9 @@ def leaves_to_click(top: Globals, environ: Mapping[str, str]) -> bool:
 
 
 def global_options(top: Globals) -> GlobalOptions:
-    """The options every command gets, and the process-wide settings applied, as the group's
-    callback (``main.cli``) makes them when :func:`leaves_to_click` says it has nothing else to do."""
+    """The options every command gets, with the process-wide settings applied: what the group's
+    callback (``main.cli``) makes of its options, and all it does when :func:`leaves_to_click`
+    finds nothing else to do."""
     from orchestrator.cli.options import GlobalOptions, apply_process_settings
 
     opts = GlobalOptions(files=list(top.files), project_name=top.project_name,

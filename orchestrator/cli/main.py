@@ -16,7 +16,6 @@ from typing import Any, NoReturn
 import click
 
 from orchestrator import __version__
-from orchestrator.cli.options import GlobalOptions, apply_process_settings
 
 # name -> "module:attribute" of a click.Command; each stage adds its own commands here.
 COMMANDS: dict[str, str] = {
@@ -128,25 +127,17 @@ def cli(
         given = _from_env(ctx, named)
         ansi, progress = given.get("ansi", ansi), given.get("progress", progress)
         parallel, compatibility = given.get("parallel", parallel), given.get("compatibility", compatibility)
-    opts = GlobalOptions(
-        files=list(files),
-        project_name=project_name,
-        project_directory=project_directory,
-        profiles=list(profiles),
-        env_files=list(env_files),
-        debug=debug,
-        ansi=ansi,
-        progress=progress,
-        dry_run=dry_run,
-    )
     if dry_run:
         from orchestrator.cli import dry_run as dry
 
         dry.check(ctx.invoked_subcommand)
-    if root:
-        from pathlib import Path
+    from orchestrator.cli.fast_argv import Globals, global_options
 
-        opts.root = Path(root)
+    opts = global_options(Globals(
+        files=tuple(files), project_name=project_name, project_directory=project_directory, profiles=tuple(profiles),
+        env_files=tuple(env_files), root=root, ansi=ansi, progress=progress, compatibility=compatibility,
+        parallel=parallel, debug=debug))
+    opts.dry_run = dry_run
     if any(f.startswith("oci://") for f in opts.files):
         from orchestrator.cli.remote_stack import materialize
 
@@ -156,7 +147,6 @@ def cli(
         from orchestrator.cli.remote_stack import materialize_compose_file
 
         materialize_compose_file(os.environ, dotenv_texts, opts.root)
-    apply_process_settings(compatibility=compatibility, parallel=parallel)
     ctx.obj = opts
 
 

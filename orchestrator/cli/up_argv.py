@@ -21,11 +21,6 @@ from orchestrator.cli import fast_argv
 from orchestrator.cli.fast_argv import Globals, Table, Unreadable
 from orchestrator.cli.up_flow import UpRequest
 
-
-def _float(value: str) -> float:
-    return float(value)
-
-
 UP = Table(
     flags={"-d": ("detach", True), "--detach": ("detach", True), "--wait": ("wait", True),
            "--remove-orphans": ("remove_orphans", True), "--force-recreate": ("force_recreate", True),
@@ -35,7 +30,7 @@ UP = Table(
            "--build": ("build", True), "--no-build": ("build", False),
            "-y": ("assume_yes", True), "--yes": ("assume_yes", True)},
     values={"--pull": ("pull", fast_argv.choice("always", "missing", "never", "build", "policy")),
-            "--wait-timeout": ("wait_timeout", _float), "-t": ("timeout", _float), "--timeout": ("timeout", _float)},
+            "--wait-timeout": ("wait_timeout", float), "-t": ("timeout", float), "--timeout": ("timeout", float)},
 )
 
 
