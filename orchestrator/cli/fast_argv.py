@@ -39,6 +39,7 @@ class Table:
     flags: Mapping[str, tuple[str, Any]] = field(default_factory=dict)  # spelling -> (parameter, value set)
     values: Mapping[str, tuple[str, Convert]] = field(default_factory=dict)  # spelling -> (parameter, conversion)
     multiple: frozenset[str] = frozenset()  # parameters that collect every occurrence, in order
+    flag_variables: Mapping[str, str] = field(default_factory=dict)  # flag parameter -> its variable (envvar=)
 
 
 def read_options(table: Table, args: Sequence[str], *, interspersed: bool) -> tuple[dict[str, Any], list[str]]:
@@ -178,6 +179,25 @@ def read_globals(argv: Sequence[str], environ: Mapping[str, str] | None = None) 
         if key in given:
             given[key] = tuple(given[key])
     return Globals(**given), rest
+
+
+def read_command(argv: Sequence[str], environ: Mapping[str, str], word: str, table: Table, *,
+                 interspersed: bool) -> tuple[Globals, dict[str, Any], list[str]] | None:
+    """The group's options, then command ``word``'s options (their variables applied to the flags
+    the command line leaves unset) and its other words; None when ``argv`` is another command or
+    click must read it."""
+    try:
+        top, rest = read_globals(argv, environ)
+        if not rest or rest[0] != word:
+            return None
+        params, words = read_options(table, rest[1:], interspersed=interspersed)
+        for dest, name in table.flag_variables.items():
+            value = env_flag(name, environ)
+            if dest not in params and value is not None:
+                params[dest] = value
+    except Unreadable:
+        return None
+    return top, params, words
 
 
 def leaves_to_click(top: Globals, environ: Mapping[str, str]) -> bool:

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from orchestrator.cli import fast_argv
-from orchestrator.cli.fast_argv import Globals, Table, Unreadable
+from orchestrator.cli.fast_argv import Globals, Table
 from orchestrator.cli.run_flow import RunRequest
 
 
@@ -45,6 +45,7 @@ RUN = Table(
             "--pull": ("pull", fast_argv.choice("always", "missing", "never", "policy")),
             "-l": ("labels", _label), "--label": ("labels", _label)},
     multiple=frozenset({"envs", "env_files", "volumes", "publish", "cap_add", "cap_drop", "labels"}),
+    flag_variables={"remove_orphans": "COMPOSE_REMOVE_ORPHANS"},
 )
 
 
@@ -57,19 +58,10 @@ class RunCall:
 
 def parse(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> RunCall | None:
     """The ``run`` that ``argv`` (without the program name) asks for, or None when click must read it."""
-    env = os.environ if environ is None else environ
-    try:
-        top, rest = fast_argv.read_globals(argv, env)
-        if not rest or rest[0] != "run":
-            return None
-        params, words = fast_argv.read_options(RUN, rest[1:], interspersed=False)
-        orphans = fast_argv.env_flag("COMPOSE_REMOVE_ORPHANS", env)
-    except Unreadable:
-        return None
-    if not words:
-        return None  # no SERVICE: click says so
-    if "remove_orphans" not in params and orphans is not None:
-        params["remove_orphans"] = orphans
+    read = fast_argv.read_command(argv, os.environ if environ is None else environ, "run", RUN, interspersed=False)
+    if read is None or not read[2]:
+        return None  # another command, or one for click (without SERVICE: click says so)
+    top, params, words = read
     labels: dict[str, str] = {}
     for item in params.pop("labels", []):
         key, _, value = item.partition("=")

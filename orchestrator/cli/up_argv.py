@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from orchestrator.cli import fast_argv
-from orchestrator.cli.fast_argv import Globals, Table, Unreadable
+from orchestrator.cli.fast_argv import Globals, Table
 from orchestrator.cli.up_flow import UpRequest
 
 UP = Table(
@@ -31,6 +31,7 @@ UP = Table(
            "-y": ("assume_yes", True), "--yes": ("assume_yes", True)},
     values={"--pull": ("pull", fast_argv.choice("always", "missing", "never", "build", "policy")),
             "--wait-timeout": ("wait_timeout", float), "-t": ("timeout", float), "--timeout": ("timeout", float)},
+    flag_variables={"remove_orphans": "COMPOSE_REMOVE_ORPHANS"},
 )
 
 
@@ -44,21 +45,14 @@ class UpCall:
 
 def parse(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> UpCall | None:
     """The ``up`` that ``argv`` (without the program name) asks for, or None when click must read it."""
-    env = os.environ if environ is None else environ
-    try:
-        top, rest = fast_argv.read_globals(argv, env)
-        if not rest or rest[0] != "up":
-            return None
-        params, services = fast_argv.read_options(UP, rest[1:], interspersed=True)
-        orphans = fast_argv.env_flag("COMPOSE_REMOVE_ORPHANS", env)
-    except Unreadable:
+    read = fast_argv.read_command(argv, os.environ if environ is None else environ, "up", UP, interspersed=True)
+    if read is None:
         return None
+    top, params, services = read
     detach = bool(params.pop("detach", False))
     params.pop("assume_yes", None)  # up never asks (see up_cmd.up)
     if not (detach or params.get("wait")):
         return None  # a foreground up: it follows the logs for as long as it runs; click reads it
-    if "remove_orphans" not in params and orphans is not None:
-        params["remove_orphans"] = orphans
     return UpCall(top, detach, UpRequest(services=tuple(services), **params))
 
 

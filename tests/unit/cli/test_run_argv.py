@@ -11,6 +11,8 @@ from orchestrator.cli import run_argv
 from orchestrator.cli.exec_cmd import _label_pairs
 from orchestrator.cli.main import cli
 
+pytestmark = pytest.mark.usefixtures("no_click_variables")
+
 GLOBAL_KEYS = ("files", "project_name", "root", "ansi", "debug")
 RUN_KEYS = ("remove", "detach", "envs", "env_files", "entrypoint", "no_deps", "no_tty", "interactive", "user",
             "workdir", "name", "volumes", "publish", "service_ports", "use_aliases", "cap_add", "cap_drop", "build",
@@ -100,13 +102,6 @@ def _argv(template: str) -> list[str]:
     import shlex
 
     return shlex.split(template)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("PYSTACK_ROOT", "COMPOSE_ANSI", "COMPOSE_PROGRESS", "COMPOSE_COMPATIBILITY",
-                 "COMPOSE_PARALLEL_LIMIT", "COMPOSE_REMOVE_ORPHANS", "COMPOSE_FILE"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.mark.parametrize("template", READ_HERE)

@@ -11,6 +11,8 @@ import pytest
 from orchestrator.cli import fast_argv, up_argv
 from orchestrator.cli.main import cli
 
+pytestmark = pytest.mark.usefixtures("no_click_variables")
+
 GLOBAL_KEYS = ("files", "project_name", "project_directory", "profiles", "env_files", "root", "ansi",
                "progress", "compatibility", "parallel", "debug")
 UP_KEYS = ("detach", "wait", "wait_timeout", "force_recreate", "recreate_deps", "no_deps", "remove_orphans",
@@ -125,13 +127,6 @@ LEFT_TO_CLICK = [  # command lines the fast path leaves to click (which runs or 
 
 def _argv(template: str) -> list[str]:
     return template.split()
-
-
-@pytest.fixture(autouse=True)
-def _quiet_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("PYSTACK_ROOT", "COMPOSE_ANSI", "COMPOSE_PROGRESS", "COMPOSE_COMPATIBILITY",
-                 "COMPOSE_PARALLEL_LIMIT", "COMPOSE_REMOVE_ORPHANS", "COMPOSE_FILE"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.mark.parametrize("template", READ_HERE)
