@@ -64,7 +64,7 @@ def test_up_wait_serves_then_down_removes_everything(host: Host) -> None:
 
     # a detached up is read without click, and inspect is never imported on its way
     probe = ("import sys; from orchestrator.cli.up_argv import try_run; code = try_run(sys.argv[1:]); "
-             "from orchestrator.cli import lazy_inspect; "
+             "from orchestrator.startup import lazy_inspect; "
              "print(code, 'click' in sys.modules, lazy_inspect.is_deferred())")
     fast = subprocess.run(["nsenter", f"--net=/run/netns/{host.netns}", sys.executable, "-c", probe,
                            "-f", str(f), "up", "-d"], cwd=host.workdir, env=host.env(), capture_output=True,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from orchestrator.isolated import CODE_ROOT
 
-MODULE = os.path.join(CODE_ROOT, "orchestrator", "cli", "dataclass_cache.py")
+MODULE = os.path.join(CODE_ROOT, "orchestrator", "startup", "dataclass_cache.py")
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}  # bytecode writing as by default
 
 CLASSES = '''

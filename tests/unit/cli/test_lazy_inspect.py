@@ -23,7 +23,7 @@ def test_dataclasses_with_docstrings_leave_inspect_unimported() -> None:
     words = _run("""
         import orchestrator.cli
         from dataclasses import dataclass, field
-        from orchestrator.cli import lazy_inspect
+        from orchestrator.startup import lazy_inspect
 
         @dataclass(frozen=True)
         class Point:
@@ -40,7 +40,7 @@ def test_first_use_loads_the_real_module_for_every_holder() -> None:
     words = _run("""
         import orchestrator.cli
         import inspect as early            # the stand-in
-        from orchestrator.cli import lazy_inspect
+        from orchestrator.startup import lazy_inspect
         from dataclasses import dataclass
 
         @dataclass
@@ -62,7 +62,7 @@ def test_first_use_loads_the_real_module_for_every_holder() -> None:
 def test_from_import_of_the_stand_in_loads_it_once() -> None:
     words = _run("""
         import orchestrator.cli
-        from orchestrator.cli import lazy_inspect
+        from orchestrator.startup import lazy_inspect
         from inspect import cleandoc
         print(lazy_inspect.is_deferred(), cleandoc("  a\\n  b").replace("\\n", "|"),
               sys.modules["inspect"].cleandoc is cleandoc)
@@ -74,7 +74,7 @@ def test_nothing_is_deferred_once_inspect_is_imported() -> None:
     words = _run("""
         import inspect
         import orchestrator.cli
-        from orchestrator.cli import lazy_inspect
+        from orchestrator.startup import lazy_inspect
         print(lazy_inspect.is_deferred(), sys.modules["inspect"] is inspect)
     """)
     assert words == ["False", "True"]

@@ -58,7 +58,7 @@ def default_path() -> str | None:
     tag = sys.implementation.cache_tag
     if tag is None:
         return None
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # orchestrator/startup/ -> orchestrator/
     return os.path.join(package, "__pycache__", f"dataclass-code.{tag}.marshal")
 
 
@@ -110,9 +110,11 @@ def _exec(source: Any, globals: dict[str, Any] | None = None, locals: Mapping[st
     builtins.exec(code, globals, locals)
 
 
-def install(path: str | None = None) -> None:
+def install(path: str | None = None, *, save_at_exit: bool = True) -> None:
     """Serve ``dataclasses``' compiles from the cache at *path* (the package's by default) from now on,
-    and save what this process compiled when it exits. Nothing when the cache is off or already on."""
+    and save what this process compiled when it exits (unless ``save_at_exit`` is false: a process
+    that forks children which exit on their own would have each of them write it). Nothing when
+    the cache is off or already on."""
     global _path
     if _path is not None or not _enabled():
         return
@@ -122,7 +124,8 @@ def install(path: str | None = None) -> None:
     _path = path
     _entries.update(_read(path))
     setattr(dataclasses, "exec", _exec)  # noqa: B010 - the module global dataclasses resolves first
-    atexit.register(save)
+    if save_at_exit:
+        atexit.register(save)
 
 
 def save() -> None:

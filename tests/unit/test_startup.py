@@ -1,0 +1,21 @@
+"""The long-lived processes start as the command line does: ``inspect`` deferred, dataclasses'
+methods from the cache, which only the command line writes."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+
+from orchestrator import isolated
+from orchestrator.startup import dataclass_cache
+
+
+def test_a_long_lived_process_defers_inspect_and_only_reads_the_dataclass_cache() -> None:
+    field = f"field_{uuid.uuid4().hex}"
+    out = subprocess.run([*isolated.command("tests.helpers.startup_probe", site_packages=False), field],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True", "True", "False"]
+    path = dataclass_cache.default_path()
+    assert path is not None
+    assert not any(field in source for source in dataclass_cache._read(path))
