@@ -4,7 +4,7 @@ What the zygote and each stack's network service and supervisor start as (the ``
 command itself too: :mod:`orchestrator.launcher`): ``-I -S`` keeps the environment's
 ``site`` start-up (``.pth`` hooks, an editable install's import finder) out of processes whose
 start-up a command waits for, so their module path is spelled out instead. Each first defers
-``inspect`` and reads the dataclass code cache (:mod:`orchestrator.startup`).
+``inspect`` (:mod:`orchestrator.startup`).
 """
 
 from __future__ import annotations
@@ -24,5 +24,5 @@ def command(module: str, *, site_packages: bool) -> list[str]:
     """
     path = [CODE_ROOT, *(p for p in sys.path if p and p != CODE_ROOT)] if site_packages else [CODE_ROOT]
     boot = (f"import sys; sys.path[:0] = {path!r}; from orchestrator.startup import prepare; "
-            f"prepare(save_compiled=False); from {module} import main; sys.exit(main(sys.argv[2:]))")
+            f"prepare(compiled_cache=False); from {module} import main; sys.exit(main(sys.argv[2:]))")
     return [sys.executable, "-I", "-S", "-c", boot, module]

@@ -6,5 +6,5 @@ launcher, pip's script, ``python -m orchestrator``) passes through here before t
 from orchestrator.cli.gc_pause import pause_during_startup
 from orchestrator.startup import prepare
 
-prepare(save_compiled=True)
+prepare(compiled_cache=True)
 pause_during_startup()

@@ -3,7 +3,8 @@
 The command line (:mod:`orchestrator.cli`) and the processes started by
 :func:`orchestrator.isolated.command` (the zygote, each stack's network service and supervisor)
 call :func:`prepare` first: ``inspect`` is then imported only if used (:mod:`.lazy_inspect`), and
-the methods of dataclasses come compiled from the package's cache (:mod:`.dataclass_cache`).
+in the command line the methods of dataclasses come compiled from the package's cache
+(:mod:`.dataclass_cache`).
 Nothing is imported here at module level: ``dataclasses`` must not be imported before
 ``inspect`` is deferred.
 """
@@ -11,13 +12,15 @@ Nothing is imported here at module level: ``dataclasses`` must not be imported b
 from __future__ import annotations
 
 
-def prepare(*, save_compiled: bool) -> None:
-    """Defer ``inspect`` and serve dataclasses' compiles from the cache; with ``save_compiled``
-    the methods this process had to compile are added to the cache when it exits (the command
-    line's processes do; the long-lived ones, which fork children, only read it)."""
+def prepare(*, compiled_cache: bool) -> None:
+    """Defer ``inspect``; with ``compiled_cache``, also serve dataclasses' compiles from the
+    package's cache and add what this process had to compile to it at exit. Only the command line
+    uses the cache: its entries (some 600, 0.7 MB) would stay in a long-lived process's memory,
+    and children forked from one would each write the file."""
     from orchestrator.startup import lazy_inspect
 
     lazy_inspect.install()
-    from orchestrator.startup import dataclass_cache  # imports dataclasses, which imports inspect
+    if compiled_cache:
+        from orchestrator.startup import dataclass_cache  # imports dataclasses, which imports inspect
 
-    dataclass_cache.install(save_at_exit=save_compiled)
+        dataclass_cache.install()

@@ -110,11 +110,9 @@ def _exec(source: Any, globals: dict[str, Any] | None = None, locals: Mapping[st
     builtins.exec(code, globals, locals)
 
 
-def install(path: str | None = None, *, save_at_exit: bool = True) -> None:
+def install(path: str | None = None) -> None:
     """Serve ``dataclasses``' compiles from the cache at *path* (the package's by default) from now on,
-    and save what this process compiled when it exits (unless ``save_at_exit`` is false: a process
-    that forks children which exit on their own would have each of them write it). Nothing when
-    the cache is off or already on."""
+    and save what this process compiled when it exits. Nothing when the cache is off or already on."""
     global _path
     if _path is not None or not _enabled():
         return
@@ -124,8 +122,7 @@ def install(path: str | None = None, *, save_at_exit: bool = True) -> None:
     _path = path
     _entries.update(_read(path))
     setattr(dataclasses, "exec", _exec)  # noqa: B010 - the module global dataclasses resolves first
-    if save_at_exit:
-        atexit.register(save)
+    atexit.register(save)
 
 
 def save() -> None:
