@@ -1,12 +1,12 @@
 """What every pystack process does before its heavy imports, so that it starts sooner and holds less.
 
 The command line (:mod:`orchestrator.cli`) and the processes started by
-:func:`orchestrator.isolated.command` (the zygote, each stack's network service and supervisor)
-call :func:`prepare` first: ``inspect`` is then imported only if used (:mod:`.lazy_inspect`), and
-in the command line the methods of dataclasses come compiled from the package's cache
-(:mod:`.dataclass_cache`).
-Nothing is imported here at module level: ``dataclasses`` must not be imported before
-``inspect`` is deferred.
+:func:`orchestrator.isolated.command` (the zygote, a monitor started without one, each stack's
+network service and supervisor, the removal of orphaned containers) call :func:`prepare` first:
+``inspect`` is then imported only if used (:mod:`.lazy_inspect`), and in the command line the
+methods of dataclasses come compiled from the package's cache (:mod:`.dataclass_cache`). Nothing
+is imported here at module level: ``dataclasses`` must not be imported before ``inspect`` is
+deferred.
 """
 
 from __future__ import annotations
